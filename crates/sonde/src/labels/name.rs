@@ -1,0 +1,83 @@
+//! Validation of names per the Prometheus data model.
+
+use crate::{Error, Result};
+
+/// Metric names: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
+pub(crate) fn validate_metric_name(name: &str) -> Result<()> {
+    let err = |reason| {
+        Err(Error::InvalidMetricName {
+            name: name.into(),
+            reason,
+        })
+    };
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return err("a name must not be empty"),
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_' || c == ':') => {
+            return err("a name starts with a letter, '_' or ':'")
+        }
+        _ => {}
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':') {
+        return err("a name holds only letters, digits, '_' and ':'");
+    }
+    Ok(())
+}
+
+/// Label names: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved).
+pub(crate) fn validate_label_name(name: &str) -> Result<()> {
+    let err = |reason| {
+        Err(Error::InvalidLabelName {
+            name: name.into(),
+            reason,
+        })
+    };
+    let mut chars = name.chars();
+    match chars.next() {
+        None => return err("a label name must not be empty"),
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
+            return err("a label name starts with a letter or '_'")
+        }
+        _ => {}
+    }
+    if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return err("a label name holds only letters, digits and '_'");
+    }
+    if name.starts_with("__") {
+        return err("label names starting with '__' are reserved");
+    }
+    Ok(())
+}
+
+/// Units: `[a-zA-Z0-9_]+`.
+pub(crate) fn validate_unit(unit: &str) -> Result<()> {
+    if unit.is_empty() || !unit.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+        return Err(Error::InvalidUnit { unit: unit.into() });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn metric_names() {
+        for ok in ["a", "_a", ":a", "http_requests_total", "a:b_c9"] {
+            assert!(validate_metric_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "9a", "a-b", "a b", "é", "a\n", "a{b}"] {
+            assert!(validate_metric_name(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn label_names() {
+        for ok in ["a", "_a", "method", "a9_"] {
+            assert!(validate_label_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "9a", "a:b", "__name__", "__x", "a-b", "ü"] {
+            assert!(validate_label_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Histogram bucket layouts: validated, with the usual presets.
+
+use std::sync::Arc;
+
+use crate::{Error, Result};
+
+/// Upper bounds of a histogram's buckets, strictly increasing and finite.
+///
+/// The `+Inf` bucket is implicit: it is always there and never listed.
+/// Cloning is cheap (the bounds are shared).
+///
+/// ```
+/// use sonde::Buckets;
+/// let b = Buckets::new([0.1, 0.5, 1.0]).unwrap();
+/// assert_eq!(b.bounds(), &[0.1, 0.5, 1.0]);
+/// assert!(Buckets::new([1.0, 1.0]).is_err());
+/// assert_eq!(Buckets::linear(1.0, 1.0, 3).unwrap().bounds(), &[1.0, 2.0, 3.0]);
+/// assert_eq!(Buckets::exponential(1.0, 10.0, 3).unwrap().bounds(), &[1.0, 10.0, 100.0]);
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct Buckets {
+    bounds: Arc<[f64]>,
+}
+
+impl Buckets {
+    /// Validates `bounds`: at least one, all finite, strictly increasing.
+    /// A trailing `+Inf` is accepted and dropped, since it is implicit.
+    pub fn new(bounds: impl IntoIterator<Item = f64>) -> Result<Self> {
+        let mut v: Vec<f64> = bounds.into_iter().collect();
+        if v.last() == Some(&f64::INFINITY) {
+            v.pop();
+        }
+        if v.is_empty() {
+            return Err(Error::InvalidBuckets(
+                "at least one finite bound is required".into(),
+            ));
+        }
+        if let Some(bad) = v.iter().find(|b| !b.is_finite()) {
+            return Err(Error::InvalidBuckets(format!("bound {bad} is not finite")));
+        }
+        if let Some(w) = v.windows(2).find(|w| w[0] >= w[1]) {
+            return Err(Error::InvalidBuckets(format!(
+                "bounds must increase strictly, but {} is followed by {}",
+                w[0], w[1]
+            )));
+        }
+        Ok(Self { bounds: v.into() })
+    }
+
+    /// `count` bounds `start, start + width, ...`.
+    pub fn linear(start: f64, width: f64, count: usize) -> Result<Self> {
+        if !(width > 0.0) || count == 0 {
+            return Err(Error::InvalidBuckets(format!(
+                "linear buckets need width > 0 and count >= 1 (width {width}, count {count})"
+            )));
+        }
+        Self::new((0..count).map(|i| start + width * i as f64))
+    }
+
+    /// `count` bounds `start, start * factor, ...`.
+    pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self> {
+        if !(start > 0.0) || !(factor > 1.0) || count == 0 {
+            return Err(Error::InvalidBuckets(format!(
+                "exponential buckets need start > 0, factor > 1, count >= 1 (start {start}, factor {factor}, count {count})"
+            )));
+        }
+        Self::new((0..count).map(|i| start * factor.powi(i as i32)))
+    }
+
+    /// Prometheus' default buckets, in seconds: `0.005, 0.01, 0.025, 0.05,
+    /// 0.1, 0.25, 0.5, 1, 2.5, 5, 10`. This is also the `0.005..10` set that
+    /// in-process aggregators default to.
+    pub fn default_seconds() -> Self {
+        Self::preset(&[
+            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ])
+    }
+
+    /// Latency buckets in milliseconds: `0.5, 1, 2, 5, ..., 10000`.
+    pub fn default_milliseconds() -> Self {
+        Self::preset(&[
+            0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
+            10000.0,
+        ])
+    }
+
+    /// Size buckets in bytes: `1e6, 1e7, 1e8, 5e8, 1e9, 5e9, 1e10, 5e10, 1e11`.
+    pub fn default_bytes() -> Self {
+        Self::preset(&[1e6, 1e7, 1e8, 5e8, 1e9, 5e9, 1e10, 5e10, 1e11])
+    }
+
+    /// The preset matching a unit: `"bytes"`, `"ms"`/`"milliseconds"`, else seconds.
+    pub fn for_unit(unit: Option<&str>) -> Self {
+        match unit {
+            Some("bytes") => Self::default_bytes(),
+            Some("ms" | "milliseconds") => Self::default_milliseconds(),
+            _ => Self::default_seconds(),
+        }
+    }
+
+    fn preset(bounds: &[f64]) -> Self {
+        Self {
+            bounds: bounds.into(),
+        }
+    }
+
+    /// The finite upper bounds, without the implicit `+Inf`.
+    pub fn bounds(&self) -> &[f64] {
+        &self.bounds
+    }
+
+    pub(crate) fn shared(&self) -> Arc<[f64]> {
+        self.bounds.clone()
+    }
+
+    /// Number of buckets, the `+Inf` bucket included.
+    pub fn len(&self) -> usize {
+        self.bounds.len() + 1
+    }
+
+    /// Always false: a layout has at least the `+Inf` bucket.
+    pub fn is_empty(&self) -> bool {
+        false
+    }
+}
+
+impl Default for Buckets {
+    fn default() -> Self {
+        Self::default_seconds()
+    }
+}
+
+/// Index of the bucket that counts `v`: the first whose bound is `>= v`, or
+/// `bounds.len()` (the `+Inf` bucket). `v` must not be NaN.
+#[inline(always)]
+pub(crate) fn bucket_index(bounds: &[f64], v: f64) -> usize {
+    if bounds.len() <= 16 {
+        // Branch-free: counting is cheaper than a mispredicted search.
+        bounds.iter().map(|&b| (b < v) as usize).sum()
+    } else {
+        bounds.partition_point(|&b| b < v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validation_table() {
+        let cases: &[(&[f64], bool)] = &[
+            (&[1.0], true),
+            (&[1.0, 2.0, f64::INFINITY], true),
+            (&[], false),
+            (&[f64::INFINITY], false),
+            (&[2.0, 1.0], false),
+            (&[1.0, 1.0], false),
+            (&[f64::NAN], false),
+            (&[1.0, f64::NAN], false),
+            (&[f64::NEG_INFINITY, 0.0], false),
+        ];
+        for (bounds, ok) in cases {
+            assert_eq!(
+                Buckets::new(bounds.iter().copied()).is_ok(),
+                *ok,
+                "{bounds:?}"
+            );
+        }
+        assert!(Buckets::linear(0.0, 0.0, 3).is_err());
+        assert!(Buckets::exponential(0.0, 2.0, 3).is_err());
+        assert!(Buckets::exponential(1.0, 1.0, 3).is_err());
+    }
+
+    #[test]
+    fn index_matches_le_semantics() {
+        let b = [1.0, 2.0, 5.0];
+        assert_eq!(bucket_index(&b, 0.5), 0);
+        assert_eq!(
+            bucket_index(&b, 1.0),
+            0,
+            "a value on a bound belongs to that bucket"
+        );
+        assert_eq!(bucket_index(&b, 1.5), 1);
+        assert_eq!(bucket_index(&b, 5.0), 2);
+        assert_eq!(bucket_index(&b, 7.0), 3);
+        assert_eq!(bucket_index(&b, f64::INFINITY), 3);
+        let many: Vec<f64> = (0..40).map(f64::from).collect();
+        for v in [-1.0, 0.0, 0.5, 17.0, 39.0, 39.5] {
+            assert_eq!(
+                bucket_index(&many, v),
+                many.iter().filter(|&&x| x < v).count()
+            );
+        }
+    }
+
+    #[test]
+    fn presets_are_valid() {
+        for b in [
+            Buckets::default_seconds(),
+            Buckets::default_milliseconds(),
+            Buckets::default_bytes(),
+        ] {
+            Buckets::new(b.bounds().iter().copied()).unwrap();
+        }
+        assert_eq!(Buckets::for_unit(Some("bytes")), Buckets::default_bytes());
+    }
+}

@@ -1,0 +1,214 @@
+//! `Histogram`: observations counted into fixed buckets.
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use super::bucket_cell::BucketCell;
+use super::buckets::{bucket_index, Buckets};
+use super::dropped::{drop_value, DropReason};
+use super::Metric;
+use crate::snapshot::{
+    from_unix_nanos, now_unix_nanos, FamilySnapshot, HistogramSnapshot, SeriesValue,
+};
+use crate::MetricKind;
+
+/// A distribution of observations over fixed buckets.
+///
+/// `observe` finds the bucket (a branch-free scan for up to 16 bounds) and
+/// updates a thread-owned row: no lock, no allocation, no atomic
+/// read-modify-write on the uncontended path. NaN observations are dropped
+/// and counted.
+///
+/// ```
+/// use sonde::{Buckets, Histogram};
+/// let latency = Histogram::new(Buckets::new([0.1, 0.5, 1.0]).unwrap());
+/// for v in [0.05, 0.2, 0.3, 0.7, 3.0] {
+///     latency.observe(v);
+/// }
+/// let s = latency.snapshot();
+/// assert_eq!(s.count, 5);
+/// assert_eq!(s.cumulative, vec![1, 3, 4, 5]);
+/// assert!((s.mean() - 0.85).abs() < 1e-9);
+/// assert!((s.quantile(0.5) - 0.4).abs() < 1e-9); // interpolated in (0.1, 0.5]
+/// ```
+#[derive(Clone)]
+pub struct Histogram(Arc<HistogramCore>);
+
+struct HistogramCore {
+    bounds: Arc<[f64]>,
+    cell: BucketCell,
+    created_ns: AtomicU64,
+    /// Counts and sum at the last `reset`, subtracted on read.
+    baseline: Mutex<Option<Box<[u64]>>>,
+}
+
+impl std::fmt::Debug for Histogram {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let s = self.snapshot();
+        f.debug_struct("Histogram")
+            .field("count", &s.count)
+            .field("sum", &s.sum)
+            .finish()
+    }
+}
+
+impl Histogram {
+    /// A histogram with the given buckets, outside any registry.
+    pub fn new(buckets: Buckets) -> Self {
+        let bounds = buckets.shared();
+        Self(Arc::new(HistogramCore {
+            cell: BucketCell::new(bounds.len() + 1),
+            bounds,
+            created_ns: AtomicU64::new(now_unix_nanos()),
+            baseline: Mutex::new(None),
+        }))
+    }
+
+    /// Records one observation.
+    #[inline(always)]
+    pub fn observe(&self, v: f64) {
+        if v.is_nan() {
+            return drop_value(DropReason::NanObservation);
+        }
+        let idx = bucket_index(&self.0.bounds, v);
+        self.0.cell.observe(idx, v);
+    }
+
+    /// Count, sum, cumulative buckets; with `mean()` and `quantile(q)`.
+    pub fn snapshot(&self) -> HistogramSnapshot {
+        let mut counts = vec![0u64; self.0.bounds.len() + 1];
+        let sum = self.read(&mut counts);
+        let mut total = 0u64;
+        for c in counts.iter_mut() {
+            total += *c;
+            *c = total;
+        }
+        HistogramSnapshot {
+            bounds: self.0.bounds.clone(),
+            cumulative: counts,
+            count: total,
+            sum,
+        }
+    }
+
+    /// Fills per-bucket (non-cumulative) counts; returns the sum.
+    fn read(&self, counts: &mut [u64]) -> f64 {
+        let mut sum = self.0.cell.read_into(counts);
+        if let Some(base) = self
+            .0
+            .baseline
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_deref()
+        {
+            for (c, b) in counts.iter_mut().zip(base) {
+                *c = c.wrapping_sub(*b);
+            }
+            sum -= f64::from_bits(base[counts.len()]);
+        }
+        sum
+    }
+
+    pub(crate) fn bounds(&self) -> &Arc<[f64]> {
+        &self.0.bounds
+    }
+}
+
+impl Metric for Histogram {
+    const KIND: MetricKind = MetricKind::Histogram;
+    type Layout = Buckets;
+
+    fn create(layout: &Buckets) -> Self {
+        Self::new(layout.clone())
+    }
+
+    fn empty_family(
+        name: &str,
+        help: &str,
+        unit: Option<&str>,
+        labels: Arc<[Box<str>]>,
+        layout: &Buckets,
+    ) -> FamilySnapshot {
+        FamilySnapshot::new(name, help, unit.map(str::to_owned), Self::KIND, labels)
+            .with_bounds(layout.shared())
+    }
+
+    fn collect_into<'a>(
+        &self,
+        values: impl IntoIterator<Item = &'a str>,
+        out: &mut FamilySnapshot,
+    ) {
+        let s = self.snapshot();
+        out.push(
+            values,
+            SeriesValue::Histogram {
+                count: s.count,
+                sum: s.sum,
+            },
+            from_unix_nanos(self.0.created_ns.load(Relaxed)),
+            &s.cumulative,
+            &[],
+        );
+    }
+
+    fn reset(&self) {
+        let n = self.0.bounds.len() + 1;
+        let mut raw = vec![0u64; n + 1];
+        let sum = self.0.cell.read_into(&mut raw[..n]);
+        raw[n] = sum.to_bits();
+        *self.0.baseline.lock().unwrap_or_else(|p| p.into_inner()) = Some(raw.into_boxed_slice());
+        self.0.created_ns.store(now_unix_nanos(), Relaxed);
+    }
+
+    fn fingerprint(&self) -> u64 {
+        let s = self.snapshot();
+        s.count ^ s.sum.to_bits().rotate_left(17)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nan_is_dropped_infinities_are_kept() {
+        let h = Histogram::new(Buckets::new([1.0]).unwrap());
+        let before = DropReason::NanObservation.count();
+        h.observe(f64::NAN);
+        h.observe(f64::INFINITY);
+        h.observe(f64::NEG_INFINITY);
+        let s = h.snapshot();
+        assert_eq!(s.cumulative, vec![1, 2]);
+        assert!(DropReason::NanObservation.count() > before);
+    }
+
+    #[test]
+    fn reset_zeroes_counts_and_sum() {
+        let h = Histogram::new(Buckets::default_seconds());
+        h.observe(0.3);
+        h.observe(0.1);
+        h.reset();
+        let s = h.snapshot();
+        assert_eq!((s.count, s.sum), (0, 0.0));
+        h.observe(2.0);
+        assert_eq!(h.snapshot().count, 1);
+        assert_eq!(h.snapshot().sum, 2.0);
+    }
+
+    #[test]
+    fn count_always_equals_inf_bucket_under_concurrency() {
+        let h = Histogram::new(Buckets::default_seconds());
+        let writers: Vec<_> = (0..3)
+            .map(|_| {
+                let h = h.clone();
+                std::thread::spawn(move || (0..100_000).for_each(|i| h.observe(i as f64 * 1e-4)))
+            })
+            .collect();
+        for _ in 0..100 {
+            let s = h.snapshot();
+            assert_eq!(s.count, *s.cumulative.last().unwrap());
+        }
+        writers.into_iter().for_each(|w| w.join().unwrap());
+        assert_eq!(h.snapshot().count, 300_000);
+    }
+}

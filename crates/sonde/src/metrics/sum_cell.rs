@@ -1,0 +1,263 @@
+//! A summing cell: the storage behind counters and up-down counters.
+//!
+//! The cell keeps an integer part (wrapping `u64`, read as `u64` or `i64`)
+//! and a floating-point part, so integer counters stay exact past 2^53 while
+//! fractional adds still work.
+//!
+//! Writes take one of two paths:
+//! - **owned**: the first thread to write becomes the cell's owner; it, and
+//!   only it, updates the base words with a plain load and store (no atomic
+//!   read-modify-write, no lock).
+//! - **striped**: when a second thread writes, the cell inflates into
+//!   cache-padded stripes indexed by thread slot. Slots below [`STRIPES`] are
+//!   unique among live threads, so those stripes are single-writer too; higher
+//!   slots share stripes through atomic adds. After inflation the base words
+//!   are read-only for everyone but the owner, and the header is never written
+//!   again, so two threads on one counter do not bounce a cache line.
+//!
+//! Readers add the base and all stripes. A read is not a snapshot across
+//! stripes, which is the usual and accepted contract for metric counters.
+
+use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+
+use crossbeam_utils::CachePadded;
+
+use super::thread_slot::{self, NO_SLOT};
+
+/// Stripes allocated when a cell sees a second writer thread.
+pub(crate) const STRIPES: usize = 16;
+
+#[derive(Default)]
+struct Stripe {
+    int: AtomicU64,
+    float: AtomicU64,
+}
+
+type Stripes = [CachePadded<Stripe>; STRIPES];
+
+/// The cell. 32 bytes until it is contended.
+pub(crate) struct SumCell {
+    /// `slot + 1` of the owning thread, 0 while no thread has written.
+    owner: AtomicU32,
+    int: AtomicU64,
+    float: AtomicU64,
+    stripes: AtomicPtr<Stripes>,
+}
+
+impl Default for SumCell {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl SumCell {
+    pub(crate) const fn new() -> Self {
+        Self {
+            owner: AtomicU32::new(0),
+            int: AtomicU64::new(0),
+            float: AtomicU64::new(0),
+            stripes: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Adds `n` to the integer part (wrapping).
+    #[inline(always)]
+    pub(crate) fn add_int(&self, n: u64) {
+        let stripes = self.stripes.load(Acquire);
+        if stripes.is_null() {
+            let me = thread_slot::current();
+            if me != NO_SLOT {
+                let owner = self.owner.load(Relaxed);
+                if owner == me + 1 {
+                    self.int
+                        .store(self.int.load(Relaxed).wrapping_add(n), Relaxed);
+                    return;
+                }
+                if owner == 0 && self.claim(me) {
+                    self.int
+                        .store(self.int.load(Relaxed).wrapping_add(n), Relaxed);
+                    return;
+                }
+            }
+            return self.add_int_striped(self.inflate(), n);
+        }
+        // SAFETY: a published stripes pointer stays valid until `self` drops.
+        self.add_int_striped(unsafe { &*stripes }, n)
+    }
+
+    /// Adds `v` to the floating-point part.
+    #[inline(always)]
+    pub(crate) fn add_float(&self, v: f64) {
+        let stripes = self.stripes.load(Acquire);
+        if stripes.is_null() {
+            let me = thread_slot::current();
+            if me != NO_SLOT {
+                let owner = self.owner.load(Relaxed);
+                if owner == me + 1 || (owner == 0 && self.claim(me)) {
+                    let cur = f64::from_bits(self.float.load(Relaxed));
+                    self.float.store((cur + v).to_bits(), Relaxed);
+                    return;
+                }
+            }
+            return self.add_float_striped(self.inflate(), v);
+        }
+        // SAFETY: as in `add_int`.
+        self.add_float_striped(unsafe { &*stripes }, v)
+    }
+
+    #[inline]
+    fn claim(&self, me: u32) -> bool {
+        self.owner
+            .compare_exchange(0, me + 1, Relaxed, Relaxed)
+            .is_ok()
+    }
+
+    #[inline]
+    fn add_int_striped(&self, stripes: &Stripes, n: u64) {
+        let me = thread_slot::current();
+        if (me as usize) < STRIPES {
+            let s = &stripes[me as usize].int;
+            s.store(s.load(Relaxed).wrapping_add(n), Relaxed);
+        } else {
+            stripes[(me as usize) % STRIPES].int.fetch_add(n, Relaxed);
+        }
+    }
+
+    #[inline]
+    fn add_float_striped(&self, stripes: &Stripes, v: f64) {
+        let me = thread_slot::current();
+        let s = &stripes[(me as usize) % STRIPES].float;
+        if (me as usize) < STRIPES {
+            s.store((f64::from_bits(s.load(Relaxed)) + v).to_bits(), Relaxed);
+        } else {
+            let mut cur = s.load(Relaxed);
+            loop {
+                let new = (f64::from_bits(cur) + v).to_bits();
+                match s.compare_exchange_weak(cur, new, Relaxed, Relaxed) {
+                    Ok(_) => return,
+                    Err(seen) => cur = seen,
+                }
+            }
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn inflate(&self) -> &Stripes {
+        let current = self.stripes.load(Acquire);
+        if !current.is_null() {
+            // SAFETY: published pointers live as long as `self`.
+            return unsafe { &*current };
+        }
+        let fresh: Box<Stripes> =
+            Box::new(std::array::from_fn(|_| CachePadded::new(Stripe::default())));
+        let fresh = Box::into_raw(fresh);
+        match self
+            .stripes
+            .compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire)
+        {
+            // SAFETY: we just published it.
+            Ok(_) => unsafe { &*fresh },
+            Err(existing) => {
+                // SAFETY: `fresh` was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: published pointers live as long as `self`.
+                unsafe { &*existing }
+            }
+        }
+    }
+
+    /// The integer part: base plus every stripe (wrapping).
+    pub(crate) fn int(&self) -> u64 {
+        let mut total = self.int.load(Relaxed);
+        if let Some(stripes) = self.stripes() {
+            for s in stripes {
+                total = total.wrapping_add(s.int.load(Relaxed));
+            }
+        }
+        total
+    }
+
+    /// The floating-point part: base plus every stripe.
+    pub(crate) fn float(&self) -> f64 {
+        let mut total = f64::from_bits(self.float.load(Relaxed));
+        if let Some(stripes) = self.stripes() {
+            for s in stripes {
+                total += f64::from_bits(s.float.load(Relaxed));
+            }
+        }
+        total
+    }
+
+    /// Whether the cell has inflated into stripes (test and benchmark aid).
+    #[cfg(test)]
+    pub(crate) fn is_striped(&self) -> bool {
+        self.stripes().is_some()
+    }
+
+    fn stripes(&self) -> Option<&Stripes> {
+        let p = self.stripes.load(Acquire);
+        // SAFETY: published pointers live as long as `self`.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+}
+
+impl Drop for SumCell {
+    fn drop(&mut self) {
+        let p = *self.stripes.get_mut();
+        if !p.is_null() {
+            // SAFETY: we own the only reference now.
+            drop(unsafe { Box::from_raw(p) });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    #[test]
+    fn single_thread_stays_compact() {
+        let c = SumCell::new();
+        for _ in 0..1000 {
+            c.add_int(1);
+        }
+        c.add_float(0.5);
+        assert_eq!(c.int(), 1000);
+        assert_eq!(c.float(), 0.5);
+        assert!(!c.is_striped());
+        assert_eq!(std::mem::size_of::<SumCell>(), 32);
+    }
+
+    #[test]
+    fn second_writer_inflates_and_totals_are_exact() {
+        let c = Arc::new(SumCell::new());
+        c.add_int(1);
+        let threads: Vec<_> = (0..4)
+            .map(|_| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..100_000 {
+                        c.add_int(1);
+                        c.add_float(0.25);
+                    }
+                })
+            })
+            .collect();
+        for t in threads {
+            t.join().unwrap();
+        }
+        assert_eq!(c.int(), 400_001);
+        assert_eq!(c.float(), 100_000.0);
+        assert!(c.is_striped());
+    }
+
+    #[test]
+    fn wrapping_supports_signed_use() {
+        let c = SumCell::new();
+        c.add_int(5);
+        c.add_int((-7i64) as u64);
+        assert_eq!(c.int() as i64, -2);
+    }
+}

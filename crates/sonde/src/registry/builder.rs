@@ -1,0 +1,161 @@
+//! Builders that declare instruments on a registry.
+
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use super::{Family, LayoutOf, Registry};
+use crate::labels::OVERFLOW_LABEL_VALUE;
+use crate::metrics::Metric;
+use crate::{Buckets, Error, Histogram, Result, Summary, SummaryOptions, Timer};
+
+/// Declares one instrument: set options, then [`MetricBuilder::register`]
+/// (or [`MetricBuilder::labels`] for a labeled family).
+#[must_use = "nothing is declared until `register` is called"]
+pub struct MetricBuilder<'r, M: Metric> {
+    registry: &'r Registry,
+    name: String,
+    help: String,
+    unit: Option<String>,
+    labels: Vec<String>,
+    layout: Option<M::Layout>,
+    limit: Option<usize>,
+    ttl: Option<Duration>,
+    error: Option<Error>,
+    _kind: PhantomData<M>,
+}
+
+/// Declares a labeled family; see [`MetricBuilder::labels`].
+#[must_use = "nothing is declared until `register` is called"]
+pub struct FamilyBuilder<'r, M: Metric>(MetricBuilder<'r, M>);
+
+impl<'r, M: Metric> MetricBuilder<'r, M>
+where
+    M::Layout: LayoutOf<M>,
+{
+    pub(crate) fn new(registry: &'r Registry, name: &str) -> Self {
+        Self {
+            registry,
+            name: name.into(),
+            help: String::new(),
+            unit: None,
+            labels: Vec::new(),
+            layout: None,
+            limit: None,
+            ttl: None,
+            error: None,
+            _kind: PhantomData,
+        }
+    }
+
+    /// Sets the help text.
+    pub fn help(mut self, help: &str) -> Self {
+        self.help = help.into();
+        self
+    }
+
+    /// Sets the unit; the name gets `_<unit>` appended if it lacks it.
+    pub fn unit(mut self, unit: &str) -> Self {
+        self.unit = Some(unit.into());
+        self
+    }
+
+    /// Declares label names, turning this into a [`FamilyBuilder`].
+    pub fn labels<S: AsRef<str>>(
+        mut self,
+        names: impl IntoIterator<Item = S>,
+    ) -> FamilyBuilder<'r, M> {
+        self.labels = names.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        FamilyBuilder(self)
+    }
+
+    /// Declares the instrument (or returns the existing identical one).
+    pub fn register(self) -> Result<M> {
+        let family = self.declare()?;
+        Ok(family.bind(&[]))
+    }
+
+    fn declare(self) -> Result<Family<M>> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let family = self.registry.declare::<M>(
+            &self.name,
+            &self.help,
+            self.unit.as_deref(),
+            &self.labels,
+            self.layout,
+            self.limit,
+            self.ttl,
+        )?;
+        // Create the series eagerly so it is exported from the start.
+        if self.labels.is_empty() && family.prefix.iter().all(|v| &**v != OVERFLOW_LABEL_VALUE) {
+            family.try_with(&[])?;
+        }
+        Ok(family)
+    }
+}
+
+impl<'r, M: Metric> FamilyBuilder<'r, M>
+where
+    M::Layout: LayoutOf<M>,
+{
+    /// Sets the family's cardinality limit (the registry's default otherwise).
+    pub fn cardinality_limit(mut self, limit: usize) -> Self {
+        self.0.limit = Some(limit);
+        self
+    }
+
+    /// Removes series whose value has not changed for `ttl` (checked at each
+    /// collection). Handles bound to a removed series stop being exported.
+    pub fn time_to_live(mut self, ttl: Duration) -> Self {
+        self.0.ttl = Some(ttl);
+        self
+    }
+
+    /// Sets the help text.
+    pub fn help(mut self, help: &str) -> Self {
+        self.0.help = help.into();
+        self
+    }
+
+    /// Declares the family (or returns the existing identical one).
+    pub fn register(self) -> Result<Family<M>> {
+        self.0.declare()
+    }
+}
+
+macro_rules! bucket_options {
+    ($($t:ty),*) => {$(
+        impl<'r> MetricBuilder<'r, $t> {
+            /// Sets the bucket layout (default: the unit's preset).
+            pub fn buckets(mut self, buckets: Buckets) -> Self {
+                self.layout = Some(buckets);
+                self
+            }
+        }
+        impl<'r> FamilyBuilder<'r, $t> {
+            /// Sets the bucket layout (default: the unit's preset).
+            pub fn buckets(mut self, buckets: Buckets) -> Self {
+                self.0.layout = Some(buckets);
+                self
+            }
+        }
+    )*};
+}
+bucket_options!(Histogram, Timer);
+
+impl<'r> MetricBuilder<'r, Summary> {
+    /// Sets quantiles and window (default: 0.5, 0.9, 0.99 over 10 minutes).
+    pub fn options(mut self, options: SummaryOptions) -> Self {
+        self.layout = Some(options);
+        self
+    }
+}
+
+impl<'r> FamilyBuilder<'r, Summary> {
+    /// Sets quantiles and window (default: 0.5, 0.9, 0.99 over 10 minutes).
+    pub fn options(mut self, options: SummaryOptions) -> Self {
+        self.0.layout = Some(options);
+        self
+    }
+}

@@ -1,0 +1,348 @@
+//! A labeled family: series keyed by label values, with a lock-free lookup.
+
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use papaya::LocalGuard;
+
+use crate::labels::{LabelKey, LabelLookup, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};
+use crate::metrics::Metric;
+use crate::snapshot::FamilySnapshot;
+use crate::{Error, MetricKind, Result};
+
+type SeriesMap<M> = papaya::HashMap<LabelKey, M, foldhash::fast::RandomState>;
+
+/// What identifies a family for get-or-create: everything but the series.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Descriptor<L> {
+    pub(crate) kind: MetricKind,
+    pub(crate) label_names: Arc<[Box<str>]>,
+    pub(crate) unit: Option<String>,
+    pub(crate) layout: L,
+}
+
+pub(crate) struct FamilyCore<M: Metric> {
+    pub(crate) name: String,
+    pub(crate) help: String,
+    pub(crate) desc: Descriptor<M::Layout>,
+    series: SeriesMap<M>,
+    limit: usize,
+    ttl: Option<Duration>,
+    /// Per series: last fingerprint and when it last changed (TTL only).
+    seen: Mutex<HashMap<LabelKey, (u64, Instant)>>,
+    pub(crate) overflowed: AtomicU64,
+    pub(crate) expired: AtomicU64,
+}
+
+impl<M: Metric> FamilyCore<M> {
+    pub(crate) fn new(
+        name: String,
+        help: String,
+        desc: Descriptor<M::Layout>,
+        limit: usize,
+        ttl: Option<Duration>,
+    ) -> Self {
+        Self {
+            name,
+            help,
+            desc,
+            series: SeriesMap::with_hasher(foldhash::fast::RandomState::default()),
+            limit,
+            ttl,
+            seen: Mutex::new(HashMap::new()),
+            overflowed: AtomicU64::new(0),
+            expired: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn insert(&self, key: LabelKey, metric: M) {
+        self.series.pin().insert(key, metric);
+    }
+
+    fn overflow_series<'g>(&self, guard: &'g LocalGuard<'_>) -> &'g M {
+        self.overflowed.fetch_add(1, Relaxed);
+        let key = LabelKey::new(self.desc.label_names.iter().map(|_| OVERFLOW_LABEL_VALUE));
+        self.series
+            .get_or_insert_with(key, || M::create(&self.desc.layout), guard)
+    }
+
+    /// The series for `lookup`, created if the limit allows.
+    fn lookup<'g>(&self, lookup: &LabelLookup<'_>, guard: &'g LocalGuard<'_>) -> Result<&'g M> {
+        if let Some(m) = self.series.get(lookup, guard) {
+            return Ok(m);
+        }
+        let expected = self.desc.label_names.len();
+        let got = lookup.prefix.len() + lookup.values.len();
+        if got != expected {
+            return Err(Error::LabelCount {
+                metric: self.name.clone(),
+                expected: expected - lookup.prefix.len(),
+                got: lookup.values.len(),
+            });
+        }
+        if let Some(v) = lookup.values.iter().find(|v| v.len() > MAX_LABEL_VALUE_LEN) {
+            return Err(Error::LabelValueTooLong {
+                metric: self.name.clone(),
+                len: v.len(),
+                limit: MAX_LABEL_VALUE_LEN,
+            });
+        }
+        if self.series.len() >= self.limit {
+            return Err(Error::CardinalityLimit {
+                metric: self.name.clone(),
+                limit: self.limit,
+            });
+        }
+        Ok(self
+            .series
+            .get_or_insert_with(lookup.to_key(), || M::create(&self.desc.layout), guard))
+    }
+
+    pub(crate) fn collect(&self) -> FamilySnapshot {
+        if let Some(ttl) = self.ttl {
+            self.expire(ttl);
+        }
+        let mut out = M::empty_family(
+            &self.name,
+            &self.help,
+            self.desc.unit.as_deref(),
+            self.desc.label_names.clone(),
+            &self.desc.layout,
+        );
+        let map = self.series.pin();
+        out.reserve(map.len());
+        for (key, m) in map.iter() {
+            m.collect_into(key.values(), &mut out);
+        }
+        out.sort();
+        out
+    }
+
+    /// Removes series whose value has not changed for `ttl`.
+    fn expire(&self, ttl: Duration) {
+        let now = Instant::now();
+        let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
+        let map = self.series.pin();
+        let mut stale = Vec::new();
+        for (key, m) in map.iter() {
+            let fp = m.fingerprint();
+            match seen.get_mut(key) {
+                Some((last, at)) if *last == fp => {
+                    if now.duration_since(*at) >= ttl
+                        && key.values().any(|v| v != OVERFLOW_LABEL_VALUE)
+                    {
+                        stale.push(key.clone());
+                    }
+                }
+                Some(entry) => *entry = (fp, now),
+                None => {
+                    seen.insert(key.clone(), (fp, now));
+                }
+            }
+        }
+        for key in stale {
+            map.remove(&key);
+            seen.remove(&key);
+            self.expired.fetch_add(1, Relaxed);
+        }
+    }
+
+    pub(crate) fn reset(&self) {
+        for (_, m) in self.series.pin().iter() {
+            m.reset();
+        }
+    }
+
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&LabelKey, &M)) {
+        for (k, m) in self.series.pin().iter() {
+            f(k, m);
+        }
+    }
+}
+
+/// The type-erased face of a family, as the registry stores it.
+pub(crate) trait Collect: Send + Sync {
+    fn collect(&self) -> FamilySnapshot;
+    /// Resets counters, histograms and summaries; gauges too if `all`.
+    fn reset(&self, all: bool);
+    fn describe(&self) -> String;
+    fn overflowed(&self) -> u64;
+    fn expired(&self) -> u64;
+    fn as_any(&self) -> &dyn Any;
+}
+
+impl<M: Metric> Collect for FamilyCore<M> {
+    fn collect(&self) -> FamilySnapshot {
+        FamilyCore::collect(self)
+    }
+
+    fn reset(&self, all: bool) {
+        let persists = matches!(M::KIND, MetricKind::Gauge | MetricKind::UpDownCounter);
+        if all || !persists {
+            FamilyCore::reset(self);
+        }
+    }
+
+    fn describe(&self) -> String {
+        let d = &self.desc;
+        format!(
+            "{} with labels {:?}, unit {:?}, layout {:?}",
+            d.kind, d.label_names, d.unit, d.layout
+        )
+    }
+
+    fn overflowed(&self) -> u64 {
+        self.overflowed.load(Relaxed)
+    }
+
+    fn expired(&self) -> u64 {
+        self.expired.load(Relaxed)
+    }
+
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+/// A labeled metric family: look series up by label values.
+///
+/// `with` finds (or creates) the series for the given values and lends it
+/// for one call chain, without touching reference counts; `bind` returns an
+/// owned handle that skips the lookup from then on. Lookups are lock-free.
+///
+/// A lookup that cannot get its own series (wrong number of values, a value
+/// over [`crate::MAX_LABEL_VALUE_LEN`] bytes, or the family at its
+/// cardinality limit) records into the overflow series, whose labels all
+/// read [`crate::OVERFLOW_LABEL_VALUE`], and is counted in
+/// `sonde_cardinality_overflow_total`; [`Family::try_with`] reports those
+/// cases as errors instead.
+///
+/// ```
+/// let r = sonde::Registry::new();
+/// let requests = r.counter("http_requests_total").labels(["method", "code"]).register().unwrap();
+/// requests.with(&["GET", "200"]).inc();
+/// let get_ok = requests.bind(&["GET", "200"]); // owned: no more lookups
+/// get_ok.inc();
+/// assert_eq!(requests.with(&["GET", "200"]).value(), 2.0);
+/// ```
+pub struct Family<M: Metric> {
+    pub(crate) core: Arc<FamilyCore<M>>,
+    /// Constant label values of the scope that registered it.
+    pub(crate) prefix: Arc<[Box<str>]>,
+}
+
+impl<M: Metric> Clone for Family<M> {
+    fn clone(&self) -> Self {
+        Self {
+            core: self.core.clone(),
+            prefix: self.prefix.clone(),
+        }
+    }
+}
+
+impl<M: Metric> std::fmt::Debug for Family<M> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Family")
+            .field("name", &self.core.name)
+            .field("kind", &M::KIND)
+            .finish()
+    }
+}
+
+/// A series lent by [`Family::with`]; dereferences to the metric handle.
+pub struct Child<'a, M> {
+    metric: *const M,
+    _guard: LocalGuard<'a>,
+}
+
+impl<M> std::ops::Deref for Child<'_, M> {
+    type Target = M;
+
+    #[inline(always)]
+    fn deref(&self) -> &M {
+        // SAFETY: the guard keeps the map entry (and so the metric) alive.
+        unsafe { &*self.metric }
+    }
+}
+
+impl<M: Metric> Family<M> {
+    /// The series for `values` (one per declared label, in order).
+    #[inline]
+    pub fn with(&self, values: &[&str]) -> Child<'_, M> {
+        let guard = self.core.series.guard();
+        let lookup = LabelLookup {
+            prefix: &self.prefix,
+            values,
+        };
+        let metric: *const M = match self.core.series.get(&lookup, &guard) {
+            Some(m) => m,
+            None => self.with_slow(&lookup, &guard),
+        };
+        Child {
+            metric,
+            _guard: guard,
+        }
+    }
+
+    #[cold]
+    fn with_slow<'g>(&self, lookup: &LabelLookup<'_>, guard: &'g LocalGuard<'_>) -> &'g M {
+        match self.core.lookup(lookup, guard) {
+            Ok(m) => m,
+            Err(_) => self.core.overflow_series(guard),
+        }
+    }
+
+    /// Like [`Family::with`], but reports a wrong number of values, an
+    /// oversize value or a full family as an error.
+    pub fn try_with(&self, values: &[&str]) -> Result<Child<'_, M>> {
+        let guard = self.core.series.guard();
+        let lookup = LabelLookup {
+            prefix: &self.prefix,
+            values,
+        };
+        let metric: *const M = self.core.lookup(&lookup, &guard)?;
+        Ok(Child {
+            metric,
+            _guard: guard,
+        })
+    }
+
+    /// An owned handle to the series for `values`: a bound child that
+    /// records without any lookup.
+    pub fn bind(&self, values: &[&str]) -> M {
+        (*self.with(values)).clone()
+    }
+
+    /// Removes the series for `values`; true if it existed. Handles bound to
+    /// it keep working but are no longer exported.
+    pub fn remove(&self, values: &[&str]) -> bool {
+        let lookup = LabelLookup {
+            prefix: &self.prefix,
+            values,
+        };
+        self.core.series.pin().remove(&lookup).is_some()
+    }
+
+    /// Number of series, the overflow series included.
+    pub fn len(&self) -> usize {
+        self.core.series.len()
+    }
+
+    /// True when no series exists yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The family's name.
+    pub fn name(&self) -> &str {
+        &self.core.name
+    }
+
+    /// Lookups sent to the overflow series so far.
+    pub fn overflowed(&self) -> u64 {
+        self.core.overflowed.load(Relaxed)
+    }
+}

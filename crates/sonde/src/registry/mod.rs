@@ -1,0 +1,769 @@
+//! The registry: named families, get-or-create, scopes, strict specs,
+//! snapshots and self-metrics. Everything here is the cold path.
+
+mod builder;
+mod callback_family;
+mod family;
+mod self_metrics;
+mod spec;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::{Instant, SystemTime};
+
+pub use builder::{FamilyBuilder, MetricBuilder};
+pub use family::{Child, Family};
+pub use spec::MetricSpec;
+
+use crate::labels::{validate_label_name, validate_metric_name, LabelKey, MAX_LABEL_NAMES};
+use crate::metrics::{Counter, CounterFn, GaugeFn, Metric};
+use crate::snapshot::{FamilySnapshot, Snapshot};
+use crate::{Error, MetricKind, Result};
+use callback_family::CallbackFamily;
+use family::{Collect, Descriptor, FamilyCore};
+
+/// Default per-family cardinality limit.
+pub const DEFAULT_CARDINALITY_LIMIT: usize = 10_000;
+
+pub(crate) struct RegistryInner {
+    families: RwLock<Families>,
+    specs: Option<BTreeMap<String, MetricSpec>>,
+    cardinality_limit: usize,
+    self_metrics: bool,
+    collections: AtomicU64,
+    last_collection_ns: AtomicU64,
+}
+
+/// Registered families, and the sample names each one exposes (so that a
+/// gauge `x_total` cannot shadow counter `x`'s samples).
+#[derive(Default)]
+struct Families {
+    by_name: BTreeMap<String, Arc<dyn Collect>>,
+    exposed: std::collections::HashMap<String, String>,
+}
+
+fn exposed_names(name: &str, kind: MetricKind) -> Vec<String> {
+    let suffixes: &[&str] = match kind {
+        MetricKind::Counter => &["_total", "_created"],
+        MetricKind::Gauge | MetricKind::UpDownCounter => &[""],
+        MetricKind::Histogram => &["", "_bucket", "_sum", "_count", "_created"],
+        MetricKind::Summary => &["", "_sum", "_count", "_created"],
+    };
+    suffixes.iter().map(|s| format!("{name}{s}")).collect()
+}
+
+impl Families {
+    fn get(&self, name: &str) -> Option<&Arc<dyn Collect>> {
+        self.by_name.get(name)
+    }
+
+    /// Adds a family unless its name or one of its sample names is taken.
+    fn insert(
+        &mut self,
+        name: String,
+        kind: MetricKind,
+        family: Arc<dyn Collect>,
+        requested: String,
+    ) -> Result<()> {
+        if let Some(existing) = self.by_name.get(&name) {
+            return Err(Error::Conflict {
+                name,
+                existing: existing.describe(),
+                requested,
+            });
+        }
+        let names = exposed_names(&name, kind);
+        if let Some((sample, owner)) = names
+            .iter()
+            .find_map(|n| self.exposed.get(n).map(|o| (n, o)))
+        {
+            return Err(Error::Conflict {
+                name: name.clone(),
+                existing: format!("sample name {sample:?} is already exposed by {owner:?}"),
+                requested,
+            });
+        }
+        for n in names {
+            self.exposed.insert(n, name.clone());
+        }
+        self.by_name.insert(name, family);
+        Ok(())
+    }
+
+    fn remove(&mut self, name: &str) -> bool {
+        let found = self.by_name.remove(name).is_some();
+        if found {
+            self.exposed.retain(|_, owner| owner != name);
+        }
+        found
+    }
+}
+
+/// What a scoped view adds to every name and series.
+#[derive(Default)]
+struct Scope {
+    prefix: String,
+    const_names: Vec<Box<str>>,
+    const_values: Arc<[Box<str>]>,
+}
+
+/// A set of metric families: where instruments are declared and from which
+/// snapshots are taken.
+///
+/// Cloning is cheap and clones share the same families. A registry can be
+/// scoped ([`Registry::with_namespace`], [`Registry::with_subsystem`],
+/// [`Registry::with_labels`]): the scoped view shares the families and adds a
+/// name prefix and constant labels to what it declares.
+///
+/// Declaring is get-or-create: asking again for the same name, kind, labels
+/// and layout returns the same instrument; anything else is an
+/// [`Error::Conflict`].
+///
+/// ```
+/// let r = sonde::Registry::new();
+/// let api = r.with_namespace("shop").with_labels([("service", "api")]).unwrap();
+/// let orders = api.counter("orders_total").help("Orders placed.").register().unwrap();
+/// orders.inc();
+/// let same = api.counter("orders_total").register().unwrap();
+/// assert_eq!(same.value(), 1.0);
+/// assert!(r.gauge("shop_orders_total").register().is_err()); // kind conflict
+/// let snap = r.snapshot();
+/// let fam = snap.family("shop_orders").unwrap();
+/// assert_eq!(fam.series().next().unwrap().label("service"), Some("api"));
+/// ```
+#[derive(Clone)]
+pub struct Registry {
+    inner: Arc<RegistryInner>,
+    scope: Arc<Scope>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let n = self
+            .inner
+            .families
+            .read()
+            .map(|m| m.by_name.len())
+            .unwrap_or(0);
+        f.debug_struct("Registry")
+            .field("families", &n)
+            .field("prefix", &self.scope.prefix)
+            .finish()
+    }
+}
+
+/// The process-wide default registry.
+pub fn global() -> &'static Registry {
+    static GLOBAL: OnceLock<Registry> = OnceLock::new();
+    GLOBAL.get_or_init(Registry::new)
+}
+
+impl Registry {
+    /// An empty registry with self-metrics on.
+    pub fn new() -> Self {
+        Self::build(None, DEFAULT_CARDINALITY_LIMIT, true)
+    }
+
+    /// A strict registry: only the declared specs can be registered, each
+    /// with its declared kind; help and unit default to the spec's.
+    ///
+    /// ```
+    /// use sonde::{MetricKind, MetricSpec, Registry};
+    /// let r = Registry::strict([
+    ///     MetricSpec::new("jobs_total", MetricKind::Counter, "Jobs run."),
+    /// ]).unwrap();
+    /// assert!(r.counter("jobs_total").register().is_ok());
+    /// assert!(r.counter("typo_total").register().is_err());
+    /// assert!(r.gauge("jobs_total").register().is_err());
+    /// ```
+    pub fn strict(specs: impl IntoIterator<Item = MetricSpec>) -> Result<Self> {
+        Self::builder().specs(specs).build()
+    }
+
+    /// A builder for registries with non-default options.
+    pub fn builder() -> RegistryBuilder {
+        RegistryBuilder {
+            specs: None,
+            limit: DEFAULT_CARDINALITY_LIMIT,
+            self_metrics: true,
+        }
+    }
+
+    fn build(
+        specs: Option<BTreeMap<String, MetricSpec>>,
+        limit: usize,
+        self_metrics: bool,
+    ) -> Self {
+        Self {
+            inner: Arc::new(RegistryInner {
+                families: RwLock::new(Families::default()),
+                specs,
+                cardinality_limit: limit,
+                self_metrics,
+                collections: AtomicU64::new(0),
+                last_collection_ns: AtomicU64::new(0),
+            }),
+            scope: Arc::new(Scope::default()),
+        }
+    }
+
+    /// A view whose names get `namespace_` in front.
+    pub fn with_namespace(&self, namespace: &str) -> Self {
+        self.prefixed(namespace)
+    }
+
+    /// A view whose names get `subsystem_` in front (after any namespace).
+    pub fn with_subsystem(&self, subsystem: &str) -> Self {
+        self.prefixed(subsystem)
+    }
+
+    fn prefixed(&self, part: &str) -> Self {
+        let mut prefix = self.scope.prefix.clone();
+        if !part.is_empty() {
+            prefix.push_str(part);
+            prefix.push('_');
+        }
+        Self {
+            inner: self.inner.clone(),
+            scope: Arc::new(Scope {
+                prefix,
+                const_names: self.scope.const_names.clone(),
+                const_values: self.scope.const_values.clone(),
+            }),
+        }
+    }
+
+    /// A view that adds constant labels to everything it declares.
+    pub fn with_labels<'a>(
+        &self,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<Self> {
+        let mut names = self.scope.const_names.clone();
+        let mut values: Vec<Box<str>> = self.scope.const_values.to_vec();
+        for (n, v) in labels {
+            validate_label_name(n)?;
+            if names.iter().any(|x| &**x == n) {
+                return Err(Error::InvalidLabelName {
+                    name: n.into(),
+                    reason: "label declared twice",
+                });
+            }
+            names.push(n.into());
+            values.push(v.into());
+        }
+        Ok(Self {
+            inner: self.inner.clone(),
+            scope: Arc::new(Scope {
+                prefix: self.scope.prefix.clone(),
+                const_names: names,
+                const_values: values.into(),
+            }),
+        })
+    }
+
+    /// Declares (or gets) a counter.
+    pub fn counter(&self, name: &str) -> MetricBuilder<'_, crate::Counter> {
+        MetricBuilder::new(self, name)
+    }
+
+    /// Declares (or gets) an up-down counter.
+    pub fn up_down_counter(&self, name: &str) -> MetricBuilder<'_, crate::UpDownCounter> {
+        MetricBuilder::new(self, name)
+    }
+
+    /// Declares (or gets) a gauge.
+    pub fn gauge(&self, name: &str) -> MetricBuilder<'_, crate::Gauge> {
+        MetricBuilder::new(self, name)
+    }
+
+    /// Declares (or gets) a histogram; buckets default to the unit's preset.
+    pub fn histogram(&self, name: &str) -> MetricBuilder<'_, crate::Histogram> {
+        MetricBuilder::new(self, name)
+    }
+
+    /// Declares (or gets) a summary.
+    pub fn summary(&self, name: &str) -> MetricBuilder<'_, crate::Summary> {
+        MetricBuilder::new(self, name)
+    }
+
+    /// Declares (or gets) a timer: a histogram in seconds.
+    pub fn timer(&self, name: &str) -> MetricBuilder<'_, crate::Timer> {
+        MetricBuilder::new(self, name).unit("seconds")
+    }
+
+    /// Registers a gauge computed by `f` at each collection.
+    pub fn gauge_fn(
+        &self,
+        name: &str,
+        help: &str,
+        f: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.register_callback(name, help, MetricKind::Gauge, GaugeFn::new(f).0)
+    }
+
+    /// Registers a counter computed by `f` at each collection (`f` must
+    /// not decrease).
+    pub fn counter_fn(
+        &self,
+        name: &str,
+        help: &str,
+        f: impl Fn() -> f64 + Send + Sync + 'static,
+    ) -> Result<()> {
+        self.register_callback(name, help, MetricKind::Counter, CounterFn::new(f).0)
+    }
+
+    fn register_callback(
+        &self,
+        name: &str,
+        help: &str,
+        kind: MetricKind,
+        f: Arc<dyn Fn() -> f64 + Send + Sync>,
+    ) -> Result<()> {
+        let (full, help, unit) = self.resolve(name, help, None, kind)?;
+        let full = if kind == MetricKind::Counter {
+            strip_total(&full)
+        } else {
+            full
+        };
+        let family = CallbackFamily {
+            name: full.clone(),
+            help,
+            unit,
+            kind,
+            label_names: self.scope.const_names.clone().into(),
+            label_values: self.scope.const_values.clone(),
+            f,
+        };
+        let mut families = self
+            .inner
+            .families
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        families.insert(full, kind, Arc::new(family), format!("{kind} callback"))
+    }
+
+    /// Registers an instrument made outside the registry under `name`.
+    ///
+    /// ```
+    /// let r = sonde::Registry::new();
+    /// let c = sonde::Counter::new();
+    /// r.register("made_elsewhere_total", "A counter made elsewhere.", c.clone()).unwrap();
+    /// c.inc();
+    /// assert_eq!(r.snapshot().family("made_elsewhere").unwrap().len(), 1);
+    /// assert!(r.unregister("made_elsewhere_total"));
+    /// ```
+    pub fn register<M: Metric>(&self, name: &str, help: &str, metric: M) -> Result<()>
+    where
+        M::Layout: LayoutOf<M>,
+    {
+        let (full, help, unit) = self.resolve(name, help, None, M::KIND)?;
+        let full = if M::KIND == MetricKind::Counter {
+            strip_total(&full)
+        } else {
+            full
+        };
+        let desc = Descriptor {
+            kind: M::KIND,
+            label_names: self.scope.const_names.clone().into(),
+            unit,
+            layout: M::Layout::layout_of(&metric),
+        };
+        let core =
+            FamilyCore::<M>::new(full.clone(), help, desc, self.inner.cardinality_limit, None);
+        core.insert(
+            LabelKey::new(self.scope.const_values.iter().map(|v| &**v)),
+            metric,
+        );
+        let mut families = self
+            .inner
+            .families
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        families.insert(
+            full,
+            M::KIND,
+            Arc::new(core),
+            format!("registered {}", M::KIND),
+        )
+    }
+
+    /// Removes the family called `name` (with this view's prefix); true if
+    /// it existed. For counters, `name` may carry the `_total` suffix.
+    pub fn unregister(&self, name: &str) -> bool {
+        let full = format!("{}{}", self.scope.prefix, name);
+        let mut families = self
+            .inner
+            .families
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        families.remove(&full) || families.remove(&strip_total(&full))
+    }
+
+    /// Applies the spec check, the prefix, and the unit suffix.
+    fn resolve(
+        &self,
+        name: &str,
+        help: &str,
+        unit: Option<&str>,
+        kind: MetricKind,
+    ) -> Result<(String, String, Option<String>)> {
+        let mut full = format!("{}{}", self.scope.prefix, name);
+        validate_metric_name(&full)?;
+        let mut help = help.to_owned();
+        let mut unit = unit.map(str::to_owned);
+        if let Some(specs) = &self.inner.specs {
+            let spec = specs
+                .get(&full)
+                .ok_or_else(|| Error::Undeclared { name: full.clone() })?;
+            if spec.kind != kind {
+                return Err(Error::KindMismatch {
+                    name: full,
+                    declared: spec.kind,
+                    requested: kind,
+                });
+            }
+            if help.is_empty() {
+                help = spec.help.clone();
+            }
+            if unit.is_none() {
+                unit = spec.unit.clone();
+            }
+        }
+        if let Some(u) = &unit {
+            crate::labels::validate_unit(u)?;
+            let suffix = format!("_{u}");
+            let base = strip_total(&full);
+            if !base.ends_with(&suffix) {
+                // OpenMetrics requires the unit as a name suffix; add it,
+                // keeping a counter's `_total` last.
+                full = if base.len() != full.len() {
+                    format!("{base}{suffix}_total")
+                } else {
+                    format!("{full}{suffix}")
+                };
+            }
+        }
+        Ok((full, help, unit))
+    }
+
+    pub(crate) fn declare<M: Metric>(
+        &self,
+        name: &str,
+        help: &str,
+        unit: Option<&str>,
+        labels: &[String],
+        layout: Option<M::Layout>,
+        limit: Option<usize>,
+        ttl: Option<std::time::Duration>,
+    ) -> Result<Family<M>>
+    where
+        M::Layout: LayoutOf<M>,
+    {
+        let (full, help, unit) = self.resolve(name, help, unit, M::KIND)?;
+        let full = if M::KIND == MetricKind::Counter {
+            strip_total(&full)
+        } else {
+            full
+        };
+        let mut names: Vec<Box<str>> = self.scope.const_names.clone();
+        for l in labels {
+            validate_label_name(l)?;
+            let reserved = match M::KIND {
+                MetricKind::Histogram => l == "le",
+                MetricKind::Summary => l == "quantile",
+                _ => false,
+            };
+            if reserved {
+                return Err(Error::InvalidLabelName {
+                    name: l.clone(),
+                    reason: "reserved for this metric kind",
+                });
+            }
+            if names.iter().any(|n| **n == **l) {
+                return Err(Error::InvalidLabelName {
+                    name: l.clone(),
+                    reason: "label declared twice",
+                });
+            }
+            names.push(l.as_str().into());
+        }
+        if names.len() > MAX_LABEL_NAMES {
+            return Err(Error::TooManyLabels {
+                metric: full,
+                count: names.len(),
+                limit: MAX_LABEL_NAMES,
+            });
+        }
+        let layout = layout.unwrap_or_else(|| M::Layout::default_for(unit.as_deref()));
+        let desc = Descriptor {
+            kind: M::KIND,
+            label_names: names.into(),
+            unit,
+            layout,
+        };
+        let limit = limit.unwrap_or(self.inner.cardinality_limit);
+        if limit == 0 {
+            return Err(Error::InvalidOption {
+                metric: full,
+                reason: "cardinality limit must be at least 1".into(),
+            });
+        }
+        let prefix = self.scope.const_values.clone();
+        {
+            let families = self
+                .inner
+                .families
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
+            if let Some(existing) = families.get(&full) {
+                return Self::same_family(existing, &full, &help, desc, prefix);
+            }
+        }
+        let mut families = self
+            .inner
+            .families
+            .write()
+            .unwrap_or_else(|p| p.into_inner());
+        if let Some(existing) = families.get(&full) {
+            return Self::same_family(existing, &full, &help, desc, prefix);
+        }
+        let requested = format!("{} with labels {:?}", desc.kind, desc.label_names);
+        let core = Arc::new(FamilyCore::<M>::new(full.clone(), help, desc, limit, ttl));
+        families.insert(full, M::KIND, core.clone(), requested)?;
+        Ok(Family { core, prefix })
+    }
+
+    fn same_family<M: Metric>(
+        existing: &Arc<dyn Collect>,
+        name: &str,
+        help: &str,
+        desc: Descriptor<M::Layout>,
+        prefix: Arc<[Box<str>]>,
+    ) -> Result<Family<M>> {
+        let conflict = |existing: String| Error::Conflict {
+            name: name.into(),
+            existing,
+            requested: format!(
+                "{} with labels {:?}, unit {:?}, layout {:?}",
+                desc.kind, desc.label_names, desc.unit, desc.layout
+            ),
+        };
+        let Some(core) = existing.as_any().downcast_ref::<FamilyCore<M>>() else {
+            return Err(conflict(existing.describe()));
+        };
+        if core.desc != desc || (!help.is_empty() && !core.help.is_empty() && core.help != help) {
+            return Err(conflict(existing.describe()));
+        }
+        let _ = core;
+        let raw = Arc::into_raw(existing.clone()) as *const FamilyCore<M>;
+        // SAFETY: `as_any` proved the concrete type is `FamilyCore<M>`, so this
+        // is the pointer the `Arc<FamilyCore<M>>` was made from (what
+        // `Arc::downcast` does for `dyn Any`).
+        let core = unsafe { Arc::from_raw(raw) };
+        Ok(Family { core, prefix })
+    }
+
+    /// Collects every family (and the self-metrics) into a snapshot.
+    pub fn snapshot(&self) -> Snapshot {
+        let started = Instant::now();
+        let families: Vec<Arc<dyn Collect>> = {
+            let map = self
+                .inner
+                .families
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
+            map.by_name.values().cloned().collect()
+        };
+        let mut out: Vec<FamilySnapshot> = families.iter().map(|f| f.collect()).collect();
+        if self.inner.self_metrics {
+            self_metrics::append(&mut out, &families, &self.inner);
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        self.inner.collections.fetch_add(1, Relaxed);
+        self.inner
+            .last_collection_ns
+            .store(started.elapsed().as_nanos() as u64, Relaxed);
+        Snapshot {
+            timestamp: SystemTime::now(),
+            families: out,
+        }
+    }
+
+    /// Calls `f` with each family's snapshot in name order, one at a time,
+    /// without building the whole snapshot (self-metrics excluded).
+    pub fn visit(&self, mut f: impl FnMut(&FamilySnapshot)) {
+        let families: Vec<Arc<dyn Collect>> = {
+            let map = self
+                .inner
+                .families
+                .read()
+                .unwrap_or_else(|p| p.into_inner());
+            map.by_name.values().cloned().collect()
+        };
+        for fam in families {
+            f(&fam.collect());
+        }
+    }
+
+    /// Names of the registered families, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.inner
+            .families
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .by_name
+            .keys()
+            .cloned()
+            .collect()
+    }
+
+    /// Zeroes counters, histograms and summaries; gauges and up-down
+    /// counters keep their values.
+    pub fn reset(&self) {
+        self.each(|f| f.reset(false));
+    }
+
+    /// Zeroes every series, gauges included.
+    pub fn reset_all(&self) {
+        self.each(|f| f.reset(true));
+    }
+
+    fn each(&self, mut f: impl FnMut(&dyn Collect)) {
+        let map = self
+            .inner
+            .families
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        for fam in map.by_name.values() {
+            f(&**fam);
+        }
+    }
+
+    /// Per-second rate of the counter `name` since its first increment,
+    /// summed over its series; None if no such counter exists.
+    ///
+    /// ```
+    /// let r = sonde::Registry::new();
+    /// let c = r.counter("ticks_total").register().unwrap();
+    /// c.inc_by(10);
+    /// assert!(r.counter_rate("ticks_total").unwrap() > 0.0);
+    /// ```
+    pub fn counter_rate(&self, name: &str) -> Option<f64> {
+        let full = strip_total(&format!("{}{}", self.scope.prefix, name));
+        let map = self
+            .inner
+            .families
+            .read()
+            .unwrap_or_else(|p| p.into_inner());
+        let fam = map.get(&full)?;
+        let core = fam.as_any().downcast_ref::<FamilyCore<Counter>>()?;
+        let mut rate = 0.0;
+        core.for_each(|_, c| rate += c.rate());
+        Some(rate)
+    }
+}
+
+/// Options for a new [`Registry`].
+///
+/// ```
+/// let r = sonde::Registry::builder().cardinality_limit(100).self_metrics(false).build().unwrap();
+/// assert!(r.snapshot().families.is_empty());
+/// ```
+#[derive(Debug)]
+pub struct RegistryBuilder {
+    specs: Option<Vec<MetricSpec>>,
+    limit: usize,
+    self_metrics: bool,
+}
+
+impl RegistryBuilder {
+    /// Default cardinality limit of each family (10,000 unless set).
+    pub fn cardinality_limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+
+    /// Whether snapshots include the `sonde_*` self-metrics (default on).
+    pub fn self_metrics(mut self, on: bool) -> Self {
+        self.self_metrics = on;
+        self
+    }
+
+    /// Makes the registry strict (see [`Registry::strict`]).
+    pub fn specs(mut self, specs: impl IntoIterator<Item = MetricSpec>) -> Self {
+        self.specs = Some(specs.into_iter().collect());
+        self
+    }
+
+    /// Builds the registry, validating the options.
+    pub fn build(self) -> Result<Registry> {
+        if self.limit == 0 {
+            return Err(Error::InvalidOption {
+                metric: String::new(),
+                reason: "cardinality limit must be at least 1".into(),
+            });
+        }
+        let specs = match self.specs {
+            None => None,
+            Some(list) => Some(spec::index(list)?),
+        };
+        Ok(Registry::build(specs, self.limit, self.self_metrics))
+    }
+}
+
+/// Counters are named without `_total` inside the registry; encoders add it.
+pub(crate) fn strip_total(name: &str) -> String {
+    name.strip_suffix("_total")
+        .filter(|s| !s.is_empty())
+        .unwrap_or(name)
+        .to_owned()
+}
+
+/// How a kind's layout is defaulted and read back from an instrument.
+#[doc(hidden)]
+pub trait LayoutOf<M>: Sized {
+    fn default_for(unit: Option<&str>) -> Self;
+    fn layout_of(metric: &M) -> Self;
+}
+
+impl<M: Metric<Layout = ()>> LayoutOf<M> for () {
+    fn default_for(_: Option<&str>) -> Self {}
+    fn layout_of(_: &M) -> Self {}
+}
+
+impl LayoutOf<crate::Histogram> for crate::Buckets {
+    fn default_for(unit: Option<&str>) -> Self {
+        crate::Buckets::for_unit(unit)
+    }
+    fn layout_of(h: &crate::Histogram) -> Self {
+        crate::Buckets::new(h.bounds().iter().copied()).unwrap_or_default()
+    }
+}
+
+impl LayoutOf<crate::Timer> for crate::Buckets {
+    fn default_for(_: Option<&str>) -> Self {
+        crate::Buckets::default_seconds()
+    }
+    fn layout_of(t: &crate::Timer) -> Self {
+        crate::Buckets::new(t.snapshot().bounds.iter().copied()).unwrap_or_default()
+    }
+}
+
+impl LayoutOf<crate::Summary> for crate::SummaryOptions {
+    fn default_for(_: Option<&str>) -> Self {
+        crate::SummaryOptions::default()
+    }
+    fn layout_of(s: &crate::Summary) -> Self {
+        s.options().clone()
+    }
+}
+
+#[cfg(test)]
+mod tests;
