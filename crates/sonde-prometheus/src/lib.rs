@@ -1,0 +1,41 @@
+//! Prometheus exposition for Sonde registries.
+//!
+//! - [`MetricsService`]: a `tower::Service` answering scrapes with content
+//!   negotiation (Prometheus text 0.0.4 or OpenMetrics 1.0), gzip, optional
+//!   basic or bearer auth and a request-rate limit. Mount it in any axum or
+//!   hyper app.
+//! - [`MetricsServer`]: the same service on its own listener, thread and
+//!   runtime, so starting it works with or without a tokio runtime and never
+//!   blocks the caller's. Binds `127.0.0.1:9464` unless told otherwise.
+//! - [`write_textfile`]: an atomic textfile (temporary file, fsync, rename)
+//!   for node_exporter's textfile collector.
+//!
+//! ```
+//! use sonde::Registry;
+//! use sonde_prometheus::MetricsServer;
+//!
+//! let registry = Registry::new();
+//! registry.counter("jobs_total").register()?.inc();
+//! let mut server = MetricsServer::builder(registry).listen("127.0.0.1:0".parse()?).build();
+//! let addr = server.start()?;
+//! assert_eq!(server.start()?, addr, "start is idempotent");
+//! server.stop();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+
+#![warn(missing_docs)]
+
+mod auth;
+mod error;
+mod negotiate;
+mod rate_limit;
+mod server;
+mod service;
+mod textfile;
+
+pub use auth::Auth;
+pub use error::Error;
+pub use negotiate::{negotiate, Format};
+pub use server::{MetricsServer, MetricsServerBuilder, DEFAULT_LISTEN};
+pub use service::MetricsService;
+pub use textfile::{default_textfile_path, write_textfile, TEXTFILE_DIR_ENV};

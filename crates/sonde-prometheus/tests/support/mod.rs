@@ -1,0 +1,2 @@
+#![allow(dead_code)]
+pub mod http_client;
