@@ -31,7 +31,9 @@ impl Format {
 /// assert_eq!(negotiate(None), Format::PrometheusText);
 /// ```
 pub fn negotiate(accept: Option<&str>) -> Format {
-    let Some(accept) = accept else { return Format::PrometheusText };
+    let Some(accept) = accept else {
+        return Format::PrometheusText;
+    };
     let mut best: Option<(f32, Format)> = None;
     for range in accept.split(',') {
         let mut parts = range.split(';').map(str::trim);
@@ -64,15 +66,27 @@ mod tests {
     fn table() {
         let cases = [
             ("application/openmetrics-text", Format::OpenMetrics),
-            ("application/openmetrics-text; version=1.0.0; charset=utf-8", Format::OpenMetrics),
-            ("text/plain;q=0.9, application/openmetrics-text;q=0.8", Format::PrometheusText),
-            ("text/plain;q=0.5, application/openmetrics-text;q=0.8", Format::OpenMetrics),
+            (
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+                Format::OpenMetrics,
+            ),
+            (
+                "text/plain;q=0.9, application/openmetrics-text;q=0.8",
+                Format::PrometheusText,
+            ),
+            (
+                "text/plain;q=0.5, application/openmetrics-text;q=0.8",
+                Format::OpenMetrics,
+            ),
             ("application/openmetrics-text;q=0", Format::PrometheusText),
             ("application/json", Format::PrometheusText),
             ("", Format::PrometheusText),
             ("*/*", Format::PrometheusText),
             ("APPLICATION/OPENMETRICS-TEXT;Q=1", Format::OpenMetrics),
-            ("application/openmetrics-text;q=garbage,text/plain", Format::PrometheusText),
+            (
+                "application/openmetrics-text;q=garbage,text/plain",
+                Format::PrometheusText,
+            ),
         ];
         for (accept, want) in cases {
             assert_eq!(negotiate(Some(accept)), want, "{accept}");

@@ -1,2 +1,3 @@
 #![allow(dead_code)]
 pub mod http_client;
+pub mod peers;

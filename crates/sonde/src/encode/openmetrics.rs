@@ -13,6 +13,12 @@ use crate::MetricKind;
 /// float form (`1.0`), HELP also escapes `"`, and exemplars
 /// (`# {trace_id="..",span_id=".."} value timestamp`) on counter and bucket
 /// samples.
+///
+/// OpenMetrics treats `_sum` as a counter and quantiles as non-negative, so
+/// what it cannot carry is left out rather than sent to be rejected: a
+/// histogram with a negative bucket bound or a negative (or NaN) sum has no
+/// `_sum`/`_count`; a summary drops negative quantile values and, with a
+/// negative sum, its `_sum`/`_count`. The Prometheus text format keeps them.
 pub fn openmetrics(snapshot: &Snapshot) -> String {
     let mut out = String::with_capacity(snapshot.series_count() * 80 + 256);
     openmetrics_into(snapshot, &mut out);
@@ -93,11 +99,18 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                     }
                     out.push('\n');
                 }
-                sum_count(out, f, &labels, sum, count);
+                if f.bounds.first().is_none_or(|b| *b >= 0.0) {
+                    sum_count(out, f, &labels, sum, count);
+                }
                 created(out, f, &labels, &s);
             }
             SeriesValue::Summary { count, sum } => {
-                for (q, v) in f.quantiles.iter().zip(s.quantiles()) {
+                for (q, v) in f
+                    .quantiles
+                    .iter()
+                    .zip(s.quantiles())
+                    .filter(|(_, v)| !(**v < 0.0))
+                {
                     sample_with(out, &f.name, "", &labels, Some(("quantile", *q)), true);
                     write_value(out, *v);
                     out.push('\n');
@@ -109,7 +122,11 @@ fn family(out: &mut String, f: &FamilySnapshot) {
     }
 }
 
+/// `_sum` and `_count`, when the sum is a valid OpenMetrics counter value.
 fn sum_count(out: &mut String, f: &FamilySnapshot, labels: &str, sum: f64, count: u64) {
+    if !(sum >= 0.0) {
+        return;
+    }
     sample_with(out, &f.name, "_sum", labels, None, true);
     write_value(out, sum);
     out.push('\n');

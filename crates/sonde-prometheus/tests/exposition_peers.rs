@@ -1,0 +1,413 @@
+//! Encoders checked by real parsers: Python's prometheus_client (text and
+//! OpenMetrics, property-tested) and promtool.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use proptest::prelude::*;
+use sonde::{encode, Buckets, Registry, SeriesValue, Snapshot, SummaryOptions};
+use support::peers;
+
+/// The Python parser, started once and fed one document per line.
+struct Parser {
+    _child: peers::Peer,
+    stdin: std::process::ChildStdin,
+    stdout: BufReader<std::process::ChildStdout>,
+}
+
+static PARSER: Mutex<Option<Parser>> = Mutex::new(None);
+
+fn parse(
+    format: &str,
+    body: &str,
+) -> Option<Result<Vec<(String, BTreeMap<String, String>, f64)>, String>> {
+    let mut guard = PARSER.lock().unwrap_or_else(|p| p.into_inner());
+    if guard.is_none() {
+        let python = peers::python_with("prometheus_client")?;
+        let script = peers::workspace_root().join("tests/peers/parse_exposition.py");
+        let mut child = Command::new(python)
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stdin = child.stdin.take().unwrap();
+        let stdout = BufReader::new(child.stdout.take().unwrap());
+        *guard = Some(Parser {
+            _child: peers::Peer(child),
+            stdin,
+            stdout,
+        });
+    }
+    let p = guard.as_mut().unwrap();
+    let req = serde_json::json!({"format": format, "body": body});
+    writeln!(p.stdin, "{req}").unwrap();
+    let mut line = String::new();
+    p.stdout.read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    if v["ok"] != true {
+        return Some(Err(v["error"].as_str().unwrap_or("?").to_owned()));
+    }
+    let samples = v["samples"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let labels = s[1]
+                .as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
+                .collect();
+            let value = match s[2].as_str().unwrap() {
+                "nan" => f64::NAN,
+                "inf" => f64::INFINITY,
+                "-inf" => f64::NEG_INFINITY,
+                x => x.parse().unwrap(),
+            };
+            (s[0].as_str().unwrap().to_owned(), labels, value)
+        })
+        .collect();
+    Some(Ok(samples))
+}
+
+/// The samples a snapshot should expose: (name, labels, value), with `le`
+/// and `quantile` normalised through f64 so "1" and "1.0" compare equal.
+fn expected(snap: &Snapshot, openmetrics: bool) -> Vec<(String, BTreeMap<String, String>, f64)> {
+    let mut out = Vec::new();
+    for f in &snap.families {
+        for s in f.series() {
+            let labels: BTreeMap<String, String> = s
+                .labels()
+                .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                .collect();
+            let with = |k: &str, v: f64| {
+                let mut l = labels.clone();
+                l.insert(k.to_owned(), norm(v));
+                l
+            };
+            let created = s.created().map(|t| {
+                t.duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_secs_f64()
+            });
+            match *s.value() {
+                SeriesValue::Counter { value, .. } => {
+                    out.push((format!("{}_total", f.name), labels.clone(), value));
+                    if openmetrics {
+                        out.push((
+                            format!("{}_created", f.name),
+                            labels.clone(),
+                            created.unwrap(),
+                        ));
+                    }
+                }
+                SeriesValue::Gauge(v) => out.push((f.name.clone(), labels.clone(), v)),
+                SeriesValue::Histogram { count, sum } => {
+                    let bounds = f.bounds.iter().copied().chain([f64::INFINITY]);
+                    for (b, n) in bounds.zip(s.buckets()) {
+                        out.push((format!("{}_bucket", f.name), with("le", b), *n as f64));
+                    }
+                    // OpenMetrics: no _sum/_count with negative buckets or a negative sum.
+                    if !openmetrics || (f.bounds[0] >= 0.0 && sum >= 0.0) {
+                        out.push((format!("{}_count", f.name), labels.clone(), count as f64));
+                        out.push((format!("{}_sum", f.name), labels.clone(), sum));
+                    }
+                    if openmetrics {
+                        out.push((
+                            format!("{}_created", f.name),
+                            labels.clone(),
+                            created.unwrap(),
+                        ));
+                    }
+                }
+                SeriesValue::Summary { count, sum } => {
+                    for (q, v) in f.quantiles.iter().zip(s.quantiles()) {
+                        // OpenMetrics: quantile values are never negative.
+                        if !openmetrics || !(*v < 0.0) {
+                            out.push((f.name.clone(), with("quantile", *q), *v));
+                        }
+                    }
+                    if !openmetrics || sum >= 0.0 {
+                        out.push((format!("{}_count", f.name), labels.clone(), count as f64));
+                        out.push((format!("{}_sum", f.name), labels.clone(), sum));
+                    }
+                    if openmetrics {
+                        out.push((
+                            format!("{}_created", f.name),
+                            labels.clone(),
+                            created.unwrap(),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+fn norm(v: f64) -> String {
+    format!("{v:?}")
+}
+
+fn normalise(
+    mut samples: Vec<(String, BTreeMap<String, String>, f64)>,
+) -> Vec<(String, BTreeMap<String, String>, String)> {
+    for s in samples.iter_mut() {
+        for k in ["le", "quantile"] {
+            if let Some(v) = s.1.get_mut(k) {
+                let f: f64 = match v.as_str() {
+                    "+Inf" => f64::INFINITY,
+                    x => x.parse().unwrap(),
+                };
+                *v = norm(f);
+            }
+        }
+    }
+    let mut out: Vec<_> = samples
+        .into_iter()
+        .map(|(n, l, v)| {
+            // _created is a float of seconds: compare to the millisecond.
+            let v = if n.ends_with("_created") {
+                format!("{:.3}", v)
+            } else {
+                format!("{v:?}")
+            };
+            (n, l, v)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[derive(Debug, Clone)]
+enum Kind {
+    Counter(Vec<f64>),
+    Gauge(f64),
+    Histogram(Vec<f64>),
+    Summary(Vec<f64>),
+}
+
+fn label_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        "[a-z]{0,6}",
+        Just("a\\\"b".to_owned()),
+        Just("line\nbreak".to_owned()),
+        Just("\\".to_owned()),
+        Just("\"".to_owned()),
+        Just("é ü 中 🙂".to_owned()),
+        any::<String>().prop_map(|s| s.chars().take(12).collect()),
+    ]
+}
+
+fn kind() -> impl Strategy<Value = Kind> {
+    let finite = -1e12f64..1e12;
+    prop_oneof![
+        proptest::collection::vec(prop_oneof![0.0f64..1e9, Just(1.0)], 0..4)
+            .prop_map(Kind::Counter),
+        prop_oneof![
+            finite.clone(),
+            Just(f64::NAN),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY)
+        ]
+        .prop_map(Kind::Gauge),
+        proptest::collection::vec(-100.0f64..100.0, 0..8).prop_map(Kind::Histogram),
+        proptest::collection::vec(-100.0f64..100.0, 0..8).prop_map(Kind::Summary),
+    ]
+}
+
+type Case = Vec<(Kind, String, Vec<[String; 2]>)>;
+
+fn build(case: &Case) -> Snapshot {
+    let r = Registry::builder().self_metrics(false).build().unwrap();
+    for (i, (k, help, series)) in case.iter().enumerate() {
+        let name = format!("m{i}");
+        for values in series {
+            let v = [values[0].as_str(), values[1].as_str()];
+            match k {
+                Kind::Counter(adds) => {
+                    let f = r
+                        .counter(&name)
+                        .help(help)
+                        .labels(["a", "b"])
+                        .register()
+                        .unwrap();
+                    let c = f.with(&v);
+                    adds.iter().for_each(|x| c.add(*x));
+                }
+                Kind::Gauge(x) => r
+                    .gauge(&name)
+                    .help(help)
+                    .labels(["a", "b"])
+                    .register()
+                    .unwrap()
+                    .with(&v)
+                    .set(*x),
+                Kind::Histogram(obs) => {
+                    let f = r
+                        .histogram(&name)
+                        .help(help)
+                        .labels(["a", "b"])
+                        .buckets(
+                            if i % 2 == 0 {
+                                Buckets::new([0.0, 0.5, 10.0])
+                            } else {
+                                Buckets::new([-1.0, 0.0, 0.5, 10.0])
+                            }
+                            .unwrap(),
+                        )
+                        .register()
+                        .unwrap();
+                    obs.iter().for_each(|x| f.with(&v).observe(*x));
+                }
+                Kind::Summary(obs) => {
+                    let opts = SummaryOptions::default()
+                        .quantiles([0.0, 0.5, 0.99])
+                        .unwrap();
+                    let f = r
+                        .summary(&name)
+                        .help(help)
+                        .labels(["a", "b"])
+                        .options(opts)
+                        .register()
+                        .unwrap();
+                    obs.iter().for_each(|x| f.with(&v).observe(*x));
+                }
+            }
+        }
+    }
+    r.snapshot()
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    proptest::collection::vec(
+        (
+            kind(),
+            prop_oneof![
+                "[ -~]{0,20}",
+                Just("multi\nline \\ \"help\"".to_owned()),
+                any::<String>()
+            ],
+            proptest::collection::vec([label_value(), label_value()], 1..4),
+        ),
+        1..5,
+    )
+}
+
+fn check_format(snap: &Snapshot, format: &str) -> Result<(), TestCaseError> {
+    let (body, om) = match format {
+        "openmetrics" => (encode::openmetrics(snap), true),
+        _ => (encode::prometheus_text(snap), false),
+    };
+    let Some(parsed) = parse(format, &body) else {
+        return Ok(());
+    };
+    let parsed = parsed.map_err(|e| {
+        TestCaseError::fail(format!("{format} parser rejected our output: {e}\n{body}"))
+    })?;
+    prop_assert_eq!(normalise(parsed), normalise(expected(snap, om)), "{}", body);
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 96, ..ProptestConfig::default() })]
+
+    #[test]
+    fn python_parsers_read_back_every_snapshot(case in case()) {
+        let snap = build(&case);
+        check_format(&snap, "text")?;
+        check_format(&snap, "openmetrics")?;
+    }
+}
+
+/// A registry holding every instrument kind, with good names and help.
+fn every_kind() -> Registry {
+    let r = Registry::builder().self_metrics(false).build().unwrap();
+    r.counter("jobs_total")
+        .help("Jobs run.")
+        .labels(["queue"])
+        .register()
+        .unwrap()
+        .with(&["a\"b\\c"])
+        .inc_by(3);
+    r.up_down_counter("workers_active")
+        .help("Workers busy.")
+        .register()
+        .unwrap()
+        .inc();
+    r.gauge("temperature_celsius")
+        .help("Temperature.\nSecond line.")
+        .register()
+        .unwrap()
+        .set(21.5);
+    r.histogram("request_duration_seconds")
+        .help("Latency.")
+        .register()
+        .unwrap()
+        .observe(0.3);
+    r.summary("payload_size_bytes")
+        .help("Payload sizes.")
+        .register()
+        .unwrap()
+        .observe(512.0);
+    r.timer("task")
+        .help("Task time.")
+        .register()
+        .unwrap()
+        .record(std::time::Duration::from_millis(5));
+    r.gauge_fn("uptime_seconds", "Uptime.", || 12.0).unwrap();
+    r
+}
+
+#[test]
+fn promtool_accepts_every_instrument_kind() {
+    let Some(promtool) = peers::program("promtool") else {
+        return;
+    };
+    let body = encode::prometheus_text(&every_kind().snapshot());
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(body.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        out.status.success() && report.trim().is_empty(),
+        "promtool: {report}\n{body}"
+    );
+}
+
+#[test]
+fn python_parsers_accept_every_instrument_kind_and_self_metrics() {
+    let r = every_kind();
+    let snap = r.snapshot();
+    for format in ["text", "openmetrics"] {
+        let body = if format == "text" {
+            encode::prometheus_text(&snap)
+        } else {
+            encode::openmetrics(&snap)
+        };
+        let Some(parsed) = parse(format, &body) else {
+            return;
+        };
+        assert!(parsed.is_ok(), "{format}: {parsed:?}\n{body}");
+    }
+}
