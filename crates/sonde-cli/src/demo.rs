@@ -1,0 +1,98 @@
+//! `sonde demo`: an instrumented workload serving its own /metrics.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+use std::time::Duration;
+
+use sonde::{Buckets, Registry};
+use sonde_prometheus::MetricsServer;
+
+/// A small deterministic pseudo-random source (xorshift), enough for a demo.
+struct Dice(u64);
+
+impl Dice {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+pub fn run(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
+    let registry = Registry::new();
+    let app = registry.with_namespace("demo");
+    let requests = app.counter("http_requests_total").help("HTTP requests served.").labels(["method", "route", "code"]).register()?;
+    let latency = app
+        .histogram("http_request_duration_seconds")
+        .help("HTTP request latency.")
+        .labels(["route"])
+        .buckets(Buckets::default_seconds())
+        .register()?;
+    let in_flight = app.up_down_counter("http_requests_in_flight").help("Requests being served.").register()?;
+    let queue = app.gauge("queue_depth").help("Jobs waiting.").labels(["queue"]).register()?;
+    let payload = app.summary("payload_size_bytes").help("Request payload sizes.").register()?;
+    let jobs = app.timer("job_duration").help("Background job time.").register()?;
+    let started = std::time::Instant::now();
+    app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
+
+    let mut server = MetricsServer::builder(registry).listen(listen).build();
+    let addr = server.start()?;
+    say(&format!("sonde demo: serving metrics at http://{addr}/metrics\npress Ctrl-C to stop"));
+
+    let running = Arc::new(AtomicBool::new(true));
+    let routes = [("GET", "/api/orders"), ("POST", "/api/orders"), ("GET", "/api/users/:id"), ("GET", "/health")];
+    let mut workers = Vec::new();
+    for w in 0..2u64 {
+        let (running, requests, latency, in_flight, queue, payload, jobs) =
+            (running.clone(), requests.clone(), latency.clone(), in_flight.clone(), queue.clone(), payload.clone(), jobs.clone());
+        workers.push(thread::spawn(move || {
+            let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (w + 1));
+            while running.load(Ordering::Relaxed) {
+                let (method, route) = routes[(dice.next() * routes.len() as f64) as usize % routes.len()];
+                in_flight.inc();
+                let secs = 0.002 + dice.next().powi(3) * 0.4;
+                thread::sleep(Duration::from_secs_f64(secs / 20.0));
+                let code = if dice.next() < 0.03 { "500" } else if dice.next() < 0.05 { "404" } else { "200" };
+                requests.with(&[method, route, code]).inc();
+                latency.with(&[route]).observe(secs);
+                payload.observe((dice.next() * 4096.0).round());
+                in_flight.dec();
+                queue.with(&["email"]).set((dice.next() * 40.0).round());
+                if dice.next() < 0.1 {
+                    jobs.time(|| thread::sleep(Duration::from_millis(1)));
+                }
+            }
+        }));
+    }
+
+    wait_for_signal()?;
+    running.store(false, Ordering::Relaxed);
+    workers.into_iter().for_each(|w| {
+        let _ = w.join();
+    });
+    server.stop();
+    say("sonde demo: stopped");
+    Ok(())
+}
+
+/// Prints a line; a closed stdout (`sonde demo | head -1`) is not an error.
+fn say(line: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// Blocks until SIGINT or SIGTERM.
+fn wait_for_signal() -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    rt.block_on(async {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r,
+            _ = term.recv() => Ok(()),
+        }
+    })
+}

@@ -1,0 +1,100 @@
+//! Many threads on the same instruments end with exact totals.
+
+use std::sync::{Arc, Barrier};
+
+use sonde::{Buckets, Registry};
+
+const THREADS: usize = 8;
+const PER_THREAD: u64 = 200_000;
+
+fn hammer(f: impl Fn(usize, u64) + Send + Sync + 'static) {
+    let f = Arc::new(f);
+    let barrier = Arc::new(Barrier::new(THREADS));
+    let handles: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let (f, b) = (f.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                b.wait();
+                for i in 0..PER_THREAD {
+                    f(t, i);
+                }
+            })
+        })
+        .collect();
+    handles.into_iter().for_each(|h| h.join().unwrap());
+}
+
+#[test]
+fn counter_total_is_exact() {
+    let r = Registry::new();
+    let c = r.counter("hits_total").register().unwrap();
+    let c2 = c.clone();
+    hammer(move |_, _| c2.inc());
+    assert_eq!(c.exact(), Some(THREADS as u64 * PER_THREAD));
+}
+
+#[test]
+fn labeled_family_totals_are_exact() {
+    let r = Registry::new();
+    let f = r.counter("req_total").labels(["method", "code"]).register().unwrap();
+    let f2 = f.clone();
+    hammer(move |t, i| {
+        let code = if i % 2 == 0 { "200" } else { "500" };
+        f2.with(&[if t % 2 == 0 { "GET" } else { "PUT" }, code]).inc();
+    });
+    let per_series = THREADS as u64 / 2 * PER_THREAD / 2;
+    for m in ["GET", "PUT"] {
+        for c in ["200", "500"] {
+            assert_eq!(f.with(&[m, c]).exact(), Some(per_series), "{m} {c}");
+        }
+    }
+    assert_eq!(f.len(), 4);
+}
+
+#[test]
+fn histogram_totals_are_exact() {
+    let r = Registry::new();
+    let h = r.histogram("lat_seconds").buckets(Buckets::new([0.5, 1.0]).unwrap()).register().unwrap();
+    let h2 = h.clone();
+    hammer(move |_, i| h2.observe(if i % 4 == 0 { 2.0 } else { 0.25 }));
+    let s = h.snapshot();
+    let n = THREADS as u64 * PER_THREAD;
+    assert_eq!(s.count, n);
+    assert_eq!(s.cumulative, vec![n / 4 * 3, n / 4 * 3, n]);
+    assert_eq!(s.sum, (n / 4) as f64 * 2.0 + (n / 4 * 3) as f64 * 0.25);
+}
+
+#[test]
+fn concurrent_series_creation_converges() {
+    let r = Registry::new();
+    let f = r.gauge("g").labels(["k"]).register().unwrap();
+    let f2 = f.clone();
+    hammer(move |_, i| f2.with(&[&(i % 1000).to_string()]).inc());
+    assert_eq!(f.len(), 1000);
+    let total: f64 = (0..1000).map(|k| f.with(&[&k.to_string()]).value()).sum();
+    assert_eq!(total, (THREADS as u64 * PER_THREAD) as f64);
+}
+
+#[test]
+fn snapshots_during_writes_never_see_count_and_buckets_disagree() {
+    let r = Registry::new();
+    let h = r.histogram("h").register().unwrap();
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writers: Vec<_> = (0..2)
+        .map(|_| {
+            let (h, stop) = (h.clone(), stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    h.observe(0.3);
+                }
+            })
+        })
+        .collect();
+    for _ in 0..200 {
+        let snap = r.snapshot();
+        let s = snap.family("h").unwrap().series().next().unwrap().histogram().unwrap();
+        assert_eq!(s.count, *s.cumulative.last().unwrap());
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writers.into_iter().for_each(|w| w.join().unwrap());
+}
