@@ -24,38 +24,80 @@ impl Dice {
 pub fn run(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
     let registry = Registry::new();
     let app = registry.with_namespace("demo");
-    let requests = app.counter("http_requests_total").help("HTTP requests served.").labels(["method", "route", "code"]).register()?;
+    let requests = app
+        .counter("http_requests_total")
+        .help("HTTP requests served.")
+        .labels(["method", "route", "code"])
+        .register()?;
     let latency = app
         .histogram("http_request_duration_seconds")
         .help("HTTP request latency.")
         .labels(["route"])
         .buckets(Buckets::default_seconds())
         .register()?;
-    let in_flight = app.up_down_counter("http_requests_in_flight").help("Requests being served.").register()?;
-    let queue = app.gauge("queue_depth").help("Jobs waiting.").labels(["queue"]).register()?;
-    let payload = app.summary("payload_size_bytes").help("Request payload sizes.").register()?;
-    let jobs = app.timer("job_duration").help("Background job time.").register()?;
+    let in_flight = app
+        .up_down_counter("http_requests_in_flight")
+        .help("Requests being served.")
+        .register()?;
+    let queue = app
+        .gauge("queue_depth")
+        .help("Jobs waiting.")
+        .labels(["queue"])
+        .register()?;
+    let payload = app
+        .summary("payload_size_bytes")
+        .help("Request payload sizes.")
+        .register()?;
+    let jobs = app
+        .timer("job_duration")
+        .help("Background job time.")
+        .register()?;
     let started = std::time::Instant::now();
-    app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
+    app.gauge_fn(
+        "uptime_seconds",
+        "Seconds since the demo started.",
+        move || started.elapsed().as_secs_f64(),
+    )?;
 
     let mut server = MetricsServer::builder(registry).listen(listen).build();
     let addr = server.start()?;
-    say(&format!("sonde demo: serving metrics at http://{addr}/metrics\npress Ctrl-C to stop"));
+    say(&format!(
+        "sonde demo: serving metrics at http://{addr}/metrics\npress Ctrl-C to stop"
+    ));
 
     let running = Arc::new(AtomicBool::new(true));
-    let routes = [("GET", "/api/orders"), ("POST", "/api/orders"), ("GET", "/api/users/:id"), ("GET", "/health")];
+    let routes = [
+        ("GET", "/api/orders"),
+        ("POST", "/api/orders"),
+        ("GET", "/api/users/:id"),
+        ("GET", "/health"),
+    ];
     let mut workers = Vec::new();
     for w in 0..2u64 {
-        let (running, requests, latency, in_flight, queue, payload, jobs) =
-            (running.clone(), requests.clone(), latency.clone(), in_flight.clone(), queue.clone(), payload.clone(), jobs.clone());
+        let (running, requests, latency, in_flight, queue, payload, jobs) = (
+            running.clone(),
+            requests.clone(),
+            latency.clone(),
+            in_flight.clone(),
+            queue.clone(),
+            payload.clone(),
+            jobs.clone(),
+        );
         workers.push(thread::spawn(move || {
             let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (w + 1));
             while running.load(Ordering::Relaxed) {
-                let (method, route) = routes[(dice.next() * routes.len() as f64) as usize % routes.len()];
+                let (method, route) =
+                    routes[(dice.next() * routes.len() as f64) as usize % routes.len()];
                 in_flight.inc();
                 let secs = 0.002 + dice.next().powi(3) * 0.4;
                 thread::sleep(Duration::from_secs_f64(secs / 20.0));
-                let code = if dice.next() < 0.03 { "500" } else if dice.next() < 0.05 { "404" } else { "200" };
+                let code = if dice.next() < 0.03 {
+                    "500"
+                } else if dice.next() < 0.05 {
+                    "404"
+                } else {
+                    "200"
+                };
                 requests.with(&[method, route, code]).inc();
                 latency.with(&[route]).observe(secs);
                 payload.observe((dice.next() * 4096.0).round());
@@ -87,7 +129,9 @@ fn say(line: &str) {
 
 /// Blocks until SIGINT or SIGTERM.
 fn wait_for_signal() -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

@@ -5,12 +5,8 @@
 //! (the `prometheus` crate merges them, because it identifies a series by a
 //! hash of the concatenated values). The hash only speeds up the lookup.
 
-use std::hash::{Hash, Hasher};
-
-use papaya::Equivalent;
-
 /// Owned label values: `len (u32 LE) ++ bytes` per value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct LabelKey {
     buf: Box<[u8]>,
 }
@@ -57,28 +53,16 @@ impl<'a> Iterator for KeyValues<'a> {
     }
 }
 
-fn hash_value<H: Hasher>(v: &str, h: &mut H) {
-    h.write_u32(v.len() as u32);
-    h.write(v.as_bytes());
-}
-
-impl Hash for LabelKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        for v in self.values() {
-            hash_value(v, h);
-        }
-    }
-}
-
 /// Borrowed label values for a lookup: a fixed prefix (constant labels of a
-/// scoped family) followed by the caller's values. Hashes like [`LabelKey`].
+/// scoped family) followed by the caller's values.
 pub(crate) struct LabelLookup<'a> {
     pub(crate) prefix: &'a [Box<str>],
     pub(crate) values: &'a [&'a str],
 }
 
 impl LabelLookup<'_> {
-    fn iter(&self) -> impl Iterator<Item = &str> {
+    #[inline(always)]
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
         self.prefix
             .iter()
             .map(|s| &**s)
@@ -90,34 +74,68 @@ impl LabelLookup<'_> {
     }
 }
 
-impl Hash for LabelLookup<'_> {
-    fn hash<H: Hasher>(&self, h: &mut H) {
+impl LabelLookup<'_> {
+    /// Whether `key` holds exactly these values.
+    #[inline]
+    pub(crate) fn matches(&self, key: &LabelKey) -> bool {
+        let mut rest: &[u8] = &key.buf;
         for v in self.iter() {
-            hash_value(v, h);
+            let v = v.as_bytes();
+            let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+                return false;
+            };
+            if u32::from_le_bytes(*len) as usize != v.len()
+                || tail.len() < v.len()
+                || !same_bytes(&tail[..v.len()], v)
+            {
+                return false;
+            }
+            rest = &tail[v.len()..];
         }
+        rest.is_empty()
     }
 }
 
-impl Equivalent<LabelKey> for LabelLookup<'_> {
-    fn equivalent(&self, key: &LabelKey) -> bool {
-        let mut stored = key.values();
-        for v in self.iter() {
-            if stored.next() != Some(v) {
-                return false;
-            }
-        }
-        stored.next().is_none()
+/// Equality of two equally long byte strings; values up to 16 bytes (most
+/// label values) are compared with overlapping word reads instead of a call.
+#[inline(always)]
+fn same_bytes(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    let word = |x: &[u8], at: usize| u64::from_le_bytes(x[at..at + 8].try_into().expect("8 bytes"));
+    let half = |x: &[u8], at: usize| u32::from_le_bytes(x[at..at + 4].try_into().expect("4 bytes"));
+    match n {
+        0 => true,
+        1..=3 => a[0] == b[0] && a[n / 2] == b[n / 2] && a[n - 1] == b[n - 1],
+        4..=7 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
+        8..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
+        _ => a == b,
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use std::hash::BuildHasher;
-
-    fn hash_of<T: Hash + ?Sized>(t: &T) -> u64 {
-        foldhash::fast::FixedState::with_seed(7).hash_one(t)
+    #[test]
+    fn same_bytes_matches_slice_equality() {
+        let samples: Vec<Vec<u8>> = (0..=20)
+            .flat_map(|n| {
+                let base: Vec<u8> = (0..n as u8).collect();
+                let mut variants = vec![base.clone()];
+                for i in 0..n {
+                    let mut v = base.clone();
+                    v[i] ^= 0x55;
+                    variants.push(v);
+                }
+                variants
+            })
+            .collect();
+        for a in &samples {
+            for b in samples.iter().filter(|b| b.len() == a.len()) {
+                assert_eq!(super::same_bytes(a, b), a == b, "{a:?} {b:?}");
+            }
+        }
     }
+
+    use super::*;
 
     #[test]
     fn split_points_are_part_of_identity() {
@@ -128,20 +146,19 @@ mod tests {
             prefix: &[],
             values: &["a", "bc"],
         };
-        assert!(lookup.equivalent(&b));
-        assert!(!lookup.equivalent(&a));
+        assert!(lookup.matches(&b));
+        assert!(!lookup.matches(&a));
     }
 
     #[test]
-    fn lookup_hashes_like_key() {
+    fn lookup_with_prefix_matches_key() {
         let prefix: Vec<Box<str>> = vec!["api".into()];
         let lookup = LabelLookup {
             prefix: &prefix,
             values: &["GET", "200"],
         };
         let key = LabelKey::new(["api", "GET", "200"]);
-        assert_eq!(hash_of(&lookup), hash_of(&key));
-        assert!(lookup.equivalent(&key));
+        assert!(lookup.matches(&key));
         assert_eq!(lookup.to_key(), key);
         assert_eq!(key.values().collect::<Vec<_>>(), ["api", "GET", "200"]);
     }
@@ -153,11 +170,11 @@ mod tests {
             prefix: &[],
             values: &["a"]
         }
-        .equivalent(&key));
+        .matches(&key));
         assert!(LabelLookup {
             prefix: &[],
             values: &["a", ""]
         }
-        .equivalent(&key));
+        .matches(&key));
     }
 }

@@ -6,14 +6,12 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use papaya::LocalGuard;
-
+use super::label_index::LabelIndex;
+use super::reclaim::ReadGuard;
 use crate::labels::{LabelKey, LabelLookup, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};
 use crate::metrics::Metric;
 use crate::snapshot::FamilySnapshot;
 use crate::{Error, MetricKind, Result};
-
-type SeriesMap<M> = papaya::HashMap<LabelKey, M, foldhash::fast::RandomState>;
 
 /// What identifies a family for get-or-create: everything but the series.
 #[derive(Clone, Debug, PartialEq)]
@@ -28,7 +26,7 @@ pub(crate) struct FamilyCore<M: Metric> {
     pub(crate) name: String,
     pub(crate) help: String,
     pub(crate) desc: Descriptor<M::Layout>,
-    series: SeriesMap<M>,
+    series: LabelIndex<M>,
     limit: usize,
     ttl: Option<Duration>,
     /// Per series: last fingerprint and when it last changed (TTL only).
@@ -49,7 +47,7 @@ impl<M: Metric> FamilyCore<M> {
             name,
             help,
             desc,
-            series: SeriesMap::with_hasher(foldhash::fast::RandomState::default()),
+            series: LabelIndex::new(),
             limit,
             ttl,
             seen: Mutex::new(HashMap::new()),
@@ -58,19 +56,34 @@ impl<M: Metric> FamilyCore<M> {
         }
     }
 
-    pub(crate) fn insert(&self, key: LabelKey, metric: M) {
-        self.series.pin().insert(key, metric);
+    /// Adds a series made outside the family (for `Registry::register`).
+    pub(crate) fn insert(&self, values: &[&str], metric: M) {
+        let guard = ReadGuard::enter();
+        let lookup = LabelLookup {
+            prefix: &[],
+            values,
+        };
+        self.series.get_or_insert_with(&lookup, || metric, &guard);
     }
 
-    fn overflow_series<'g>(&self, guard: &'g LocalGuard<'_>) -> &'g M {
+    fn overflow_series<'g>(&'g self, guard: &'g ReadGuard) -> &'g M {
         self.overflowed.fetch_add(1, Relaxed);
-        let key = LabelKey::new(self.desc.label_names.iter().map(|_| OVERFLOW_LABEL_VALUE));
+        let values: Vec<&str> = self
+            .desc
+            .label_names
+            .iter()
+            .map(|_| OVERFLOW_LABEL_VALUE)
+            .collect();
+        let lookup = LabelLookup {
+            prefix: &[],
+            values: &values,
+        };
         self.series
-            .get_or_insert_with(key, || M::create(&self.desc.layout), guard)
+            .get_or_insert_with(&lookup, || M::create(&self.desc.layout), guard)
     }
 
     /// The series for `lookup`, created if the limit allows.
-    fn lookup<'g>(&self, lookup: &LabelLookup<'_>, guard: &'g LocalGuard<'_>) -> Result<&'g M> {
+    fn lookup<'g>(&'g self, lookup: &LabelLookup<'_>, guard: &'g ReadGuard) -> Result<&'g M> {
         if let Some(m) = self.series.get(lookup, guard) {
             return Ok(m);
         }
@@ -98,13 +111,14 @@ impl<M: Metric> FamilyCore<M> {
         }
         Ok(self
             .series
-            .get_or_insert_with(lookup.to_key(), || M::create(&self.desc.layout), guard))
+            .get_or_insert_with(lookup, || M::create(&self.desc.layout), guard))
     }
 
     pub(crate) fn collect(&self) -> FamilySnapshot {
         if let Some(ttl) = self.ttl {
             self.expire(ttl);
         }
+        self.series.reclaim();
         let mut out = M::empty_family(
             &self.name,
             &self.help,
@@ -112,11 +126,8 @@ impl<M: Metric> FamilyCore<M> {
             self.desc.label_names.clone(),
             &self.desc.layout,
         );
-        let map = self.series.pin();
-        out.reserve(map.len());
-        for (key, m) in map.iter() {
-            m.collect_into(key.values(), &mut out);
-        }
+        out.reserve(self.series.len());
+        self.for_each(|key, m| m.collect_into(key.values(), &mut out));
         out.sort();
         out
     }
@@ -125,41 +136,37 @@ impl<M: Metric> FamilyCore<M> {
     fn expire(&self, ttl: Duration) {
         let now = Instant::now();
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        let map = self.series.pin();
-        let mut stale = Vec::new();
-        for (key, m) in map.iter() {
+        let removed = self.series.remove_where(|key, m| {
             let fp = m.fingerprint();
             match seen.get_mut(key) {
                 Some((last, at)) if *last == fp => {
-                    if now.duration_since(*at) >= ttl
-                        && key.values().any(|v| v != OVERFLOW_LABEL_VALUE)
-                    {
-                        stale.push(key.clone());
+                    let stale = now.duration_since(*at) >= ttl
+                        && key.values().any(|v| v != OVERFLOW_LABEL_VALUE);
+                    if stale {
+                        seen.remove(key);
                     }
+                    stale
                 }
-                Some(entry) => *entry = (fp, now),
+                Some(entry) => {
+                    *entry = (fp, now);
+                    false
+                }
                 None => {
                     seen.insert(key.clone(), (fp, now));
+                    false
                 }
             }
-        }
-        for key in stale {
-            map.remove(&key);
-            seen.remove(&key);
-            self.expired.fetch_add(1, Relaxed);
-        }
+        });
+        self.expired.fetch_add(removed as u64, Relaxed);
     }
 
     pub(crate) fn reset(&self) {
-        for (_, m) in self.series.pin().iter() {
-            m.reset();
-        }
+        self.for_each(|_, m| m.reset());
     }
 
-    pub(crate) fn for_each(&self, mut f: impl FnMut(&LabelKey, &M)) {
-        for (k, m) in self.series.pin().iter() {
-            f(k, m);
-        }
+    pub(crate) fn for_each(&self, f: impl FnMut(&LabelKey, &M)) {
+        let guard = ReadGuard::enter();
+        self.series.for_each(&guard, f);
     }
 }
 
@@ -253,9 +260,12 @@ impl<M: Metric> std::fmt::Debug for Family<M> {
 }
 
 /// A series lent by [`Family::with`]; dereferences to the metric handle.
+/// Hold it briefly: while any `Child` lives, memory of removed series is not
+/// freed (it is, later, once no `Child` is held anywhere).
 pub struct Child<'a, M> {
     metric: *const M,
-    _guard: LocalGuard<'a>,
+    _guard: ReadGuard,
+    _family: std::marker::PhantomData<&'a M>,
 }
 
 impl<M> std::ops::Deref for Child<'_, M> {
@@ -263,7 +273,7 @@ impl<M> std::ops::Deref for Child<'_, M> {
 
     #[inline(always)]
     fn deref(&self) -> &M {
-        // SAFETY: the guard keeps the map entry (and so the metric) alive.
+        // SAFETY: the read guard keeps the entry (and so the metric) allocated.
         unsafe { &*self.metric }
     }
 }
@@ -272,7 +282,7 @@ impl<M: Metric> Family<M> {
     /// The series for `values` (one per declared label, in order).
     #[inline]
     pub fn with(&self, values: &[&str]) -> Child<'_, M> {
-        let guard = self.core.series.guard();
+        let guard = ReadGuard::enter();
         let lookup = LabelLookup {
             prefix: &self.prefix,
             values,
@@ -284,11 +294,12 @@ impl<M: Metric> Family<M> {
         Child {
             metric,
             _guard: guard,
+            _family: std::marker::PhantomData,
         }
     }
 
     #[cold]
-    fn with_slow<'g>(&self, lookup: &LabelLookup<'_>, guard: &'g LocalGuard<'_>) -> &'g M {
+    fn with_slow<'g>(&'g self, lookup: &LabelLookup<'_>, guard: &'g ReadGuard) -> &'g M {
         match self.core.lookup(lookup, guard) {
             Ok(m) => m,
             Err(_) => self.core.overflow_series(guard),
@@ -298,7 +309,7 @@ impl<M: Metric> Family<M> {
     /// Like [`Family::with`], but reports a wrong number of values, an
     /// oversize value or a full family as an error.
     pub fn try_with(&self, values: &[&str]) -> Result<Child<'_, M>> {
-        let guard = self.core.series.guard();
+        let guard = ReadGuard::enter();
         let lookup = LabelLookup {
             prefix: &self.prefix,
             values,
@@ -307,6 +318,7 @@ impl<M: Metric> Family<M> {
         Ok(Child {
             metric,
             _guard: guard,
+            _family: std::marker::PhantomData,
         })
     }
 
@@ -323,7 +335,7 @@ impl<M: Metric> Family<M> {
             prefix: &self.prefix,
             values,
         };
-        self.core.series.pin().remove(&lookup).is_some()
+        self.core.series.remove_where(|key, _| lookup.matches(key)) > 0
     }
 
     /// Number of series, the overflow series included.

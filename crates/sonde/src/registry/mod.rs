@@ -4,6 +4,8 @@
 mod builder;
 mod callback_family;
 mod family;
+mod label_index;
+mod reclaim;
 mod self_metrics;
 mod spec;
 
@@ -16,7 +18,7 @@ pub use builder::{FamilyBuilder, MetricBuilder};
 pub use family::{Child, Family};
 pub use spec::MetricSpec;
 
-use crate::labels::{validate_label_name, validate_metric_name, LabelKey, MAX_LABEL_NAMES};
+use crate::labels::{validate_label_name, validate_metric_name, MAX_LABEL_NAMES};
 use crate::metrics::{Counter, CounterFn, GaugeFn, Metric};
 use crate::snapshot::{FamilySnapshot, Snapshot};
 use crate::{Error, MetricKind, Result};
@@ -377,10 +379,8 @@ impl Registry {
         };
         let core =
             FamilyCore::<M>::new(full.clone(), help, desc, self.inner.cardinality_limit, None);
-        core.insert(
-            LabelKey::new(self.scope.const_values.iter().map(|v| &**v)),
-            metric,
-        );
+        let values: Vec<&str> = self.scope.const_values.iter().map(|v| &**v).collect();
+        core.insert(&values, metric);
         let mut families = self
             .inner
             .families
