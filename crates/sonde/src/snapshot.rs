@@ -203,6 +203,34 @@ impl FamilySnapshot {
         });
     }
 
+    /// Appends a histogram series whose per-bucket (non-cumulative) counts
+    /// `fill` writes into the zeroed slice it is given, returning the sum.
+    /// Allocates nothing per series beyond amortized buffer growth.
+    pub fn push_histogram<'a>(
+        &mut self,
+        values: impl IntoIterator<Item = &'a str>,
+        created: Option<SystemTime>,
+        fill: impl FnOnce(&mut [u64]) -> f64,
+    ) {
+        let n = self.bounds.len() + 1;
+        let start = self.buckets.len();
+        self.buckets.resize(start + n, 0);
+        let counts = &mut self.buckets[start..];
+        let sum = fill(counts);
+        let mut total = 0u64;
+        for c in counts.iter_mut() {
+            total = total.wrapping_add(*c);
+            *c = total;
+        }
+        self.push(
+            values,
+            SeriesValue::Histogram { count: total, sum },
+            created,
+            &[],
+            &[],
+        );
+    }
+
     /// Attaches an exemplar to the series pushed last.
     pub fn set_last_exemplar(&mut self, exemplar: Exemplar) {
         if let Some(s) = self.series.last_mut() {

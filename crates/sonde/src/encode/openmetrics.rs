@@ -1,7 +1,7 @@
 //! OpenMetrics 1.0 text.
 
 use super::number::{unix_seconds, write_help, write_u64, write_value};
-use super::prometheus_text::{sample_with, write_labels};
+use super::prometheus_text::{formatted, sample_with, write_labels};
 use crate::snapshot::{Exemplar, FamilySnapshot, SeriesRef, SeriesValue, Snapshot};
 use crate::MetricKind;
 
@@ -60,12 +60,20 @@ fn family(out: &mut String, f: &FamilySnapshot) {
         out.push('\n');
     }
     let mut labels = String::new();
+    let les = formatted(
+        f.bounds
+            .iter()
+            .copied()
+            .chain(f.kind.is_histogram().then_some(f64::INFINITY)),
+        true,
+    );
+    let qs = formatted(f.quantiles.iter().copied(), true);
     for s in f.series() {
         labels.clear();
         write_labels(&mut labels, &s);
         match *s.value() {
             SeriesValue::Counter { value, exact } => {
-                sample_with(out, &f.name, "_total", &labels, None, true);
+                sample_with(out, &f.name, "_total", &labels, None);
                 match exact {
                     Some(n) => write_u64(out, n),
                     None => write_value(out, value),
@@ -77,7 +85,7 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                 created(out, f, &labels, &s);
             }
             SeriesValue::Gauge(v) => {
-                sample_with(out, &f.name, "", &labels, None, true);
+                sample_with(out, &f.name, "", &labels, None);
                 write_value(out, v);
                 out.push('\n');
             }
@@ -85,13 +93,8 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                 let ex = s.exemplar();
                 let mut ex_bucket =
                     ex.map(|e| f.bounds.iter().take_while(|&&b| b < e.value).count());
-                let bounds = f
-                    .bounds
-                    .iter()
-                    .copied()
-                    .chain(std::iter::once(f64::INFINITY));
-                for (i, (le, n)) in bounds.zip(s.buckets()).enumerate() {
-                    sample_with(out, &f.name, "_bucket", &labels, Some(("le", le)), true);
+                for (i, (le, n)) in les.iter().zip(s.buckets()).enumerate() {
+                    sample_with(out, &f.name, "_bucket", &labels, Some(("le", le)));
                     write_u64(out, *n);
                     if ex_bucket == Some(i) {
                         exemplar(out, ex.expect("bucket chosen from an exemplar"));
@@ -105,13 +108,8 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                 created(out, f, &labels, &s);
             }
             SeriesValue::Summary { count, sum } => {
-                for (q, v) in f
-                    .quantiles
-                    .iter()
-                    .zip(s.quantiles())
-                    .filter(|(_, v)| !(**v < 0.0))
-                {
-                    sample_with(out, &f.name, "", &labels, Some(("quantile", *q)), true);
+                for (q, v) in qs.iter().zip(s.quantiles()).filter(|(_, v)| !(**v < 0.0)) {
+                    sample_with(out, &f.name, "", &labels, Some(("quantile", q)));
                     write_value(out, *v);
                     out.push('\n');
                 }
@@ -127,17 +125,17 @@ fn sum_count(out: &mut String, f: &FamilySnapshot, labels: &str, sum: f64, count
     if !(sum >= 0.0) {
         return;
     }
-    sample_with(out, &f.name, "_sum", labels, None, true);
+    sample_with(out, &f.name, "_sum", labels, None);
     write_value(out, sum);
     out.push('\n');
-    sample_with(out, &f.name, "_count", labels, None, true);
+    sample_with(out, &f.name, "_count", labels, None);
     write_u64(out, count);
     out.push('\n');
 }
 
 fn created(out: &mut String, f: &FamilySnapshot, labels: &str, s: &SeriesRef<'_>) {
     if let Some(t) = s.created() {
-        sample_with(out, &f.name, "_created", labels, None, true);
+        sample_with(out, &f.name, "_created", labels, None);
         out.push_str(ryu::Buffer::new().format(unix_seconds(t)));
         out.push('\n');
     }

@@ -42,6 +42,15 @@ fn family(out: &mut String, f: &FamilySnapshot) {
     out.push_str(kind);
     out.push('\n');
     let mut labels = String::new();
+    // Bucket bounds and quantiles are the same for every series: format once.
+    let les = formatted(
+        f.bounds
+            .iter()
+            .copied()
+            .chain(f.kind.is_histogram().then_some(f64::INFINITY)),
+        false,
+    );
+    let qs = formatted(f.quantiles.iter().copied(), false);
     for s in f.series() {
         labels.clear();
         write_labels(&mut labels, &s);
@@ -60,12 +69,7 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                 out.push('\n');
             }
             SeriesValue::Histogram { count, sum } => {
-                let bounds = f
-                    .bounds
-                    .iter()
-                    .copied()
-                    .chain(std::iter::once(f64::INFINITY));
-                for (le, n) in bounds.zip(s.buckets()) {
+                for (le, n) in les.iter().zip(s.buckets()) {
                     sample(out, &f.name, "_bucket", &labels, Some(("le", le)));
                     write_u64(out, *n);
                     out.push('\n');
@@ -73,8 +77,8 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                 sum_count(out, &f.name, &labels, sum, count);
             }
             SeriesValue::Summary { count, sum } => {
-                for (q, v) in f.quantiles.iter().zip(s.quantiles()) {
-                    sample(out, &f.name, "", &labels, Some(("quantile", *q)));
+                for (q, v) in qs.iter().zip(s.quantiles()) {
+                    sample(out, &f.name, "", &labels, Some(("quantile", q)));
                     write_value(out, *v);
                     out.push('\n');
                 }
@@ -97,6 +101,22 @@ pub(super) fn write_labels(out: &mut String, s: &SeriesRef<'_>) {
     }
 }
 
+/// Each value spelled as a sample value (`canonical`: as OpenMetrics wants
+/// `le` and `quantile` label values).
+pub(super) fn formatted(values: impl Iterator<Item = f64>, canonical: bool) -> Vec<String> {
+    values
+        .map(|v| {
+            let mut s = String::new();
+            if canonical {
+                super::number::write_canonical(&mut s, v);
+            } else {
+                write_value(&mut s, v);
+            }
+            s
+        })
+        .collect()
+}
+
 /// Writes `name{labels,extra} ` (braces only when there are labels).
 #[inline]
 pub(super) fn sample_with(
@@ -104,8 +124,7 @@ pub(super) fn sample_with(
     name: &str,
     suffix: &str,
     labels: &str,
-    extra: Option<(&str, f64)>,
-    canonical: bool,
+    extra: Option<(&str, &str)>,
 ) {
     out.push_str(name);
     out.push_str(suffix);
@@ -118,11 +137,7 @@ pub(super) fn sample_with(
             }
             out.push_str(k);
             out.push_str("=\"");
-            if canonical {
-                super::number::write_canonical(out, v);
-            } else {
-                write_value(out, v);
-            }
+            out.push_str(v);
             out.push('"');
         }
         out.push('}');
@@ -130,8 +145,8 @@ pub(super) fn sample_with(
     out.push(' ');
 }
 
-fn sample(out: &mut String, name: &str, suffix: &str, labels: &str, extra: Option<(&str, f64)>) {
-    sample_with(out, name, suffix, labels, extra, false)
+fn sample(out: &mut String, name: &str, suffix: &str, labels: &str, extra: Option<(&str, &str)>) {
+    sample_with(out, name, suffix, labels, extra)
 }
 
 fn sum_count(out: &mut String, name: &str, labels: &str, sum: f64, count: u64) {

@@ -5,12 +5,15 @@
 //! (the `prometheus` crate merges them, because it identifies a series by a
 //! hash of the concatenated values). The hash only speeds up the lookup.
 
-/// Owned label values: `len (u32 LE) ++ bytes` per value.
+/// Owned label values: `len (u32 LE) ++ bytes` per value (the index stores
+/// the same encoding inline in its entries; tests build keys with this).
+#[cfg(test)]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct LabelKey {
     buf: Box<[u8]>,
 }
 
+#[cfg(test)]
 impl LabelKey {
     pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut buf = Vec::new();
@@ -25,10 +28,47 @@ impl LabelKey {
 
     /// The values, in label order.
     pub(crate) fn values(&self) -> KeyValues<'_> {
-        KeyValues { rest: &self.buf }
+        self.as_ref().values()
+    }
+
+    /// A borrowed view.
+    pub(crate) fn as_ref(&self) -> LabelKeyRef<'_> {
+        LabelKeyRef { buf: &self.buf }
     }
 }
 
+/// A borrowed key: the same encoding, stored elsewhere (inline in an index
+/// entry).
+#[derive(Clone, Copy)]
+pub(crate) struct LabelKeyRef<'a> {
+    buf: &'a [u8],
+}
+
+impl<'a> LabelKeyRef<'a> {
+    /// Wraps bytes produced by the key encoding (`len u32 LE ++ bytes` per
+    /// value, from `&str`s).
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
+        Self { buf }
+    }
+
+    /// The values, in label order.
+    pub(crate) fn values(self) -> KeyValues<'a> {
+        KeyValues { rest: self.buf }
+    }
+
+    /// The encoded bytes (a stable identity for maps).
+    pub(crate) fn bytes(self) -> &'a [u8] {
+        self.buf
+    }
+}
+
+impl std::fmt::Debug for LabelKeyRef<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.values()).finish()
+    }
+}
+
+#[cfg(test)]
 impl std::fmt::Debug for LabelKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_list().entries(self.values()).finish()
@@ -69,6 +109,7 @@ impl LabelLookup<'_> {
             .chain(self.values.iter().copied())
     }
 
+    #[cfg(test)]
     pub(crate) fn to_key(&self) -> LabelKey {
         LabelKey::new(self.iter())
     }
@@ -77,23 +118,36 @@ impl LabelLookup<'_> {
 impl LabelLookup<'_> {
     /// Whether `key` holds exactly these values.
     #[inline]
-    pub(crate) fn matches(&self, key: &LabelKey) -> bool {
-        let mut rest: &[u8] = &key.buf;
-        for v in self.iter() {
-            let v = v.as_bytes();
-            let Some((len, tail)) = rest.split_first_chunk::<4>() else {
-                return false;
-            };
-            if u32::from_le_bytes(*len) as usize != v.len()
-                || tail.len() < v.len()
-                || !same_bytes(&tail[..v.len()], v)
-            {
+    pub(crate) fn matches(&self, key: LabelKeyRef<'_>) -> bool {
+        let mut rest: &[u8] = key.buf;
+        for v in self.prefix {
+            if !take_value(&mut rest, v.as_bytes()) {
                 return false;
             }
-            rest = &tail[v.len()..];
+        }
+        for v in self.values {
+            if !take_value(&mut rest, v.as_bytes()) {
+                return false;
+            }
         }
         rest.is_empty()
     }
+}
+
+/// Consumes one encoded value from `rest` if it equals `v`.
+#[inline(always)]
+fn take_value(rest: &mut &[u8], v: &[u8]) -> bool {
+    let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+        return false;
+    };
+    if u32::from_le_bytes(*len) as usize != v.len()
+        || tail.len() < v.len()
+        || !same_bytes(&tail[..v.len()], v)
+    {
+        return false;
+    }
+    *rest = &tail[v.len()..];
+    true
 }
 
 /// Equality of two equally long byte strings; values up to 16 bytes (most
@@ -146,8 +200,8 @@ mod tests {
             prefix: &[],
             values: &["a", "bc"],
         };
-        assert!(lookup.matches(&b));
-        assert!(!lookup.matches(&a));
+        assert!(lookup.matches(b.as_ref()));
+        assert!(!lookup.matches(a.as_ref()));
     }
 
     #[test]
@@ -158,7 +212,7 @@ mod tests {
             values: &["GET", "200"],
         };
         let key = LabelKey::new(["api", "GET", "200"]);
-        assert!(lookup.matches(&key));
+        assert!(lookup.matches(key.as_ref()));
         assert_eq!(lookup.to_key(), key);
         assert_eq!(key.values().collect::<Vec<_>>(), ["api", "GET", "200"]);
     }
@@ -170,11 +224,11 @@ mod tests {
             prefix: &[],
             values: &["a"]
         }
-        .matches(&key));
+        .matches(key.as_ref()));
         assert!(LabelLookup {
             prefix: &[],
             values: &["a", ""]
         }
-        .matches(&key));
+        .matches(key.as_ref()));
     }
 }

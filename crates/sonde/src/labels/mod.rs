@@ -3,7 +3,7 @@
 mod key;
 mod name;
 
-pub(crate) use key::{LabelKey, LabelLookup};
+pub(crate) use key::{LabelKeyRef, LabelLookup};
 pub(crate) use name::{validate_label_name, validate_metric_name, validate_unit};
 
 /// Longest label value accepted, in bytes. Longer values go to the overflow

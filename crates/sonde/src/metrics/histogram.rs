@@ -7,9 +7,7 @@ use super::bucket_cell::BucketCell;
 use super::buckets::{bucket_index, Buckets};
 use super::dropped::{drop_value, DropReason};
 use super::Metric;
-use crate::snapshot::{
-    from_unix_nanos, now_unix_nanos, FamilySnapshot, HistogramSnapshot, SeriesValue,
-};
+use crate::snapshot::{from_unix_nanos, now_unix_nanos, FamilySnapshot, HistogramSnapshot};
 use crate::MetricKind;
 
 /// A distribution of observations over fixed buckets.
@@ -138,17 +136,8 @@ impl Metric for Histogram {
         values: impl IntoIterator<Item = &'a str>,
         out: &mut FamilySnapshot,
     ) {
-        let s = self.snapshot();
-        out.push(
-            values,
-            SeriesValue::Histogram {
-                count: s.count,
-                sum: s.sum,
-            },
-            from_unix_nanos(self.0.created_ns.load(Relaxed)),
-            &s.cumulative,
-            &[],
-        );
+        let created = from_unix_nanos(self.0.created_ns.load(Relaxed));
+        out.push_histogram(values, created, |counts| self.read(counts));
     }
 
     fn reset(&self) {

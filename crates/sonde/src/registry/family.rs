@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::label_index::LabelIndex;
 use super::reclaim::ReadGuard;
-use crate::labels::{LabelKey, LabelLookup, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};
+use crate::labels::{LabelKeyRef, LabelLookup, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};
 use crate::metrics::Metric;
 use crate::snapshot::FamilySnapshot;
 use crate::{Error, MetricKind, Result};
@@ -30,7 +30,7 @@ pub(crate) struct FamilyCore<M: Metric> {
     limit: usize,
     ttl: Option<Duration>,
     /// Per series: last fingerprint and when it last changed (TTL only).
-    seen: Mutex<HashMap<LabelKey, (u64, Instant)>>,
+    seen: Mutex<HashMap<Box<[u8]>, (u64, Instant)>>,
     pub(crate) overflowed: AtomicU64,
     pub(crate) expired: AtomicU64,
 }
@@ -126,9 +126,10 @@ impl<M: Metric> FamilyCore<M> {
             self.desc.label_names.clone(),
             &self.desc.layout,
         );
+        let guard = ReadGuard::enter();
         out.reserve(self.series.len());
-        self.for_each(|key, m| m.collect_into(key.values(), &mut out));
-        out.sort();
+        self.series
+            .for_each_sorted(&guard, |key, m| m.collect_into(key.values(), &mut out));
         out
     }
 
@@ -138,12 +139,12 @@ impl<M: Metric> FamilyCore<M> {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
         let removed = self.series.remove_where(|key, m| {
             let fp = m.fingerprint();
-            match seen.get_mut(key) {
+            match seen.get_mut(key.bytes()) {
                 Some((last, at)) if *last == fp => {
                     let stale = now.duration_since(*at) >= ttl
                         && key.values().any(|v| v != OVERFLOW_LABEL_VALUE);
                     if stale {
-                        seen.remove(key);
+                        seen.remove(key.bytes());
                     }
                     stale
                 }
@@ -152,7 +153,7 @@ impl<M: Metric> FamilyCore<M> {
                     false
                 }
                 None => {
-                    seen.insert(key.clone(), (fp, now));
+                    seen.insert(key.bytes().into(), (fp, now));
                     false
                 }
             }
@@ -164,7 +165,7 @@ impl<M: Metric> FamilyCore<M> {
         self.for_each(|_, m| m.reset());
     }
 
-    pub(crate) fn for_each(&self, f: impl FnMut(&LabelKey, &M)) {
+    pub(crate) fn for_each(&self, f: impl FnMut(LabelKeyRef<'_>, &M)) {
         let guard = ReadGuard::enter();
         self.series.for_each(&guard, f);
     }

@@ -6,44 +6,152 @@
 //! release stores. Unlinked entries and outgrown tables are retired and freed
 //! once [`reclaim::quiescent`] shows no reader can still hold them.
 
+use std::alloc::{alloc, alloc_zeroed, dealloc, handle_alloc_error, Layout};
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
 use std::sync::Mutex;
 
 use super::reclaim::{self, ReadGuard};
-use crate::labels::{LabelKey, LabelLookup};
+use crate::labels::{LabelKeyRef, LabelLookup};
 
 /// A slot whose entry was removed: probing continues past it.
 const TOMBSTONE: usize = 1;
 
+/// An entry: this header, then the encoded label key, in one allocation (so
+/// a lookup reaches hash, metric and key bytes in one or two cache lines).
+#[repr(C)]
 struct Entry<M> {
     hash: u64,
-    key: LabelKey,
+    key_len: usize,
     metric: M,
 }
 
-struct Table<M> {
-    slots: Box<[AtomicPtr<Entry<M>>]>,
-}
-
-impl<M> Table<M> {
-    fn new(capacity: usize) -> Box<Self> {
-        Box::new(Self {
-            slots: (0..capacity)
-                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-                .collect(),
-        })
+impl<M> Entry<M> {
+    fn layout(key_len: usize) -> (Layout, usize) {
+        let (layout, offset) = Layout::new::<Self>()
+            .extend(Layout::array::<u8>(key_len).expect("key length fits"))
+            .expect("entry layout fits");
+        debug_assert_eq!(offset, size_of::<Self>());
+        (layout.pad_to_align(), offset)
     }
 
-    fn mask(&self) -> usize {
-        self.slots.len() - 1
+    /// Allocates an entry for `lookup`'s values.
+    fn allocate(hash: u64, lookup: &LabelLookup<'_>, metric: M) -> *mut Self {
+        let key_len: usize = lookup.iter().map(|v| 4 + v.len()).sum();
+        let (layout, offset) = Self::layout(key_len);
+        // SAFETY: the layout is non-zero-sized (the header has two words).
+        let p = unsafe { alloc(layout) } as *mut Self;
+        if p.is_null() {
+            handle_alloc_error(layout);
+        }
+        // SAFETY: `p` is a fresh allocation of `layout`: the header fits at
+        // the start and `key_len` bytes at `offset`.
+        unsafe {
+            p.write(Self {
+                hash,
+                key_len,
+                metric,
+            });
+            let mut at = (p as *mut u8).add(offset);
+            for v in lookup.iter() {
+                std::ptr::copy_nonoverlapping((v.len() as u32).to_le_bytes().as_ptr(), at, 4);
+                std::ptr::copy_nonoverlapping(v.as_ptr(), at.add(4), v.len());
+                at = at.add(4 + v.len());
+            }
+        }
+        p
+    }
+
+    /// The encoded key.
+    ///
+    /// # Safety
+    /// `p` must be a live entry from [`Entry::allocate`].
+    #[inline(always)]
+    unsafe fn key<'a>(p: *const Self) -> LabelKeyRef<'a> {
+        // SAFETY: per the contract, the key bytes follow the header; bytes
+        // have alignment 1, so they start right at the header's size.
+        unsafe {
+            let len = (*p).key_len;
+            LabelKeyRef::new(std::slice::from_raw_parts(
+                (p as *const u8).add(size_of::<Self>()),
+                len,
+            ))
+        }
+    }
+
+    /// # Safety
+    /// `p` must be a live entry no one else can reach.
+    unsafe fn free(p: *mut Self) {
+        // SAFETY: per the contract.
+        unsafe {
+            let layout = Self::layout((*p).key_len).0;
+            std::ptr::drop_in_place(p);
+            dealloc(p as *mut u8, layout);
+        }
     }
 }
 
-/// Unlinked memory waiting for quiescence; held only so dropping frees it.
-#[allow(dead_code)]
+/// A table: its mask, then `mask + 1` slots, in one allocation.
+#[repr(C)]
+struct Table {
+    mask: usize,
+}
+
+impl Table {
+    fn layout(capacity: usize) -> Layout {
+        Layout::new::<Self>()
+            .extend(Layout::array::<AtomicPtr<()>>(capacity).expect("capacity fits"))
+            .expect("table layout fits")
+            .0
+            .pad_to_align()
+    }
+
+    /// A table of `capacity` (a power of two) empty slots.
+    fn allocate(capacity: usize) -> *mut Self {
+        let layout = Self::layout(capacity);
+        // SAFETY: non-zero size; all-zero bytes are valid null `AtomicPtr`s.
+        let p = unsafe { alloc_zeroed(layout) } as *mut Self;
+        if p.is_null() {
+            handle_alloc_error(layout);
+        }
+        // SAFETY: fresh allocation with room for the header.
+        unsafe { p.write(Self { mask: capacity - 1 }) };
+        p
+    }
+
+    /// # Safety
+    /// `p` must be a live table from [`Table::allocate`].
+    #[inline(always)]
+    unsafe fn slots<'a, M>(p: *const Self) -> &'a [AtomicPtr<Entry<M>>] {
+        // SAFETY: per the contract, `mask + 1` slots follow the header (the
+        // header is one word, so the slots are aligned right after it).
+        unsafe { std::slice::from_raw_parts(p.add(1) as *const AtomicPtr<Entry<M>>, (*p).mask + 1) }
+    }
+
+    /// # Safety
+    /// `p` must be a live table no reader can reach; its entries are not freed.
+    unsafe fn free(p: *mut Self) {
+        // SAFETY: per the contract.
+        unsafe { dealloc(p as *mut u8, Self::layout((*p).mask + 1)) }
+    }
+}
+
+/// Memory unlinked from the index, freed when dropped.
 enum Retired<M> {
-    Entry(Box<Entry<M>>),
-    Table(Box<Table<M>>),
+    Entry(*mut Entry<M>),
+    Table(*mut Table),
+}
+
+impl<M> Drop for Retired<M> {
+    fn drop(&mut self) {
+        // SAFETY: retired memory is unreachable by readers once quiescence was
+        // observed (or the index is being dropped), and owned only here.
+        unsafe {
+            match *self {
+                Self::Entry(p) => Entry::free(p),
+                Self::Table(p) => Table::free(p),
+            }
+        }
+    }
 }
 
 struct Writer<M> {
@@ -53,14 +161,18 @@ struct Writer<M> {
 }
 
 pub(crate) struct LabelIndex<M> {
-    table: AtomicPtr<Table<M>>,
+    table: AtomicPtr<Table>,
     len: AtomicUsize,
+    /// Bumped whenever the set of entries changes.
+    generation: AtomicUsize,
+    /// Entries sorted by label values, valid for `generation`.
+    sorted: Mutex<(usize, Vec<*mut Entry<M>>)>,
     seed: u64,
     writer: Mutex<Writer<M>>,
 }
 
-// SAFETY: entries are shared between threads only through `&M` and `&LabelKey`,
-// which requires `M: Sync`; moving the index moves owned `M`s (`M: Send`).
+// SAFETY: entries are shared between threads only through `&M`, which needs
+// `M: Sync`; dropping the index drops owned `M`s, which needs `M: Send`.
 unsafe impl<M: Send + Sync> Send for LabelIndex<M> {}
 // SAFETY: as above.
 unsafe impl<M: Send + Sync> Sync for LabelIndex<M> {}
@@ -74,12 +186,52 @@ fn fold(x: u64, k: u64) -> u64 {
 const K1: u64 = 0x9E37_79B9_7F4A_7C15;
 const K2: u64 = 0xBF58_476D_1CE4_E5B9;
 
-/// Reads up to 8 bytes as a word without a call: whole words directly,
-/// shorter tails as two overlapping reads (the wyhash trick).
+/// Hashes label values with a per-process random seed. Each value is
+/// hashed on its own (one multiply for values up to 16 bytes, so the values'
+/// multiplies overlap in the pipeline) and the results are combined in
+/// order. Equality is always checked on the full values; the hash only picks
+/// the slot.
+#[inline(always)]
+fn hash_values(seed: u64, lookup: &LabelLookup<'_>) -> u64 {
+    let mut h = seed;
+    for v in lookup.prefix {
+        h = h.rotate_left(23) ^ hash_value(seed, v.as_bytes());
+    }
+    for v in lookup.values {
+        h = h.rotate_left(23) ^ hash_value(seed, v.as_bytes());
+    }
+    fold(h, K2)
+}
+
+#[inline(always)]
+fn hash_value(seed: u64, b: &[u8]) -> u64 {
+    let n = b.len();
+    let word = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"));
+    match n {
+        0..=8 => fold(tail_word(b) ^ seed, K1 ^ n as u64),
+        9..=16 => fold(word(0) ^ seed, word(n - 8) ^ K1 ^ n as u64),
+        _ => {
+            let mut h = fold(seed ^ n as u64, K1);
+            let mut chunks = b.chunks_exact(8);
+            for c in &mut chunks {
+                h = fold(
+                    h ^ u64::from_le_bytes(c.try_into().expect("8-byte chunk")),
+                    K2,
+                );
+            }
+            fold(h ^ tail_word(&b[n - 8..]), K1)
+        }
+    }
+}
+
+/// Reads up to 8 bytes as a word without a call: a whole word directly,
+/// shorter values as two overlapping reads (the wyhash trick).
 #[inline(always)]
 fn tail_word(b: &[u8]) -> u64 {
     let n = b.len();
-    if n >= 4 {
+    if n >= 8 {
+        u64::from_le_bytes(b[..8].try_into().expect("8 bytes"))
+    } else if n >= 4 {
         let lo = u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as u64;
         let hi = u32::from_le_bytes([b[n - 4], b[n - 3], b[n - 2], b[n - 1]]) as u64;
         (hi << 32) | lo
@@ -88,29 +240,6 @@ fn tail_word(b: &[u8]) -> u64 {
     } else {
         0
     }
-}
-
-/// Hashes label values: length and 8-byte words of each, folded with a
-/// per-process random seed.
-#[inline(always)]
-fn hash_values<'a>(seed: u64, values: impl Iterator<Item = &'a str>) -> u64 {
-    let mut h = seed;
-    for v in values {
-        let b = v.as_bytes();
-        h = fold(h ^ b.len() as u64, K1);
-        let mut chunks = b.chunks_exact(8);
-        for c in &mut chunks {
-            h = fold(
-                h ^ u64::from_le_bytes(c.try_into().expect("8-byte chunk")),
-                K2,
-            );
-        }
-        let rest = chunks.remainder();
-        if !rest.is_empty() {
-            h = fold(h ^ tail_word(rest), K2);
-        }
-    }
-    h ^ (h >> 29)
 }
 
 fn random_seed() -> u64 {
@@ -124,8 +253,10 @@ impl<M> LabelIndex<M> {
     pub(crate) fn new() -> Self {
         reclaim::init();
         Self {
-            table: AtomicPtr::new(Box::into_raw(Table::new(16))),
+            table: AtomicPtr::new(Table::allocate(16)),
             len: AtomicUsize::new(0),
+            generation: AtomicUsize::new(0),
+            sorted: Mutex::new((usize::MAX, Vec::new())),
             seed: random_seed(),
             writer: Mutex::new(Writer {
                 tombstones: 0,
@@ -136,7 +267,7 @@ impl<M> LabelIndex<M> {
 
     #[inline(always)]
     fn hash(&self, lookup: &LabelLookup<'_>) -> u64 {
-        hash_values(self.seed, lookup.iter())
+        hash_values(self.seed, lookup)
     }
 
     /// The series for `lookup`, if present. Lock-free.
@@ -149,19 +280,19 @@ impl<M> LabelIndex<M> {
         let hash = self.hash(lookup);
         // SAFETY: the current table stays allocated while a guard is held
         // (outgrown tables are retired, not freed).
-        let table = unsafe { &*self.table.load(Acquire) };
-        let mask = table.mask();
+        let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
+        let mask = slots.len() - 1;
         let mut i = hash as usize & mask;
         loop {
-            let p = table.slots[i].load(Acquire);
+            let p = slots[i].load(Acquire);
             if p.is_null() {
                 return None;
             }
             if p as usize != TOMBSTONE {
                 // SAFETY: published entries stay allocated while a guard is held.
-                let e = unsafe { &*p };
-                if e.hash == hash && lookup.matches(&e.key) {
-                    return Some(&e.metric);
+                if unsafe { (*p).hash } == hash && lookup.matches(unsafe { Entry::key(p) }) {
+                    // SAFETY: as above.
+                    return Some(unsafe { &(*p).metric });
                 }
             }
             i = (i + 1) & mask;
@@ -179,12 +310,7 @@ impl<M> LabelIndex<M> {
         if let Some(m) = self.get(lookup, guard) {
             return m;
         }
-        let hash = self.hash(lookup);
-        let entry = Box::into_raw(Box::new(Entry {
-            hash,
-            key: lookup.to_key(),
-            metric: make(),
-        }));
+        let entry = Entry::allocate(self.hash(lookup), lookup, make());
         self.insert_locked(&mut w, entry);
         self.try_reclaim(&mut w);
         // SAFETY: just published; freed only after removal and quiescence.
@@ -192,81 +318,83 @@ impl<M> LabelIndex<M> {
     }
 
     fn insert_locked(&self, w: &mut Writer<M>, entry: *mut Entry<M>) {
+        let mut table = self.table.load(Acquire);
         // SAFETY: only the writer (we hold the lock) replaces the table.
-        let mut table = unsafe { &*self.table.load(Acquire) };
-        let used = self.len.load(Relaxed) + w.tombstones + 1;
-        if used * 4 > table.slots.len() * 3 {
+        let capacity = unsafe { (*table).mask + 1 };
+        if (self.len.load(Relaxed) + w.tombstones + 1) * 4 > capacity * 3 {
             table = self.grow(w, table);
         }
-        // SAFETY: `entry` is a live, unpublished allocation.
-        let hash = unsafe { (*entry).hash };
-        let mask = table.mask();
+        // SAFETY: live table; `entry` is a live, unpublished allocation.
+        let (slots, hash) = unsafe { (Table::slots::<M>(table), (*entry).hash) };
+        let mask = slots.len() - 1;
         let mut i = hash as usize & mask;
         loop {
-            let p = table.slots[i].load(Relaxed);
+            let p = slots[i].load(Relaxed);
             if p.is_null() || p as usize == TOMBSTONE {
                 if p as usize == TOMBSTONE {
                     w.tombstones -= 1;
                 }
-                table.slots[i].store(entry, Release);
+                slots[i].store(entry, Release);
                 self.len.fetch_add(1, Relaxed);
+                self.generation.fetch_add(1, Release);
                 return;
             }
             i = (i + 1) & mask;
         }
     }
 
-    /// Copies live entries into a table twice as large (or the same size
-    /// when tombstones dominate), publishes it and retires the old one.
-    fn grow<'t>(&'t self, w: &mut Writer<M>, old: &Table<M>) -> &'t Table<M> {
+    /// Copies live entries into a table with load at most 1/2, publishes it
+    /// and retires the old one.
+    fn grow(&self, w: &mut Writer<M>, old: *mut Table) -> *mut Table {
         let live = self.len.load(Relaxed);
-        let mut cap = old.slots.len();
+        // SAFETY: `old` is the live table; we hold the writer lock.
+        let old_slots = unsafe { Table::slots::<M>(old) };
+        let mut cap = old_slots.len();
         while (live + 1) * 2 > cap {
             cap *= 2;
         }
-        let fresh = Table::new(cap);
-        let mask = fresh.mask();
-        for s in old.slots.iter() {
+        let fresh = Table::allocate(cap);
+        // SAFETY: fresh, unpublished table.
+        let slots = unsafe { Table::slots::<M>(fresh) };
+        for s in old_slots {
             let p = s.load(Relaxed);
             if p.is_null() || p as usize == TOMBSTONE {
                 continue;
             }
             // SAFETY: live entry owned by this index.
-            let mut i = unsafe { (*p).hash } as usize & mask;
-            while !fresh.slots[i].load(Relaxed).is_null() {
-                i = (i + 1) & mask;
+            let mut i = unsafe { (*p).hash } as usize & (cap - 1);
+            while !slots[i].load(Relaxed).is_null() {
+                i = (i + 1) & (cap - 1);
             }
-            fresh.slots[i].store(p, Relaxed);
+            slots[i].store(p, Relaxed);
         }
-        let fresh = Box::into_raw(fresh);
-        let old = self.table.swap(fresh, AcqRel);
+        self.table.store(fresh, Release);
         w.tombstones = 0;
-        // SAFETY: `old` came from Box::into_raw and is now unlinked.
-        w.retired
-            .push(Retired::Table(unsafe { Box::from_raw(old) }));
-        // SAFETY: just published; replaced only under the writer lock.
-        unsafe { &*fresh }
+        w.retired.push(Retired::Table(old));
+        fresh
     }
 
     /// Removes the entries for which `remove` is true; returns how many.
-    pub(crate) fn remove_where(&self, mut remove: impl FnMut(&LabelKey, &M) -> bool) -> usize {
+    pub(crate) fn remove_where(
+        &self,
+        mut remove: impl FnMut(LabelKeyRef<'_>, &M) -> bool,
+    ) -> usize {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: only the writer replaces the table.
-        let table = unsafe { &*self.table.load(Acquire) };
+        let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
         let mut removed = 0;
-        for s in table.slots.iter() {
+        for s in slots {
             let p = s.load(Relaxed);
             if p.is_null() || p as usize == TOMBSTONE {
                 continue;
             }
             // SAFETY: live entry owned by this index.
-            let e = unsafe { &*p };
-            if remove(&e.key, &e.metric) {
+            if remove(unsafe { Entry::key(p) }, unsafe { &(*p).metric }) {
                 s.store(TOMBSTONE as *mut Entry<M>, Release);
                 w.tombstones += 1;
                 self.len.fetch_sub(1, Relaxed);
-                // SAFETY: unlinked; readers may still hold it until quiescence.
-                w.retired.push(Retired::Entry(unsafe { Box::from_raw(p) }));
+                w.retired.push(Retired::Entry(p));
+                self.generation.fetch_add(1, Release);
                 removed += 1;
             }
         }
@@ -288,16 +416,53 @@ impl<M> LabelIndex<M> {
     }
 
     /// Calls `f` for every series (in table order).
-    pub(crate) fn for_each(&self, _guard: &ReadGuard, mut f: impl FnMut(&LabelKey, &M)) {
+    pub(crate) fn for_each<'g>(
+        &'g self,
+        _guard: &'g ReadGuard,
+        mut f: impl FnMut(LabelKeyRef<'g>, &'g M),
+    ) {
         // SAFETY: as in `get`.
-        let table = unsafe { &*self.table.load(Acquire) };
-        for s in table.slots.iter() {
+        let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
+        for s in slots {
             let p = s.load(Acquire);
             if !p.is_null() && p as usize != TOMBSTONE {
                 // SAFETY: as in `get`.
-                let e = unsafe { &*p };
-                f(&e.key, &e.metric);
+                f(unsafe { Entry::key(p) }, unsafe { &(*p).metric });
             }
+        }
+    }
+
+    /// Calls `f` for every series in label-value order. The order is cached
+    /// until the set of series changes, so steady-state scrapes do not sort.
+    pub(crate) fn for_each_sorted<'g>(
+        &'g self,
+        guard: &'g ReadGuard,
+        mut f: impl FnMut(LabelKeyRef<'g>, &'g M),
+    ) {
+        let mut sorted = self.sorted.lock().unwrap_or_else(|p| p.into_inner());
+        let generation = self.generation.load(Acquire);
+        if sorted.0 != generation {
+            let mut entries: Vec<*mut Entry<M>> = Vec::with_capacity(self.len());
+            // SAFETY: as in `get`.
+            let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
+            entries.extend(
+                slots
+                    .iter()
+                    .map(|s| s.load(Acquire))
+                    .filter(|p| !p.is_null() && *p as usize != TOMBSTONE),
+            );
+            // SAFETY: live entries (guard held).
+            entries.sort_unstable_by(|a, b| unsafe {
+                Entry::key(*a).values().cmp(Entry::key(*b).values())
+            });
+            *sorted = (generation, entries);
+        }
+        let _ = guard;
+        for &p in &sorted.1 {
+            // SAFETY: the cache matches a generation observed under this
+            // guard; entries removed since then are retired, and retired
+            // memory is not freed while the guard is held.
+            f(unsafe { Entry::key(p) }, unsafe { &(*p).metric });
         }
     }
 
@@ -312,14 +477,16 @@ impl<M> Drop for LabelIndex<M> {
         // `&mut self`: no reader holds a guard borrowed from this index.
         let table = *self.table.get_mut();
         // SAFETY: the current table and its live entries are owned here.
-        let table = unsafe { Box::from_raw(table) };
-        for s in table.slots.iter() {
-            let p = s.load(Relaxed);
-            if !p.is_null() && p as usize != TOMBSTONE {
-                // SAFETY: live entry, owned by the index.
-                drop(unsafe { Box::from_raw(p) });
+        unsafe {
+            for s in Table::slots::<M>(table) {
+                let p = s.load(Relaxed);
+                if !p.is_null() && p as usize != TOMBSTONE {
+                    Entry::free(p);
+                }
             }
+            Table::free(table);
         }
+        // Retired memory is freed by `Writer`'s drop.
     }
 }
 
@@ -363,6 +530,7 @@ mod tests {
         }
         let mut seen = HashSet::new();
         idx.for_each(&g, |k, _| assert!(seen.insert(format!("{k:?}"))));
+        assert!(seen.contains(r#"["v3", "x"]"#));
         assert_eq!(seen.len(), idx.len());
         assert_eq!(idx.len(), 550);
     }
