@@ -8,4 +8,4 @@ scripts/install-peers.sh
 
 export SONDE_REQUIRE_PEERS=1
 export SONDE_PYTHON="$PWD/.venv/bin/python3"
-cargo test --workspace --locked
+cargo test --workspace --locked --exclude sonde-bench

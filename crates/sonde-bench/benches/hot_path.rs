@@ -132,7 +132,10 @@ fn histogram_observe(c: &mut Criterion) {
 
 /// Nanoseconds per add when `threads` threads each add `per_thread` times
 /// to one shared counter (wall time / total adds).
-fn shared_counter_ns(threads: usize, per_thread: u64, add: Arc<dyn Fn() + Send + Sync>) -> f64 {
+/// One add to a shared counter, from any thread.
+type AddFn = Arc<dyn Fn() + Send + Sync>;
+
+fn shared_counter_ns(threads: usize, per_thread: u64, add: AddFn) -> f64 {
     let barrier = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
@@ -160,7 +163,7 @@ fn contended(c: &mut Criterion) {
         .unwrap();
     let prom = prometheus::IntCounter::new("c", "c").unwrap();
     let pc: prometheus_client::metrics::counter::Counter = Default::default();
-    let peers: Vec<(&str, Arc<dyn Fn() + Send + Sync>)> = vec![
+    let peers: Vec<(&str, AddFn)> = vec![
         ("sonde", Arc::new(move || black_box(&sonde).inc())),
         ("prometheus", Arc::new(move || black_box(&prom).inc())),
         (

@@ -15,6 +15,6 @@ pub const SERIES_PER_FAMILY: usize = 100;
 pub fn labels(i: usize) -> (String, &'static str) {
     (
         format!("instance-{i}"),
-        if i % 2 == 0 { "GET" } else { "POST" },
+        if i.is_multiple_of(2) { "GET" } else { "POST" },
     )
 }

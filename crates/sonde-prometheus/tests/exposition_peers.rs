@@ -12,6 +12,9 @@ use proptest::prelude::*;
 use sonde::{encode, Buckets, Registry, SeriesValue, Snapshot, SummaryOptions};
 use support::peers;
 
+/// Samples as (name, labels, value).
+type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
+
 /// The Python parser, started once and fed one document per line.
 struct Parser {
     _child: peers::Peer,
@@ -21,10 +24,7 @@ struct Parser {
 
 static PARSER: Mutex<Option<Parser>> = Mutex::new(None);
 
-fn parse(
-    format: &str,
-    body: &str,
-) -> Option<Result<Vec<(String, BTreeMap<String, String>, f64)>, String>> {
+fn parse(format: &str, body: &str) -> Option<Result<Samples, String>> {
     let mut guard = PARSER.lock().unwrap_or_else(|p| p.into_inner());
     if guard.is_none() {
         let python = peers::python_with("prometheus_client")?;
@@ -77,7 +77,7 @@ fn parse(
 
 /// The samples a snapshot should expose: (name, labels, value), with `le`
 /// and `quantile` normalised through f64 so "1" and "1.0" compare equal.
-fn expected(snap: &Snapshot, openmetrics: bool) -> Vec<(String, BTreeMap<String, String>, f64)> {
+fn expected(snap: &Snapshot, openmetrics: bool) -> Samples {
     let mut out = Vec::new();
     for f in &snap.families {
         for s in f.series() {
@@ -128,7 +128,7 @@ fn expected(snap: &Snapshot, openmetrics: bool) -> Vec<(String, BTreeMap<String,
                 SeriesValue::Summary { count, sum } => {
                     for (q, v) in f.quantiles.iter().zip(s.quantiles()) {
                         // OpenMetrics: quantile values are never negative.
-                        if !openmetrics || !(*v < 0.0) {
+                        if !openmetrics || v.is_nan() || *v >= 0.0 {
                             out.push((f.name.clone(), with("quantile", *q), *v));
                         }
                     }
@@ -154,9 +154,7 @@ fn norm(v: f64) -> String {
     format!("{v:?}")
 }
 
-fn normalise(
-    mut samples: Vec<(String, BTreeMap<String, String>, f64)>,
-) -> Vec<(String, BTreeMap<String, String>, String)> {
+fn normalise(mut samples: Samples) -> Vec<(String, BTreeMap<String, String>, String)> {
     for s in samples.iter_mut() {
         for k in ["le", "quantile"] {
             if let Some(v) = s.1.get_mut(k) {

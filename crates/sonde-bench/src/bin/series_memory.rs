@@ -1,1 +1,106 @@
-fn main() {}
+//! Resident memory per labeled series: 100,000 counter series with two
+//! labels, label strings included, measured as the RSS delta of a fresh
+//! process. Run one library per process:
+//!
+//! `cargo run --release -p sonde-bench --bin series-memory -- <sonde|prometheus|prometheus-client|metrics>`
+
+use prometheus_client::encoding::EncodeLabelSet;
+
+const SERIES: usize = 100_000;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct Labels {
+    instance: String,
+    method: String,
+}
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .expect("resident pages");
+    pages * 4096
+}
+
+fn label(i: usize) -> (String, &'static str) {
+    (
+        format!("instance-{i}"),
+        if i.is_multiple_of(2) { "GET" } else { "POST" },
+    )
+}
+
+fn main() {
+    let which = std::env::args().nth(1).unwrap_or_else(|| "sonde".into());
+    // Warm the allocator and formatting so the baseline is fair.
+    let warm: Vec<String> = (0..1000).map(|i| format!("warm-{i}")).collect();
+    drop(warm);
+    let before = rss_bytes();
+    let keep: Box<dyn std::any::Any> = match which.as_str() {
+        "sonde" => {
+            let r = sonde::Registry::builder()
+                .cardinality_limit(SERIES + 1)
+                .build()
+                .unwrap();
+            let f = r
+                .counter("requests_total")
+                .labels(["instance", "method"])
+                .register()
+                .unwrap();
+            for i in 0..SERIES {
+                let (inst, m) = label(i);
+                f.with(&[&inst, m]).inc();
+            }
+            assert_eq!(f.len(), SERIES);
+            Box::new((r, f))
+        }
+        "prometheus" => {
+            let v = prometheus::IntCounterVec::new(
+                prometheus::Opts::new("requests_total", "r"),
+                &["instance", "method"],
+            )
+            .unwrap();
+            for i in 0..SERIES {
+                let (inst, m) = label(i);
+                v.with_label_values(&[inst.as_str(), m]).inc();
+            }
+            Box::new(v)
+        }
+        "prometheus-client" => {
+            let f = prometheus_client::metrics::family::Family::<
+                Labels,
+                prometheus_client::metrics::counter::Counter,
+            >::default();
+            for i in 0..SERIES {
+                let (inst, m) = label(i);
+                f.get_or_create(&Labels {
+                    instance: inst,
+                    method: m.into(),
+                })
+                .inc();
+            }
+            Box::new(f)
+        }
+        "metrics" => {
+            let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+            metrics::with_local_recorder(&recorder, || {
+                for i in 0..SERIES {
+                    let (inst, m) = label(i);
+                    metrics::counter!("requests_total", "instance" => inst, "method" => m)
+                        .increment(1);
+                }
+            });
+            Box::new(recorder)
+        }
+        other => panic!("unknown library {other}"),
+    };
+    let after = rss_bytes();
+    println!(
+        "{which}: {} bytes per series ({} series, RSS +{} KiB)",
+        (after - before) / SERIES,
+        SERIES,
+        (after - before) / 1024
+    );
+    drop(keep);
+}

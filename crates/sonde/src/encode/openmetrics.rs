@@ -108,7 +108,11 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                 created(out, f, &labels, &s);
             }
             SeriesValue::Summary { count, sum } => {
-                for (q, v) in qs.iter().zip(s.quantiles()).filter(|(_, v)| !(**v < 0.0)) {
+                for (q, v) in qs
+                    .iter()
+                    .zip(s.quantiles())
+                    .filter(|(_, v)| v.is_nan() || **v >= 0.0)
+                {
                     sample_with(out, &f.name, "", &labels, Some(("quantile", q)));
                     write_value(out, *v);
                     out.push('\n');
@@ -122,7 +126,7 @@ fn family(out: &mut String, f: &FamilySnapshot) {
 
 /// `_sum` and `_count`, when the sum is a valid OpenMetrics counter value.
 fn sum_count(out: &mut String, f: &FamilySnapshot, labels: &str, sum: f64, count: u64) {
-    if !(sum >= 0.0) {
+    if sum.is_nan() || sum < 0.0 {
         return;
     }
     sample_with(out, &f.name, "_sum", labels, None);

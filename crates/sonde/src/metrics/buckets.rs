@@ -49,7 +49,7 @@ impl Buckets {
 
     /// `count` bounds `start, start + width, ...`.
     pub fn linear(start: f64, width: f64, count: usize) -> Result<Self> {
-        if !(width > 0.0) || count == 0 {
+        if width.is_nan() || width <= 0.0 || count == 0 {
             return Err(Error::InvalidBuckets(format!(
                 "linear buckets need width > 0 and count >= 1 (width {width}, count {count})"
             )));
@@ -59,7 +59,7 @@ impl Buckets {
 
     /// `count` bounds `start, start * factor, ...`.
     pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self> {
-        if !(start > 0.0) || !(factor > 1.0) || count == 0 {
+        if start.is_nan() || start <= 0.0 || factor.is_nan() || factor <= 1.0 || count == 0 {
             return Err(Error::InvalidBuckets(format!(
                 "exponential buckets need start > 0, factor > 1, count >= 1 (start {start}, factor {factor}, count {count})"
             )));

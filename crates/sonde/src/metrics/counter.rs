@@ -99,7 +99,7 @@ impl Counter {
     /// NaN or infinite `v` is dropped and counted.
     #[inline(always)]
     pub fn add(&self, v: f64) {
-        if v >= 0.0 && v < EXACT_F64_INT {
+        if (0.0..EXACT_F64_INT).contains(&v) {
             if v == (v as u64) as f64 {
                 return self.inc_by(v as u64);
             }

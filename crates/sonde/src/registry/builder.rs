@@ -6,22 +6,26 @@ use std::time::Duration;
 use super::{Family, LayoutOf, Registry};
 use crate::labels::OVERFLOW_LABEL_VALUE;
 use crate::metrics::Metric;
-use crate::{Buckets, Error, Histogram, Result, Summary, SummaryOptions, Timer};
+use crate::{Buckets, Histogram, Result, Summary, SummaryOptions, Timer};
 
 /// Declares one instrument: set options, then [`MetricBuilder::register`]
 /// (or [`MetricBuilder::labels`] for a labeled family).
 #[must_use = "nothing is declared until `register` is called"]
 pub struct MetricBuilder<'r, M: Metric> {
     registry: &'r Registry,
-    name: String,
-    help: String,
-    unit: Option<String>,
-    labels: Vec<String>,
-    layout: Option<M::Layout>,
-    limit: Option<usize>,
-    ttl: Option<Duration>,
-    error: Option<Error>,
+    decl: Declaration<M::Layout>,
     _kind: PhantomData<M>,
+}
+
+/// Everything a builder collected, handed to the registry in one piece.
+pub(crate) struct Declaration<L> {
+    pub(crate) name: String,
+    pub(crate) help: String,
+    pub(crate) unit: Option<String>,
+    pub(crate) labels: Vec<String>,
+    pub(crate) layout: Option<L>,
+    pub(crate) limit: Option<usize>,
+    pub(crate) ttl: Option<Duration>,
 }
 
 /// Declares a labeled family; see [`MetricBuilder::labels`].
@@ -35,27 +39,28 @@ where
     pub(crate) fn new(registry: &'r Registry, name: &str) -> Self {
         Self {
             registry,
-            name: name.into(),
-            help: String::new(),
-            unit: None,
-            labels: Vec::new(),
-            layout: None,
-            limit: None,
-            ttl: None,
-            error: None,
+            decl: Declaration {
+                name: name.into(),
+                help: String::new(),
+                unit: None,
+                labels: Vec::new(),
+                layout: None,
+                limit: None,
+                ttl: None,
+            },
             _kind: PhantomData,
         }
     }
 
     /// Sets the help text.
     pub fn help(mut self, help: &str) -> Self {
-        self.help = help.into();
+        self.decl.help = help.into();
         self
     }
 
     /// Sets the unit; the name gets `_<unit>` appended if it lacks it.
     pub fn unit(mut self, unit: &str) -> Self {
-        self.unit = Some(unit.into());
+        self.decl.unit = Some(unit.into());
         self
     }
 
@@ -64,7 +69,7 @@ where
         mut self,
         names: impl IntoIterator<Item = S>,
     ) -> FamilyBuilder<'r, M> {
-        self.labels = names.into_iter().map(|s| s.as_ref().to_owned()).collect();
+        self.decl.labels = names.into_iter().map(|s| s.as_ref().to_owned()).collect();
         FamilyBuilder(self)
     }
 
@@ -75,20 +80,10 @@ where
     }
 
     fn declare(self) -> Result<Family<M>> {
-        if let Some(e) = self.error {
-            return Err(e);
-        }
-        let family = self.registry.declare::<M>(
-            &self.name,
-            &self.help,
-            self.unit.as_deref(),
-            &self.labels,
-            self.layout,
-            self.limit,
-            self.ttl,
-        )?;
+        let unlabeled = self.decl.labels.is_empty();
+        let family = self.registry.declare::<M>(self.decl)?;
         // Create the series eagerly so it is exported from the start.
-        if self.labels.is_empty() && family.prefix.iter().all(|v| &**v != OVERFLOW_LABEL_VALUE) {
+        if unlabeled && family.prefix.iter().all(|v| &**v != OVERFLOW_LABEL_VALUE) {
             family.try_with(&[])?;
         }
         Ok(family)
@@ -101,20 +96,20 @@ where
 {
     /// Sets the family's cardinality limit (the registry's default otherwise).
     pub fn cardinality_limit(mut self, limit: usize) -> Self {
-        self.0.limit = Some(limit);
+        self.0.decl.limit = Some(limit);
         self
     }
 
     /// Removes series whose value has not changed for `ttl` (checked at each
     /// collection). Handles bound to a removed series stop being exported.
     pub fn time_to_live(mut self, ttl: Duration) -> Self {
-        self.0.ttl = Some(ttl);
+        self.0.decl.ttl = Some(ttl);
         self
     }
 
     /// Sets the help text.
     pub fn help(mut self, help: &str) -> Self {
-        self.0.help = help.into();
+        self.0.decl.help = help.into();
         self
     }
 
@@ -129,14 +124,14 @@ macro_rules! bucket_options {
         impl<'r> MetricBuilder<'r, $t> {
             /// Sets the bucket layout (default: the unit's preset).
             pub fn buckets(mut self, buckets: Buckets) -> Self {
-                self.layout = Some(buckets);
+                self.decl.layout = Some(buckets);
                 self
             }
         }
         impl<'r> FamilyBuilder<'r, $t> {
             /// Sets the bucket layout (default: the unit's preset).
             pub fn buckets(mut self, buckets: Buckets) -> Self {
-                self.0.layout = Some(buckets);
+                self.0.decl.layout = Some(buckets);
                 self
             }
         }
@@ -147,7 +142,7 @@ bucket_options!(Histogram, Timer);
 impl<'r> MetricBuilder<'r, Summary> {
     /// Sets quantiles and window (default: 0.5, 0.9, 0.99 over 10 minutes).
     pub fn options(mut self, options: SummaryOptions) -> Self {
-        self.layout = Some(options);
+        self.decl.layout = Some(options);
         self
     }
 }
@@ -155,7 +150,7 @@ impl<'r> MetricBuilder<'r, Summary> {
 impl<'r> FamilyBuilder<'r, Summary> {
     /// Sets quantiles and window (default: 0.5, 0.9, 0.99 over 10 minutes).
     pub fn options(mut self, options: SummaryOptions) -> Self {
-        self.0.layout = Some(options);
+        self.0.decl.layout = Some(options);
         self
     }
 }

@@ -30,7 +30,7 @@ impl Collect for CallbackFamily {
         let value = match self.kind {
             // A counter callback that returns a negative or NaN total has no
             // valid sample this time.
-            MetricKind::Counter if !(v >= 0.0) => return out,
+            MetricKind::Counter if v.is_nan() || v < 0.0 => return out,
             MetricKind::Counter => {
                 let exact = (v >= 0.0 && v.fract() == 0.0 && v < 9.007_199_254_740_992e15)
                     .then_some(v as u64);

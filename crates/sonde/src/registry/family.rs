@@ -22,6 +22,9 @@ pub(crate) struct Descriptor<L> {
     pub(crate) layout: L,
 }
 
+/// Per series (by encoded key): the last fingerprint and when it changed.
+type LastChanges = HashMap<Box<[u8]>, (u64, Instant)>;
+
 pub(crate) struct FamilyCore<M: Metric> {
     pub(crate) name: String,
     pub(crate) help: String,
@@ -30,7 +33,7 @@ pub(crate) struct FamilyCore<M: Metric> {
     limit: usize,
     ttl: Option<Duration>,
     /// Per series: last fingerprint and when it last changed (TTL only).
-    seen: Mutex<HashMap<Box<[u8]>, (u64, Instant)>>,
+    seen: Mutex<LastChanges>,
     pub(crate) overflowed: AtomicU64,
     pub(crate) expired: AtomicU64,
 }

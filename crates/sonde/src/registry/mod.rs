@@ -14,6 +14,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Instant, SystemTime};
 
+use builder::Declaration;
 pub use builder::{FamilyBuilder, MetricBuilder};
 pub use family::{Child, Family};
 pub use spec::MetricSpec;
@@ -453,19 +454,25 @@ impl Registry {
         Ok((full, help, unit))
     }
 
-    pub(crate) fn declare<M: Metric>(
-        &self,
-        name: &str,
-        help: &str,
-        unit: Option<&str>,
-        labels: &[String],
-        layout: Option<M::Layout>,
-        limit: Option<usize>,
-        ttl: Option<std::time::Duration>,
-    ) -> Result<Family<M>>
+    pub(crate) fn declare<M: Metric>(&self, d: Declaration<M::Layout>) -> Result<Family<M>>
     where
         M::Layout: LayoutOf<M>,
     {
+        let Declaration {
+            name,
+            help,
+            unit,
+            labels,
+            layout,
+            limit,
+            ttl,
+        } = d;
+        let (name, help, unit, labels) = (
+            name.as_str(),
+            help.as_str(),
+            unit.as_deref(),
+            labels.as_slice(),
+        );
         let (full, help, unit) = self.resolve(name, help, unit, M::KIND)?;
         let full = if M::KIND == MetricKind::Counter {
             strip_total(&full)
