@@ -114,3 +114,34 @@ fn snapshots_during_writes_never_see_count_and_buckets_disagree() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     writers.into_iter().for_each(|w| w.join().unwrap());
 }
+
+/// More live threads than single-writer stripes: high thread slots must not
+/// share a stripe with a thread that writes it without atomics.
+#[test]
+fn more_threads_than_stripes_keep_exact_totals() {
+    const MANY: usize = 48;
+    let r = Registry::new();
+    let c = r.counter("many_total").register().unwrap();
+    let h = r
+        .histogram("many_seconds")
+        .buckets(Buckets::new([1.0]).unwrap())
+        .register()
+        .unwrap();
+    let barrier = Arc::new(Barrier::new(MANY));
+    let threads: Vec<_> = (0..MANY)
+        .map(|_| {
+            let (c, h, b) = (c.clone(), h.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                b.wait(); // all MANY threads hold a slot at once
+                for _ in 0..50_000 {
+                    c.inc();
+                    h.observe(0.5);
+                }
+                b.wait();
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
+    assert_eq!(c.exact(), Some(MANY as u64 * 50_000));
+    assert_eq!(h.snapshot().count, MANY as u64 * 50_000);
+}

@@ -18,7 +18,8 @@ const SUM: usize = 0;
 pub(crate) struct BucketCell {
     owner: AtomicU32,
     base: Box<[AtomicU64]>,
-    /// `STRIPES` rows of `stride` words each, or null.
+    /// `STRIPES + 1` rows of `stride` words each, or null: one single-writer
+    /// row per low thread slot, then one shared (atomic) row for the rest.
     stripes: AtomicPtr<AtomicU64>,
 }
 
@@ -77,9 +78,10 @@ impl BucketCell {
 
     #[inline]
     fn stripe_row(&self, stripes: *mut AtomicU64, me: u32) -> &[AtomicU64] {
-        let r = (me as usize) % STRIPES;
-        // SAFETY: `stripes` points at STRIPES * stride words that live as long
-        // as `self`; row `r` starts at `r * stride` and holds `row_len` words.
+        let r = (me as usize).min(STRIPES);
+        // SAFETY: `stripes` points at (STRIPES + 1) * stride words that live as
+        // long as `self`; row `r <= STRIPES` starts at `r * stride` and holds
+        // `row_len` words.
         unsafe { std::slice::from_raw_parts(stripes.add(r * self.stride()), self.row_len()) }
     }
 
@@ -107,7 +109,7 @@ impl BucketCell {
         if !current.is_null() {
             return current;
         }
-        let words = zeroed(STRIPES * self.stride());
+        let words = zeroed((STRIPES + 1) * self.stride());
         let fresh = Box::into_raw(words) as *mut AtomicU64;
         match self
             .stripes
@@ -125,7 +127,7 @@ impl BucketCell {
     /// # Safety
     /// `p` must come from `inflate`'s allocation for this cell.
     unsafe fn rebuild(&self, p: *mut AtomicU64) -> Box<[AtomicU64]> {
-        let len = STRIPES * self.stride();
+        let len = (STRIPES + 1) * self.stride();
         // SAFETY: per the contract, `p` is a leaked `Box<[AtomicU64]>` of `len`.
         unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(p, len)) }
     }
@@ -136,7 +138,7 @@ impl BucketCell {
         let mut sum = read_row(&self.base, counts);
         let p = self.stripes.load(Acquire);
         if !p.is_null() {
-            for r in 0..STRIPES {
+            for r in 0..=STRIPES {
                 // SAFETY: as in `stripe_row`.
                 let row =
                     unsafe { std::slice::from_raw_parts(p.add(r * self.stride()), self.row_len()) };

@@ -10,8 +10,9 @@
 //!   read-modify-write, no lock).
 //! - **striped**: when a second thread writes, the cell inflates into
 //!   cache-padded stripes indexed by thread slot. Slots below [`STRIPES`] are
-//!   unique among live threads, so those stripes are single-writer too; higher
-//!   slots share stripes through atomic adds. After inflation the base words
+//!   unique among live threads, so those stripes are single-writer too; every
+//!   higher slot shares one extra stripe, updated only with atomic adds (a
+//!   high slot never touches a single-writer stripe). After inflation the base words
 //!   are read-only for everyone but the owner, and the header is never written
 //!   again, so two threads on one counter do not bounce a cache line.
 //!
@@ -33,7 +34,8 @@ struct Stripe {
     float: AtomicU64,
 }
 
-type Stripes = [CachePadded<Stripe>; STRIPES];
+/// `STRIPES` single-writer stripes, then the shared (atomic) one.
+type Stripes = [CachePadded<Stripe>; STRIPES + 1];
 
 /// The cell. 32 bytes until it is contended.
 pub(crate) struct SumCell {
@@ -114,20 +116,20 @@ impl SumCell {
 
     #[inline]
     fn add_int_striped(&self, stripes: &Stripes, n: u64) {
-        let me = thread_slot::current();
-        if (me as usize) < STRIPES {
-            let s = &stripes[me as usize].int;
+        let me = thread_slot::current() as usize;
+        if me < STRIPES {
+            let s = &stripes[me].int;
             s.store(s.load(Relaxed).wrapping_add(n), Relaxed);
         } else {
-            stripes[(me as usize) % STRIPES].int.fetch_add(n, Relaxed);
+            stripes[STRIPES].int.fetch_add(n, Relaxed);
         }
     }
 
     #[inline]
     fn add_float_striped(&self, stripes: &Stripes, v: f64) {
-        let me = thread_slot::current();
-        let s = &stripes[(me as usize) % STRIPES].float;
-        if (me as usize) < STRIPES {
+        let me = thread_slot::current() as usize;
+        let s = &stripes[me.min(STRIPES)].float;
+        if me < STRIPES {
             s.store((f64::from_bits(s.load(Relaxed)) + v).to_bits(), Relaxed);
         } else {
             let mut cur = s.load(Relaxed);
