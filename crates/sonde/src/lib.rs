@@ -53,6 +53,7 @@ mod labels;
 mod metrics;
 mod registry;
 mod snapshot;
+pub mod trace;
 
 pub use error::{Error, Result};
 pub use labels::{MAX_LABEL_NAMES, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};

@@ -1,0 +1,238 @@
+use std::collections::HashMap;
+
+use proptest::prelude::*;
+
+use super::*;
+
+const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+/// Cases after the W3C Trace Context spec and its test suite: the header
+/// value and whether it yields a context.
+#[test]
+fn traceparent_table() {
+    let cases: &[(&str, bool)] = &[
+        (VALID, true),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
+            true,
+        ),
+        (
+            " \t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\t ",
+            true,
+        ),
+        // version handling
+        (
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            true,
+        ),
+        (
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like",
+            true,
+        ),
+        (
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.what-the-future-will-be-like",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+            false,
+        ),
+        (
+            "0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "0x-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "CC-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            false,
+        ),
+        // lowercase hex only
+        (
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0A",
+            false,
+        ),
+        // all-zero ids
+        (
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            false,
+        ),
+        // lengths, separators, illegal characters, signs
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e47366-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01",
+            false,
+        ),
+        (
+            "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736--0f067aa0ba902b7-01",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-+1",
+            false,
+        ),
+        (
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            false,
+        ),
+        ("", false),
+        ("00", false),
+    ];
+    for (header, valid) in cases {
+        assert_eq!(parse_traceparent(header).is_some(), *valid, "{header:?}");
+    }
+}
+
+#[test]
+fn flags_and_versions_on_the_wire() {
+    // Unknown flag bits are zeroed; sampled and random (Level 2) are kept.
+    let ctx = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff").unwrap();
+    assert_eq!(ctx.flags.to_byte(), 0x03);
+    assert!(ctx.flags.contains(crate::trace::TraceFlags::RANDOM));
+    // A higher version is re-emitted as version 00.
+    let future =
+        parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").unwrap();
+    assert_eq!(format_traceparent(&future), VALID);
+}
+
+fn carrier(pairs: &[(&str, &str)]) -> http::HeaderMap {
+    let mut h = http::HeaderMap::new();
+    for (k, v) in pairs {
+        h.append(
+            http::HeaderName::try_from(*k).unwrap(),
+            http::HeaderValue::try_from(*v).unwrap(),
+        );
+    }
+    h
+}
+
+#[test]
+fn two_traceparent_headers_are_invalid() {
+    let h = carrier(&[("traceparent", VALID), ("traceparent", VALID)]);
+    assert!(extract(&h).context.is_none());
+}
+
+#[test]
+fn bad_tracestate_never_affects_traceparent() {
+    let got = extract(&carrier(&[
+        ("traceparent", VALID),
+        ("tracestate", "Bad Key=1"),
+    ]));
+    let ctx = got.context.unwrap();
+    assert!(ctx.state.is_empty());
+    assert_eq!(format_traceparent(&ctx), VALID);
+}
+
+#[test]
+fn several_tracestate_lines_join() {
+    let got = extract(&carrier(&[
+        ("traceparent", VALID),
+        ("tracestate", "a=1,b=2"),
+        ("tracestate", "c=3"),
+    ]));
+    assert_eq!(got.context.unwrap().state.to_header(), "a=1,b=2,c=3");
+}
+
+#[test]
+fn tracestate_is_not_read_when_traceparent_is_invalid() {
+    let got = extract(&carrier(&[
+        ("traceparent", "garbage"),
+        ("tracestate", "a=1"),
+        ("baggage", "k=v"),
+    ]));
+    assert!(got.context.is_none());
+    assert_eq!(got.baggage.get("k"), Some("v"), "baggage stands on its own");
+}
+
+#[test]
+fn hashmap_carrier_round_trip_is_case_insensitive() {
+    let mut m: HashMap<String, String> = HashMap::new();
+    m.insert("TraceParent".into(), VALID.into());
+    let ctx = extract(&m).context.unwrap();
+    let mut out: HashMap<String, String> = HashMap::new();
+    out.insert("TRACEPARENT".into(), "stale".into());
+    inject(&ctx, &Baggage::parse("k=v"), &mut out);
+    assert_eq!(out.len(), 2, "the stale header was replaced: {out:?}");
+    assert_eq!(out["traceparent"], VALID);
+    assert_eq!(out["baggage"], "k=v");
+}
+
+#[test]
+fn invalid_context_injects_nothing() {
+    let mut out: HashMap<String, String> = HashMap::new();
+    let zero = crate::trace::SpanContext::new(
+        crate::trace::TraceId::INVALID,
+        crate::trace::SpanId::INVALID,
+        Default::default(),
+    );
+    inject(&zero, &Baggage::default(), &mut out);
+    assert!(out.is_empty());
+}
+
+proptest! {
+    #[test]
+    fn extract_never_panics(tp in proptest::collection::vec(any::<u8>(), 0..80), ts in ".{0,600}", bg in ".{0,300}") {
+        let tp = String::from_utf8_lossy(&tp).into_owned();
+        let mut m: HashMap<String, String> = HashMap::new();
+        m.insert("traceparent".into(), tp);
+        m.insert("tracestate".into(), ts);
+        m.insert("baggage".into(), bg);
+        let got = extract(&m);
+        if let Some(ctx) = got.context {
+            // whatever parsed must re-emit as a valid version-00 header
+            prop_assert!(parse_traceparent(&format_traceparent(&ctx)).is_some());
+            prop_assert!(ctx.state.to_header().len() <= 512);
+        }
+    }
+
+    #[test]
+    fn valid_contexts_round_trip(t in any::<[u8; 16]>(), s in any::<[u8; 8]>(), f in any::<u8>()) {
+        let ctx = crate::trace::SpanContext::new(crate::trace::TraceId::from_bytes(t), crate::trace::SpanId::from_bytes(s), crate::trace::TraceFlags::from_byte(f));
+        let parsed = parse_traceparent(&format_traceparent(&ctx));
+        prop_assert_eq!(parsed.is_some(), ctx.is_valid());
+        if let Some(p) = parsed {
+            prop_assert_eq!((p.trace_id, p.span_id, p.flags), (ctx.trace_id, ctx.span_id, ctx.flags));
+        }
+    }
+}
