@@ -14,10 +14,7 @@ struct Labels {
 }
 
 fn sonde_registry() -> sonde::Registry {
-    let r = sonde::Registry::builder()
-        .self_metrics(false)
-        .build()
-        .unwrap();
+    let r = sonde::Registry::builder().self_metrics(false).build().unwrap();
     for f in 0..COUNTER_FAMILIES {
         let fam = r
             .counter(&format!("counter_{f}_total"))
@@ -31,12 +28,7 @@ fn sonde_registry() -> sonde::Registry {
         }
     }
     for f in 0..GAUGE_FAMILIES {
-        let fam = r
-            .gauge(&format!("gauge_{f}"))
-            .help("A gauge.")
-            .labels(["instance", "method"])
-            .register()
-            .unwrap();
+        let fam = r.gauge(&format!("gauge_{f}")).help("A gauge.").labels(["instance", "method"]).register().unwrap();
         for i in 0..SERIES_PER_FAMILY {
             let (inst, m) = labels(i);
             fam.with(&[&inst, m]).set(i as f64 * 0.5);
@@ -68,16 +60,13 @@ fn prometheus_registry() -> prometheus::Registry {
         r.register(Box::new(v.clone())).unwrap();
         for i in 0..SERIES_PER_FAMILY {
             let (inst, m) = labels(i);
-            v.with_label_values(&[inst.as_str(), m])
-                .inc_by(i as u64 * 7 + 1);
+            v.with_label_values(&[inst.as_str(), m]).inc_by(i as u64 * 7 + 1);
         }
     }
     for f in 0..GAUGE_FAMILIES {
-        let v = prometheus::GaugeVec::new(
-            prometheus::Opts::new(format!("gauge_{f}"), "A gauge."),
-            &["instance", "method"],
-        )
-        .unwrap();
+        let v =
+            prometheus::GaugeVec::new(prometheus::Opts::new(format!("gauge_{f}"), "A gauge."), &["instance", "method"])
+                .unwrap();
         r.register(Box::new(v.clone())).unwrap();
         for i in 0..SERIES_PER_FAMILY {
             let (inst, m) = labels(i);
@@ -93,24 +82,18 @@ fn prometheus_registry() -> prometheus::Registry {
         r.register(Box::new(v.clone())).unwrap();
         for i in 0..SERIES_PER_FAMILY {
             let (inst, m) = labels(i);
-            v.with_label_values(&[inst.as_str(), m])
-                .observe(i as f64 * 0.01);
+            v.with_label_values(&[inst.as_str(), m]).observe(i as f64 * 0.01);
         }
     }
     r
 }
 
 fn prometheus_client_registry() -> prometheus_client::registry::Registry {
-    use prometheus_client::metrics::{
-        counter::Counter, family::Family, gauge::Gauge, histogram::Histogram,
-    };
+    use prometheus_client::metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram};
     let mut r = prometheus_client::registry::Registry::default();
     let lab = |i: usize| {
         let (inst, m) = labels(i);
-        Labels {
-            instance: inst,
-            method: m.into(),
-        }
+        Labels { instance: inst, method: m.into() }
     };
     for f in 0..COUNTER_FAMILIES {
         let fam = Family::<Labels, Counter>::default();
@@ -128,15 +111,9 @@ fn prometheus_client_registry() -> prometheus_client::registry::Registry {
     }
     for f in 0..HISTOGRAM_FAMILIES {
         let fam = Family::<Labels, Histogram>::new_with_constructor(|| {
-            Histogram::new([
-                0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-            ])
+            Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
         });
-        r.register(
-            format!("histogram_{f}_seconds"),
-            "A histogram.",
-            fam.clone(),
-        );
+        r.register(format!("histogram_{f}_seconds"), "A histogram.", fam.clone());
         for i in 0..SERIES_PER_FAMILY {
             fam.get_or_create(&lab(i)).observe(i as f64 * 0.01);
         }
@@ -146,9 +123,7 @@ fn prometheus_client_registry() -> prometheus_client::registry::Registry {
 
 fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
     let recorder = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .set_buckets(&[
-            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ])
+        .set_buckets(&[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
         .unwrap()
         .build_recorder();
     let handle = recorder.handle();
@@ -163,14 +138,14 @@ fn metrics_handle() -> metrics_exporter_prometheus::PrometheusHandle {
         for f in 0..GAUGE_FAMILIES {
             for i in 0..SERIES_PER_FAMILY {
                 let (inst, m) = labels(i);
-                metrics::gauge!(format!("gauge_{f}"), "instance" => inst, "method" => m)
-                    .set(i as f64 * 0.5);
+                metrics::gauge!(format!("gauge_{f}"), "instance" => inst, "method" => m).set(i as f64 * 0.5);
             }
         }
         for f in 0..HISTOGRAM_FAMILIES {
             for i in 0..SERIES_PER_FAMILY {
                 let (inst, m) = labels(i);
-                metrics::histogram!(format!("histogram_{f}_seconds"), "instance" => inst, "method" => m).record(i as f64 * 0.01);
+                metrics::histogram!(format!("histogram_{f}_seconds"), "instance" => inst, "method" => m)
+                    .record(i as f64 * 0.01);
             }
         }
     });
@@ -181,16 +156,12 @@ fn encode(c: &mut Criterion) {
     let mut g = c.benchmark_group("encode_10k_series_text");
     let s = sonde_registry();
     assert_eq!(s.snapshot().series_count(), 10_000);
-    g.bench_function("sonde", |b| {
-        b.iter(|| black_box(sonde::encode::prometheus_text(&s.snapshot())))
-    });
+    g.bench_function("sonde", |b| b.iter(|| black_box(sonde::encode::prometheus_text(&s.snapshot()))));
     let p = prometheus_registry();
     g.bench_function("prometheus", |b| {
         b.iter(|| {
             let mut out = String::new();
-            prometheus::TextEncoder::new()
-                .encode_utf8(&p.gather(), &mut out)
-                .unwrap();
+            prometheus::TextEncoder::new().encode_utf8(&p.gather(), &mut out).unwrap();
             black_box(out)
         })
     });
@@ -203,9 +174,7 @@ fn encode(c: &mut Criterion) {
         })
     });
     let m = metrics_handle();
-    g.bench_function("metrics-exporter-prometheus", |b| {
-        b.iter(|| black_box(m.render()))
-    });
+    g.bench_function("metrics-exporter-prometheus", |b| b.iter(|| black_box(m.render())));
     g.finish();
 }
 

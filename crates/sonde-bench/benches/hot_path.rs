@@ -18,9 +18,7 @@ struct Labels {
 
 fn otel_meter() -> opentelemetry::metrics::Meter {
     let reader = opentelemetry_sdk::metrics::ManualReader::builder().build();
-    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder()
-        .with_reader(reader)
-        .build();
+    let provider = opentelemetry_sdk::metrics::SdkMeterProvider::builder().with_reader(reader).build();
     let meter = provider.meter("bench");
     std::mem::forget(provider);
     meter
@@ -36,10 +34,7 @@ fn metrics_recorder() {
 
 fn counter_add(c: &mut Criterion) {
     let mut g = c.benchmark_group("counter_add");
-    let sonde = sonde::Registry::new()
-        .counter("c_total")
-        .register()
-        .unwrap();
+    let sonde = sonde::Registry::new().counter("c_total").register().unwrap();
     g.bench_function("sonde", |b| b.iter(|| black_box(&sonde).inc()));
     let prom = prometheus::IntCounter::new("c", "c").unwrap();
     g.bench_function("prometheus", |b| b.iter(|| black_box(&prom).inc()));
@@ -49,55 +44,31 @@ fn counter_add(c: &mut Criterion) {
     let m = metrics::counter!("bench_counter");
     g.bench_function("metrics", |b| b.iter(|| black_box(&m).increment(1)));
     let otel = otel_meter().u64_counter("c").build();
-    g.bench_function("opentelemetry_sdk", |b| {
-        b.iter(|| black_box(&otel).add(1, &[]))
-    });
+    g.bench_function("opentelemetry_sdk", |b| b.iter(|| black_box(&otel).add(1, &[])));
     g.finish();
 }
 
 fn labeled_add(c: &mut Criterion) {
     let mut g = c.benchmark_group("labeled_add_2_labels");
-    let fam = sonde::Registry::new()
-        .counter("c_total")
-        .labels(["method", "code"])
-        .register()
-        .unwrap();
-    g.bench_function("sonde", |b| {
-        b.iter(|| fam.with(black_box(&["GET", "200"])).inc())
-    });
+    let fam = sonde::Registry::new().counter("c_total").labels(["method", "code"]).register().unwrap();
+    g.bench_function("sonde", |b| b.iter(|| fam.with(black_box(&["GET", "200"])).inc()));
     let bound = fam.bind(&["GET", "200"]);
     g.bench_function("sonde_bound_child", |b| b.iter(|| black_box(&bound).inc()));
-    let prom = prometheus::IntCounterVec::new(prometheus::Opts::new("c", "c"), &["method", "code"])
-        .unwrap();
-    g.bench_function("prometheus", |b| {
-        b.iter(|| prom.with_label_values(black_box(&["GET", "200"])).inc())
-    });
-    let pc = prometheus_client::metrics::family::Family::<
-        Labels,
-        prometheus_client::metrics::counter::Counter,
-    >::default();
-    let labels = Labels {
-        method: "GET".into(),
-        code: "200".into(),
-    };
-    g.bench_function("prometheus-client", |b| {
-        b.iter(|| pc.get_or_create(black_box(&labels)).inc())
-    });
+    let prom = prometheus::IntCounterVec::new(prometheus::Opts::new("c", "c"), &["method", "code"]).unwrap();
+    g.bench_function("prometheus", |b| b.iter(|| prom.with_label_values(black_box(&["GET", "200"])).inc()));
+    let pc =
+        prometheus_client::metrics::family::Family::<Labels, prometheus_client::metrics::counter::Counter>::default();
+    let labels = Labels { method: "GET".into(), code: "200".into() };
+    g.bench_function("prometheus-client", |b| b.iter(|| pc.get_or_create(black_box(&labels)).inc()));
     metrics_recorder();
     g.bench_function("metrics", |b| {
-        b.iter(|| metrics::counter!("bench_labeled", "method" => black_box("GET"), "code" => black_box("200")).increment(1))
+        b.iter(|| {
+            metrics::counter!("bench_labeled", "method" => black_box("GET"), "code" => black_box("200")).increment(1)
+        })
     });
     let otel = otel_meter().u64_counter("c").build();
     g.bench_function("opentelemetry_sdk", |b| {
-        b.iter(|| {
-            otel.add(
-                1,
-                &[
-                    KeyValue::new("method", black_box("GET")),
-                    KeyValue::new("code", black_box("200")),
-                ],
-            )
-        })
+        b.iter(|| otel.add(1, &[KeyValue::new("method", black_box("GET")), KeyValue::new("code", black_box("200"))]))
     });
     g.finish();
 }
@@ -105,28 +76,18 @@ fn labeled_add(c: &mut Criterion) {
 fn histogram_observe(c: &mut Criterion) {
     let mut g = c.benchmark_group("histogram_observe");
     let sonde = sonde::Registry::new().histogram("h").register().unwrap();
-    g.bench_function("sonde", |b| {
-        b.iter(|| black_box(&sonde).observe(black_box(0.042)))
-    });
+    g.bench_function("sonde", |b| b.iter(|| black_box(&sonde).observe(black_box(0.042))));
     let prom = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("h", "h")).unwrap();
-    g.bench_function("prometheus", |b| {
-        b.iter(|| black_box(&prom).observe(black_box(0.042)))
-    });
+    g.bench_function("prometheus", |b| b.iter(|| black_box(&prom).observe(black_box(0.042))));
     let pc = prometheus_client::metrics::histogram::Histogram::new(
         prometheus_client::metrics::histogram::exponential_buckets(0.005, 2.0, 11),
     );
-    g.bench_function("prometheus-client", |b| {
-        b.iter(|| black_box(&pc).observe(black_box(0.042)))
-    });
+    g.bench_function("prometheus-client", |b| b.iter(|| black_box(&pc).observe(black_box(0.042))));
     metrics_recorder();
     let m = metrics::histogram!("bench_hist");
-    g.bench_function("metrics", |b| {
-        b.iter(|| black_box(&m).record(black_box(0.042)))
-    });
+    g.bench_function("metrics", |b| b.iter(|| black_box(&m).record(black_box(0.042))));
     let otel = otel_meter().f64_histogram("h").build();
-    g.bench_function("opentelemetry_sdk", |b| {
-        b.iter(|| black_box(&otel).record(black_box(0.042), &[]))
-    });
+    g.bench_function("opentelemetry_sdk", |b| b.iter(|| black_box(&otel).record(black_box(0.042), &[])));
     g.finish();
 }
 
@@ -157,10 +118,7 @@ fn shared_counter_ns(threads: usize, per_thread: u64, add: AddFn) -> f64 {
 fn contended(c: &mut Criterion) {
     let mut g = c.benchmark_group("counter_add_shared");
     g.sample_size(10);
-    let sonde = sonde::Registry::new()
-        .counter("c_total")
-        .register()
-        .unwrap();
+    let sonde = sonde::Registry::new().counter("c_total").register().unwrap();
     let prom = prometheus::IntCounter::new("c", "c").unwrap();
     let pc: prometheus_client::metrics::counter::Counter = Default::default();
     let peers: Vec<(&str, AddFn)> = vec![

@@ -13,8 +13,5 @@ pub const SERIES_PER_FAMILY: usize = 100;
 
 /// The label values of series `i`: (`instance-<i>`, `GET`/`POST`).
 pub fn labels(i: usize) -> (String, &'static str) {
-    (
-        format!("instance-{i}"),
-        if i.is_multiple_of(2) { "GET" } else { "POST" },
-    )
+    (format!("instance-{i}"), if i.is_multiple_of(2) { "GET" } else { "POST" })
 }

@@ -35,43 +35,19 @@ pub fn run(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
         .labels(["route"])
         .buckets(Buckets::default_seconds())
         .register()?;
-    let in_flight = app
-        .up_down_counter("http_requests_in_flight")
-        .help("Requests being served.")
-        .register()?;
-    let queue = app
-        .gauge("queue_depth")
-        .help("Jobs waiting.")
-        .labels(["queue"])
-        .register()?;
-    let payload = app
-        .summary("payload_size_bytes")
-        .help("Request payload sizes.")
-        .register()?;
-    let jobs = app
-        .timer("job_duration")
-        .help("Background job time.")
-        .register()?;
+    let in_flight = app.up_down_counter("http_requests_in_flight").help("Requests being served.").register()?;
+    let queue = app.gauge("queue_depth").help("Jobs waiting.").labels(["queue"]).register()?;
+    let payload = app.summary("payload_size_bytes").help("Request payload sizes.").register()?;
+    let jobs = app.timer("job_duration").help("Background job time.").register()?;
     let started = std::time::Instant::now();
-    app.gauge_fn(
-        "uptime_seconds",
-        "Seconds since the demo started.",
-        move || started.elapsed().as_secs_f64(),
-    )?;
+    app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
 
     let mut server = MetricsServer::builder(registry).listen(listen).build();
     let addr = server.start()?;
-    say(&format!(
-        "sonde demo: serving metrics at http://{addr}/metrics\npress Ctrl-C to stop"
-    ));
+    say(&format!("sonde demo: serving metrics at http://{addr}/metrics\npress Ctrl-C to stop"));
 
     let running = Arc::new(AtomicBool::new(true));
-    let routes = [
-        ("GET", "/api/orders"),
-        ("POST", "/api/orders"),
-        ("GET", "/api/users/:id"),
-        ("GET", "/health"),
-    ];
+    let routes = [("GET", "/api/orders"), ("POST", "/api/orders"), ("GET", "/api/users/:id"), ("GET", "/health")];
     let mut workers = Vec::new();
     for w in 0..2u64 {
         let (running, requests, latency, in_flight, queue, payload, jobs) = (
@@ -86,8 +62,7 @@ pub fn run(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
         workers.push(thread::spawn(move || {
             let mut dice = Dice(0x9E37_79B9_7F4A_7C15 ^ (w + 1));
             while running.load(Ordering::Relaxed) {
-                let (method, route) =
-                    routes[(dice.next() * routes.len() as f64) as usize % routes.len()];
+                let (method, route) = routes[(dice.next() * routes.len() as f64) as usize % routes.len()];
                 in_flight.inc();
                 let secs = 0.002 + dice.next().powi(3) * 0.4;
                 thread::sleep(Duration::from_secs_f64(secs / 20.0));
@@ -129,9 +104,7 @@ fn say(line: &str) {
 
 /// Blocks until SIGINT or SIGTERM.
 fn wait_for_signal() -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
         tokio::select! {

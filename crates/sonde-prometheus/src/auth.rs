@@ -19,10 +19,7 @@ pub enum Auth {
 impl std::fmt::Debug for Auth {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Basic { user, .. } => f
-                .debug_struct("Basic")
-                .field("user", user)
-                .finish_non_exhaustive(),
+            Self::Basic { user, .. } => f.debug_struct("Basic").field("user", user).finish_non_exhaustive(),
             Self::Bearer(_) => f.write_str("Bearer(..)"),
         }
     }
@@ -38,15 +35,13 @@ impl Auth {
         let (scheme, rest) = header.trim().split_once(' ').unwrap_or((header, ""));
         match self {
             Self::Bearer(token) => {
-                scheme.eq_ignore_ascii_case("bearer")
-                    && same(rest.trim().as_bytes(), token.as_bytes())
+                scheme.eq_ignore_ascii_case("bearer") && same(rest.trim().as_bytes(), token.as_bytes())
             }
             Self::Basic { user, password } => {
                 if !scheme.eq_ignore_ascii_case("basic") {
                     return false;
                 }
-                let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(rest.trim())
-                else {
+                let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(rest.trim()) else {
                     return false;
                 };
                 same(&decoded, format!("{user}:{password}").as_bytes())
@@ -73,22 +68,10 @@ mod tests {
 
     #[test]
     fn basic_and_bearer() {
-        let basic = Auth::Basic {
-            user: "prom".into(),
-            password: "s3cret".into(),
-        };
-        let good = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode("prom:s3cret")
-        );
+        let basic = Auth::Basic { user: "prom".into(), password: "s3cret".into() };
+        let good = format!("Basic {}", base64::engine::general_purpose::STANDARD.encode("prom:s3cret"));
         assert!(basic.check(Some(good.as_bytes())));
-        for bad in [
-            "",
-            "Basic",
-            "Basic !!!",
-            "Bearer s3cret",
-            "Basic cHJvbTp3cm9uZw==",
-        ] {
+        for bad in ["", "Basic", "Basic !!!", "Bearer s3cret", "Basic cHJvbTp3cm9uZw=="] {
             assert!(!basic.check(Some(bad.as_bytes())), "{bad}");
         }
         assert!(!basic.check(None));

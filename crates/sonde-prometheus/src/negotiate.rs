@@ -66,27 +66,15 @@ mod tests {
     fn table() {
         let cases = [
             ("application/openmetrics-text", Format::OpenMetrics),
-            (
-                "application/openmetrics-text; version=1.0.0; charset=utf-8",
-                Format::OpenMetrics,
-            ),
-            (
-                "text/plain;q=0.9, application/openmetrics-text;q=0.8",
-                Format::PrometheusText,
-            ),
-            (
-                "text/plain;q=0.5, application/openmetrics-text;q=0.8",
-                Format::OpenMetrics,
-            ),
+            ("application/openmetrics-text; version=1.0.0; charset=utf-8", Format::OpenMetrics),
+            ("text/plain;q=0.9, application/openmetrics-text;q=0.8", Format::PrometheusText),
+            ("text/plain;q=0.5, application/openmetrics-text;q=0.8", Format::OpenMetrics),
             ("application/openmetrics-text;q=0", Format::PrometheusText),
             ("application/json", Format::PrometheusText),
             ("", Format::PrometheusText),
             ("*/*", Format::PrometheusText),
             ("APPLICATION/OPENMETRICS-TEXT;Q=1", Format::OpenMetrics),
-            (
-                "application/openmetrics-text;q=garbage,text/plain",
-                Format::PrometheusText,
-            ),
+            ("application/openmetrics-text;q=garbage,text/plain", Format::PrometheusText),
         ];
         for (accept, want) in cases {
             assert_eq!(negotiate(Some(accept)), want, "{accept}");

@@ -12,10 +12,7 @@ impl RateLimit {
     /// Allows `per_second` requests per second on average, bursts of the
     /// same size.
     pub(crate) fn new(per_second: f64) -> Self {
-        Self {
-            per_second,
-            state: Mutex::new((per_second, Instant::now())),
-        }
+        Self { per_second, state: Mutex::new((per_second, Instant::now())) }
     }
 
     /// Takes a token; on refusal returns the seconds until one is available.
@@ -23,8 +20,7 @@ impl RateLimit {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let now = Instant::now();
         let (tokens, last) = *s;
-        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.per_second)
-            .min(self.per_second.max(1.0));
+        let tokens = (tokens + now.duration_since(last).as_secs_f64() * self.per_second).min(self.per_second.max(1.0));
         if tokens >= 1.0 {
             *s = (tokens - 1.0, now);
             Ok(())

@@ -116,16 +116,10 @@ impl MetricsServer {
         if let Some(r) = &self.running {
             return Ok(r.addr);
         }
-        let listener = StdListener::bind(self.listen).map_err(|source| Error::Bind {
-            addr: self.listen,
-            source,
-        })?;
+        let listener = StdListener::bind(self.listen).map_err(|source| Error::Bind { addr: self.listen, source })?;
         listener.set_nonblocking(true).map_err(Error::Start)?;
         let addr = listener.local_addr().map_err(Error::Start)?;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .map_err(Error::Start)?;
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(Error::Start)?;
         let (stop, stopped) = watch::channel(false);
         let service = self.service.clone();
         let path = self.path.clone();
@@ -157,12 +151,7 @@ impl Drop for MetricsServer {
     }
 }
 
-async fn serve(
-    listener: StdListener,
-    service: MetricsService,
-    path: Arc<str>,
-    mut stopped: watch::Receiver<bool>,
-) {
+async fn serve(listener: StdListener, service: MetricsService, path: Arc<str>, mut stopped: watch::Receiver<bool>) {
     let Ok(listener) = tokio::net::TcpListener::from_std(listener) else {
         return;
     };
@@ -201,10 +190,7 @@ async fn serve(
         }
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN, async {
-        while connections.join_next().await.is_some() {}
-    })
-    .await;
+    let _ = tokio::time::timeout(DRAIN, async { while connections.join_next().await.is_some() {} }).await;
     connections.abort_all();
 }
 

@@ -8,8 +8,7 @@ use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::header::{
-    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER,
-    VARY, WWW_AUTHENTICATE,
+    ACCEPT, ACCEPT_ENCODING, ALLOW, AUTHORIZATION, CONTENT_ENCODING, CONTENT_TYPE, RETRY_AFTER, VARY, WWW_AUTHENTICATE,
 };
 use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
@@ -37,9 +36,7 @@ struct Inner {
 
 impl std::fmt::Debug for MetricsService {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MetricsService")
-            .field("auth", &self.inner.auth)
-            .finish_non_exhaustive()
+        f.debug_struct("MetricsService").field("auth", &self.inner.auth).finish_non_exhaustive()
     }
 }
 
@@ -51,86 +48,51 @@ impl MetricsService {
 
     /// A service requiring `auth` and allowing `rate` scrapes per second.
     pub fn with_options(registry: Registry, auth: Option<Auth>, rate: Option<f64>) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                registry,
-                auth,
-                rate: rate.filter(|r| *r > 0.0).map(RateLimit::new),
-            }),
-        }
+        Self { inner: Arc::new(Inner { registry, auth, rate: rate.filter(|r| *r > 0.0).map(RateLimit::new) }) }
     }
 
     /// Handles one request synchronously (encoding is CPU work only).
     pub fn handle<B>(&self, req: &Request<B>) -> Response<Full<Bytes>> {
         if req.method() != Method::GET && req.method() != Method::HEAD {
-            return status(
-                StatusCode::METHOD_NOT_ALLOWED,
-                "only GET and HEAD\n",
-                &[(ALLOW, "GET, HEAD")],
-            );
+            return status(StatusCode::METHOD_NOT_ALLOWED, "only GET and HEAD\n", &[(ALLOW, "GET, HEAD")]);
         }
         if let Some(rate) = &self.inner.rate {
             if let Err(wait) = rate.try_take() {
                 let wait = wait.to_string();
-                return status(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many scrapes\n",
-                    &[(RETRY_AFTER, &wait)],
-                );
+                return status(StatusCode::TOO_MANY_REQUESTS, "too many scrapes\n", &[(RETRY_AFTER, &wait)]);
             }
         }
         if let Some(auth) = &self.inner.auth {
             if !auth.check(req.headers().get(AUTHORIZATION).map(|v| v.as_bytes())) {
-                return status(
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized\n",
-                    &[(WWW_AUTHENTICATE, auth.challenge())],
-                );
+                return status(StatusCode::UNAUTHORIZED, "unauthorized\n", &[(WWW_AUTHENTICATE, auth.challenge())]);
             }
         }
-        let header = |name| {
-            req.headers()
-                .get(name)
-                .and_then(|v: &http::HeaderValue| v.to_str().ok())
-        };
+        let header = |name| req.headers().get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
         let format = negotiate(header(ACCEPT));
         let snapshot = self.inner.registry.snapshot();
         let body = match format {
             Format::PrometheusText => encode::prometheus_text(&snapshot),
             Format::OpenMetrics => encode::openmetrics(&snapshot),
         };
-        let mut resp = Response::builder()
-            .header(CONTENT_TYPE, format.content_type())
-            .header(VARY, "Accept, Accept-Encoding");
+        let mut resp =
+            Response::builder().header(CONTENT_TYPE, format.content_type()).header(VARY, "Accept, Accept-Encoding");
         let body = if accepts_gzip(header(ACCEPT_ENCODING)) {
             resp = resp.header(CONTENT_ENCODING, "gzip");
             gzip(body.as_bytes())
         } else {
             Bytes::from(body)
         };
-        let body = if req.method() == Method::HEAD {
-            Bytes::new()
-        } else {
-            body
-        };
-        resp.body(Full::new(body))
-            .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+        let body = if req.method() == Method::HEAD { Bytes::new() } else { body };
+        resp.body(Full::new(body)).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
     }
 }
 
-fn status(
-    code: StatusCode,
-    text: &'static str,
-    headers: &[(http::HeaderName, &str)],
-) -> Response<Full<Bytes>> {
-    let mut b = Response::builder()
-        .status(code)
-        .header(CONTENT_TYPE, "text/plain; charset=utf-8");
+fn status(code: StatusCode, text: &'static str, headers: &[(http::HeaderName, &str)]) -> Response<Full<Bytes>> {
+    let mut b = Response::builder().status(code).header(CONTENT_TYPE, "text/plain; charset=utf-8");
     for (k, v) in headers {
         b = b.header(k, *v);
     }
-    b.body(Full::new(Bytes::from_static(text.as_bytes())))
-        .unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
+    b.body(Full::new(Bytes::from_static(text.as_bytes()))).unwrap_or_else(|_| Response::new(Full::new(Bytes::new())))
 }
 
 /// True when `Accept-Encoding` lists gzip (or `*`) with a non-zero q.
@@ -150,10 +112,7 @@ fn accepts_gzip(header: Option<&str>) -> bool {
 }
 
 fn gzip(data: &[u8]) -> Bytes {
-    let mut enc = flate2::write::GzEncoder::new(
-        Vec::with_capacity(data.len() / 4),
-        flate2::Compression::fast(),
-    );
+    let mut enc = flate2::write::GzEncoder::new(Vec::with_capacity(data.len() / 4), flate2::Compression::fast());
     // Writing into a Vec cannot fail.
     let _ = enc.write_all(data);
     Bytes::from(enc.finish().unwrap_or_default())

@@ -13,9 +13,7 @@ pub const TEXTFILE_DIR_ENV: &str = "SONDE_TEXTFILE_DIR";
 
 /// `$SONDE_TEXTFILE_DIR/metrics.prom`, or `./metrics.prom` when unset.
 pub fn default_textfile_path() -> PathBuf {
-    let dir = std::env::var_os(TEXTFILE_DIR_ENV)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("."));
+    let dir = std::env::var_os(TEXTFILE_DIR_ENV).map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
     dir.join("metrics.prom")
 }
 
@@ -24,14 +22,8 @@ pub fn default_textfile_path() -> PathBuf {
 /// over `path` (then the directory is fsynced). A reader sees the old file or
 /// the new one, never a partial one. Creates missing parent directories.
 pub fn write_textfile(snapshot: &Snapshot, path: &Path) -> Result<(), Error> {
-    let err = |source| Error::Textfile {
-        path: path.to_owned(),
-        source,
-    };
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+    let err = |source| Error::Textfile { path: path.to_owned(), source };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir).map_err(err)?;
     let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
     tmp_name.push(".tmp");
@@ -68,10 +60,7 @@ mod tests {
         // A directory in the way of the file is an error, not a panic.
         let blocked = dir.join("blocked");
         fs::create_dir_all(blocked.join("x")).unwrap();
-        assert!(matches!(
-            write_textfile(&r.snapshot(), &blocked),
-            Err(Error::Textfile { .. })
-        ));
+        assert!(matches!(write_textfile(&r.snapshot(), &blocked), Err(Error::Textfile { .. })));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -29,19 +29,10 @@ fn parse(format: &str, body: &str) -> Option<Result<Samples, String>> {
     if guard.is_none() {
         let python = peers::python_with("prometheus_client")?;
         let script = peers::workspace_root().join("tests/peers/parse_exposition.py");
-        let mut child = Command::new(python)
-            .arg(script)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
+        let mut child = Command::new(python).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        *guard = Some(Parser {
-            _child: peers::Peer(child),
-            stdin,
-            stdout,
-        });
+        *guard = Some(Parser { _child: peers::Peer(child), stdin, stdout });
     }
     let p = guard.as_mut().unwrap();
     let req = serde_json::json!({"format": format, "body": body});
@@ -57,12 +48,8 @@ fn parse(format: &str, body: &str) -> Option<Result<Samples, String>> {
         .unwrap()
         .iter()
         .map(|s| {
-            let labels = s[1]
-                .as_object()
-                .unwrap()
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned()))
-                .collect();
+            let labels =
+                s[1].as_object().unwrap().iter().map(|(k, v)| (k.clone(), v.as_str().unwrap().to_owned())).collect();
             let value = match s[2].as_str().unwrap() {
                 "nan" => f64::NAN,
                 "inf" => f64::INFINITY,
@@ -81,29 +68,18 @@ fn expected(snap: &Snapshot, openmetrics: bool) -> Samples {
     let mut out = Vec::new();
     for f in &snap.families {
         for s in f.series() {
-            let labels: BTreeMap<String, String> = s
-                .labels()
-                .map(|(k, v)| (k.to_owned(), v.to_owned()))
-                .collect();
+            let labels: BTreeMap<String, String> = s.labels().map(|(k, v)| (k.to_owned(), v.to_owned())).collect();
             let with = |k: &str, v: f64| {
                 let mut l = labels.clone();
                 l.insert(k.to_owned(), norm(v));
                 l
             };
-            let created = s.created().map(|t| {
-                t.duration_since(std::time::UNIX_EPOCH)
-                    .unwrap()
-                    .as_secs_f64()
-            });
+            let created = s.created().map(|t| t.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64());
             match *s.value() {
                 SeriesValue::Counter { value, .. } => {
                     out.push((format!("{}_total", f.name), labels.clone(), value));
                     if openmetrics {
-                        out.push((
-                            format!("{}_created", f.name),
-                            labels.clone(),
-                            created.unwrap(),
-                        ));
+                        out.push((format!("{}_created", f.name), labels.clone(), created.unwrap()));
                     }
                 }
                 SeriesValue::Gauge(v) => out.push((f.name.clone(), labels.clone(), v)),
@@ -118,11 +94,7 @@ fn expected(snap: &Snapshot, openmetrics: bool) -> Samples {
                         out.push((format!("{}_sum", f.name), labels.clone(), sum));
                     }
                     if openmetrics {
-                        out.push((
-                            format!("{}_created", f.name),
-                            labels.clone(),
-                            created.unwrap(),
-                        ));
+                        out.push((format!("{}_created", f.name), labels.clone(), created.unwrap()));
                     }
                 }
                 SeriesValue::Summary { count, sum } => {
@@ -137,11 +109,7 @@ fn expected(snap: &Snapshot, openmetrics: bool) -> Samples {
                         out.push((format!("{}_sum", f.name), labels.clone(), sum));
                     }
                     if openmetrics {
-                        out.push((
-                            format!("{}_created", f.name),
-                            labels.clone(),
-                            created.unwrap(),
-                        ));
+                        out.push((format!("{}_created", f.name), labels.clone(), created.unwrap()));
                     }
                 }
             }
@@ -170,11 +138,7 @@ fn normalise(mut samples: Samples) -> Vec<(String, BTreeMap<String, String>, Str
         .into_iter()
         .map(|(n, l, v)| {
             // _created is a float of seconds: compare to the millisecond.
-            let v = if n.ends_with("_created") {
-                format!("{:.3}", v)
-            } else {
-                format!("{v:?}")
-            };
+            let v = if n.ends_with("_created") { format!("{:.3}", v) } else { format!("{v:?}") };
             (n, l, v)
         })
         .collect();
@@ -205,15 +169,8 @@ fn label_value() -> impl Strategy<Value = String> {
 fn kind() -> impl Strategy<Value = Kind> {
     let finite = -1e12f64..1e12;
     prop_oneof![
-        proptest::collection::vec(prop_oneof![0.0f64..1e9, Just(1.0)], 0..4)
-            .prop_map(Kind::Counter),
-        prop_oneof![
-            finite.clone(),
-            Just(f64::NAN),
-            Just(f64::INFINITY),
-            Just(f64::NEG_INFINITY)
-        ]
-        .prop_map(Kind::Gauge),
+        proptest::collection::vec(prop_oneof![0.0f64..1e9, Just(1.0)], 0..4).prop_map(Kind::Counter),
+        prop_oneof![finite.clone(), Just(f64::NAN), Just(f64::INFINITY), Just(f64::NEG_INFINITY)].prop_map(Kind::Gauge),
         proptest::collection::vec(-100.0f64..100.0, 0..8).prop_map(Kind::Histogram),
         proptest::collection::vec(-100.0f64..100.0, 0..8).prop_map(Kind::Summary),
     ]
@@ -229,23 +186,11 @@ fn build(case: &Case) -> Snapshot {
             let v = [values[0].as_str(), values[1].as_str()];
             match k {
                 Kind::Counter(adds) => {
-                    let f = r
-                        .counter(&name)
-                        .help(help)
-                        .labels(["a", "b"])
-                        .register()
-                        .unwrap();
+                    let f = r.counter(&name).help(help).labels(["a", "b"]).register().unwrap();
                     let c = f.with(&v);
                     adds.iter().for_each(|x| c.add(*x));
                 }
-                Kind::Gauge(x) => r
-                    .gauge(&name)
-                    .help(help)
-                    .labels(["a", "b"])
-                    .register()
-                    .unwrap()
-                    .with(&v)
-                    .set(*x),
+                Kind::Gauge(x) => r.gauge(&name).help(help).labels(["a", "b"]).register().unwrap().with(&v).set(*x),
                 Kind::Histogram(obs) => {
                     let f = r
                         .histogram(&name)
@@ -264,16 +209,8 @@ fn build(case: &Case) -> Snapshot {
                     obs.iter().for_each(|x| f.with(&v).observe(*x));
                 }
                 Kind::Summary(obs) => {
-                    let opts = SummaryOptions::default()
-                        .quantiles([0.0, 0.5, 0.99])
-                        .unwrap();
-                    let f = r
-                        .summary(&name)
-                        .help(help)
-                        .labels(["a", "b"])
-                        .options(opts)
-                        .register()
-                        .unwrap();
+                    let opts = SummaryOptions::default().quantiles([0.0, 0.5, 0.99]).unwrap();
+                    let f = r.summary(&name).help(help).labels(["a", "b"]).options(opts).register().unwrap();
                     obs.iter().for_each(|x| f.with(&v).observe(*x));
                 }
             }
@@ -286,11 +223,7 @@ fn case() -> impl Strategy<Value = Case> {
     proptest::collection::vec(
         (
             kind(),
-            prop_oneof![
-                "[ -~]{0,20}",
-                Just("multi\nline \\ \"help\"".to_owned()),
-                any::<String>()
-            ],
+            prop_oneof!["[ -~]{0,20}", Just("multi\nline \\ \"help\"".to_owned()), any::<String>()],
             proptest::collection::vec([label_value(), label_value()], 1..4),
         ),
         1..5,
@@ -305,9 +238,8 @@ fn check_format(snap: &Snapshot, format: &str) -> Result<(), TestCaseError> {
     let Some(parsed) = parse(format, &body) else {
         return Ok(());
     };
-    let parsed = parsed.map_err(|e| {
-        TestCaseError::fail(format!("{format} parser rejected our output: {e}\n{body}"))
-    })?;
+    let parsed =
+        parsed.map_err(|e| TestCaseError::fail(format!("{format} parser rejected our output: {e}\n{body}")))?;
     prop_assert_eq!(normalise(parsed), normalise(expected(snap, om)), "{}", body);
     Ok(())
 }
@@ -326,38 +258,12 @@ proptest! {
 /// A registry holding every instrument kind, with good names and help.
 fn every_kind() -> Registry {
     let r = Registry::builder().self_metrics(false).build().unwrap();
-    r.counter("jobs_total")
-        .help("Jobs run.")
-        .labels(["queue"])
-        .register()
-        .unwrap()
-        .with(&["a\"b\\c"])
-        .inc_by(3);
-    r.up_down_counter("workers_active")
-        .help("Workers busy.")
-        .register()
-        .unwrap()
-        .inc();
-    r.gauge("temperature_celsius")
-        .help("Temperature.\nSecond line.")
-        .register()
-        .unwrap()
-        .set(21.5);
-    r.histogram("request_duration_seconds")
-        .help("Latency.")
-        .register()
-        .unwrap()
-        .observe(0.3);
-    r.summary("payload_size_bytes")
-        .help("Payload sizes.")
-        .register()
-        .unwrap()
-        .observe(512.0);
-    r.timer("task")
-        .help("Task time.")
-        .register()
-        .unwrap()
-        .record(std::time::Duration::from_millis(5));
+    r.counter("jobs_total").help("Jobs run.").labels(["queue"]).register().unwrap().with(&["a\"b\\c"]).inc_by(3);
+    r.up_down_counter("workers_active").help("Workers busy.").register().unwrap().inc();
+    r.gauge("temperature_celsius").help("Temperature.\nSecond line.").register().unwrap().set(21.5);
+    r.histogram("request_duration_seconds").help("Latency.").register().unwrap().observe(0.3);
+    r.summary("payload_size_bytes").help("Payload sizes.").register().unwrap().observe(512.0);
+    r.timer("task").help("Task time.").register().unwrap().record(std::time::Duration::from_millis(5));
     r.gauge_fn("uptime_seconds", "Uptime.", || 12.0).unwrap();
     r
 }
@@ -375,22 +281,10 @@ fn promtool_accepts_every_instrument_kind() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
+    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    let report = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(
-        out.status.success() && report.trim().is_empty(),
-        "promtool: {report}\n{body}"
-    );
+    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success() && report.trim().is_empty(), "promtool: {report}\n{body}");
 }
 
 #[test]
@@ -398,11 +292,7 @@ fn python_parsers_accept_every_instrument_kind_and_self_metrics() {
     let r = every_kind();
     let snap = r.snapshot();
     for format in ["text", "openmetrics"] {
-        let body = if format == "text" {
-            encode::prometheus_text(&snap)
-        } else {
-            encode::openmetrics(&snap)
-        };
+        let body = if format == "text" { encode::prometheus_text(&snap) } else { encode::openmetrics(&snap) };
         let Some(parsed) = parse(format, &body) else {
             return;
         };

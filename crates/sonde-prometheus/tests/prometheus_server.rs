@@ -13,13 +13,7 @@ use support::peers::{self, Peer};
 fn query(prom: std::net::SocketAddr, promql: &str) -> Option<f64> {
     let q: String = promql
         .bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
         .collect();
     let reply = get(prom, &format!("/api/v1/query?query={q}"), &[]);
     let v: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
@@ -32,18 +26,9 @@ fn prometheus_scrapes_and_queries_our_values() {
         return;
     };
     let r = Registry::new();
-    let orders = r
-        .counter("shop_orders_total")
-        .help("Orders.")
-        .register()
-        .unwrap();
+    let orders = r.counter("shop_orders_total").help("Orders.").register().unwrap();
     orders.inc_by(42);
-    let temp = r
-        .gauge("room_temperature_celsius")
-        .help("Temperature.")
-        .labels(["room"])
-        .register()
-        .unwrap();
+    let temp = r.gauge("room_temperature_celsius").help("Temperature.").labels(["room"]).register().unwrap();
     temp.with(&["kitchen"]).set(21.5);
     temp.with(&["attic"]).set(-3.0);
     let latency = r
@@ -57,9 +42,7 @@ fn prometheus_scrapes_and_queries_our_values() {
     }
     let want_median = latency.snapshot().quantile(0.5);
 
-    let mut server = MetricsServer::builder(r)
-        .listen("127.0.0.1:0".parse().unwrap())
-        .build();
+    let mut server = MetricsServer::builder(r).listen("127.0.0.1:0".parse().unwrap()).build();
     let target = server.start().unwrap();
 
     let dir = std::env::temp_dir().join(format!("sonde-prom-{}", std::process::id()));
@@ -75,10 +58,7 @@ fn prometheus_scrapes_and_queries_our_values() {
     let _peer = Peer(
         Command::new(prometheus)
             .arg(format!("--config.file={}", config.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.join("data").display()
-            ))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
             .arg(format!("--web.listen-address={prom}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -104,13 +84,9 @@ fn prometheus_scrapes_and_queries_our_values() {
     }
     let up = query(prom, "up{job=\"sonde\"}");
     std::fs::remove_dir_all(&dir).ok();
-    let (c, g, q) =
-        got.unwrap_or_else(|| panic!("Prometheus never returned our series (up = {up:?})"));
+    let (c, g, q) = got.unwrap_or_else(|| panic!("Prometheus never returned our series (up = {up:?})"));
     assert_eq!(c, 42.0);
     assert_eq!(g, -3.0);
-    assert!(
-        (q - want_median).abs() < 1e-9,
-        "PromQL {q} vs our estimate {want_median}"
-    );
+    assert!((q - want_median).abs() < 1e-9, "PromQL {q} vs our estimate {want_median}");
     assert_eq!(up, Some(1.0));
 }

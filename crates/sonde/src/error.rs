@@ -75,9 +75,7 @@ pub enum Error {
     #[error("invalid quantile {0}: quantiles lie in [0, 1]")]
     InvalidQuantile(f64),
     /// The name is taken by a metric of another kind, labels or layout.
-    #[error(
-        "metric {name:?} is already registered differently: {existing}; requested: {requested}"
-    )]
+    #[error("metric {name:?} is already registered differently: {existing}; requested: {requested}")]
     Conflict {
         /// The contested name.
         name: String,

@@ -58,11 +58,11 @@ pub mod trace;
 pub use error::{Error, Result};
 pub use labels::{MAX_LABEL_NAMES, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};
 pub use metrics::{
-    Buckets, Counter, CounterFn, DropReason, Gauge, GaugeFn, Histogram, Metric, MetricKind,
-    Stopwatch, Summary, SummaryOptions, Timer, UpDownCounter,
+    Buckets, Counter, CounterFn, DropReason, Gauge, GaugeFn, Histogram, Metric, MetricKind, Stopwatch, Summary,
+    SummaryOptions, Timer, UpDownCounter,
 };
 pub use registry::{
-    global, Child, Family, FamilyBuilder, LayoutOf, MetricBuilder, MetricSpec, Registry,
-    RegistryBuilder, DEFAULT_CARDINALITY_LIMIT,
+    global, Child, Family, FamilyBuilder, LayoutOf, MetricBuilder, MetricSpec, Registry, RegistryBuilder,
+    DEFAULT_CARDINALITY_LIMIT,
 };
 pub use snapshot::{Exemplar, FamilySnapshot, HistogramSnapshot, SeriesRef, SeriesValue, Snapshot};

@@ -23,10 +23,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// The family called `name`, if present.
     pub fn family(&self, name: &str) -> Option<&FamilySnapshot> {
-        self.families
-            .binary_search_by(|f| f.name.as_str().cmp(name))
-            .ok()
-            .map(|i| &self.families[i])
+        self.families.binary_search_by(|f| f.name.as_str().cmp(name)).ok().map(|i| &self.families[i])
     }
 
     /// Total number of series across families.
@@ -195,12 +192,7 @@ impl FamilySnapshot {
         }
         self.buckets.extend_from_slice(buckets);
         self.quantile_values.extend_from_slice(quantile_values);
-        self.series.push(SeriesData {
-            labels: start..self.spans.len() as u32,
-            value,
-            created,
-            exemplar: None,
-        });
+        self.series.push(SeriesData { labels: start..self.spans.len() as u32, value, created, exemplar: None });
     }
 
     /// Appends a histogram series whose per-bucket (non-cumulative) counts
@@ -222,13 +214,7 @@ impl FamilySnapshot {
             total = total.wrapping_add(*c);
             *c = total;
         }
-        self.push(
-            values,
-            SeriesValue::Histogram { count: total, sum },
-            created,
-            &[],
-            &[],
-        );
+        self.push(values, SeriesValue::Histogram { count: total, sum }, created, &[], &[]);
     }
 
     /// Attaches an exemplar to the series pushed last.
@@ -240,16 +226,8 @@ impl FamilySnapshot {
 
     /// Sorts series by their label values (encoders want a stable order).
     pub fn sort(&mut self) {
-        let nb = if self.kind.is_histogram() {
-            self.bounds.len() + 1
-        } else {
-            0
-        };
-        let nq = if self.kind == MetricKind::Summary {
-            self.quantiles.len()
-        } else {
-            0
-        };
+        let nb = if self.kind.is_histogram() { self.bounds.len() + 1 } else { 0 };
+        let nq = if self.kind == MetricKind::Summary { self.quantiles.len() } else { 0 };
         let sorted_already = (1..self.series.len()).all(|i| self.cmp_series(i - 1, i).is_le());
         if sorted_already {
             return;
@@ -270,16 +248,11 @@ impl FamilySnapshot {
     }
 
     fn cmp_series(&self, a: usize, b: usize) -> std::cmp::Ordering {
-        self.series_ref(a)
-            .label_values()
-            .cmp(self.series_ref(b).label_values())
+        self.series_ref(a).label_values().cmp(self.series_ref(b).label_values())
     }
 
     fn series_ref(&self, i: usize) -> SeriesRef<'_> {
-        SeriesRef {
-            family: self,
-            index: i,
-        }
+        SeriesRef { family: self, index: i }
     }
 
     /// The series, in order.
@@ -289,8 +262,7 @@ impl FamilySnapshot {
 
     /// The series whose label values equal `values`.
     pub fn find(&self, values: &[&str]) -> Option<SeriesRef<'_>> {
-        self.series()
-            .find(|s| s.label_values().eq(values.iter().copied()))
+        self.series().find(|s| s.label_values().eq(values.iter().copied()))
     }
 }
 
@@ -310,18 +282,12 @@ impl<'a> SeriesRef<'a> {
     pub fn label_values(&self) -> impl Iterator<Item = &'a str> + Clone + 'a {
         let f = self.family;
         let r = self.data().labels.clone();
-        f.spans[r.start as usize..r.end as usize]
-            .iter()
-            .map(move |&(s, e)| &f.text[s as usize..e as usize])
+        f.spans[r.start as usize..r.end as usize].iter().map(move |&(s, e)| &f.text[s as usize..e as usize])
     }
 
     /// `(name, value)` label pairs.
     pub fn labels(&self) -> impl Iterator<Item = (&'a str, &'a str)> + Clone + 'a {
-        self.family
-            .label_names
-            .iter()
-            .map(|n| &**n)
-            .zip(self.label_values())
+        self.family.label_names.iter().map(|n| &**n).zip(self.label_values())
     }
 
     /// The value of the label `name`.
@@ -403,11 +369,7 @@ impl HistogramSnapshot {
 
     /// `(upper bound, cumulative count)` pairs, `+Inf` last.
     pub fn buckets(&self) -> impl Iterator<Item = (f64, u64)> + '_ {
-        self.bounds
-            .iter()
-            .copied()
-            .chain(std::iter::once(f64::INFINITY))
-            .zip(self.cumulative.iter().copied())
+        self.bounds.iter().copied().chain(std::iter::once(f64::INFINITY)).zip(self.cumulative.iter().copied())
     }
 
     /// The `q`-quantile estimated by linear interpolation inside the bucket
@@ -424,11 +386,7 @@ impl HistogramSnapshot {
             return f64::NAN;
         }
         let rank = q * total;
-        let i = self
-            .cumulative
-            .iter()
-            .position(|&c| c as f64 >= rank)
-            .unwrap_or(self.cumulative.len() - 1);
+        let i = self.cumulative.iter().position(|&c| c as f64 >= rank).unwrap_or(self.cumulative.len() - 1);
         if i == self.bounds.len() {
             return self.bounds.last().copied().unwrap_or(f64::NAN);
         }
@@ -448,10 +406,7 @@ impl HistogramSnapshot {
 
 /// Nanoseconds since the Unix epoch, now.
 pub(crate) fn now_unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(0)
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
 }
 
 /// The `SystemTime` of a Unix-nanosecond stamp (None for 0).
@@ -490,22 +445,9 @@ mod tests {
     #[test]
     fn family_sorts_series_with_their_buckets() {
         let names: Arc<[Box<str>]> = vec!["k".into()].into();
-        let mut f = FamilySnapshot::new("h", "", None, MetricKind::Histogram, names)
-            .with_bounds(vec![1.0].into());
-        f.push(
-            ["b"],
-            SeriesValue::Histogram { count: 2, sum: 2.0 },
-            None,
-            &[1, 2],
-            &[],
-        );
-        f.push(
-            ["a"],
-            SeriesValue::Histogram { count: 5, sum: 5.0 },
-            None,
-            &[4, 5],
-            &[],
-        );
+        let mut f = FamilySnapshot::new("h", "", None, MetricKind::Histogram, names).with_bounds(vec![1.0].into());
+        f.push(["b"], SeriesValue::Histogram { count: 2, sum: 2.0 }, None, &[1, 2], &[]);
+        f.push(["a"], SeriesValue::Histogram { count: 5, sum: 5.0 }, None, &[4, 5], &[]);
         f.sort();
         let first = f.series().next().unwrap();
         assert_eq!(first.label("k"), Some("a"));

@@ -36,16 +36,11 @@ fn counter_total_is_exact() {
 #[test]
 fn labeled_family_totals_are_exact() {
     let r = Registry::new();
-    let f = r
-        .counter("req_total")
-        .labels(["method", "code"])
-        .register()
-        .unwrap();
+    let f = r.counter("req_total").labels(["method", "code"]).register().unwrap();
     let f2 = f.clone();
     hammer(move |t, i| {
         let code = if i % 2 == 0 { "200" } else { "500" };
-        f2.with(&[if t % 2 == 0 { "GET" } else { "PUT" }, code])
-            .inc();
+        f2.with(&[if t % 2 == 0 { "GET" } else { "PUT" }, code]).inc();
     });
     let per_series = THREADS as u64 / 2 * PER_THREAD / 2;
     for m in ["GET", "PUT"] {
@@ -59,11 +54,7 @@ fn labeled_family_totals_are_exact() {
 #[test]
 fn histogram_totals_are_exact() {
     let r = Registry::new();
-    let h = r
-        .histogram("lat_seconds")
-        .buckets(Buckets::new([0.5, 1.0]).unwrap())
-        .register()
-        .unwrap();
+    let h = r.histogram("lat_seconds").buckets(Buckets::new([0.5, 1.0]).unwrap()).register().unwrap();
     let h2 = h.clone();
     hammer(move |_, i| h2.observe(if i % 4 == 0 { 2.0 } else { 0.25 }));
     let s = h.snapshot();
@@ -101,14 +92,7 @@ fn snapshots_during_writes_never_see_count_and_buckets_disagree() {
         .collect();
     for _ in 0..200 {
         let snap = r.snapshot();
-        let s = snap
-            .family("h")
-            .unwrap()
-            .series()
-            .next()
-            .unwrap()
-            .histogram()
-            .unwrap();
+        let s = snap.family("h").unwrap().series().next().unwrap().histogram().unwrap();
         assert_eq!(s.count, *s.cumulative.last().unwrap());
     }
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
@@ -122,11 +106,7 @@ fn more_threads_than_stripes_keep_exact_totals() {
     const MANY: usize = 48;
     let r = Registry::new();
     let c = r.counter("many_total").register().unwrap();
-    let h = r
-        .histogram("many_seconds")
-        .buckets(Buckets::new([1.0]).unwrap())
-        .register()
-        .unwrap();
+    let h = r.histogram("many_seconds").buckets(Buckets::new([1.0]).unwrap()).register().unwrap();
     let barrier = Arc::new(Barrier::new(MANY));
     let threads: Vec<_> = (0..MANY)
         .map(|_| {

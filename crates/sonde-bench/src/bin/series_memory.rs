@@ -16,19 +16,12 @@ struct Labels {
 
 fn rss_bytes() -> usize {
     let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
-    let pages: usize = statm
-        .split_whitespace()
-        .nth(1)
-        .and_then(|p| p.parse().ok())
-        .expect("resident pages");
+    let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("resident pages");
     pages * 4096
 }
 
 fn label(i: usize) -> (String, &'static str) {
-    (
-        format!("instance-{i}"),
-        if i.is_multiple_of(2) { "GET" } else { "POST" },
-    )
+    (format!("instance-{i}"), if i.is_multiple_of(2) { "GET" } else { "POST" })
 }
 
 fn main() {
@@ -39,15 +32,8 @@ fn main() {
     let before = rss_bytes();
     let keep: Box<dyn std::any::Any> = match which.as_str() {
         "sonde" => {
-            let r = sonde::Registry::builder()
-                .cardinality_limit(SERIES + 1)
-                .build()
-                .unwrap();
-            let f = r
-                .counter("requests_total")
-                .labels(["instance", "method"])
-                .register()
-                .unwrap();
+            let r = sonde::Registry::builder().cardinality_limit(SERIES + 1).build().unwrap();
+            let f = r.counter("requests_total").labels(["instance", "method"]).register().unwrap();
             for i in 0..SERIES {
                 let (inst, m) = label(i);
                 f.with(&[&inst, m]).inc();
@@ -56,11 +42,9 @@ fn main() {
             Box::new((r, f))
         }
         "prometheus" => {
-            let v = prometheus::IntCounterVec::new(
-                prometheus::Opts::new("requests_total", "r"),
-                &["instance", "method"],
-            )
-            .unwrap();
+            let v =
+                prometheus::IntCounterVec::new(prometheus::Opts::new("requests_total", "r"), &["instance", "method"])
+                    .unwrap();
             for i in 0..SERIES {
                 let (inst, m) = label(i);
                 v.with_label_values(&[inst.as_str(), m]).inc();
@@ -74,11 +58,7 @@ fn main() {
             >::default();
             for i in 0..SERIES {
                 let (inst, m) = label(i);
-                f.get_or_create(&Labels {
-                    instance: inst,
-                    method: m.into(),
-                })
-                .inc();
+                f.get_or_create(&Labels { instance: inst, method: m.into() }).inc();
             }
             Box::new(f)
         }
@@ -87,8 +67,7 @@ fn main() {
             metrics::with_local_recorder(&recorder, || {
                 for i in 0..SERIES {
                     let (inst, m) = label(i);
-                    metrics::counter!("requests_total", "instance" => inst, "method" => m)
-                        .increment(1);
+                    metrics::counter!("requests_total", "instance" => inst, "method" => m).increment(1);
                 }
             });
             Box::new(recorder)

@@ -21,9 +21,7 @@ pub fn missing(what: &str) {
 /// An executable on PATH.
 pub fn program(name: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    let found = std::env::split_paths(&path)
-        .map(|d| d.join(name))
-        .find(|p| p.is_file());
+    let found = std::env::split_paths(&path).map(|d| d.join(name)).find(|p| p.is_file());
     if found.is_none() {
         missing(name);
     }
@@ -31,10 +29,7 @@ pub fn program(name: &str) -> Option<PathBuf> {
 }
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
 /// A Python interpreter that can import `module`: `$SONDE_PYTHON`, the
@@ -46,10 +41,7 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
         Some(PathBuf::from("python3")),
     ];
     for p in candidates.into_iter().flatten() {
-        let ok = Command::new(&p)
-            .args(["-c", &format!("import {module}")])
-            .output()
-            .is_ok_and(|o| o.status.success());
+        let ok = Command::new(&p).args(["-c", &format!("import {module}")]).output().is_ok_and(|o| o.status.success());
         if ok {
             return Some(p);
         }
@@ -60,11 +52,7 @@ pub fn python_with(module: &str) -> Option<PathBuf> {
 
 /// A free loopback port (bound, then released).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// A child process killed (by PID) when dropped.

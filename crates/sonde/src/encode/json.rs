@@ -27,16 +27,9 @@ pub fn json_with(snapshot: &Snapshot, extra: Map<String, Value>) -> String {
     let ts = unix_seconds(snapshot.timestamp);
     let mut metrics = Map::new();
     for f in &snapshot.families {
-        let full = if f.kind == crate::MetricKind::Counter {
-            format!("{}_total", f.name)
-        } else {
-            f.name.clone()
-        };
+        let full = if f.kind == crate::MetricKind::Counter { format!("{}_total", f.name) } else { f.name.clone() };
         for s in f.series() {
-            let labels: Map<String, Value> = s
-                .labels()
-                .map(|(k, v)| (k.to_owned(), Value::from(v)))
-                .collect();
+            let labels: Map<String, Value> = s.labels().map(|(k, v)| (k.to_owned(), Value::from(v))).collect();
             let mut id = full.clone();
             if !labels.is_empty() {
                 let mut text = String::new();
@@ -48,24 +41,13 @@ pub fn json_with(snapshot: &Snapshot, extra: Map<String, Value>) -> String {
                 SeriesValue::Counter { value, .. } | SeriesValue::Gauge(value) => num(value),
                 SeriesValue::Histogram { count, sum } => {
                     let mut buckets = Map::new();
-                    let bounds = f
-                        .bounds
-                        .iter()
-                        .copied()
-                        .chain(std::iter::once(f64::INFINITY));
+                    let bounds = f.bounds.iter().copied().chain(std::iter::once(f64::INFINITY));
                     for (b, n) in bounds.zip(s.buckets()) {
-                        let key = if b.is_infinite() {
-                            "+Inf".to_owned()
-                        } else {
-                            ryu::Buffer::new().format(b).to_owned()
-                        };
+                        let key =
+                            if b.is_infinite() { "+Inf".to_owned() } else { ryu::Buffer::new().format(b).to_owned() };
                         buckets.insert(key, Value::from(*n));
                     }
-                    let mean = if count == 0 {
-                        f64::NAN
-                    } else {
-                        sum / count as f64
-                    };
+                    let mean = if count == 0 { f64::NAN } else { sum / count as f64 };
                     j!({"count": count, "sum": num(sum), "mean": num(mean), "buckets": buckets})
                 }
                 SeriesValue::Summary { count, sum } => {
@@ -92,9 +74,7 @@ pub fn json_with(snapshot: &Snapshot, extra: Map<String, Value>) -> String {
 }
 
 fn num(v: f64) -> Value {
-    serde_json::Number::from_f64(v)
-        .map(Value::Number)
-        .unwrap_or(Value::Null)
+    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
 }
 
 #[cfg(test)]
@@ -104,25 +84,13 @@ mod tests {
     #[test]
     fn shape_matches_the_collector_spec() {
         let r = Registry::builder().self_metrics(false).build().unwrap();
-        r.counter("requests_total")
-            .help("Total")
-            .register()
-            .unwrap()
-            .inc_by(1027);
-        r.gauge("temp")
-            .labels(["room"])
-            .register()
-            .unwrap()
-            .with(&["a"])
-            .set(f64::NAN);
+        r.counter("requests_total").help("Total").register().unwrap().inc_by(1027);
+        r.gauge("temp").labels(["room"]).register().unwrap().with(&["a"]).set(f64::NAN);
         let doc: serde_json::Value = serde_json::from_str(&super::json(&r.snapshot())).unwrap();
         let c = &doc["metrics"]["requests_total"];
         assert_eq!(c["value"], 1027);
         assert_eq!(c["labels"], serde_json::json!({}));
         assert!(doc["timestamp"].as_f64().unwrap() > 1.6e9);
-        assert_eq!(
-            doc["metrics"]["temp{room=\"a\"}"]["value"],
-            serde_json::Value::Null
-        );
+        assert_eq!(doc["metrics"]["temp{room=\"a\"}"]["value"], serde_json::Value::Null);
     }
 }

@@ -67,9 +67,7 @@ pub(super) fn write_help(out: &mut String, v: &str, quote: bool) {
 
 /// Seconds since the epoch as a float, for timestamps.
 pub(super) fn unix_seconds(t: std::time::SystemTime) -> f64 {
-    t.duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs_f64())
-        .unwrap_or(0.0)
+    t.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
 #[cfg(test)]

@@ -60,13 +60,7 @@ fn family(out: &mut String, f: &FamilySnapshot) {
         out.push('\n');
     }
     let mut labels = String::new();
-    let les = formatted(
-        f.bounds
-            .iter()
-            .copied()
-            .chain(f.kind.is_histogram().then_some(f64::INFINITY)),
-        true,
-    );
+    let les = formatted(f.bounds.iter().copied().chain(f.kind.is_histogram().then_some(f64::INFINITY)), true);
     let qs = formatted(f.quantiles.iter().copied(), true);
     for s in f.series() {
         labels.clear();
@@ -91,8 +85,7 @@ fn family(out: &mut String, f: &FamilySnapshot) {
             }
             SeriesValue::Histogram { count, sum } => {
                 let ex = s.exemplar();
-                let mut ex_bucket =
-                    ex.map(|e| f.bounds.iter().take_while(|&&b| b < e.value).count());
+                let mut ex_bucket = ex.map(|e| f.bounds.iter().take_while(|&&b| b < e.value).count());
                 for (i, (le, n)) in les.iter().zip(s.buckets()).enumerate() {
                     sample_with(out, &f.name, "_bucket", &labels, Some(("le", le)));
                     write_u64(out, *n);
@@ -108,11 +101,7 @@ fn family(out: &mut String, f: &FamilySnapshot) {
                 created(out, f, &labels, &s);
             }
             SeriesValue::Summary { count, sum } => {
-                for (q, v) in qs
-                    .iter()
-                    .zip(s.quantiles())
-                    .filter(|(_, v)| v.is_nan() || **v >= 0.0)
-                {
+                for (q, v) in qs.iter().zip(s.quantiles()).filter(|(_, v)| v.is_nan() || **v >= 0.0) {
                     sample_with(out, &f.name, "", &labels, Some(("quantile", q)));
                     write_value(out, *v);
                     out.push('\n');
@@ -163,36 +152,18 @@ mod tests {
     #[test]
     fn families_units_created_and_eof() {
         let r = Registry::builder().self_metrics(false).build().unwrap();
-        r.counter("jobs_total")
-            .help("Say \"hi\"")
-            .register()
-            .unwrap()
-            .inc();
-        let h = r
-            .histogram("wait")
-            .unit("seconds")
-            .buckets(Buckets::new([1.0]).unwrap())
-            .register()
-            .unwrap();
+        r.counter("jobs_total").help("Say \"hi\"").register().unwrap().inc();
+        let h = r.histogram("wait").unit("seconds").buckets(Buckets::new([1.0]).unwrap()).register().unwrap();
         h.observe(0.5);
-        r.summary("s")
-            .options(SummaryOptions::default().quantiles([0.5]).unwrap())
-            .register()
-            .unwrap();
+        r.summary("s").options(SummaryOptions::default().quantiles([0.5]).unwrap()).register().unwrap();
         let text = openmetrics(&r.snapshot());
         assert!(
-            text.starts_with(
-                "# TYPE jobs counter\n# HELP jobs Say \\\"hi\\\"\njobs_total 1\njobs_created "
-            ),
+            text.starts_with("# TYPE jobs counter\n# HELP jobs Say \\\"hi\\\"\njobs_total 1\njobs_created "),
             "{text}"
         );
         assert!(text.contains("# TYPE wait_seconds histogram\n# UNIT wait_seconds seconds\n"));
-        assert!(text
-            .contains("wait_seconds_bucket{le=\"1.0\"} 1\nwait_seconds_bucket{le=\"+Inf\"} 1\n"));
-        assert!(
-            text.contains("s{quantile=\"0.5\"} NaN\ns_sum 0\ns_count 0\n"),
-            "empty summary window is NaN: {text}"
-        );
+        assert!(text.contains("wait_seconds_bucket{le=\"1.0\"} 1\nwait_seconds_bucket{le=\"+Inf\"} 1\n"));
+        assert!(text.contains("s{quantile=\"0.5\"} NaN\ns_sum 0\ns_count 0\n"), "empty summary window is NaN: {text}");
         assert!(text.ends_with("# EOF\n"));
     }
 }

@@ -43,13 +43,7 @@ fn family(out: &mut String, f: &FamilySnapshot) {
     out.push('\n');
     let mut labels = String::new();
     // Bucket bounds and quantiles are the same for every series: format once.
-    let les = formatted(
-        f.bounds
-            .iter()
-            .copied()
-            .chain(f.kind.is_histogram().then_some(f64::INFINITY)),
-        false,
-    );
+    let les = formatted(f.bounds.iter().copied().chain(f.kind.is_histogram().then_some(f64::INFINITY)), false);
     let qs = formatted(f.quantiles.iter().copied(), false);
     for s in f.series() {
         labels.clear();
@@ -119,13 +113,7 @@ pub(super) fn formatted(values: impl Iterator<Item = f64>, canonical: bool) -> V
 
 /// Writes `name{labels,extra} ` (braces only when there are labels).
 #[inline]
-pub(super) fn sample_with(
-    out: &mut String,
-    name: &str,
-    suffix: &str,
-    labels: &str,
-    extra: Option<(&str, &str)>,
-) {
+pub(super) fn sample_with(out: &mut String, name: &str, suffix: &str, labels: &str, extra: Option<(&str, &str)>) {
     out.push_str(name);
     out.push_str(suffix);
     if !labels.is_empty() || extra.is_some() {
@@ -165,22 +153,9 @@ mod tests {
     #[test]
     fn every_kind() {
         let r = Registry::builder().self_metrics(false).build().unwrap();
-        r.counter("c_total")
-            .help("A \"counter\".\nSecond line \\")
-            .register()
-            .unwrap()
-            .inc_by(3);
-        r.gauge("g")
-            .labels(["k"])
-            .register()
-            .unwrap()
-            .with(&["a\"b\\c\nd"])
-            .set(f64::NAN);
-        let h = r
-            .histogram("h_seconds")
-            .buckets(Buckets::new([0.5, 1.0]).unwrap())
-            .register()
-            .unwrap();
+        r.counter("c_total").help("A \"counter\".\nSecond line \\").register().unwrap().inc_by(3);
+        r.gauge("g").labels(["k"]).register().unwrap().with(&["a\"b\\c\nd"]).set(f64::NAN);
+        let h = r.histogram("h_seconds").buckets(Buckets::new([0.5, 1.0]).unwrap()).register().unwrap();
         h.observe(0.7);
         r.up_down_counter("u").register().unwrap().dec();
         let text = prometheus_text(&r.snapshot());

@@ -21,9 +21,7 @@ impl LabelKey {
             buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
             buf.extend_from_slice(v.as_bytes());
         }
-        Self {
-            buf: buf.into_boxed_slice(),
-        }
+        Self { buf: buf.into_boxed_slice() }
     }
 
     /// The values, in label order.
@@ -103,10 +101,7 @@ pub(crate) struct LabelLookup<'a> {
 impl LabelLookup<'_> {
     #[inline(always)]
     pub(crate) fn iter(&self) -> impl Iterator<Item = &str> {
-        self.prefix
-            .iter()
-            .map(|s| &**s)
-            .chain(self.values.iter().copied())
+        self.prefix.iter().map(|s| &**s).chain(self.values.iter().copied())
     }
 
     #[cfg(test)]
@@ -140,10 +135,7 @@ fn take_value(rest: &mut &[u8], v: &[u8]) -> bool {
     let Some((len, tail)) = rest.split_first_chunk::<4>() else {
         return false;
     };
-    if u32::from_le_bytes(*len) as usize != v.len()
-        || tail.len() < v.len()
-        || !same_bytes(&tail[..v.len()], v)
-    {
+    if u32::from_le_bytes(*len) as usize != v.len() || tail.len() < v.len() || !same_bytes(&tail[..v.len()], v) {
         return false;
     }
     *rest = &tail[v.len()..];
@@ -196,10 +188,7 @@ mod tests {
         let a = LabelKey::new(["ab", "c"]);
         let b = LabelKey::new(["a", "bc"]);
         assert_ne!(a, b);
-        let lookup = LabelLookup {
-            prefix: &[],
-            values: &["a", "bc"],
-        };
+        let lookup = LabelLookup { prefix: &[], values: &["a", "bc"] };
         assert!(lookup.matches(b.as_ref()));
         assert!(!lookup.matches(a.as_ref()));
     }
@@ -207,10 +196,7 @@ mod tests {
     #[test]
     fn lookup_with_prefix_matches_key() {
         let prefix: Vec<Box<str>> = vec!["api".into()];
-        let lookup = LabelLookup {
-            prefix: &prefix,
-            values: &["GET", "200"],
-        };
+        let lookup = LabelLookup { prefix: &prefix, values: &["GET", "200"] };
         let key = LabelKey::new(["api", "GET", "200"]);
         assert!(lookup.matches(key.as_ref()));
         assert_eq!(lookup.to_key(), key);
@@ -220,15 +206,7 @@ mod tests {
     #[test]
     fn arity_is_part_of_identity() {
         let key = LabelKey::new(["a", ""]);
-        assert!(!LabelLookup {
-            prefix: &[],
-            values: &["a"]
-        }
-        .matches(key.as_ref()));
-        assert!(LabelLookup {
-            prefix: &[],
-            values: &["a", ""]
-        }
-        .matches(key.as_ref()));
+        assert!(!LabelLookup { prefix: &[], values: &["a"] }.matches(key.as_ref()));
+        assert!(LabelLookup { prefix: &[], values: &["a", ""] }.matches(key.as_ref()));
     }
 }

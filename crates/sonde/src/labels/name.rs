@@ -4,12 +4,7 @@ use crate::{Error, Result};
 
 /// Metric names: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
 pub(crate) fn validate_metric_name(name: &str) -> Result<()> {
-    let err = |reason| {
-        Err(Error::InvalidMetricName {
-            name: name.into(),
-            reason,
-        })
-    };
+    let err = |reason| Err(Error::InvalidMetricName { name: name.into(), reason });
     let mut chars = name.chars();
     match chars.next() {
         None => return err("a name must not be empty"),
@@ -26,18 +21,11 @@ pub(crate) fn validate_metric_name(name: &str) -> Result<()> {
 
 /// Label names: `[a-zA-Z_][a-zA-Z0-9_]*`, not starting with `__` (reserved).
 pub(crate) fn validate_label_name(name: &str) -> Result<()> {
-    let err = |reason| {
-        Err(Error::InvalidLabelName {
-            name: name.into(),
-            reason,
-        })
-    };
+    let err = |reason| Err(Error::InvalidLabelName { name: name.into(), reason });
     let mut chars = name.chars();
     match chars.next() {
         None => return err("a label name must not be empty"),
-        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => {
-            return err("a label name starts with a letter or '_'")
-        }
+        Some(c) if !(c.is_ascii_alphabetic() || c == '_') => return err("a label name starts with a letter or '_'"),
         _ => {}
     }
     if !chars.all(|c| c.is_ascii_alphanumeric() || c == '_') {

@@ -30,11 +30,7 @@ fn zeroed(len: usize) -> Box<[AtomicU64]> {
 impl BucketCell {
     /// A cell for `buckets` buckets (the `+Inf` bucket included).
     pub(crate) fn new(buckets: usize) -> Self {
-        Self {
-            owner: AtomicU32::new(0),
-            base: zeroed(buckets + 1),
-            stripes: AtomicPtr::new(std::ptr::null_mut()),
-        }
+        Self { owner: AtomicU32::new(0), base: zeroed(buckets + 1), stripes: AtomicPtr::new(std::ptr::null_mut()) }
     }
 
     fn row_len(&self) -> usize {
@@ -71,9 +67,7 @@ impl BucketCell {
 
     #[inline]
     fn claim(&self, me: u32) -> bool {
-        self.owner
-            .compare_exchange(0, me + 1, Relaxed, Relaxed)
-            .is_ok()
+        self.owner.compare_exchange(0, me + 1, Relaxed, Relaxed).is_ok()
     }
 
     #[inline]
@@ -111,10 +105,7 @@ impl BucketCell {
         }
         let words = zeroed((STRIPES + 1) * self.stride());
         let fresh = Box::into_raw(words) as *mut AtomicU64;
-        match self
-            .stripes
-            .compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire)
-        {
+        match self.stripes.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
             Ok(_) => fresh,
             Err(existing) => {
                 // SAFETY: `fresh` was never shared; rebuild the boxed slice.
@@ -140,8 +131,7 @@ impl BucketCell {
         if !p.is_null() {
             for r in 0..=STRIPES {
                 // SAFETY: as in `stripe_row`.
-                let row =
-                    unsafe { std::slice::from_raw_parts(p.add(r * self.stride()), self.row_len()) };
+                let row = unsafe { std::slice::from_raw_parts(p.add(r * self.stride()), self.row_len()) };
                 sum += read_row(row, counts);
             }
         }

@@ -31,9 +31,7 @@ impl Buckets {
             v.pop();
         }
         if v.is_empty() {
-            return Err(Error::InvalidBuckets(
-                "at least one finite bound is required".into(),
-            ));
+            return Err(Error::InvalidBuckets("at least one finite bound is required".into()));
         }
         if let Some(bad) = v.iter().find(|b| !b.is_finite()) {
             return Err(Error::InvalidBuckets(format!("bound {bad} is not finite")));
@@ -71,17 +69,12 @@ impl Buckets {
     /// 0.1, 0.25, 0.5, 1, 2.5, 5, 10`. This is also the `0.005..10` set that
     /// in-process aggregators default to.
     pub fn default_seconds() -> Self {
-        Self::preset(&[
-            0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
-        ])
+        Self::preset(&[0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0])
     }
 
     /// Latency buckets in milliseconds: `0.5, 1, 2, 5, ..., 10000`.
     pub fn default_milliseconds() -> Self {
-        Self::preset(&[
-            0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0,
-            10000.0,
-        ])
+        Self::preset(&[0.5, 1.0, 2.0, 5.0, 10.0, 25.0, 50.0, 100.0, 250.0, 500.0, 1000.0, 2500.0, 5000.0, 10000.0])
     }
 
     /// Size buckets in bytes: `1e6, 1e7, 1e8, 5e8, 1e9, 5e9, 1e10, 5e10, 1e11`.
@@ -99,9 +92,7 @@ impl Buckets {
     }
 
     fn preset(bounds: &[f64]) -> Self {
-        Self {
-            bounds: bounds.into(),
-        }
+        Self { bounds: bounds.into() }
     }
 
     /// The finite upper bounds, without the implicit `+Inf`.
@@ -160,11 +151,7 @@ mod tests {
             (&[f64::NEG_INFINITY, 0.0], false),
         ];
         for (bounds, ok) in cases {
-            assert_eq!(
-                Buckets::new(bounds.iter().copied()).is_ok(),
-                *ok,
-                "{bounds:?}"
-            );
+            assert_eq!(Buckets::new(bounds.iter().copied()).is_ok(), *ok, "{bounds:?}");
         }
         assert!(Buckets::linear(0.0, 0.0, 3).is_err());
         assert!(Buckets::exponential(0.0, 2.0, 3).is_err());
@@ -175,31 +162,20 @@ mod tests {
     fn index_matches_le_semantics() {
         let b = [1.0, 2.0, 5.0];
         assert_eq!(bucket_index(&b, 0.5), 0);
-        assert_eq!(
-            bucket_index(&b, 1.0),
-            0,
-            "a value on a bound belongs to that bucket"
-        );
+        assert_eq!(bucket_index(&b, 1.0), 0, "a value on a bound belongs to that bucket");
         assert_eq!(bucket_index(&b, 1.5), 1);
         assert_eq!(bucket_index(&b, 5.0), 2);
         assert_eq!(bucket_index(&b, 7.0), 3);
         assert_eq!(bucket_index(&b, f64::INFINITY), 3);
         let many: Vec<f64> = (0..40).map(f64::from).collect();
         for v in [-1.0, 0.0, 0.5, 17.0, 39.0, 39.5] {
-            assert_eq!(
-                bucket_index(&many, v),
-                many.iter().filter(|&&x| x < v).count()
-            );
+            assert_eq!(bucket_index(&many, v), many.iter().filter(|&&x| x < v).count());
         }
     }
 
     #[test]
     fn presets_are_valid() {
-        for b in [
-            Buckets::default_seconds(),
-            Buckets::default_milliseconds(),
-            Buckets::default_bytes(),
-        ] {
+        for b in [Buckets::default_seconds(), Buckets::default_milliseconds(), Buckets::default_bytes()] {
             Buckets::new(b.bounds().iter().copied()).unwrap();
         }
         assert_eq!(Buckets::for_unit(Some("bytes")), Buckets::default_bytes());

@@ -46,10 +46,7 @@ pub(crate) struct Baseline {
 
 impl Baseline {
     pub(crate) fn apply(&self, int: u64, float: f64) -> (u64, f64) {
-        (
-            int.wrapping_sub(self.int.load(Relaxed)),
-            float - f64::from_bits(self.float.load(Relaxed)),
-        )
+        (int.wrapping_sub(self.int.load(Relaxed)), float - f64::from_bits(self.float.load(Relaxed)))
     }
 
     pub(crate) fn set(&self, int: u64, float: f64) {
@@ -122,10 +119,7 @@ impl Counter {
 
     #[cold]
     fn set_first_add(&self) {
-        let _ = self
-            .0
-            .first_add_ns
-            .compare_exchange(0, now_unix_nanos(), Relaxed, Relaxed);
+        let _ = self.0.first_add_ns.compare_exchange(0, now_unix_nanos(), Relaxed, Relaxed);
     }
 
     /// The current total.
@@ -174,17 +168,10 @@ impl Metric for Counter {
         Self::new()
     }
 
-    fn collect_into<'a>(
-        &self,
-        values: impl IntoIterator<Item = &'a str>,
-        out: &mut FamilySnapshot,
-    ) {
+    fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         out.push(
             values,
-            SeriesValue::Counter {
-                value: self.value(),
-                exact: self.exact(),
-            },
+            SeriesValue::Counter { value: self.value(), exact: self.exact() },
             from_unix_nanos(self.created_ns()),
             &[],
             &[],
@@ -219,11 +206,7 @@ mod tests {
         let d = Counter::new();
         d.inc_by(u64::MAX - 1);
         d.inc();
-        assert_eq!(
-            d.exact(),
-            Some(u64::MAX),
-            "integer counters are exact past 2^53"
-        );
+        assert_eq!(d.exact(), Some(u64::MAX), "integer counters are exact past 2^53");
     }
 
     #[test]

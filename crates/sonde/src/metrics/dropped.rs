@@ -19,11 +19,7 @@ pub enum DropReason {
 
 impl DropReason {
     /// Every reason, in exposition order.
-    pub const ALL: [DropReason; 3] = [
-        Self::InvalidCounterAdd,
-        Self::InvalidUpDownAdd,
-        Self::NanObservation,
-    ];
+    pub const ALL: [DropReason; 3] = [Self::InvalidCounterAdd, Self::InvalidUpDownAdd, Self::NanObservation];
 
     /// The `reason` label value.
     pub fn as_str(self) -> &'static str {

@@ -43,10 +43,7 @@ struct HistogramCore {
 impl std::fmt::Debug for Histogram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let s = self.snapshot();
-        f.debug_struct("Histogram")
-            .field("count", &s.count)
-            .field("sum", &s.sum)
-            .finish()
+        f.debug_struct("Histogram").field("count", &s.count).field("sum", &s.sum).finish()
     }
 }
 
@@ -81,24 +78,13 @@ impl Histogram {
             total += *c;
             *c = total;
         }
-        HistogramSnapshot {
-            bounds: self.0.bounds.clone(),
-            cumulative: counts,
-            count: total,
-            sum,
-        }
+        HistogramSnapshot { bounds: self.0.bounds.clone(), cumulative: counts, count: total, sum }
     }
 
     /// Fills per-bucket (non-cumulative) counts; returns the sum.
     fn read(&self, counts: &mut [u64]) -> f64 {
         let mut sum = self.0.cell.read_into(counts);
-        if let Some(base) = self
-            .0
-            .baseline
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .as_deref()
-        {
+        if let Some(base) = self.0.baseline.lock().unwrap_or_else(|p| p.into_inner()).as_deref() {
             for (c, b) in counts.iter_mut().zip(base) {
                 *c = c.wrapping_sub(*b);
             }
@@ -127,15 +113,10 @@ impl Metric for Histogram {
         labels: Arc<[Box<str>]>,
         layout: &Buckets,
     ) -> FamilySnapshot {
-        FamilySnapshot::new(name, help, unit.map(str::to_owned), Self::KIND, labels)
-            .with_bounds(layout.shared())
+        FamilySnapshot::new(name, help, unit.map(str::to_owned), Self::KIND, labels).with_bounds(layout.shared())
     }
 
-    fn collect_into<'a>(
-        &self,
-        values: impl IntoIterator<Item = &'a str>,
-        out: &mut FamilySnapshot,
-    ) {
+    fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         let created = from_unix_nanos(self.0.created_ns.load(Relaxed));
         out.push_histogram(values, created, |counts| self.read(counts));
     }

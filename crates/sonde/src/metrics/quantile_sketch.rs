@@ -34,12 +34,7 @@ fn mapping() -> &'static Mapping {
         let ln_gamma = gamma.ln();
         let min_key = (MIN_MAGNITUDE.ln() / ln_gamma).ceil() as i32;
         let max_key = (MAX_MAGNITUDE.ln() / ln_gamma).ceil() as i32;
-        Mapping {
-            gamma,
-            ln_gamma,
-            min_key,
-            keys: (max_key - min_key + 1) as usize,
-        }
+        Mapping { gamma, ln_gamma, min_key, keys: (max_key - min_key + 1) as usize }
     })
 }
 
@@ -51,11 +46,7 @@ struct Store {
 impl Store {
     fn new() -> Self {
         let n = mapping().keys.div_ceil(CHUNK);
-        Self {
-            chunks: (0..n)
-                .map(|_| AtomicPtr::new(std::ptr::null_mut()))
-                .collect(),
-        }
+        Self { chunks: (0..n).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect() }
     }
 
     fn add(&self, index: usize) {
@@ -132,11 +123,7 @@ pub(crate) struct Sketch {
 
 impl Sketch {
     pub(crate) fn new() -> Self {
-        Self {
-            positive: Store::new(),
-            negative: Store::new(),
-            zero: AtomicU64::new(0),
-        }
+        Self { positive: Store::new(), negative: Store::new(), zero: AtomicU64::new(0) }
     }
 
     /// The bucket index of magnitude `m` (`m >= MIN_MAGNITUDE`).
@@ -178,15 +165,13 @@ impl Sketch {
         // then positives by ascending magnitude.
         let mut values: Vec<(f64, u64)> = Vec::new();
         let mut neg = Vec::new();
-        self.negative
-            .for_each(|i, n| neg.push((-Self::value_of(i), n)));
+        self.negative.for_each(|i, n| neg.push((-Self::value_of(i), n)));
         values.extend(neg.into_iter().rev());
         let zero = self.zero.load(Relaxed);
         if zero > 0 {
             values.push((0.0, zero));
         }
-        self.positive
-            .for_each(|i, n| values.push((Self::value_of(i), n)));
+        self.positive.for_each(|i, n| values.push((Self::value_of(i), n)));
         let total: u64 = values.iter().map(|v| v.1).sum();
         for &q in qs {
             if total == 0 {
@@ -230,10 +215,7 @@ mod tests {
         s.quantiles(&qs, &mut out);
         for (q, got) in qs.iter().zip(out) {
             let exact = values[(q * (values.len() - 1) as f64) as usize];
-            assert!(
-                (got - exact).abs() <= RELATIVE_ACCURACY * exact + 1e-12,
-                "q={q}: {got} vs {exact}"
-            );
+            assert!((got - exact).abs() <= RELATIVE_ACCURACY * exact + 1e-12, "q={q}: {got} vs {exact}");
         }
     }
 

@@ -71,13 +71,11 @@ impl SumCell {
             if me != NO_SLOT {
                 let owner = self.owner.load(Relaxed);
                 if owner == me + 1 {
-                    self.int
-                        .store(self.int.load(Relaxed).wrapping_add(n), Relaxed);
+                    self.int.store(self.int.load(Relaxed).wrapping_add(n), Relaxed);
                     return;
                 }
                 if owner == 0 && self.claim(me) {
-                    self.int
-                        .store(self.int.load(Relaxed).wrapping_add(n), Relaxed);
+                    self.int.store(self.int.load(Relaxed).wrapping_add(n), Relaxed);
                     return;
                 }
             }
@@ -109,9 +107,7 @@ impl SumCell {
 
     #[inline]
     fn claim(&self, me: u32) -> bool {
-        self.owner
-            .compare_exchange(0, me + 1, Relaxed, Relaxed)
-            .is_ok()
+        self.owner.compare_exchange(0, me + 1, Relaxed, Relaxed).is_ok()
     }
 
     #[inline]
@@ -151,13 +147,9 @@ impl SumCell {
             // SAFETY: published pointers live as long as `self`.
             return unsafe { &*current };
         }
-        let fresh: Box<Stripes> =
-            Box::new(std::array::from_fn(|_| CachePadded::new(Stripe::default())));
+        let fresh: Box<Stripes> = Box::new(std::array::from_fn(|_| CachePadded::new(Stripe::default())));
         let fresh = Box::into_raw(fresh);
-        match self
-            .stripes
-            .compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire)
-        {
+        match self.stripes.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
             // SAFETY: we just published it.
             Ok(_) => unsafe { &*fresh },
             Err(existing) => {

@@ -25,11 +25,7 @@ pub struct SummaryOptions {
 
 impl Default for SummaryOptions {
     fn default() -> Self {
-        Self {
-            quantiles: Arc::from([0.5, 0.9, 0.99]),
-            max_age: Duration::from_secs(600),
-            age_buckets: 5,
-        }
+        Self { quantiles: Arc::from([0.5, 0.9, 0.99]), max_age: Duration::from_secs(600), age_buckets: 5 }
     }
 }
 
@@ -104,10 +100,7 @@ struct SummaryCore {
 
 impl std::fmt::Debug for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Summary")
-            .field("count", &self.count())
-            .field("sum", &self.sum())
-            .finish()
+        f.debug_struct("Summary").field("count", &self.count()).field("sum", &self.sum()).finish()
     }
 }
 
@@ -150,11 +143,7 @@ impl Summary {
         let c = &self.0;
         let due = c.started.elapsed().as_nanos() as u64 / c.period_ns;
         let done = c.rotations.load(Relaxed);
-        if due > done
-            && c.rotations
-                .compare_exchange(done, due, Relaxed, Relaxed)
-                .is_ok()
-        {
+        if due > done && c.rotations.compare_exchange(done, due, Relaxed, Relaxed).is_ok() {
             let n = c.windows.len() as u64;
             for r in (done + 1..=due).rev().take(n as usize) {
                 c.windows[(r % n) as usize].clear();
@@ -213,20 +202,12 @@ impl Metric for Summary {
             .with_quantiles(layout.quantiles.clone())
     }
 
-    fn collect_into<'a>(
-        &self,
-        values: impl IntoIterator<Item = &'a str>,
-        out: &mut FamilySnapshot,
-    ) {
+    fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         let mut qv = Vec::with_capacity(self.0.options.quantiles.len());
-        self.oldest_window()
-            .quantiles(&self.0.options.quantiles, &mut qv);
+        self.oldest_window().quantiles(&self.0.options.quantiles, &mut qv);
         out.push(
             values,
-            SeriesValue::Summary {
-                count: self.count(),
-                sum: self.sum(),
-            },
+            SeriesValue::Summary { count: self.count(), sum: self.sum() },
             from_unix_nanos(self.0.created_ns.load(Relaxed)),
             &[],
             &qv,
@@ -253,17 +234,12 @@ mod tests {
 
     #[test]
     fn window_slides() {
-        let opts = SummaryOptions::default()
-            .max_age(Duration::from_millis(200), 2)
-            .unwrap();
+        let opts = SummaryOptions::default().max_age(Duration::from_millis(200), 2).unwrap();
         let s = Summary::new(opts);
         s.observe(5.0);
         assert!((s.quantile(0.5) - 5.0).abs() < 0.1);
         std::thread::sleep(Duration::from_millis(250));
-        assert!(
-            s.quantile(0.5).is_nan(),
-            "old observations leave the window"
-        );
+        assert!(s.quantile(0.5).is_nan(), "old observations leave the window");
         assert_eq!(s.count(), 1, "count and sum are all-time");
     }
 
@@ -278,12 +254,7 @@ mod tests {
 
     #[test]
     fn invalid_options() {
-        assert_eq!(
-            SummaryOptions::default().quantiles([1.5]),
-            Err(Error::InvalidQuantile(1.5))
-        );
-        assert!(SummaryOptions::default()
-            .max_age(Duration::ZERO, 5)
-            .is_err());
+        assert_eq!(SummaryOptions::default().quantiles([1.5]), Err(Error::InvalidQuantile(1.5)));
+        assert!(SummaryOptions::default().max_age(Duration::ZERO, 5).is_err());
     }
 }

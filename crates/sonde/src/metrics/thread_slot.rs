@@ -22,10 +22,7 @@ struct SlotPool {
     free: Vec<u32>,
 }
 
-static POOL: Mutex<SlotPool> = Mutex::new(SlotPool {
-    next: 0,
-    free: Vec::new(),
-});
+static POOL: Mutex<SlotPool> = Mutex::new(SlotPool { next: 0, free: Vec::new() });
 
 thread_local! {
     /// `slot + 1`, or 0 before the thread first asks, or `NO_SLOT` after release.
@@ -38,9 +35,7 @@ struct SlotRelease;
 
 impl Drop for SlotRelease {
     fn drop(&mut self) {
-        let held = SLOT_PLUS_ONE
-            .try_with(|s| s.replace(NO_SLOT))
-            .unwrap_or(NO_SLOT);
+        let held = SLOT_PLUS_ONE.try_with(|s| s.replace(NO_SLOT)).unwrap_or(NO_SLOT);
         if held != 0 && held != NO_SLOT {
             release(held - 1);
         }
@@ -127,9 +122,7 @@ mod tests {
         let before = std::thread::spawn(current).join().unwrap();
         // The slot came back to the pool; some later thread gets a pooled slot
         // rather than the pool growing without bound.
-        let later: Vec<u32> = (0..16)
-            .map(|_| std::thread::spawn(current).join().unwrap())
-            .collect();
+        let later: Vec<u32> = (0..16).map(|_| std::thread::spawn(current).join().unwrap()).collect();
         let max_seen = later.iter().copied().max().unwrap();
         assert!(max_seen <= before + 16 + 8, "slots are recycled");
     }

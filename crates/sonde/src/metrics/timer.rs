@@ -45,10 +45,7 @@ impl Timer {
 
     /// Starts a stopwatch that records when stopped or dropped.
     pub fn start(&self) -> Stopwatch {
-        Stopwatch {
-            timer: Some(self.clone()),
-            started: Instant::now(),
-        }
+        Stopwatch { timer: Some(self.clone()), started: Instant::now() }
     }
 
     /// The underlying histogram's state (values in seconds).
@@ -114,11 +111,7 @@ impl Metric for Timer {
         Histogram::empty_family(name, help, unit, labels, layout)
     }
 
-    fn collect_into<'a>(
-        &self,
-        values: impl IntoIterator<Item = &'a str>,
-        out: &mut FamilySnapshot,
-    ) {
+    fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         self.0.collect_into(values, out)
     }
 

@@ -84,11 +84,7 @@ impl Metric for UpDownCounter {
         Self::new()
     }
 
-    fn collect_into<'a>(
-        &self,
-        values: impl IntoIterator<Item = &'a str>,
-        out: &mut FamilySnapshot,
-    ) {
+    fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         out.push(values, SeriesValue::Gauge(self.value()), None, &[], &[]);
     }
 

@@ -65,10 +65,7 @@ where
     }
 
     /// Declares label names, turning this into a [`FamilyBuilder`].
-    pub fn labels<S: AsRef<str>>(
-        mut self,
-        names: impl IntoIterator<Item = S>,
-    ) -> FamilyBuilder<'r, M> {
+    pub fn labels<S: AsRef<str>>(mut self, names: impl IntoIterator<Item = S>) -> FamilyBuilder<'r, M> {
         self.decl.labels = names.into_iter().map(|s| s.as_ref().to_owned()).collect();
         FamilyBuilder(self)
     }

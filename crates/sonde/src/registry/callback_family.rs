@@ -19,32 +19,20 @@ pub(crate) struct CallbackFamily {
 
 impl Collect for CallbackFamily {
     fn collect(&self) -> FamilySnapshot {
-        let mut out = FamilySnapshot::new(
-            &self.name,
-            &self.help,
-            self.unit.clone(),
-            self.kind,
-            self.label_names.clone(),
-        );
+        let mut out =
+            FamilySnapshot::new(&self.name, &self.help, self.unit.clone(), self.kind, self.label_names.clone());
         let v = (self.f)();
         let value = match self.kind {
             // A counter callback that returns a negative or NaN total has no
             // valid sample this time.
             MetricKind::Counter if v.is_nan() || v < 0.0 => return out,
             MetricKind::Counter => {
-                let exact = (v >= 0.0 && v.fract() == 0.0 && v < 9.007_199_254_740_992e15)
-                    .then_some(v as u64);
+                let exact = (v >= 0.0 && v.fract() == 0.0 && v < 9.007_199_254_740_992e15).then_some(v as u64);
                 SeriesValue::Counter { value: v, exact }
             }
             _ => SeriesValue::Gauge(v),
         };
-        out.push(
-            self.label_values.iter().map(|v| &**v),
-            value,
-            None,
-            &[],
-            &[],
-        );
+        out.push(self.label_values.iter().map(|v| &**v), value, None, &[], &[]);
         out
     }
 

@@ -62,27 +62,15 @@ impl<M: Metric> FamilyCore<M> {
     /// Adds a series made outside the family (for `Registry::register`).
     pub(crate) fn insert(&self, values: &[&str], metric: M) {
         let guard = ReadGuard::enter();
-        let lookup = LabelLookup {
-            prefix: &[],
-            values,
-        };
+        let lookup = LabelLookup { prefix: &[], values };
         self.series.get_or_insert_with(&lookup, || metric, &guard);
     }
 
     fn overflow_series<'g>(&'g self, guard: &'g ReadGuard) -> &'g M {
         self.overflowed.fetch_add(1, Relaxed);
-        let values: Vec<&str> = self
-            .desc
-            .label_names
-            .iter()
-            .map(|_| OVERFLOW_LABEL_VALUE)
-            .collect();
-        let lookup = LabelLookup {
-            prefix: &[],
-            values: &values,
-        };
-        self.series
-            .get_or_insert_with(&lookup, || M::create(&self.desc.layout), guard)
+        let values: Vec<&str> = self.desc.label_names.iter().map(|_| OVERFLOW_LABEL_VALUE).collect();
+        let lookup = LabelLookup { prefix: &[], values: &values };
+        self.series.get_or_insert_with(&lookup, || M::create(&self.desc.layout), guard)
     }
 
     /// The series for `lookup`, created if the limit allows.
@@ -107,14 +95,9 @@ impl<M: Metric> FamilyCore<M> {
             });
         }
         if self.series.len() >= self.limit {
-            return Err(Error::CardinalityLimit {
-                metric: self.name.clone(),
-                limit: self.limit,
-            });
+            return Err(Error::CardinalityLimit { metric: self.name.clone(), limit: self.limit });
         }
-        Ok(self
-            .series
-            .get_or_insert_with(lookup, || M::create(&self.desc.layout), guard))
+        Ok(self.series.get_or_insert_with(lookup, || M::create(&self.desc.layout), guard))
     }
 
     pub(crate) fn collect(&self) -> FamilySnapshot {
@@ -131,8 +114,7 @@ impl<M: Metric> FamilyCore<M> {
         );
         let guard = ReadGuard::enter();
         out.reserve(self.series.len());
-        self.series
-            .for_each_sorted(&guard, |key, m| m.collect_into(key.values(), &mut out));
+        self.series.for_each_sorted(&guard, |key, m| m.collect_into(key.values(), &mut out));
         out
     }
 
@@ -144,8 +126,7 @@ impl<M: Metric> FamilyCore<M> {
             let fp = m.fingerprint();
             match seen.get_mut(key.bytes()) {
                 Some((last, at)) if *last == fp => {
-                    let stale = now.duration_since(*at) >= ttl
-                        && key.values().any(|v| v != OVERFLOW_LABEL_VALUE);
+                    let stale = now.duration_since(*at) >= ttl && key.values().any(|v| v != OVERFLOW_LABEL_VALUE);
                     if stale {
                         seen.remove(key.bytes());
                     }
@@ -199,10 +180,7 @@ impl<M: Metric> Collect for FamilyCore<M> {
 
     fn describe(&self) -> String {
         let d = &self.desc;
-        format!(
-            "{} with labels {:?}, unit {:?}, layout {:?}",
-            d.kind, d.label_names, d.unit, d.layout
-        )
+        format!("{} with labels {:?}, unit {:?}, layout {:?}", d.kind, d.label_names, d.unit, d.layout)
     }
 
     fn overflowed(&self) -> u64 {
@@ -247,19 +225,13 @@ pub struct Family<M: Metric> {
 
 impl<M: Metric> Clone for Family<M> {
     fn clone(&self) -> Self {
-        Self {
-            core: self.core.clone(),
-            prefix: self.prefix.clone(),
-        }
+        Self { core: self.core.clone(), prefix: self.prefix.clone() }
     }
 }
 
 impl<M: Metric> std::fmt::Debug for Family<M> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Family")
-            .field("name", &self.core.name)
-            .field("kind", &M::KIND)
-            .finish()
+        f.debug_struct("Family").field("name", &self.core.name).field("kind", &M::KIND).finish()
     }
 }
 
@@ -287,19 +259,12 @@ impl<M: Metric> Family<M> {
     #[inline]
     pub fn with(&self, values: &[&str]) -> Child<'_, M> {
         let guard = ReadGuard::enter();
-        let lookup = LabelLookup {
-            prefix: &self.prefix,
-            values,
-        };
+        let lookup = LabelLookup { prefix: &self.prefix, values };
         let metric: *const M = match self.core.series.get(&lookup, &guard) {
             Some(m) => m,
             None => self.with_slow(&lookup, &guard),
         };
-        Child {
-            metric,
-            _guard: guard,
-            _family: std::marker::PhantomData,
-        }
+        Child { metric, _guard: guard, _family: std::marker::PhantomData }
     }
 
     #[cold]
@@ -314,16 +279,9 @@ impl<M: Metric> Family<M> {
     /// oversize value or a full family as an error.
     pub fn try_with(&self, values: &[&str]) -> Result<Child<'_, M>> {
         let guard = ReadGuard::enter();
-        let lookup = LabelLookup {
-            prefix: &self.prefix,
-            values,
-        };
+        let lookup = LabelLookup { prefix: &self.prefix, values };
         let metric: *const M = self.core.lookup(&lookup, &guard)?;
-        Ok(Child {
-            metric,
-            _guard: guard,
-            _family: std::marker::PhantomData,
-        })
+        Ok(Child { metric, _guard: guard, _family: std::marker::PhantomData })
     }
 
     /// An owned handle to the series for `values`: a bound child that
@@ -335,10 +293,7 @@ impl<M: Metric> Family<M> {
     /// Removes the series for `values`; true if it existed. Handles bound to
     /// it keep working but are no longer exported.
     pub fn remove(&self, values: &[&str]) -> bool {
-        let lookup = LabelLookup {
-            prefix: &self.prefix,
-            values,
-        };
+        let lookup = LabelLookup { prefix: &self.prefix, values };
         self.core.series.remove_where(|key, _| lookup.matches(key)) > 0
     }
 

@@ -46,11 +46,7 @@ impl<M> Entry<M> {
         // SAFETY: `p` is a fresh allocation of `layout`: the header fits at
         // the start and `key_len` bytes at `offset`.
         unsafe {
-            p.write(Self {
-                hash,
-                key_len,
-                metric,
-            });
+            p.write(Self { hash, key_len, metric });
             let mut at = (p as *mut u8).add(offset);
             for v in lookup.iter() {
                 std::ptr::copy_nonoverlapping((v.len() as u32).to_le_bytes().as_ptr(), at, 4);
@@ -71,10 +67,7 @@ impl<M> Entry<M> {
         // have alignment 1, so they start right at the header's size.
         unsafe {
             let len = (*p).key_len;
-            LabelKeyRef::new(std::slice::from_raw_parts(
-                (p as *const u8).add(size_of::<Self>()),
-                len,
-            ))
+            LabelKeyRef::new(std::slice::from_raw_parts((p as *const u8).add(size_of::<Self>()), len))
         }
     }
 
@@ -214,10 +207,7 @@ fn hash_value(seed: u64, b: &[u8]) -> u64 {
             let mut h = fold(seed ^ n as u64, K1);
             let mut chunks = b.chunks_exact(8);
             for c in &mut chunks {
-                h = fold(
-                    h ^ u64::from_le_bytes(c.try_into().expect("8-byte chunk")),
-                    K2,
-                );
+                h = fold(h ^ u64::from_le_bytes(c.try_into().expect("8-byte chunk")), K2);
             }
             fold(h ^ tail_word(&b[n - 8..]), K1)
         }
@@ -258,10 +248,7 @@ impl<M> LabelIndex<M> {
             generation: AtomicUsize::new(0),
             sorted: Mutex::new((usize::MAX, Vec::new())),
             seed: random_seed(),
-            writer: Mutex::new(Writer {
-                tombstones: 0,
-                retired: Vec::new(),
-            }),
+            writer: Mutex::new(Writer { tombstones: 0, retired: Vec::new() }),
         }
     }
 
@@ -272,11 +259,7 @@ impl<M> LabelIndex<M> {
 
     /// The series for `lookup`, if present. Lock-free.
     #[inline(always)]
-    pub(crate) fn get<'g>(
-        &'g self,
-        lookup: &LabelLookup<'_>,
-        _guard: &'g ReadGuard,
-    ) -> Option<&'g M> {
+    pub(crate) fn get<'g>(&'g self, lookup: &LabelLookup<'_>, _guard: &'g ReadGuard) -> Option<&'g M> {
         let hash = self.hash(lookup);
         // SAFETY: the current table stays allocated while a guard is held
         // (outgrown tables are retired, not freed).
@@ -375,10 +358,7 @@ impl<M> LabelIndex<M> {
     }
 
     /// Removes the entries for which `remove` is true; returns how many.
-    pub(crate) fn remove_where(
-        &self,
-        mut remove: impl FnMut(LabelKeyRef<'_>, &M) -> bool,
-    ) -> usize {
+    pub(crate) fn remove_where(&self, mut remove: impl FnMut(LabelKeyRef<'_>, &M) -> bool) -> usize {
         let mut w = self.writer.lock().unwrap_or_else(|p| p.into_inner());
         // SAFETY: only the writer replaces the table.
         let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
@@ -416,11 +396,7 @@ impl<M> LabelIndex<M> {
     }
 
     /// Calls `f` for every series (in table order).
-    pub(crate) fn for_each<'g>(
-        &'g self,
-        _guard: &'g ReadGuard,
-        mut f: impl FnMut(LabelKeyRef<'g>, &'g M),
-    ) {
+    pub(crate) fn for_each<'g>(&'g self, _guard: &'g ReadGuard, mut f: impl FnMut(LabelKeyRef<'g>, &'g M)) {
         // SAFETY: as in `get`.
         let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
         for s in slots {
@@ -434,27 +410,16 @@ impl<M> LabelIndex<M> {
 
     /// Calls `f` for every series in label-value order. The order is cached
     /// until the set of series changes, so steady-state scrapes do not sort.
-    pub(crate) fn for_each_sorted<'g>(
-        &'g self,
-        guard: &'g ReadGuard,
-        mut f: impl FnMut(LabelKeyRef<'g>, &'g M),
-    ) {
+    pub(crate) fn for_each_sorted<'g>(&'g self, guard: &'g ReadGuard, mut f: impl FnMut(LabelKeyRef<'g>, &'g M)) {
         let mut sorted = self.sorted.lock().unwrap_or_else(|p| p.into_inner());
         let generation = self.generation.load(Acquire);
         if sorted.0 != generation {
             let mut entries: Vec<*mut Entry<M>> = Vec::with_capacity(self.len());
             // SAFETY: as in `get`.
             let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
-            entries.extend(
-                slots
-                    .iter()
-                    .map(|s| s.load(Acquire))
-                    .filter(|p| !p.is_null() && *p as usize != TOMBSTONE),
-            );
+            entries.extend(slots.iter().map(|s| s.load(Acquire)).filter(|p| !p.is_null() && *p as usize != TOMBSTONE));
             // SAFETY: live entries (guard held).
-            entries.sort_unstable_by(|a, b| unsafe {
-                Entry::key(*a).values().cmp(Entry::key(*b).values())
-            });
+            entries.sort_unstable_by(|a, b| unsafe { Entry::key(*a).values().cmp(Entry::key(*b).values()) });
             *sorted = (generation, entries);
         }
         let _ = guard;
@@ -497,10 +462,7 @@ mod tests {
     use std::sync::Arc;
 
     fn lookup<'a>(v: &'a [&'a str]) -> LabelLookup<'a> {
-        LabelLookup {
-            prefix: &[],
-            values: v,
-        }
+        LabelLookup { prefix: &[], values: v }
     }
 
     #[test]
@@ -509,10 +471,7 @@ mod tests {
         let g = ReadGuard::enter();
         let names: Vec<String> = (0..1000).map(|i| format!("v{i}")).collect();
         for (i, n) in names.iter().enumerate() {
-            assert_eq!(
-                *idx.get_or_insert_with(&lookup(&[n, "x"]), || i as u32, &g),
-                i as u32
-            );
+            assert_eq!(*idx.get_or_insert_with(&lookup(&[n, "x"]), || i as u32, &g), i as u32);
         }
         assert_eq!(idx.len(), 1000);
         for (i, n) in names.iter().enumerate() {
@@ -545,8 +504,7 @@ mod tests {
                     for round in 0..2000u64 {
                         let k = format!("k{}", round % 300);
                         let g = ReadGuard::enter();
-                        let v =
-                            idx.get_or_insert_with(&lookup(&[&k]), || Arc::new(round % 300), &g);
+                        let v = idx.get_or_insert_with(&lookup(&[&k]), || Arc::new(round % 300), &g);
                         assert_eq!(**v, round % 300);
                         drop(g);
                         if t == 0 && round % 100 == 0 {

@@ -62,25 +62,12 @@ impl Families {
     }
 
     /// Adds a family unless its name or one of its sample names is taken.
-    fn insert(
-        &mut self,
-        name: String,
-        kind: MetricKind,
-        family: Arc<dyn Collect>,
-        requested: String,
-    ) -> Result<()> {
+    fn insert(&mut self, name: String, kind: MetricKind, family: Arc<dyn Collect>, requested: String) -> Result<()> {
         if let Some(existing) = self.by_name.get(&name) {
-            return Err(Error::Conflict {
-                name,
-                existing: existing.describe(),
-                requested,
-            });
+            return Err(Error::Conflict { name, existing: existing.describe(), requested });
         }
         let names = exposed_names(&name, kind);
-        if let Some((sample, owner)) = names
-            .iter()
-            .find_map(|n| self.exposed.get(n).map(|o| (n, o)))
-        {
+        if let Some((sample, owner)) = names.iter().find_map(|n| self.exposed.get(n).map(|o| (n, o))) {
             return Err(Error::Conflict {
                 name: name.clone(),
                 existing: format!("sample name {sample:?} is already exposed by {owner:?}"),
@@ -149,16 +136,8 @@ impl Default for Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let n = self
-            .inner
-            .families
-            .read()
-            .map(|m| m.by_name.len())
-            .unwrap_or(0);
-        f.debug_struct("Registry")
-            .field("families", &n)
-            .field("prefix", &self.scope.prefix)
-            .finish()
+        let n = self.inner.families.read().map(|m| m.by_name.len()).unwrap_or(0);
+        f.debug_struct("Registry").field("families", &n).field("prefix", &self.scope.prefix).finish()
     }
 }
 
@@ -192,18 +171,10 @@ impl Registry {
 
     /// A builder for registries with non-default options.
     pub fn builder() -> RegistryBuilder {
-        RegistryBuilder {
-            specs: None,
-            limit: DEFAULT_CARDINALITY_LIMIT,
-            self_metrics: true,
-        }
+        RegistryBuilder { specs: None, limit: DEFAULT_CARDINALITY_LIMIT, self_metrics: true }
     }
 
-    fn build(
-        specs: Option<BTreeMap<String, MetricSpec>>,
-        limit: usize,
-        self_metrics: bool,
-    ) -> Self {
+    fn build(specs: Option<BTreeMap<String, MetricSpec>>, limit: usize, self_metrics: bool) -> Self {
         Self {
             inner: Arc::new(RegistryInner {
                 families: RwLock::new(Families::default()),
@@ -244,19 +215,13 @@ impl Registry {
     }
 
     /// A view that adds constant labels to everything it declares.
-    pub fn with_labels<'a>(
-        &self,
-        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
-    ) -> Result<Self> {
+    pub fn with_labels<'a>(&self, labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut names = self.scope.const_names.clone();
         let mut values: Vec<Box<str>> = self.scope.const_values.to_vec();
         for (n, v) in labels {
             validate_label_name(n)?;
             if names.iter().any(|x| &**x == n) {
-                return Err(Error::InvalidLabelName {
-                    name: n.into(),
-                    reason: "label declared twice",
-                });
+                return Err(Error::InvalidLabelName { name: n.into(), reason: "label declared twice" });
             }
             names.push(n.into());
             values.push(v.into());
@@ -302,23 +267,13 @@ impl Registry {
     }
 
     /// Registers a gauge computed by `f` at each collection.
-    pub fn gauge_fn(
-        &self,
-        name: &str,
-        help: &str,
-        f: impl Fn() -> f64 + Send + Sync + 'static,
-    ) -> Result<()> {
+    pub fn gauge_fn(&self, name: &str, help: &str, f: impl Fn() -> f64 + Send + Sync + 'static) -> Result<()> {
         self.register_callback(name, help, MetricKind::Gauge, GaugeFn::new(f).0)
     }
 
     /// Registers a counter computed by `f` at each collection (`f` must
     /// not decrease).
-    pub fn counter_fn(
-        &self,
-        name: &str,
-        help: &str,
-        f: impl Fn() -> f64 + Send + Sync + 'static,
-    ) -> Result<()> {
+    pub fn counter_fn(&self, name: &str, help: &str, f: impl Fn() -> f64 + Send + Sync + 'static) -> Result<()> {
         self.register_callback(name, help, MetricKind::Counter, CounterFn::new(f).0)
     }
 
@@ -330,11 +285,7 @@ impl Registry {
         f: Arc<dyn Fn() -> f64 + Send + Sync>,
     ) -> Result<()> {
         let (full, help, unit) = self.resolve(name, help, None, kind)?;
-        let full = if kind == MetricKind::Counter {
-            strip_total(&full)
-        } else {
-            full
-        };
+        let full = if kind == MetricKind::Counter { strip_total(&full) } else { full };
         let family = CallbackFamily {
             name: full.clone(),
             help,
@@ -344,11 +295,7 @@ impl Registry {
             label_values: self.scope.const_values.clone(),
             f,
         };
-        let mut families = self
-            .inner
-            .families
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut families = self.inner.families.write().unwrap_or_else(|p| p.into_inner());
         families.insert(full, kind, Arc::new(family), format!("{kind} callback"))
     }
 
@@ -367,43 +314,25 @@ impl Registry {
         M::Layout: LayoutOf<M>,
     {
         let (full, help, unit) = self.resolve(name, help, None, M::KIND)?;
-        let full = if M::KIND == MetricKind::Counter {
-            strip_total(&full)
-        } else {
-            full
-        };
+        let full = if M::KIND == MetricKind::Counter { strip_total(&full) } else { full };
         let desc = Descriptor {
             kind: M::KIND,
             label_names: self.scope.const_names.clone().into(),
             unit,
             layout: M::Layout::layout_of(&metric),
         };
-        let core =
-            FamilyCore::<M>::new(full.clone(), help, desc, self.inner.cardinality_limit, None);
+        let core = FamilyCore::<M>::new(full.clone(), help, desc, self.inner.cardinality_limit, None);
         let values: Vec<&str> = self.scope.const_values.iter().map(|v| &**v).collect();
         core.insert(&values, metric);
-        let mut families = self
-            .inner
-            .families
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
-        families.insert(
-            full,
-            M::KIND,
-            Arc::new(core),
-            format!("registered {}", M::KIND),
-        )
+        let mut families = self.inner.families.write().unwrap_or_else(|p| p.into_inner());
+        families.insert(full, M::KIND, Arc::new(core), format!("registered {}", M::KIND))
     }
 
     /// Removes the family called `name` (with this view's prefix); true if
     /// it existed. For counters, `name` may carry the `_total` suffix.
     pub fn unregister(&self, name: &str) -> bool {
         let full = format!("{}{}", self.scope.prefix, name);
-        let mut families = self
-            .inner
-            .families
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut families = self.inner.families.write().unwrap_or_else(|p| p.into_inner());
         families.remove(&full) || families.remove(&strip_total(&full))
     }
 
@@ -420,15 +349,9 @@ impl Registry {
         let mut help = help.to_owned();
         let mut unit = unit.map(str::to_owned);
         if let Some(specs) = &self.inner.specs {
-            let spec = specs
-                .get(&full)
-                .ok_or_else(|| Error::Undeclared { name: full.clone() })?;
+            let spec = specs.get(&full).ok_or_else(|| Error::Undeclared { name: full.clone() })?;
             if spec.kind != kind {
-                return Err(Error::KindMismatch {
-                    name: full,
-                    declared: spec.kind,
-                    requested: kind,
-                });
+                return Err(Error::KindMismatch { name: full, declared: spec.kind, requested: kind });
             }
             if help.is_empty() {
                 help = spec.help.clone();
@@ -444,11 +367,8 @@ impl Registry {
             if !base.ends_with(&suffix) {
                 // OpenMetrics requires the unit as a name suffix; add it,
                 // keeping a counter's `_total` last.
-                full = if base.len() != full.len() {
-                    format!("{base}{suffix}_total")
-                } else {
-                    format!("{full}{suffix}")
-                };
+                full =
+                    if base.len() != full.len() { format!("{base}{suffix}_total") } else { format!("{full}{suffix}") };
             }
         }
         Ok((full, help, unit))
@@ -458,27 +378,10 @@ impl Registry {
     where
         M::Layout: LayoutOf<M>,
     {
-        let Declaration {
-            name,
-            help,
-            unit,
-            labels,
-            layout,
-            limit,
-            ttl,
-        } = d;
-        let (name, help, unit, labels) = (
-            name.as_str(),
-            help.as_str(),
-            unit.as_deref(),
-            labels.as_slice(),
-        );
+        let Declaration { name, help, unit, labels, layout, limit, ttl } = d;
+        let (name, help, unit, labels) = (name.as_str(), help.as_str(), unit.as_deref(), labels.as_slice());
         let (full, help, unit) = self.resolve(name, help, unit, M::KIND)?;
-        let full = if M::KIND == MetricKind::Counter {
-            strip_total(&full)
-        } else {
-            full
-        };
+        let full = if M::KIND == MetricKind::Counter { strip_total(&full) } else { full };
         let mut names: Vec<Box<str>> = self.scope.const_names.clone();
         for l in labels {
             validate_label_name(l)?;
@@ -488,56 +391,30 @@ impl Registry {
                 _ => false,
             };
             if reserved {
-                return Err(Error::InvalidLabelName {
-                    name: l.clone(),
-                    reason: "reserved for this metric kind",
-                });
+                return Err(Error::InvalidLabelName { name: l.clone(), reason: "reserved for this metric kind" });
             }
             if names.iter().any(|n| **n == **l) {
-                return Err(Error::InvalidLabelName {
-                    name: l.clone(),
-                    reason: "label declared twice",
-                });
+                return Err(Error::InvalidLabelName { name: l.clone(), reason: "label declared twice" });
             }
             names.push(l.as_str().into());
         }
         if names.len() > MAX_LABEL_NAMES {
-            return Err(Error::TooManyLabels {
-                metric: full,
-                count: names.len(),
-                limit: MAX_LABEL_NAMES,
-            });
+            return Err(Error::TooManyLabels { metric: full, count: names.len(), limit: MAX_LABEL_NAMES });
         }
         let layout = layout.unwrap_or_else(|| M::Layout::default_for(unit.as_deref()));
-        let desc = Descriptor {
-            kind: M::KIND,
-            label_names: names.into(),
-            unit,
-            layout,
-        };
+        let desc = Descriptor { kind: M::KIND, label_names: names.into(), unit, layout };
         let limit = limit.unwrap_or(self.inner.cardinality_limit);
         if limit == 0 {
-            return Err(Error::InvalidOption {
-                metric: full,
-                reason: "cardinality limit must be at least 1".into(),
-            });
+            return Err(Error::InvalidOption { metric: full, reason: "cardinality limit must be at least 1".into() });
         }
         let prefix = self.scope.const_values.clone();
         {
-            let families = self
-                .inner
-                .families
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+            let families = self.inner.families.read().unwrap_or_else(|p| p.into_inner());
             if let Some(existing) = families.get(&full) {
                 return Self::same_family(existing, &full, &help, desc, prefix);
             }
         }
-        let mut families = self
-            .inner
-            .families
-            .write()
-            .unwrap_or_else(|p| p.into_inner());
+        let mut families = self.inner.families.write().unwrap_or_else(|p| p.into_inner());
         if let Some(existing) = families.get(&full) {
             return Self::same_family(existing, &full, &help, desc, prefix);
         }
@@ -581,11 +458,7 @@ impl Registry {
     pub fn snapshot(&self) -> Snapshot {
         let started = Instant::now();
         let families: Vec<Arc<dyn Collect>> = {
-            let map = self
-                .inner
-                .families
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+            let map = self.inner.families.read().unwrap_or_else(|p| p.into_inner());
             map.by_name.values().cloned().collect()
         };
         let mut out: Vec<FamilySnapshot> = families.iter().map(|f| f.collect()).collect();
@@ -594,24 +467,15 @@ impl Registry {
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
         self.inner.collections.fetch_add(1, Relaxed);
-        self.inner
-            .last_collection_ns
-            .store(started.elapsed().as_nanos() as u64, Relaxed);
-        Snapshot {
-            timestamp: SystemTime::now(),
-            families: out,
-        }
+        self.inner.last_collection_ns.store(started.elapsed().as_nanos() as u64, Relaxed);
+        Snapshot { timestamp: SystemTime::now(), families: out }
     }
 
     /// Calls `f` with each family's snapshot in name order, one at a time,
     /// without building the whole snapshot (self-metrics excluded).
     pub fn visit(&self, mut f: impl FnMut(&FamilySnapshot)) {
         let families: Vec<Arc<dyn Collect>> = {
-            let map = self
-                .inner
-                .families
-                .read()
-                .unwrap_or_else(|p| p.into_inner());
+            let map = self.inner.families.read().unwrap_or_else(|p| p.into_inner());
             map.by_name.values().cloned().collect()
         };
         for fam in families {
@@ -621,14 +485,7 @@ impl Registry {
 
     /// Names of the registered families, sorted.
     pub fn names(&self) -> Vec<String> {
-        self.inner
-            .families
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .by_name
-            .keys()
-            .cloned()
-            .collect()
+        self.inner.families.read().unwrap_or_else(|p| p.into_inner()).by_name.keys().cloned().collect()
     }
 
     /// Zeroes counters, histograms and summaries; gauges and up-down
@@ -643,11 +500,7 @@ impl Registry {
     }
 
     fn each(&self, mut f: impl FnMut(&dyn Collect)) {
-        let map = self
-            .inner
-            .families
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
+        let map = self.inner.families.read().unwrap_or_else(|p| p.into_inner());
         for fam in map.by_name.values() {
             f(&**fam);
         }
@@ -664,11 +517,7 @@ impl Registry {
     /// ```
     pub fn counter_rate(&self, name: &str) -> Option<f64> {
         let full = strip_total(&format!("{}{}", self.scope.prefix, name));
-        let map = self
-            .inner
-            .families
-            .read()
-            .unwrap_or_else(|p| p.into_inner());
+        let map = self.inner.families.read().unwrap_or_else(|p| p.into_inner());
         let fam = map.get(&full)?;
         let core = fam.as_any().downcast_ref::<FamilyCore<Counter>>()?;
         let mut rate = 0.0;
@@ -727,10 +576,7 @@ impl RegistryBuilder {
 
 /// Counters are named without `_total` inside the registry; encoders add it.
 pub(crate) fn strip_total(name: &str) -> String {
-    name.strip_suffix("_total")
-        .filter(|s| !s.is_empty())
-        .unwrap_or(name)
-        .to_owned()
+    name.strip_suffix("_total").filter(|s| !s.is_empty()).unwrap_or(name).to_owned()
 }
 
 /// How a kind's layout is defaulted and read back from an instrument.

@@ -19,8 +19,7 @@ use crate::metrics::thread_slot;
 /// others share one atomic counter.
 const TRACKED: usize = 256;
 
-static DEPTH: [CachePadded<AtomicU32>; TRACKED] =
-    [const { CachePadded::new(AtomicU32::new(0)) }; TRACKED];
+static DEPTH: [CachePadded<AtomicU32>; TRACKED] = [const { CachePadded::new(AtomicU32::new(0)) }; TRACKED];
 static SHARED_DEPTH: CachePadded<AtomicU32> = CachePadded::new(AtomicU32::new(0));
 
 const UNKNOWN: u8 = 0;
@@ -55,10 +54,7 @@ impl ReadGuard {
             SHARED_DEPTH.fetch_add(1, SeqCst);
         }
         light_barrier();
-        Self {
-            slot,
-            _not_send: std::marker::PhantomData,
-        }
+        Self { slot, _not_send: std::marker::PhantomData }
     }
 }
 
@@ -107,9 +103,7 @@ mod membarrier {
 
     pub(super) fn register() -> bool {
         let supported = call(QUERY);
-        supported > 0
-            && supported & PRIVATE_EXPEDITED as i64 != 0
-            && call(REGISTER_PRIVATE_EXPEDITED) == 0
+        supported > 0 && supported & PRIVATE_EXPEDITED as i64 != 0 && call(REGISTER_PRIVATE_EXPEDITED) == 0
     }
 
     pub(super) fn heavy() {
@@ -147,10 +141,7 @@ mod tests {
         let a = ReadGuard::enter();
         let b = ReadGuard::enter();
         assert!(!quiescent(), "a reader on this thread blocks freeing");
-        assert!(
-            !std::thread::spawn(quiescent).join().unwrap(),
-            "another thread sees this reader"
-        );
+        assert!(!std::thread::spawn(quiescent).join().unwrap(), "another thread sees this reader");
         drop(b);
         assert!(!quiescent(), "guards nest");
         drop(a);

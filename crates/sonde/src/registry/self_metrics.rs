@@ -10,10 +10,7 @@ use crate::snapshot::{FamilySnapshot, SeriesValue};
 use crate::MetricKind;
 
 fn counter(v: u64) -> SeriesValue {
-    SeriesValue::Counter {
-        value: v as f64,
-        exact: Some(v),
-    }
+    SeriesValue::Counter { value: v as f64, exact: Some(v) }
 }
 
 fn family(name: &str, help: &str, kind: MetricKind, labels: &[&str]) -> FamilySnapshot {
@@ -21,19 +18,10 @@ fn family(name: &str, help: &str, kind: MetricKind, labels: &[&str]) -> FamilySn
     FamilySnapshot::new(name, help, None, kind, names.into())
 }
 
-pub(super) fn append(
-    out: &mut Vec<FamilySnapshot>,
-    families: &[Arc<dyn Collect>],
-    inner: &RegistryInner,
-) {
+pub(super) fn append(out: &mut Vec<FamilySnapshot>, families: &[Arc<dyn Collect>], inner: &RegistryInner) {
     let series: usize = out.iter().map(|f| f.len()).sum();
 
-    let mut f = family(
-        "sonde_collections",
-        "Snapshots taken of this registry.",
-        MetricKind::Counter,
-        &[],
-    );
+    let mut f = family("sonde_collections", "Snapshots taken of this registry.", MetricKind::Counter, &[]);
     f.push([], counter(inner.collections.load(Relaxed)), None, &[], &[]);
     out.push(f);
 
@@ -43,36 +31,14 @@ pub(super) fn append(
         MetricKind::Gauge,
         &[],
     );
-    f.push(
-        [],
-        SeriesValue::Gauge(inner.last_collection_ns.load(Relaxed) as f64 / 1e9),
-        None,
-        &[],
-        &[],
-    );
+    f.push([], SeriesValue::Gauge(inner.last_collection_ns.load(Relaxed) as f64 / 1e9), None, &[], &[]);
     out.push(f);
 
-    let mut f = family(
-        "sonde_metric_families",
-        "Metric families registered.",
-        MetricKind::Gauge,
-        &[],
-    );
-    f.push(
-        [],
-        SeriesValue::Gauge(families.len() as f64),
-        None,
-        &[],
-        &[],
-    );
+    let mut f = family("sonde_metric_families", "Metric families registered.", MetricKind::Gauge, &[]);
+    f.push([], SeriesValue::Gauge(families.len() as f64), None, &[], &[]);
     out.push(f);
 
-    let mut f = family(
-        "sonde_series",
-        "Series in this registry, self-metrics excluded.",
-        MetricKind::Gauge,
-        &[],
-    );
+    let mut f = family("sonde_series", "Series in this registry, self-metrics excluded.", MetricKind::Gauge, &[]);
     f.push([], SeriesValue::Gauge(series as f64), None, &[], &[]);
     out.push(f);
 
@@ -101,13 +67,7 @@ pub(super) fn append(
     );
     for (fam, snap) in families.iter().zip(out.iter()) {
         if fam.overflowed() > 0 {
-            over.push(
-                [snap.name.as_str()],
-                counter(fam.overflowed()),
-                None,
-                &[],
-                &[],
-            );
+            over.push([snap.name.as_str()], counter(fam.overflowed()), None, &[], &[]);
         }
         if fam.expired() > 0 {
             expired.push([snap.name.as_str()], counter(fam.expired()), None, &[], &[]);

@@ -28,12 +28,7 @@ pub struct MetricSpec {
 impl MetricSpec {
     /// A spec without a unit.
     pub fn new(name: impl Into<String>, kind: MetricKind, help: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            kind,
-            unit: None,
-            help: help.into(),
-        }
+        Self { name: name.into(), kind, unit: None, help: help.into() }
     }
 
     /// Sets the unit.

@@ -36,12 +36,7 @@ fn conflicts_are_errors() {
             .buckets(Buckets::new([1.0]).unwrap())
             .register()
             .map(drop)
-            .and(
-                r.histogram("h")
-                    .buckets(Buckets::new([2.0]).unwrap())
-                    .register()
-                    .map(drop),
-            ),
+            .and(r.histogram("h").buckets(Buckets::new([2.0]).unwrap()).register().map(drop)),
     ];
     for c in cases {
         assert!(matches!(c, Err(Error::Conflict { .. })), "{c:?}");
@@ -51,40 +46,16 @@ fn conflicts_are_errors() {
 #[test]
 fn invalid_declarations_have_precise_errors() {
     let r = quiet();
-    assert!(matches!(
-        r.counter("1bad").register(),
-        Err(Error::InvalidMetricName { .. })
-    ));
-    assert!(matches!(
-        r.counter("ok").labels(["bad-label"]).register(),
-        Err(Error::InvalidLabelName { .. })
-    ));
-    assert!(matches!(
-        r.counter("ok2").labels(["a", "a"]).register(),
-        Err(Error::InvalidLabelName { .. })
-    ));
-    assert!(matches!(
-        r.histogram("h").labels(["le"]).register(),
-        Err(Error::InvalidLabelName { .. })
-    ));
-    assert!(matches!(
-        r.summary("s").labels(["quantile"]).register(),
-        Err(Error::InvalidLabelName { .. })
-    ));
-    assert!(matches!(
-        r.counter("u").unit("sec onds").register(),
-        Err(Error::InvalidUnit { .. })
-    ));
+    assert!(matches!(r.counter("1bad").register(), Err(Error::InvalidMetricName { .. })));
+    assert!(matches!(r.counter("ok").labels(["bad-label"]).register(), Err(Error::InvalidLabelName { .. })));
+    assert!(matches!(r.counter("ok2").labels(["a", "a"]).register(), Err(Error::InvalidLabelName { .. })));
+    assert!(matches!(r.histogram("h").labels(["le"]).register(), Err(Error::InvalidLabelName { .. })));
+    assert!(matches!(r.summary("s").labels(["quantile"]).register(), Err(Error::InvalidLabelName { .. })));
+    assert!(matches!(r.counter("u").unit("sec onds").register(), Err(Error::InvalidUnit { .. })));
     let many: Vec<String> = (0..100).map(|i| format!("l{i}")).collect();
+    assert!(matches!(r.counter("wide").labels(&many).register(), Err(Error::TooManyLabels { .. })));
     assert!(matches!(
-        r.counter("wide").labels(&many).register(),
-        Err(Error::TooManyLabels { .. })
-    ));
-    assert!(matches!(
-        r.counter("zero")
-            .labels(["a"])
-            .cardinality_limit(0)
-            .register(),
+        r.counter("zero").labels(["a"]).cardinality_limit(0).register(),
         Err(Error::InvalidOption { .. })
     ));
     let msg = r.counter("1bad").register().unwrap_err().to_string();
@@ -109,21 +80,11 @@ fn cardinality_limit_routes_to_overflow_and_counts() {
     }
     assert_eq!(f.len(), 4, "3 series and the overflow series");
     assert_eq!(f.with(&[OVERFLOW_LABEL_VALUE]).value(), 7.0);
-    assert!(matches!(
-        f.try_with(&["/new"]),
-        Err(Error::CardinalityLimit { .. })
-    ));
+    assert!(matches!(f.try_with(&["/new"]), Err(Error::CardinalityLimit { .. })));
     // wrong arity and oversize values also go to overflow, counted
     f.with(&["a", "b"]).inc();
     f.with(&[&"x".repeat(crate::MAX_LABEL_VALUE_LEN + 1)]).inc();
-    assert!(matches!(
-        f.try_with(&[]),
-        Err(Error::LabelCount {
-            expected: 1,
-            got: 0,
-            ..
-        })
-    ));
+    assert!(matches!(f.try_with(&[]), Err(Error::LabelCount { expected: 1, got: 0, .. })));
     assert_eq!(f.with(&[OVERFLOW_LABEL_VALUE]).value(), 9.0);
     let snap = r.snapshot();
     let over = snap.family("sonde_cardinality_overflow").unwrap();
@@ -133,34 +94,13 @@ fn cardinality_limit_routes_to_overflow_and_counts() {
 #[test]
 fn scopes_prefix_names_and_add_constant_labels() {
     let r = quiet();
-    let api = r
-        .with_namespace("app")
-        .with_subsystem("http")
-        .with_labels([("svc", "api")])
-        .unwrap();
-    let web = r
-        .with_namespace("app")
-        .with_subsystem("http")
-        .with_labels([("svc", "web")])
-        .unwrap();
-    api.counter("requests_total")
-        .labels(["code"])
-        .register()
-        .unwrap()
-        .with(&["200"])
-        .inc();
-    web.counter("requests_total")
-        .labels(["code"])
-        .register()
-        .unwrap()
-        .with(&["500"])
-        .inc_by(2);
+    let api = r.with_namespace("app").with_subsystem("http").with_labels([("svc", "api")]).unwrap();
+    let web = r.with_namespace("app").with_subsystem("http").with_labels([("svc", "web")]).unwrap();
+    api.counter("requests_total").labels(["code"]).register().unwrap().with(&["200"]).inc();
+    web.counter("requests_total").labels(["code"]).register().unwrap().with(&["500"]).inc_by(2);
     let snap = r.snapshot();
     let f = snap.family("app_http_requests").unwrap();
-    assert_eq!(
-        &*f.label_names,
-        &["svc".into(), "code".into()] as &[Box<str>]
-    );
+    assert_eq!(&*f.label_names, &["svc".into(), "code".into()] as &[Box<str>]);
     assert_eq!(f.find(&["api", "200"]).unwrap().value().as_f64(), 1.0);
     assert_eq!(f.find(&["web", "500"]).unwrap().value().as_f64(), 2.0);
     assert!(r.with_labels([("svc", "x"), ("svc", "y")]).is_err());
@@ -174,29 +114,16 @@ fn strict_registry() {
     ])
     .unwrap();
     r.counter("jobs_total").register().unwrap();
-    assert!(matches!(
-        r.counter("nope_total").register(),
-        Err(Error::Undeclared { .. })
-    ));
-    assert!(matches!(
-        r.gauge("jobs_total").register(),
-        Err(Error::KindMismatch { .. })
-    ));
+    assert!(matches!(r.counter("nope_total").register(), Err(Error::Undeclared { .. })));
+    assert!(matches!(r.gauge("jobs_total").register(), Err(Error::KindMismatch { .. })));
     let h = r.histogram("job_duration").register().unwrap();
     h.observe(3.0);
     let snap = r.snapshot();
     let f = snap.family("job_duration_ms").unwrap();
     assert_eq!(f.help, "Job time.");
-    assert_eq!(
-        &*f.bounds,
-        Buckets::default_milliseconds().bounds(),
-        "unit-aware default buckets"
-    );
+    assert_eq!(&*f.bounds, Buckets::default_milliseconds().bounds(), "unit-aware default buckets");
     assert!(matches!(
-        Registry::strict([
-            MetricSpec::new("a", MetricKind::Gauge, ""),
-            MetricSpec::new("a", MetricKind::Gauge, "")
-        ]),
+        Registry::strict([MetricSpec::new("a", MetricKind::Gauge, ""), MetricSpec::new("a", MetricKind::Gauge, "")]),
         Err(Error::DuplicateSpec { .. })
     ));
 }
@@ -232,26 +159,8 @@ fn register_unregister_and_callbacks() {
     let h = Histogram::new(Buckets::new([1.0]).unwrap());
     r.register("hist", "", h).unwrap();
     let snap = r.snapshot();
-    assert_eq!(
-        snap.family("external")
-            .unwrap()
-            .series()
-            .next()
-            .unwrap()
-            .value()
-            .as_f64(),
-        2.0
-    );
-    assert_eq!(
-        snap.family("computed")
-            .unwrap()
-            .series()
-            .next()
-            .unwrap()
-            .value()
-            .as_f64(),
-        42.0
-    );
+    assert_eq!(snap.family("external").unwrap().series().next().unwrap().value().as_f64(), 2.0);
+    assert_eq!(snap.family("computed").unwrap().series().next().unwrap().value().as_f64(), 42.0);
     assert_eq!(r.names(), ["computed", "external", "hist", "ticks"]);
     assert!(r.unregister("external"));
     assert!(!r.unregister("external"));
@@ -260,12 +169,7 @@ fn register_unregister_and_callbacks() {
 #[test]
 fn idle_series_expire_after_ttl() {
     let r = quiet();
-    let f = r
-        .counter("conn_total")
-        .labels(["peer"])
-        .time_to_live(Duration::from_millis(50))
-        .register()
-        .unwrap();
+    let f = r.counter("conn_total").labels(["peer"]).time_to_live(Duration::from_millis(50)).register().unwrap();
     f.with(&["old"]).inc();
     f.with(&["busy"]).inc();
     r.snapshot(); // first sighting
@@ -275,19 +179,10 @@ fn idle_series_expire_after_ttl() {
     let fam = snap.family("conn").unwrap();
     assert!(fam.find(&["busy"]).is_some());
     assert!(
-        r.snapshot()
-            .family("conn")
-            .unwrap()
-            .find(&["old"])
-            .is_none()
-            || {
-                std::thread::sleep(Duration::from_millis(10));
-                r.snapshot()
-                    .family("conn")
-                    .unwrap()
-                    .find(&["old"])
-                    .is_none()
-            }
+        r.snapshot().family("conn").unwrap().find(&["old"]).is_none() || {
+            std::thread::sleep(Duration::from_millis(10));
+            r.snapshot().family("conn").unwrap().find(&["old"]).is_none()
+        }
     );
     assert_eq!(f.len(), 1);
 }
@@ -298,29 +193,7 @@ fn self_metrics_are_reported() {
     r.counter("x_total").register().unwrap();
     r.snapshot();
     let snap = r.snapshot();
-    assert_eq!(
-        snap.family("sonde_collections")
-            .unwrap()
-            .series()
-            .next()
-            .unwrap()
-            .value()
-            .as_f64(),
-        1.0
-    );
-    assert_eq!(
-        snap.family("sonde_series")
-            .unwrap()
-            .series()
-            .next()
-            .unwrap()
-            .value()
-            .as_f64(),
-        1.0
-    );
-    assert!(snap
-        .family("sonde_dropped_values")
-        .unwrap()
-        .find(&["nan_observation"])
-        .is_some());
+    assert_eq!(snap.family("sonde_collections").unwrap().series().next().unwrap().value().as_f64(), 1.0);
+    assert_eq!(snap.family("sonde_series").unwrap().series().next().unwrap().value().as_f64(), 1.0);
+    assert!(snap.family("sonde_dropped_values").unwrap().find(&["nan_observation"]).is_some());
 }

@@ -63,13 +63,7 @@ pub struct SpanContext {
 impl SpanContext {
     /// A context for the given ids.
     pub fn new(trace_id: TraceId, span_id: SpanId, flags: TraceFlags) -> Self {
-        Self {
-            trace_id,
-            span_id,
-            flags,
-            state: TraceState::default(),
-            remote: false,
-        }
+        Self { trace_id, span_id, flags, state: TraceState::default(), remote: false }
     }
 
     /// True when both ids are valid (non-zero).

@@ -179,17 +179,13 @@ mod tests {
             assert!(TraceId::from_hex(bad).is_none(), "{bad}");
         }
         assert!(!TraceId::from_hex(&"0".repeat(32)).unwrap().is_valid());
-        assert_eq!(
-            SpanId::from_hex("00f067aa0ba902b7").unwrap().to_string(),
-            "00f067aa0ba902b7"
-        );
+        assert_eq!(SpanId::from_hex("00f067aa0ba902b7").unwrap().to_string(), "00f067aa0ba902b7");
         assert!(SpanId::from_hex("00F067AA0BA902B7").is_none());
     }
 
     #[test]
     fn random_ids_are_valid_and_distinct() {
-        let ids: std::collections::HashSet<TraceId> =
-            (0..10_000).map(|_| TraceId::random()).collect();
+        let ids: std::collections::HashSet<TraceId> = (0..10_000).map(|_| TraceId::random()).collect();
         assert_eq!(ids.len(), 10_000);
         assert!(ids.iter().all(TraceId::is_valid));
         assert!((0..10_000).all(|_| SpanId::random().is_valid()));

@@ -10,6 +10,4 @@ mod trace_state;
 
 pub use context::{SpanContext, TraceFlags};
 pub use id::{SpanId, TraceId};
-pub use trace_state::{
-    TraceState, MAX_HEADER_LEN as MAX_TRACESTATE_LEN, MAX_MEMBERS as MAX_TRACESTATE_MEMBERS,
-};
+pub use trace_state::{TraceState, MAX_HEADER_LEN as MAX_TRACESTATE_LEN, MAX_MEMBERS as MAX_TRACESTATE_MEMBERS};

@@ -10,9 +10,19 @@ pub const MAX_HEADER_LEN: usize = 512;
 const LONG_MEMBER: usize = 128;
 
 /// An ordered list of vendor entries, most recently updated first.
-/// Cheap to clone.
+/// Cheap to clone; the empty state allocates nothing.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct TraceState(Arc<[(String, String)]>);
+pub struct TraceState(Option<Arc<[(String, String)]>>);
+
+impl TraceState {
+    fn from_vec(v: Vec<(String, String)>) -> Self {
+        Self((!v.is_empty()).then(|| v.into()))
+    }
+
+    fn members(&self) -> &[(String, String)] {
+        self.0.as_deref().unwrap_or(&[])
+    }
+}
 
 impl TraceState {
     /// Parses a `tracestate` value (several header lines joined with `,`).
@@ -36,15 +46,12 @@ impl TraceState {
                 return None;
             }
         }
-        Some(Self(members.into()))
+        Some(Self::from_vec(members))
     }
 
     /// The value for `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+        self.members().iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
     }
 
     /// A copy with `key` set to `value` and moved to the front (the W3C
@@ -54,38 +61,33 @@ impl TraceState {
             return None;
         }
         let mut v: Vec<(String, String)> = vec![(key.to_owned(), value.to_owned())];
-        v.extend(self.0.iter().filter(|(k, _)| k != key).cloned());
+        v.extend(self.members().iter().filter(|(k, _)| k != key).cloned());
         v.truncate(MAX_MEMBERS);
-        Some(Self(v.into()))
+        Some(Self::from_vec(v))
     }
 
     /// True with no entries.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.is_none()
     }
 
     /// The entries, in order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.members().iter().map(|(k, v)| (k.as_str(), v.as_str()))
     }
 
     /// The header value, at most [`MAX_HEADER_LEN`] characters: when too
     /// long, whole entries are dropped, those over 128 characters first,
     /// then from the end.
     pub fn to_header(&self) -> String {
+        let members = self.members();
         let len = |m: &(String, String)| m.0.len() + 1 + m.1.len();
-        let mut keep: Vec<bool> = vec![true; self.0.len()];
+        let mut keep: Vec<bool> = vec![true; members.len()];
         let total = |keep: &[bool]| -> usize {
-            let kept: Vec<usize> = self
-                .0
-                .iter()
-                .zip(keep)
-                .filter(|(_, k)| **k)
-                .map(|(m, _)| len(m))
-                .collect();
+            let kept: Vec<usize> = self.members().iter().zip(keep).filter(|(_, k)| **k).map(|(m, _)| len(m)).collect();
             kept.iter().sum::<usize>() + kept.len().saturating_sub(1)
         };
-        for (i, m) in self.0.iter().enumerate() {
+        for (i, m) in members.iter().enumerate() {
             if total(&keep) <= MAX_HEADER_LEN {
                 break;
             }
@@ -93,19 +95,14 @@ impl TraceState {
                 keep[i] = false;
             }
         }
-        for i in (0..self.0.len()).rev() {
+        for i in (0..members.len()).rev() {
             if total(&keep) <= MAX_HEADER_LEN {
                 break;
             }
             keep[i] = false;
         }
-        let parts: Vec<String> = self
-            .0
-            .iter()
-            .zip(&keep)
-            .filter(|(_, k)| **k)
-            .map(|((k, v), _)| format!("{k}={v}"))
-            .collect();
+        let parts: Vec<String> =
+            self.members().iter().zip(&keep).filter(|(_, k)| **k).map(|((k, v), _)| format!("{k}={v}")).collect();
         parts.join(",")
     }
 }
@@ -120,12 +117,7 @@ fn key_char(c: u8) -> bool {
 fn valid_key(k: &str) -> bool {
     let b = k.as_bytes();
     match k.split_once('@') {
-        None => {
-            !b.is_empty()
-                && b.len() <= 256
-                && b[0].is_ascii_lowercase()
-                && b.iter().all(|&c| key_char(c))
-        }
+        None => !b.is_empty() && b.len() <= 256 && b[0].is_ascii_lowercase() && b.iter().all(|&c| key_char(c)),
         Some((tenant, system)) => {
             let (t, s) = (tenant.as_bytes(), system.as_bytes());
             !t.is_empty()
@@ -145,10 +137,7 @@ fn valid_key(k: &str) -> bool {
 fn valid_value(v: &str) -> bool {
     let b = v.as_bytes();
     let nblk = |c: u8| (0x21..=0x7e).contains(&c) && c != b',' && c != b'=';
-    !b.is_empty()
-        && b.len() <= 256
-        && b.iter().all(|&c| c == b' ' || nblk(c))
-        && nblk(b[b.len() - 1])
+    !b.is_empty() && b.len() <= 256 && b.iter().all(|&c| c == b' ' || nblk(c)) && nblk(b[b.len() - 1])
 }
 
 #[cfg(test)]
@@ -179,7 +168,7 @@ mod tests {
             ("foo=\u{7f}", None),
         ];
         for (h, want) in cases {
-            assert_eq!(TraceState::parse(h).map(|s| s.0.len()), *want, "{h:?}");
+            assert_eq!(TraceState::parse(h).map(|s| s.members().len()), *want, "{h:?}");
         }
         assert!(!valid_value("val "), "a value never ends with a space");
         assert!(valid_value("v al"));
@@ -193,32 +182,15 @@ mod tests {
 
     #[test]
     fn member_limit() {
-        let members = |n: usize| {
-            (0..n)
-                .map(|i| format!("k{i}=v"))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
+        let members = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
         assert!(TraceState::parse(&format!("a{}", &members(32)[1..])).is_some());
-        assert_eq!(
-            TraceState::parse(&members(32).replace("k0", "a"))
-                .unwrap()
-                .0
-                .len(),
-            32
-        );
-        assert!(
-            TraceState::parse(&members(33).replace("k0", "a")).is_none(),
-            "33 members discard the header"
-        );
+        assert_eq!(TraceState::parse(&members(32).replace("k0", "a")).unwrap().0.len(), 32);
+        assert!(TraceState::parse(&members(33).replace("k0", "a")).is_none(), "33 members discard the header");
     }
 
     #[test]
     fn insert_moves_to_front() {
-        let s = TraceState::parse("foo=1,bar=2")
-            .unwrap()
-            .insert("bar", "3")
-            .unwrap();
+        let s = TraceState::parse("foo=1,bar=2").unwrap().insert("bar", "3").unwrap();
         assert_eq!(s.to_header(), "bar=3,foo=1");
         assert!(s.insert("Bad", "1").is_none());
     }
@@ -237,14 +209,9 @@ mod tests {
         assert!(h.starts_with("k00="), "{h}");
         // removing the long entry was enough: every short entry stays
         assert_eq!(h.split(',').count(), 30);
-        let many: Vec<String> = (0..32)
-            .map(|i| format!("k{i:02}={}", "z".repeat(20)))
-            .collect();
+        let many: Vec<String> = (0..32).map(|i| format!("k{i:02}={}", "z".repeat(20))).collect();
         let h = TraceState::parse(&many.join(",")).unwrap().to_header();
         assert!(h.len() <= MAX_HEADER_LEN);
-        assert!(
-            h.starts_with("k00=") && !h.contains("k31="),
-            "dropped from the end"
-        );
+        assert!(h.starts_with("k00=") && !h.contains("k31="), "dropped from the end");
     }
 }

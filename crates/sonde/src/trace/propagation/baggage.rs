@@ -13,9 +13,7 @@ pub const MAX_BAGGAGE_LEN: usize = 8192;
 pub struct Baggage(Arc<[(String, String, String)]>);
 
 fn is_token(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
+    !s.is_empty() && s.bytes().all(|c| c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c))
 }
 
 fn percent_decode(s: &str) -> Option<String> {
@@ -39,8 +37,7 @@ fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for &c in s.as_bytes() {
         // baggage-octet: %x21 / %x23-2B / %x2D-3A / %x3C-5B / %x5D-7E, minus '%'
-        let plain =
-            matches!(c, 0x21 | 0x23..=0x24 | 0x26..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E);
+        let plain = matches!(c, 0x21 | 0x23..=0x24 | 0x26..=0x2B | 0x2D..=0x3A | 0x3C..=0x5B | 0x5D..=0x7E);
         if plain {
             out.push(c as char);
         } else {
@@ -55,11 +52,7 @@ impl Baggage {
     /// skipped; at most [`MAX_ENTRIES`] entries and [`MAX_BAGGAGE_LEN`]
     /// bytes are read.
     pub fn parse(header: &str) -> Self {
-        let header = if header.len() > MAX_BAGGAGE_LEN {
-            ""
-        } else {
-            header
-        };
+        let header = if header.len() > MAX_BAGGAGE_LEN { "" } else { header };
         let mut entries: Vec<(String, String, String)> = Vec::new();
         for member in header.split(',') {
             let (kv, props) = member.split_once(';').unwrap_or((member, ""));
@@ -82,10 +75,7 @@ impl Baggage {
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _, _)| k == key)
-            .map(|(_, v, _)| v.as_str())
+        self.0.iter().find(|(k, _, _)| k == key).map(|(_, v, _)| v.as_str())
     }
 
     /// A copy with `key` set to `value` (None if `key` is not a token).
@@ -93,12 +83,7 @@ impl Baggage {
         if !is_token(key) {
             return None;
         }
-        let mut v: Vec<_> = self
-            .0
-            .iter()
-            .filter(|(k, _, _)| k != key)
-            .cloned()
-            .collect();
+        let mut v: Vec<_> = self.0.iter().filter(|(k, _, _)| k != key).cloned().collect();
         v.push((key.to_owned(), value.to_owned(), String::new()));
         v.truncate(MAX_ENTRIES);
         Some(Self(v.into()))
@@ -141,28 +126,17 @@ mod tests {
 
     #[test]
     fn parse_and_round_trip() {
-        let b = Baggage::parse(
-            "userId=alice, serverNode = DF%2028 ;prop=1,bad key=x,=v,isProduction=false",
-        );
+        let b = Baggage::parse("userId=alice, serverNode = DF%2028 ;prop=1,bad key=x,=v,isProduction=false");
         assert_eq!(b.get("userId"), Some("alice"));
         assert_eq!(b.get("serverNode"), Some("DF 28"));
         assert_eq!(b.get("isProduction"), Some("false"));
         assert_eq!(b.iter().count(), 3, "invalid members are skipped");
         let again = Baggage::parse(&b.to_header());
         assert_eq!(again, b);
-        assert!(
-            Baggage::parse(&"k=v,".repeat(5000)).is_empty(),
-            "oversize header ignored"
-        );
+        assert!(Baggage::parse(&"k=v,".repeat(5000)).is_empty(), "oversize header ignored");
         let many: Vec<String> = (0..100).map(|i| format!("k{i}=v")).collect();
         assert_eq!(Baggage::parse(&many.join(",")).iter().count(), MAX_ENTRIES);
         assert_eq!(b.insert("a,b", "x"), None);
-        assert_eq!(
-            Baggage::default()
-                .insert("k", "a,b=c ü")
-                .unwrap()
-                .to_header(),
-            "k=a%2Cb=c%20%C3%BC"
-        );
+        assert_eq!(Baggage::default().insert("k", "a,b=c ü").unwrap().to_header(), "k=a%2Cb=c%20%C3%BC");
     }
 }

@@ -17,10 +17,7 @@ pub trait Injector {
 
 impl<S: std::hash::BuildHasher> Extractor for HashMap<String, String, S> {
     fn get_all(&self, key: &str) -> Vec<&str> {
-        self.iter()
-            .filter(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
-            .collect()
+        self.iter().filter(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v.as_str()).collect()
     }
 }
 
@@ -37,20 +34,14 @@ impl Extractor for http::HeaderMap {
         // A value that is not visible ASCII cannot be a valid trace header;
         // it is passed on as "" so that it still counts (and fails) rather
         // than vanishing.
-        self.get_all(key)
-            .iter()
-            .map(|v| v.to_str().unwrap_or(""))
-            .collect()
+        self.get_all(key).iter().map(|v| v.to_str().unwrap_or("")).collect()
     }
 }
 
 #[cfg(feature = "http")]
 impl Injector for http::HeaderMap {
     fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::try_from(key),
-            http::HeaderValue::try_from(value),
-        ) {
+        if let (Ok(name), Ok(value)) = (http::HeaderName::try_from(key), http::HeaderValue::try_from(value)) {
             self.insert(name, value);
         }
     }

@@ -55,8 +55,7 @@ pub fn extract(carrier: &impl Extractor) -> Extracted {
     let parents = carrier.get_all(TRACEPARENT);
     let context = match parents.as_slice() {
         [one] => parse_traceparent(one).map(|mut ctx| {
-            ctx.state =
-                TraceState::parse(&carrier.get_all(TRACESTATE).join(",")).unwrap_or_default();
+            ctx.state = TraceState::parse(&carrier.get_all(TRACESTATE).join(",")).unwrap_or_default();
             ctx
         }),
         _ => None,

@@ -12,110 +12,35 @@ const VALID: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 fn traceparent_table() {
     let cases: &[(&str, bool)] = &[
         (VALID, true),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00",
-            true,
-        ),
-        (
-            " \t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\t ",
-            true,
-        ),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00", true),
+        (" \t00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\t ", true),
         // version handling
-        (
-            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            true,
-        ),
-        (
-            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like",
-            true,
-        ),
-        (
-            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.what-the-future-will-be-like",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
-            false,
-        ),
-        (
-            "0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "0x-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "CC-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            false,
-        ),
+        ("ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false),
+        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", true),
+        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-what-the-future-will-be-like", true),
+        ("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01.what-the-future-will-be-like", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x", false),
+        ("0-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false),
+        ("0x-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false),
+        ("CC-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false),
         // lowercase hex only
-        (
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0A",
-            false,
-        ),
+        ("00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00F067AA0BA902B7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0A", false),
         // all-zero ids
-        (
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-            false,
-        ),
+        ("00-00000000000000000000000000000000-00f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01", false),
         // lengths, separators, illegal characters, signs
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e47366-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01",
-            false,
-        ),
-        (
-            "00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736--0f067aa0ba902b7-01",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-+1",
-            false,
-        ),
-        (
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
-            false,
-        ),
+        ("00-4bf92f3577b34da6a3ce929d0e0e473-00f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e47366-00f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-01", false),
+        ("00_4bf92f3577b34da6a3ce929d0e0e4736_00f067aa0ba902b7_01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e473g-00f067aa0ba902b7-01", false),
+        ("00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736--0f067aa0ba902b7-01", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-+1", false),
+        ("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7", false),
         ("", false),
         ("00", false),
     ];
@@ -131,18 +56,14 @@ fn flags_and_versions_on_the_wire() {
     assert_eq!(ctx.flags.to_byte(), 0x03);
     assert!(ctx.flags.contains(crate::trace::TraceFlags::RANDOM));
     // A higher version is re-emitted as version 00.
-    let future =
-        parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").unwrap();
+    let future = parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").unwrap();
     assert_eq!(format_traceparent(&future), VALID);
 }
 
 fn carrier(pairs: &[(&str, &str)]) -> http::HeaderMap {
     let mut h = http::HeaderMap::new();
     for (k, v) in pairs {
-        h.append(
-            http::HeaderName::try_from(*k).unwrap(),
-            http::HeaderValue::try_from(*v).unwrap(),
-        );
+        h.append(http::HeaderName::try_from(*k).unwrap(), http::HeaderValue::try_from(*v).unwrap());
     }
     h
 }
@@ -155,10 +76,7 @@ fn two_traceparent_headers_are_invalid() {
 
 #[test]
 fn bad_tracestate_never_affects_traceparent() {
-    let got = extract(&carrier(&[
-        ("traceparent", VALID),
-        ("tracestate", "Bad Key=1"),
-    ]));
+    let got = extract(&carrier(&[("traceparent", VALID), ("tracestate", "Bad Key=1")]));
     let ctx = got.context.unwrap();
     assert!(ctx.state.is_empty());
     assert_eq!(format_traceparent(&ctx), VALID);
@@ -166,21 +84,13 @@ fn bad_tracestate_never_affects_traceparent() {
 
 #[test]
 fn several_tracestate_lines_join() {
-    let got = extract(&carrier(&[
-        ("traceparent", VALID),
-        ("tracestate", "a=1,b=2"),
-        ("tracestate", "c=3"),
-    ]));
+    let got = extract(&carrier(&[("traceparent", VALID), ("tracestate", "a=1,b=2"), ("tracestate", "c=3")]));
     assert_eq!(got.context.unwrap().state.to_header(), "a=1,b=2,c=3");
 }
 
 #[test]
 fn tracestate_is_not_read_when_traceparent_is_invalid() {
-    let got = extract(&carrier(&[
-        ("traceparent", "garbage"),
-        ("tracestate", "a=1"),
-        ("baggage", "k=v"),
-    ]));
+    let got = extract(&carrier(&[("traceparent", "garbage"), ("tracestate", "a=1"), ("baggage", "k=v")]));
     assert!(got.context.is_none());
     assert_eq!(got.baggage.get("k"), Some("v"), "baggage stands on its own");
 }

@@ -16,11 +16,7 @@ pub fn parse_traceparent(value: &str) -> Option<SpanContext> {
         return None;
     }
     let version = u8::from_str_radix(std::str::from_utf8(&b[..2]).ok()?, 16).ok()?;
-    if !b[..2]
-        .iter()
-        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c))
-        || version == 0xff
-    {
+    if !b[..2].iter().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(c)) || version == 0xff {
         return None;
     }
     if version == 0 && b.len() != 55 {
@@ -32,10 +28,7 @@ pub fn parse_traceparent(value: &str) -> Option<SpanContext> {
     let trace_id = TraceId::from_hex(v.get(3..35)?)?;
     let span_id = SpanId::from_hex(v.get(36..52)?)?;
     let flags = v.get(53..55)?;
-    if !flags
-        .bytes()
-        .all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c))
-    {
+    if !flags.bytes().all(|c| c.is_ascii_digit() || (b'a'..=b'f').contains(&c)) {
         return None;
     }
     let flags = u8::from_str_radix(flags, 16).ok()?;
@@ -49,10 +42,5 @@ pub fn parse_traceparent(value: &str) -> Option<SpanContext> {
 
 /// Formats a context as a version-`00` `traceparent`.
 pub fn format_traceparent(ctx: &SpanContext) -> String {
-    format!(
-        "00-{}-{}-{:02x}",
-        ctx.trace_id,
-        ctx.span_id,
-        ctx.flags.to_byte()
-    )
+    format!("00-{}-{}-{:02x}", ctx.trace_id, ctx.span_id, ctx.flags.to_byte())
 }
