@@ -184,7 +184,7 @@ mod tests {
     fn member_limit() {
         let members = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
         assert!(TraceState::parse(&format!("a{}", &members(32)[1..])).is_some());
-        assert_eq!(TraceState::parse(&members(32).replace("k0", "a")).unwrap().0.len(), 32);
+        assert_eq!(TraceState::parse(&members(32).replace("k0", "a")).unwrap().members().len(), 32);
         assert!(TraceState::parse(&members(33).replace("k0", "a")).is_none(), "33 members discard the header");
     }
 
