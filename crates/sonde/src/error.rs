@@ -106,6 +106,14 @@ pub enum Error {
         /// The repeated name.
         name: String,
     },
+    /// An exporter failed, or a flush did not finish in time.
+    #[error("export through {exporter} failed: {reason}")]
+    Export {
+        /// Which exporter or processor.
+        exporter: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// An invalid option value, such as a zero cardinality limit.
     #[error("invalid option for {metric:?}: {reason}")]
     InvalidOption {

@@ -1,0 +1,142 @@
+//! The current span: a per-thread stack of contexts, and futures that carry
+//! their span across `.await` points and worker threads.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use super::span::Span;
+use super::SpanContext;
+
+thread_local! {
+    static STACK: RefCell<Vec<SpanContext>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The innermost entered span's context on this thread.
+pub fn current_span_context() -> Option<SpanContext> {
+    STACK.try_with(|s| s.borrow().last().cloned()).ok().flatten()
+}
+
+/// Calls `f` with the current context without cloning it.
+pub(crate) fn with_current<R>(f: impl FnOnce(Option<&SpanContext>) -> R) -> R {
+    let mut f = Some(f);
+    let r = STACK.try_with(|s| match s.try_borrow() {
+        Ok(stack) => f.take().map(|f| f(stack.last())),
+        Err(_) => None,
+    });
+    match (r, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => f(None),
+        _ => unreachable!("the closure ran or is still here"),
+    }
+}
+
+/// Keeps a span current on this thread; restores the previous one on drop.
+#[must_use = "the span is current only while the guard lives"]
+pub struct Entered<'a> {
+    depth: usize,
+    _span: std::marker::PhantomData<&'a Span>,
+    _not_send: std::marker::PhantomData<*const ()>,
+}
+
+pub(crate) fn enter(span: &Span) -> Entered<'_> {
+    let depth = STACK
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            s.push(span.context.clone());
+            s.len()
+        })
+        .unwrap_or(0);
+    Entered { depth, _span: std::marker::PhantomData, _not_send: std::marker::PhantomData }
+}
+
+impl Drop for Entered<'_> {
+    fn drop(&mut self) {
+        if self.depth == 0 {
+            return;
+        }
+        let _ = STACK.try_with(|s| {
+            let mut s = s.borrow_mut();
+            if s.len() == self.depth {
+                s.pop();
+            } else if self.depth <= s.len() {
+                // Guards dropped out of order: remove exactly this entry.
+                s.remove(self.depth - 1);
+            }
+        });
+    }
+}
+
+/// Attaches a span to a future: the span is current on whatever thread
+/// polls the future, during each poll, and ends when the future completes
+/// or is dropped.
+pub trait Instrument: Future + Sized {
+    /// Wraps `self` so that `span` is current while it runs.
+    fn instrument(self, span: Span) -> Instrumented<Self> {
+        Instrumented { inner: self, span: Some(span) }
+    }
+
+    /// Wraps `self` with the span current at this call (useful with
+    /// `tokio::spawn`, which would otherwise lose it).
+    fn in_current_span(self) -> InCurrentSpan<Self> {
+        InCurrentSpan { inner: self, context: current_span_context() }
+    }
+}
+
+impl<F: Future> Instrument for F {}
+
+pin_project_lite::pin_project! {
+    /// A future with its span; see [`Instrument::instrument`].
+    pub struct Instrumented<F> {
+        #[pin]
+        inner: F,
+        span: Option<Span>,
+    }
+}
+
+impl<F: Future> Future for Instrumented<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let out = match this.span.as_ref() {
+            Some(span) => {
+                let _guard = span.enter();
+                this.inner.poll(cx)
+            }
+            None => this.inner.poll(cx),
+        };
+        if out.is_ready() {
+            // End now, not when the wrapper happens to be dropped.
+            this.span.take();
+        }
+        out
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// A future that re-enters the context it was created in; see
+    /// [`Instrument::in_current_span`].
+    pub struct InCurrentSpan<F> {
+        #[pin]
+        inner: F,
+        context: Option<SpanContext>,
+    }
+}
+
+impl<F: Future> Future for InCurrentSpan<F> {
+    type Output = F::Output;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        match this.context.clone() {
+            Some(ctx) => {
+                let carrier = Span { context: ctx, data: None, pipeline: None };
+                let _guard = enter(&carrier);
+                this.inner.poll(cx)
+            }
+            None => this.inner.poll(cx),
+        }
+    }
+}
