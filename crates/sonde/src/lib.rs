@@ -49,8 +49,10 @@
 
 pub mod encode;
 mod error;
+pub mod events;
 mod labels;
 mod metrics;
+pub mod pipeline;
 mod registry;
 mod snapshot;
 pub mod trace;

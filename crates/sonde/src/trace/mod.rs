@@ -27,11 +27,12 @@ mod trace_state;
 mod tracer;
 mod value;
 
+pub use crate::pipeline::{BatchOptions, BatchStats};
 pub use context::{SpanContext, TraceFlags};
 pub use current::{current_span_context, Entered, InCurrentSpan, Instrument, Instrumented};
 pub use export::{span_json, InMemoryExporter, JsonLinesExporter, SpanExporter};
 pub use id::{SpanId, TraceId};
-pub use processor::{BatchOptions, BatchProcessor, BatchStats, Recycler, SimpleProcessor, SpanProcessor};
+pub use processor::{BatchProcessor, Recycler, SimpleProcessor, SpanProcessor};
 pub use sampler::Sampler;
 pub use span::{Event, Limits, Link, Span, SpanData, SpanKind, Status};
 pub use trace_state::{TraceState, MAX_HEADER_LEN as MAX_TRACESTATE_LEN, MAX_MEMBERS as MAX_TRACESTATE_MEMBERS};

@@ -1,0 +1,214 @@
+//! A bounded lock-free queue drained in batches by a background thread.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
+use std::sync::{Arc, Condvar, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crossbeam_queue::ArrayQueue;
+
+use crate::{Error, Result};
+
+/// Batching options (OpenTelemetry's defaults).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchOptions {
+    /// Items held at most; beyond it new items are dropped and counted.
+    pub max_queue: usize,
+    /// Items per export.
+    pub max_batch: usize,
+    /// Longest an item waits before export.
+    pub delay: Duration,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        Self { max_queue: 2048, max_batch: 512, delay: Duration::from_secs(5) }
+    }
+}
+
+/// Counts of a batching pipeline's work.
+#[derive(Default, Debug)]
+pub struct BatchStats {
+    /// Items exported successfully.
+    pub exported: AtomicU64,
+    /// Items dropped because the queue was full (or after shutdown).
+    pub dropped: AtomicU64,
+    /// Items whose export failed.
+    pub failed: AtomicU64,
+}
+
+/// (flushes requested, flushes completed, worker stopped)
+type FlushState = (u64, u64, bool);
+
+struct Shared<T> {
+    queue: ArrayQueue<T>,
+    stats: BatchStats,
+    wake: Mutex<FlushState>,
+    signal: Condvar,
+    done: Condvar,
+    stopping: AtomicBool,
+}
+
+/// Queues items without blocking the producer and exports them in batches
+/// from one background thread: when a batch fills, when `delay` passes, on
+/// `flush`, and at `shutdown` (which exports everything queued).
+pub(crate) struct Batcher<T: Send + 'static> {
+    shared: Arc<Shared<T>>,
+    max_batch: usize,
+    thread: Mutex<Option<JoinHandle<()>>>,
+    name: &'static str,
+}
+
+impl<T: Send + 'static> Batcher<T> {
+    /// Starts the worker. `export` sends a batch; `release` receives each
+    /// item after its export (to recycle it).
+    pub(crate) fn new(
+        name: &'static str,
+        options: BatchOptions,
+        mut export: impl FnMut(&[T]) -> Result<()> + Send + 'static,
+        release: impl Fn(T) + Send + 'static,
+        on_stop: impl FnOnce() + Send + 'static,
+    ) -> Self {
+        let max_batch = options.max_batch.max(1);
+        let shared = Arc::new(Shared {
+            queue: ArrayQueue::new(options.max_queue.max(1)),
+            stats: BatchStats::default(),
+            wake: Mutex::new((0, 0, false)),
+            signal: Condvar::new(),
+            done: Condvar::new(),
+            stopping: AtomicBool::new(false),
+        });
+        let worker = shared.clone();
+        let thread = std::thread::Builder::new()
+            .name(format!("sonde-{name}-batch"))
+            .spawn(move || {
+                let mut batch: Vec<T> = Vec::with_capacity(max_batch);
+                loop {
+                    let flush_to = {
+                        let mut w = worker.wake.lock().unwrap_or_else(|p| p.into_inner());
+                        if w.0 == w.1 && worker.queue.len() < max_batch && !worker.stopping.load(Acquire) {
+                            w = worker.signal.wait_timeout(w, options.delay).unwrap_or_else(|p| p.into_inner()).0;
+                        }
+                        w.0
+                    };
+                    loop {
+                        while batch.len() < max_batch {
+                            match worker.queue.pop() {
+                                Some(item) => batch.push(item),
+                                None => break,
+                            }
+                        }
+                        if batch.is_empty() {
+                            break;
+                        }
+                        let n = batch.len() as u64;
+                        match export(&batch) {
+                            Ok(()) => worker.stats.exported.fetch_add(n, Relaxed),
+                            Err(_) => worker.stats.failed.fetch_add(n, Relaxed),
+                        };
+                        batch.drain(..).for_each(&release);
+                    }
+                    let stopping = worker.stopping.load(Acquire);
+                    {
+                        let mut w = worker.wake.lock().unwrap_or_else(|p| p.into_inner());
+                        w.1 = w.1.max(flush_to);
+                        if stopping {
+                            w.1 = w.0;
+                            w.2 = true;
+                        }
+                        worker.done.notify_all();
+                    }
+                    if stopping && worker.queue.is_empty() {
+                        on_stop();
+                        return;
+                    }
+                }
+            })
+            .ok();
+        Self { shared, max_batch, thread: Mutex::new(thread), name }
+    }
+
+    /// Queues `item`; gives it back (counted as dropped) when the queue is
+    /// full or the batcher is stopping. Never blocks.
+    #[inline]
+    pub(crate) fn push(&self, item: T) -> std::result::Result<(), T> {
+        if self.shared.stopping.load(Relaxed) {
+            self.shared.stats.dropped.fetch_add(1, Relaxed);
+            return Err(item);
+        }
+        if let Err(item) = self.shared.queue.push(item) {
+            self.shared.stats.dropped.fetch_add(1, Relaxed);
+            return Err(item);
+        }
+        if self.shared.queue.len() == self.max_batch {
+            self.shared.signal.notify_one();
+        }
+        Ok(())
+    }
+
+    pub(crate) fn stats(&self) -> &BatchStats {
+        &self.shared.stats
+    }
+
+    /// Registers `sonde_<what>_exported_total`, `_dropped_total` and
+    /// `_export_failed_total` as callback counters.
+    pub(crate) fn register_metrics(&self, registry: &crate::Registry, what: &str) -> Result<()> {
+        let counters: [(&str, &str, fn(&BatchStats) -> &AtomicU64); 3] = [
+            ("exported", "exported by the batch pipeline", |s| &s.exported),
+            ("dropped", "dropped because the export queue was full", |s| &s.dropped),
+            ("export_failed", "whose export failed", |s| &s.failed),
+        ];
+        for (suffix, help, field) in counters {
+            let shared = self.shared.clone();
+            registry.counter_fn(
+                &format!("sonde_{what}_{suffix}_total"),
+                &format!("Items ({what}) {help}."),
+                move || field(&shared.stats).load(Relaxed) as f64,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Waits until everything queued before this call is exported.
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        let mut w = self.shared.wake.lock().unwrap_or_else(|p| p.into_inner());
+        w.0 += 1;
+        let want = w.0;
+        self.shared.signal.notify_one();
+        while w.1 < want {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || w.2 {
+                break;
+            }
+            w = self.shared.done.wait_timeout(w, left).unwrap_or_else(|p| p.into_inner()).0;
+        }
+        if w.1 >= want {
+            Ok(())
+        } else {
+            Err(Error::Export {
+                exporter: self.name.into(),
+                reason: format!("flush did not finish within {timeout:?}"),
+            })
+        }
+    }
+
+    /// Stops accepting, exports everything queued, stops the worker. Waits
+    /// at most `timeout`; a worker stuck in an exporter is left behind.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<()> {
+        self.shared.stopping.store(true, Release);
+        let result = self.flush(timeout);
+        if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            if result.is_ok() {
+                let _ = t.join();
+            }
+        }
+        result
+    }
+}
+
+impl<T: Send + 'static> Drop for Batcher<T> {
+    fn drop(&mut self) {
+        let _ = self.shutdown(Duration::from_secs(5));
+    }
+}
