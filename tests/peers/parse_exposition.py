@@ -13,10 +13,13 @@ for line in sys.stdin:
     try:
         parse = om_parse if req["format"] == "openmetrics" else text_parse
         samples = []
+        exemplars = []
         for family in parse(req["body"]):
             for s in family.samples:
                 samples.append([s.name, s.labels, repr(float(s.value))])
-        out = {"ok": True, "samples": samples}
+                if getattr(s, "exemplar", None) is not None:
+                    exemplars.append([s.name, s.labels, s.exemplar.labels, repr(float(s.exemplar.value))])
+        out = {"ok": True, "samples": samples, "exemplars": exemplars}
     except Exception as e:  # the parser's rejection is the answer
         out = {"ok": False, "error": f"{type(e).__name__}: {e}"}
     sys.stdout.write(json.dumps(out) + "\n")

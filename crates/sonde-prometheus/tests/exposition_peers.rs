@@ -255,6 +255,47 @@ proptest! {
     }
 }
 
+/// Exemplars: a histogram observed inside a sampled span carries the trace
+/// id; the OpenMetrics encoder writes it and the Python OpenMetrics parser
+/// reads it back.
+#[test]
+fn exemplars_are_written_and_parsed() {
+    use sonde::trace::{InMemoryExporter, SimpleProcessor, TracerProvider};
+    let r = Registry::builder().self_metrics(false).build().unwrap();
+    let h = r
+        .histogram("request_latency_seconds")
+        .help("Latency.")
+        .buckets(Buckets::new([0.1, 0.5, 1.0]).unwrap())
+        .exemplars()
+        .register()
+        .unwrap();
+    h.observe(0.05); // outside any span: no exemplar
+    let provider = TracerProvider::builder().processor(SimpleProcessor::new(InMemoryExporter::new())).build();
+    let tracer = provider.tracer("t");
+    let (trace_id, span_id) = tracer.in_span("request", |span| {
+        h.observe(0.3);
+        (span.context().trace_id.to_string(), span.context().span_id.to_string())
+    });
+    let body = encode::openmetrics(&r.snapshot());
+    let want = format!(
+        "request_latency_seconds_bucket{{le=\"0.5\"}} 2 # {{trace_id=\"{trace_id}\",span_id=\"{span_id}\"}} 0.3 "
+    );
+    assert!(body.contains(&want), "{body}");
+    let Some(python) = peers::python_with("prometheus_client") else { return };
+    let script = peers::workspace_root().join("tests/peers/parse_exposition.py");
+    let mut child = Command::new(python).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    let req = serde_json::json!({"format": "openmetrics", "body": body});
+    writeln!(child.stdin.take().unwrap(), "{req}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["ok"], true, "{v}");
+    let ex = &v["exemplars"][0];
+    assert_eq!(ex[1]["le"], "0.5");
+    assert_eq!(ex[2]["trace_id"], trace_id.as_str());
+    assert_eq!(ex[2]["span_id"], span_id.as_str());
+    assert_eq!(ex[3], "0.3");
+}
+
 /// A registry holding every instrument kind, with good names and help.
 fn every_kind() -> Registry {
     let r = Registry::builder().self_metrics(false).build().unwrap();

@@ -20,6 +20,7 @@ use crate::{Error, Result};
 #[derive(Clone, Debug, PartialEq)]
 pub struct Buckets {
     bounds: Arc<[f64]>,
+    exemplars: bool,
 }
 
 impl Buckets {
@@ -42,7 +43,7 @@ impl Buckets {
                 w[0], w[1]
             )));
         }
-        Ok(Self { bounds: v.into() })
+        Ok(Self { bounds: v.into(), exemplars: false })
     }
 
     /// `count` bounds `start, start + width, ...`.
@@ -92,7 +93,21 @@ impl Buckets {
     }
 
     fn preset(bounds: &[f64]) -> Self {
-        Self { bounds: bounds.into() }
+        Self { bounds: bounds.into(), exemplars: false }
+    }
+
+    /// The same layout, with exemplar capture: an observation made while a
+    /// sampled span is current keeps that span's trace and span ids as the
+    /// series' exemplar (the latest one wins). Off by default, so plain
+    /// histograms never look at the current span.
+    pub fn with_exemplars(mut self) -> Self {
+        self.exemplars = true;
+        self
+    }
+
+    /// Whether observations capture exemplars.
+    pub fn exemplars(&self) -> bool {
+        self.exemplars
     }
 
     /// The finite upper bounds, without the implicit `+Inf`.

@@ -3,6 +3,10 @@
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
+use crate::snapshot::Exemplar;
+use crate::trace::current::with_current;
+use crate::trace::{SpanId, TraceId};
+
 use super::bucket_cell::BucketCell;
 use super::buckets::{bucket_index, Buckets};
 use super::dropped::{drop_value, DropReason};
@@ -35,6 +39,8 @@ pub struct Histogram(Arc<HistogramCore>);
 struct HistogramCore {
     bounds: Arc<[f64]>,
     cell: BucketCell,
+    /// The latest exemplar, when the layout asks for them.
+    exemplar: Option<Box<Mutex<Option<RawExemplar>>>>,
     created_ns: AtomicU64,
     /// Counts and sum at the last `reset`, subtracted on read.
     baseline: Mutex<Option<Box<[u64]>>>,
@@ -51,8 +57,10 @@ impl Histogram {
     /// A histogram with the given buckets, outside any registry.
     pub fn new(buckets: Buckets) -> Self {
         let bounds = buckets.shared();
+        let exemplar = buckets.exemplars().then(|| Box::new(Mutex::new(None)));
         Self(Arc::new(HistogramCore {
             cell: BucketCell::new(bounds.len() + 1),
+            exemplar,
             bounds,
             created_ns: AtomicU64::new(now_unix_nanos()),
             baseline: Mutex::new(None),
@@ -67,6 +75,9 @@ impl Histogram {
         }
         let idx = bucket_index(&self.0.bounds, v);
         self.0.cell.observe(idx, v);
+        if let Some(slot) = &self.0.exemplar {
+            capture_exemplar(slot, v);
+        }
     }
 
     /// Count, sum, cumulative buckets; with `mean()` and `quantile(q)`.
@@ -96,6 +107,42 @@ impl Histogram {
     pub(crate) fn bounds(&self) -> &Arc<[f64]> {
         &self.0.bounds
     }
+
+    /// The latest exemplar, if exemplars are on and one was captured.
+    pub fn exemplar(&self) -> Option<Exemplar> {
+        let slot = self.0.exemplar.as_ref()?;
+        let raw = *slot.lock().unwrap_or_else(|p| p.into_inner());
+        raw.map(RawExemplar::to_exemplar)
+    }
+}
+
+/// An exemplar as captured on the recording path: no allocation.
+#[derive(Clone, Copy)]
+struct RawExemplar {
+    value: f64,
+    trace_id: TraceId,
+    span_id: SpanId,
+    time_unix_nanos: u64,
+}
+
+impl RawExemplar {
+    fn to_exemplar(self) -> Exemplar {
+        Exemplar {
+            value: self.value,
+            trace_id: self.trace_id.to_string(),
+            span_id: self.span_id.to_string(),
+            timestamp: from_unix_nanos(self.time_unix_nanos).unwrap_or(std::time::UNIX_EPOCH),
+        }
+    }
+}
+
+/// Keeps `v` as the exemplar when a sampled span is current. Never waits:
+/// if another thread is storing one, this observation is simply not kept.
+fn capture_exemplar(slot: &Mutex<Option<RawExemplar>>, v: f64) {
+    let ctx = with_current(|c| c.filter(|c| c.is_sampled()).map(|c| (c.trace_id, c.span_id)));
+    if let (Some((trace_id, span_id)), Ok(mut slot)) = (ctx, slot.try_lock()) {
+        *slot = Some(RawExemplar { value: v, trace_id, span_id, time_unix_nanos: now_unix_nanos() });
+    }
 }
 
 impl Metric for Histogram {
@@ -119,6 +166,9 @@ impl Metric for Histogram {
     fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         let created = from_unix_nanos(self.0.created_ns.load(Relaxed));
         out.push_histogram(values, created, |counts| self.read(counts));
+        if let Some(e) = self.exemplar() {
+            out.set_last_exemplar(e);
+        }
     }
 
     fn reset(&self) {

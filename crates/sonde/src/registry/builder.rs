@@ -124,11 +124,26 @@ macro_rules! bucket_options {
                 self.decl.layout = Some(buckets);
                 self
             }
+
+            /// Captures exemplars (see [`Buckets::with_exemplars`]); call
+            /// after `unit` and `buckets`.
+            pub fn exemplars(mut self) -> Self {
+                let layout = self.decl.layout.take().unwrap_or_else(|| Buckets::for_unit(self.decl.unit.as_deref()));
+                self.decl.layout = Some(layout.with_exemplars());
+                self
+            }
         }
         impl<'r> FamilyBuilder<'r, $t> {
             /// Sets the bucket layout (default: the unit's preset).
             pub fn buckets(mut self, buckets: Buckets) -> Self {
                 self.0.decl.layout = Some(buckets);
+                self
+            }
+
+            /// Captures exemplars (see [`Buckets::with_exemplars`]); call
+            /// after `buckets`.
+            pub fn exemplars(mut self) -> Self {
+                self.0 = self.0.exemplars();
                 self
             }
         }

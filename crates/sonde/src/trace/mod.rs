@@ -16,7 +16,7 @@
 //! ```
 
 mod context;
-mod current;
+pub(crate) mod current;
 mod export;
 mod id;
 mod processor;
