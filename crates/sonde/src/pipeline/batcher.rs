@@ -37,6 +37,9 @@ pub struct BatchStats {
     pub failed: AtomicU64,
 }
 
+/// Picks one counter out of [`BatchStats`].
+type StatField = fn(&BatchStats) -> &AtomicU64;
+
 /// (flushes requested, flushes completed, worker stopped)
 type FlushState = (u64, u64, bool);
 
@@ -153,7 +156,7 @@ impl<T: Send + 'static> Batcher<T> {
     /// Registers `sonde_<what>_exported_total`, `_dropped_total` and
     /// `_export_failed_total` as callback counters.
     pub(crate) fn register_metrics(&self, registry: &crate::Registry, what: &str) -> Result<()> {
-        let counters: [(&str, &str, fn(&BatchStats) -> &AtomicU64); 3] = [
+        let counters: [(&str, &str, StatField); 3] = [
             ("exported", "exported by the batch pipeline", |s| &s.exported),
             ("dropped", "dropped because the export queue was full", |s| &s.dropped),
             ("export_failed", "whose export failed", |s| &s.failed),
