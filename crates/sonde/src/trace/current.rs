@@ -82,6 +82,12 @@ pub trait Instrument: Future + Sized {
     fn in_current_span(self) -> InCurrentSpan<Self> {
         InCurrentSpan { inner: self, context: current_span_context() }
     }
+
+    /// Wraps `self` so that `context` is current while it runs (the span
+    /// itself stays with the caller, who ends it).
+    fn in_context(self, context: SpanContext) -> InCurrentSpan<Self> {
+        InCurrentSpan { inner: self, context: Some(context) }
+    }
 }
 
 impl<F: Future> Instrument for F {}

@@ -18,6 +18,7 @@
 mod context;
 pub(crate) mod current;
 mod export;
+mod global;
 mod id;
 mod processor;
 pub mod propagation;
@@ -31,6 +32,9 @@ pub use crate::pipeline::{BatchOptions, BatchStats};
 pub use context::{SpanContext, TraceFlags};
 pub use current::{current_span_context, Entered, InCurrentSpan, Instrument, Instrumented};
 pub use export::{span_json, InMemoryExporter, JsonLinesExporter, SpanExporter};
+#[doc(hidden)]
+pub use global::callsite_tracer;
+pub use global::{global_provider, global_tracer, set_global_provider};
 pub use id::{SpanId, TraceId};
 pub use processor::{BatchProcessor, Recycler, SimpleProcessor, SpanProcessor};
 pub use sampler::Sampler;

@@ -42,7 +42,7 @@ pub struct Scope {
 
 /// Scopes are few and live for the program: intern them so spans can point
 /// at them without reference counting.
-fn intern_scope(name: &str) -> &'static Scope {
+pub(crate) fn intern_scope(name: &str) -> &'static Scope {
     static SCOPES: OnceLock<Mutex<HashMap<String, &'static Scope>>> = OnceLock::new();
     let mut map = SCOPES.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner());
     map.entry(name.to_owned()).or_insert_with(|| Box::leak(Box::new(Scope { name: name.to_owned() })))
@@ -190,6 +190,10 @@ impl TracerProvider {
     /// A tracer for the named instrumentation scope.
     pub fn tracer(&self, scope: &str) -> Tracer {
         Tracer { pipeline: self.0.clone(), scope: intern_scope(scope) }
+    }
+
+    pub(crate) fn tracer_for(&self, scope: &'static Scope) -> Tracer {
+        Tracer { pipeline: self.0.clone(), scope }
     }
 
     /// The resource spans are reported with.
