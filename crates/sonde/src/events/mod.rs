@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use crate::pipeline::{BatchOptions, Batcher};
-use crate::snapshot::now_unix_nanos;
+use crate::trace::now_unix_nanos;
 use crate::trace::{current_span_context, KeyValue, SpanId, TraceId};
 use crate::Result;
 

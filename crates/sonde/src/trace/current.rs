@@ -1,7 +1,7 @@
 //! The current span: a per-thread stack of contexts, and futures that carry
 //! their span across `.await` points and worker threads.
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -11,6 +11,13 @@ use super::SpanContext;
 
 thread_local! {
     static STACK: RefCell<Vec<SpanContext>> = const { RefCell::new(Vec::new()) };
+    /// Entries in `STACK`. Destructor-free, so it is the cheapest TLS read:
+    /// when it is 0, starting a span never touches `STACK`.
+    static DEPTH: Cell<usize> = const { Cell::new(0) };
+}
+
+fn set_depth(n: usize) {
+    let _ = DEPTH.try_with(|d| d.set(n));
 }
 
 /// The innermost entered span's context on this thread.
@@ -19,7 +26,11 @@ pub fn current_span_context() -> Option<SpanContext> {
 }
 
 /// Calls `f` with the current context without cloning it.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(Option<&SpanContext>) -> R) -> R {
+    if DEPTH.try_with(Cell::get).unwrap_or(0) == 0 {
+        return f(None);
+    }
     let mut f = Some(f);
     let r = STACK.try_with(|s| match s.try_borrow() {
         Ok(stack) => f.take().map(|f| f(stack.last())),
@@ -45,6 +56,7 @@ pub(crate) fn enter(span: &Span) -> Entered<'_> {
         .try_with(|s| {
             let mut s = s.borrow_mut();
             s.push(span.context.clone());
+            set_depth(s.len());
             s.len()
         })
         .unwrap_or(0);
@@ -64,6 +76,7 @@ impl Drop for Entered<'_> {
                 // Guards dropped out of order: remove exactly this entry.
                 s.remove(self.depth - 1);
             }
+            set_depth(s.len());
         });
     }
 }

@@ -138,8 +138,10 @@ impl fmt::Debug for SpanId {
 }
 
 thread_local! {
-    /// wyrand state, seeded per thread from the OS-seeded `RandomState`.
-    static RNG: Cell<u64> = Cell::new(seed());
+    /// wyrand state, seeded per thread from the OS-seeded `RandomState` on
+    /// first use (0 = not yet seeded). Const-initialised and destructor-free,
+    /// so reading it is a plain thread-local load.
+    static RNG: Cell<u64> = const { Cell::new(0) };
 }
 
 fn seed() -> u64 {
@@ -151,9 +153,14 @@ fn seed() -> u64 {
 
 /// wyrand: a fast 64-bit generator with good statistical quality (not
 /// cryptographic; ids need uniqueness, not secrecy).
+#[inline]
 fn next_random() -> u64 {
     RNG.try_with(|s| {
-        let x = s.get().wrapping_add(0xa076_1d64_78bd_642f);
+        let mut state = s.get();
+        if state == 0 {
+            state = seed() | 1;
+        }
+        let x = state.wrapping_add(0xa076_1d64_78bd_642f);
         s.set(x);
         let m = (x as u128).wrapping_mul((x ^ 0xe703_7ed1_a0b4_28db) as u128);
         (m as u64) ^ ((m >> 64) as u64)

@@ -15,6 +15,7 @@
 //! assert_eq!(exported.spans()[0].name, "create_order");
 //! ```
 
+mod clock;
 mod context;
 pub(crate) mod current;
 mod export;
@@ -29,6 +30,7 @@ mod tracer;
 mod value;
 
 pub use crate::pipeline::{BatchOptions, BatchStats};
+pub(crate) use clock::now_unix_nanos;
 pub use context::{SpanContext, TraceFlags};
 pub use current::{current_span_context, Entered, InCurrentSpan, Instrument, Instrumented};
 pub use export::{span_json, InMemoryExporter, JsonLinesExporter, SpanExporter};

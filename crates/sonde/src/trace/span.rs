@@ -3,11 +3,11 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::clock::now_unix_nanos;
 use super::current::{self, Entered};
 use super::tracer::Pipeline;
 use super::value::{KeyValue, Value};
 use super::{Resource, Scope, SpanContext, SpanId};
-use crate::snapshot::now_unix_nanos;
 
 /// What role a span plays in a request.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -205,7 +205,11 @@ impl Span {
     }
 
     /// Sets an attribute (replacing one with the same key).
+    #[inline]
     pub fn set_attribute(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Value>) {
+        if self.data.is_none() {
+            return;
+        }
         let limit = self.limits().attributes;
         if let Some(d) = self.data.as_deref_mut() {
             push_limited(&mut d.attributes, limit, &mut d.dropped_attributes, KeyValue::new(key, value));
@@ -282,8 +286,11 @@ impl Span {
     }
 
     /// Ends the span now. Later calls (and the drop) do nothing.
+    #[inline]
     pub fn end(&mut self) {
-        self.end_at(now_unix_nanos());
+        if self.data.is_some() {
+            self.end_at(now_unix_nanos());
+        }
     }
 
     /// Ends the span at `end_unix_nanos`.
@@ -296,6 +303,7 @@ impl Span {
 }
 
 impl Drop for Span {
+    #[inline]
     fn drop(&mut self) {
         self.end();
     }

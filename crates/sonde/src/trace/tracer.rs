@@ -7,13 +7,13 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 
+use super::clock::now_unix_nanos;
 use super::current::{self, with_current};
 use super::processor::{Recycler, SpanProcessor};
 use super::sampler::Sampler;
 use super::span::{Limits, Span, SpanData, SpanKind, Status};
 use super::value::KeyValue;
 use super::{SpanContext, SpanId, TraceFlags, TraceId, TraceState};
-use crate::snapshot::now_unix_nanos;
 use crate::Result;
 
 /// The service that produces spans: `service.name` and other attributes.
