@@ -31,14 +31,12 @@ impl TraceId {
     }
 
     /// A fresh random id (never zero).
+    #[inline]
     pub fn random() -> Self {
         loop {
             let (a, b) = (next_random(), next_random());
-            let mut out = [0; 16];
-            out[..8].copy_from_slice(&a.to_be_bytes());
-            out[8..].copy_from_slice(&b.to_be_bytes());
-            if out != [0; 16] {
-                return Self(out);
+            if a | b != 0 {
+                return Self((((a as u128) << 64) | b as u128).to_be_bytes());
             }
         }
     }
@@ -70,6 +68,7 @@ impl SpanId {
     }
 
     /// A fresh random id (never zero).
+    #[inline]
     pub fn random() -> Self {
         loop {
             let v = next_random();

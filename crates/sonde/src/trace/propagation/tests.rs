@@ -136,6 +136,25 @@ proptest! {
         }
     }
 
+    /// Header values are bytes on the wire: any bytes, any number of lines.
+    #[test]
+    fn extract_from_raw_header_bytes_never_panics(lines in proptest::collection::vec(
+        (prop_oneof![Just("traceparent"), Just("tracestate"), Just("baggage")], proptest::collection::vec(any::<u8>(), 0..120)),
+        0..6,
+    )) {
+        let mut h = http::HeaderMap::new();
+        for (name, bytes) in &lines {
+            if let Ok(v) = http::HeaderValue::from_bytes(bytes) {
+                h.append(*name, v);
+            }
+        }
+        let got = extract(&h);
+        let parents = h.get_all("traceparent").iter().count();
+        if parents != 1 {
+            prop_assert!(got.context.is_none());
+        }
+    }
+
     #[test]
     fn valid_contexts_round_trip(t in any::<[u8; 16]>(), s in any::<[u8; 8]>(), f in any::<u8>()) {
         let ctx = crate::trace::SpanContext::new(crate::trace::TraceId::from_bytes(t), crate::trace::SpanId::from_bytes(s), crate::trace::TraceFlags::from_byte(f));
