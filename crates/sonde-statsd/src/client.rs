@@ -1,0 +1,329 @@
+//! The client: format a line, queue it, never wait.
+
+use std::net::{ToSocketAddrs, UdpSocket};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering::*;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::line::{self, Kind};
+use crate::sender::{self, Shared, Stats, Transport};
+use crate::Error;
+
+/// The default maximum datagram size: fits an Ethernet MTU with IP and UDP
+/// headers.
+pub const DEFAULT_MAX_PACKET: usize = 1432;
+
+/// Where to send.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Target {
+    /// UDP to `host:port`.
+    Udp(String, u16),
+    /// A Unix datagram socket.
+    Unix(PathBuf),
+}
+
+/// Options for a [`StatsdClient`].
+#[derive(Clone, Debug)]
+pub struct StatsdBuilder {
+    target: Target,
+    prefix: String,
+    max_packet: usize,
+    flush_interval: Duration,
+    capacity: usize,
+    tags: Vec<(String, String)>,
+}
+
+impl StatsdBuilder {
+    /// Sends to a Unix datagram socket instead of UDP.
+    pub fn unix_socket(mut self, path: impl Into<PathBuf>) -> Self {
+        self.target = Target::Unix(path.into());
+        self
+    }
+
+    /// The name prefix (`<prefix>.<name>`); empty for none.
+    pub fn prefix(mut self, prefix: &str) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The largest datagram to send (default 1432 bytes).
+    pub fn max_packet_size(mut self, bytes: usize) -> Self {
+        self.max_packet = bytes;
+        self
+    }
+
+    /// How often queued lines are sent at the latest (default 100 ms).
+    pub fn flush_interval(mut self, interval: Duration) -> Self {
+        self.flush_interval = interval;
+        self
+    }
+
+    /// Lines the buffer holds before new ones are dropped (default 65,536).
+    pub fn capacity(mut self, lines: usize) -> Self {
+        self.capacity = lines;
+        self
+    }
+
+    /// A DogStatsD tag added to every line.
+    pub fn tag(mut self, key: &str, value: &str) -> Self {
+        self.tags.push((key.into(), value.into()));
+        self
+    }
+
+    /// Opens the socket and starts the sender thread.
+    pub fn build(self) -> Result<StatsdClient, Error> {
+        if self.max_packet < 64 || self.capacity == 0 || self.flush_interval.is_zero() {
+            return Err(Error::Option(format!(
+                "max_packet_size >= 64, capacity >= 1 and flush_interval > 0 (got {}, {}, {:?})",
+                self.max_packet, self.capacity, self.flush_interval
+            )));
+        }
+        let transport = match &self.target {
+            Target::Udp(host, port) => {
+                let addr_text = format!("{host}:{port}");
+                let addrs: Vec<_> = (host.as_str(), *port)
+                    .to_socket_addrs()
+                    .map_err(|source| Error::Resolve { addr: addr_text.clone(), source })?
+                    .collect();
+                let addr = addrs.iter().find(|a| a.is_ipv4()).or(addrs.first()).copied().ok_or_else(|| {
+                    Error::Resolve { addr: addr_text.clone(), source: std::io::ErrorKind::NotFound.into() }
+                })?;
+                let local = if addr.is_ipv4() { "0.0.0.0:0" } else { "[::]:0" };
+                let socket = UdpSocket::bind(local)
+                    .and_then(|s| s.connect(addr).map(|()| s))
+                    .map_err(|source| Error::Socket { addr: addr_text, source })?;
+                Transport::Udp(socket)
+            }
+            #[cfg(unix)]
+            Target::Unix(path) => {
+                let socket = std::os::unix::net::UnixDatagram::unbound()
+                    .and_then(|s| s.connect(path).map(|()| s))
+                    .map_err(|source| Error::Socket { addr: path.display().to_string(), source })?;
+                Transport::Unix(socket)
+            }
+            #[cfg(not(unix))]
+            Target::Unix(path) => {
+                return Err(Error::Option(format!("unix sockets are not available here ({})", path.display())))
+            }
+        };
+        let shared = Arc::new(Shared::new(self.capacity, self.max_packet));
+        let worker = shared.clone();
+        let interval = self.flush_interval;
+        let thread = std::thread::Builder::new()
+            .name("sonde-statsd".into())
+            .spawn(move || sender::run(worker, transport, interval))
+            .map_err(|source| Error::Socket { addr: "sender thread".into(), source })?;
+        Ok(StatsdClient {
+            inner: Arc::new(Inner { shared, prefix: self.prefix, tags: self.tags, thread: Some(thread) }),
+        })
+    }
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    prefix: String,
+    tags: Vec<(String, String)>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.shared.flush(Duration::from_secs(2));
+        self.shared.stopping.store(true, Release);
+        self.shared.nudge();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Sends StatsD (and DogStatsD) metrics without ever blocking the caller:
+/// each call formats one line into a bounded queue (a full queue drops the
+/// line and counts it); a sender thread packs lines into datagrams no larger
+/// than the maximum packet size, sent when a datagram fills and at every
+/// flush interval. Cheap to clone; the last clone to drop flushes.
+///
+/// Names and tag values are sanitised: characters that would end a field or
+/// a line (`:|@#,`, whitespace) become `_`, so no input can inject a metric.
+///
+/// ```no_run
+/// let statsd = sonde_statsd::StatsdClient::new("127.0.0.1", 8125, "myapp")?;
+/// statsd.incr("requests", 1, 1.0);
+/// statsd.gauge("queue.depth", 17.0, 1.0);
+/// statsd.timing("db.query", 12.5, 0.1); // sampled: sent 10% of the time, with |@0.1
+/// {
+///     let _t = statsd.timer("handler", 1.0); // sends the elapsed ms on drop
+/// }
+/// # Ok::<(), sonde_statsd::Error>(())
+/// ```
+#[derive(Clone)]
+pub struct StatsdClient {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for StatsdClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StatsdClient").field("prefix", &self.inner.prefix).finish_non_exhaustive()
+    }
+}
+
+impl StatsdClient {
+    /// A UDP client for `host:port` with a name prefix and default options.
+    pub fn new(host: &str, port: u16, prefix: &str) -> Result<Self, Error> {
+        Self::builder(host, port).prefix(prefix).build()
+    }
+
+    /// A client for `$STATSD_HOST:$STATSD_PORT` (default `localhost:8125`).
+    pub fn from_env(prefix: &str) -> Result<Self, Error> {
+        let (host, port) = env_target()?;
+        Self::new(&host, port, prefix)
+    }
+
+    /// Options for a UDP client.
+    pub fn builder(host: &str, port: u16) -> StatsdBuilder {
+        StatsdBuilder {
+            target: Target::Udp(host.into(), port),
+            prefix: String::new(),
+            max_packet: DEFAULT_MAX_PACKET,
+            flush_interval: Duration::from_millis(100),
+            capacity: 65_536,
+            tags: Vec::new(),
+        }
+    }
+
+    /// Adds `count` to a counter.
+    pub fn incr(&self, name: &str, count: i64, rate: f64) {
+        self.send(name, &line::value(count as f64, false), Kind::Counter, rate, &[]);
+    }
+
+    /// Subtracts `count` from a counter.
+    pub fn decr(&self, name: &str, count: i64, rate: f64) {
+        self.incr(name, -count, rate);
+    }
+
+    /// Sets a gauge. A negative value is sent as `0` then the value, since
+    /// a leading `-` alone would be read as a delta.
+    pub fn gauge(&self, name: &str, value: f64, rate: f64) {
+        if value < 0.0 {
+            if !self.sampled(rate) {
+                return;
+            }
+            self.queue(name, "0", Kind::Gauge, 1.0, &[]);
+            self.queue(name, &line::value(value, false), Kind::Gauge, 1.0, &[]);
+        } else {
+            self.send(name, &line::value(value, false), Kind::Gauge, rate, &[]);
+        }
+    }
+
+    /// Moves a gauge by a signed `delta` (`+5`, `-3`).
+    pub fn gauge_delta(&self, name: &str, delta: f64, rate: f64) {
+        self.send(name, &line::value(delta, true), Kind::Gauge, rate, &[]);
+    }
+
+    /// Records a duration in milliseconds.
+    pub fn timing(&self, name: &str, ms: f64, rate: f64) {
+        self.send(name, &line::value(ms, false), Kind::Timing, rate, &[]);
+    }
+
+    /// Starts a timer that records the elapsed milliseconds when dropped.
+    pub fn timer(&self, name: &str, rate: f64) -> StatsdTimer {
+        StatsdTimer { client: self.clone(), name: name.into(), rate, started: Instant::now() }
+    }
+
+    /// Adds `member` to a set (distinct members are counted per interval).
+    pub fn set(&self, name: &str, member: &str) {
+        self.send(name, member, Kind::Set, 1.0, &[]);
+    }
+
+    /// Records a histogram value (DogStatsD `h`).
+    pub fn histogram(&self, name: &str, value: f64, rate: f64) {
+        self.send(name, &line::value(value, false), Kind::Histogram, rate, &[]);
+    }
+
+    /// Records a distribution value (DogStatsD `d`).
+    pub fn distribution(&self, name: &str, value: f64, rate: f64) {
+        self.send(name, &line::value(value, false), Kind::Distribution, rate, &[]);
+    }
+
+    /// Sends any metric with DogStatsD tags (`key:value`, or `key` alone
+    /// when the value is empty).
+    pub fn send_tagged(&self, name: &str, value: f64, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
+        self.send(name, &line::value(value, false), kind, rate, tags);
+    }
+
+    fn sampled(&self, rate: f64) -> bool {
+        if rate >= 1.0 {
+            return true;
+        }
+        let keep = rate > 0.0 && fastrand::f64() < rate;
+        if !keep {
+            self.inner.shared.stats.sampled_out.fetch_add(1, Relaxed);
+        }
+        keep
+    }
+
+    fn send(&self, name: &str, value: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
+        if self.sampled(rate) {
+            self.queue(name, value, kind, rate.clamp(0.0, 1.0), tags);
+        }
+    }
+
+    fn queue(&self, name: &str, value: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
+        let shared = &self.inner.shared;
+        let mut l = String::with_capacity(name.len() + self.inner.prefix.len() + 24);
+        line::format(&mut l, &self.inner.prefix, name, value, kind, rate, tags, &self.inner.tags);
+        if shared.queue.push(l).is_err() {
+            shared.stats.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        shared.stats.queued.fetch_add(1, Relaxed);
+        if shared.queue.len() % 64 == 0 {
+            shared.nudge();
+        }
+    }
+
+    /// Sends everything queued now; waits at most `timeout`. True when done.
+    pub fn flush(&self, timeout: Duration) -> bool {
+        self.inner.shared.flush(timeout)
+    }
+
+    /// Counts of queued, dropped, sampled-out lines and sent datagrams.
+    pub fn stats(&self) -> &Stats {
+        &self.inner.shared.stats
+    }
+}
+
+/// `STATSD_HOST` (default `localhost`) and `STATSD_PORT` (default 8125).
+pub fn env_target() -> Result<(String, u16), Error> {
+    let host = std::env::var("STATSD_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into());
+    let port = match std::env::var("STATSD_PORT") {
+        Ok(p) if !p.is_empty() => p.trim().parse().map_err(|_| Error::Port(p))?,
+        _ => 8125,
+    };
+    Ok((host, port))
+}
+
+/// Records elapsed milliseconds to a timing when dropped (or at `stop`).
+#[must_use = "the timer records when dropped"]
+pub struct StatsdTimer {
+    client: StatsdClient,
+    name: String,
+    rate: f64,
+    started: Instant,
+}
+
+impl StatsdTimer {
+    /// Records now and returns the elapsed time.
+    pub fn stop(self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+impl Drop for StatsdTimer {
+    fn drop(&mut self) {
+        let ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        self.client.timing(&self.name, (ms * 1000.0).round() / 1000.0, self.rate);
+    }
+}

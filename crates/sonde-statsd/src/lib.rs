@@ -1,0 +1,21 @@
+//! A StatsD and DogStatsD client that never blocks the caller.
+//!
+//! [`StatsdClient`] formats each metric into one line, queues it in a
+//! bounded lock-free buffer (a full buffer drops the line and counts it),
+//! and a sender thread packs lines into datagrams no larger than the
+//! configured packet size (default 1432 bytes), over UDP or a Unix datagram
+//! socket. Client-side sampling adds `|@rate`; DogStatsD tags add
+//! `|#key:value`. Defaults come from `STATSD_HOST`/`STATSD_PORT`, else
+//! `localhost:8125`.
+
+#![warn(missing_docs)]
+
+mod client;
+mod error;
+mod line;
+mod sender;
+
+pub use client::{env_target, StatsdBuilder, StatsdClient, StatsdTimer, Target, DEFAULT_MAX_PACKET};
+pub use error::Error;
+pub use line::Kind;
+pub use sender::Stats;

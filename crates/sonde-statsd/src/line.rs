@@ -1,0 +1,136 @@
+//! One StatsD line: `name:value|type[|@rate][|#tag:value,...]`.
+
+use std::fmt::Write;
+
+/// The StatsD metric types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// `c`: a count to add.
+    Counter,
+    /// `g`: a gauge (absolute, or a signed delta).
+    Gauge,
+    /// `ms`: a duration in milliseconds.
+    Timing,
+    /// `s`: a member of a set (distinct values counted per interval).
+    Set,
+    /// `h`: a histogram value (DogStatsD).
+    Histogram,
+    /// `d`: a distribution value (DogStatsD).
+    Distribution,
+}
+
+impl Kind {
+    fn code(self) -> &'static str {
+        match self {
+            Self::Counter => "c",
+            Self::Gauge => "g",
+            Self::Timing => "ms",
+            Self::Set => "s",
+            Self::Histogram => "h",
+            Self::Distribution => "d",
+        }
+    }
+}
+
+/// Writes `s` with every character that could end a field or a line
+/// replaced by `_`, so no name can inject another metric.
+fn clean(out: &mut String, s: &str, also_colon: bool) {
+    for c in s.chars() {
+        let bad =
+            matches!(c, '|' | '@' | '#' | ',' | '\n' | '\r' | '\0') || c.is_whitespace() || (also_colon && c == ':');
+        out.push(if bad { '_' } else { c });
+    }
+}
+
+/// A float in the shortest form that reads back exactly, integers without a
+/// fraction.
+fn number(out: &mut String, v: f64) {
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        let _ = write!(out, "{}", v as i64);
+    } else {
+        let _ = write!(out, "{v}");
+    }
+}
+
+/// Appends one line (no trailing newline).
+pub(crate) fn format(
+    out: &mut String,
+    prefix: &str,
+    name: &str,
+    value: &str,
+    kind: Kind,
+    rate: f64,
+    tags: &[(&str, &str)],
+    constant_tags: &[(String, String)],
+) {
+    if !prefix.is_empty() {
+        clean(out, prefix, true);
+        out.push('.');
+    }
+    clean(out, name, true);
+    out.push(':');
+    out.push_str(value);
+    out.push('|');
+    out.push_str(kind.code());
+    if rate < 1.0 {
+        out.push_str("|@");
+        number(out, rate);
+    }
+    let mut first = true;
+    for (k, v) in constant_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(tags.iter().copied()) {
+        out.push_str(if first { "|#" } else { "," });
+        first = false;
+        clean(out, k, true);
+        if !v.is_empty() {
+            out.push(':');
+            clean(out, v, false);
+        }
+    }
+}
+
+/// Spells a value for the line: integers plainly, floats shortest, and for
+/// gauge deltas an explicit sign.
+pub(crate) fn value(v: f64, signed: bool) -> String {
+    let mut s = String::new();
+    if signed && v >= 0.0 {
+        s.push('+');
+    }
+    number(&mut s, v);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(prefix: &str, name: &str, v: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) -> String {
+        let mut s = String::new();
+        format(&mut s, prefix, name, v, kind, rate, tags, &[("env".into(), "prod".into())][..0]);
+        s
+    }
+
+    #[test]
+    fn grammar_table() {
+        assert_eq!(line("app", "hits", "1", Kind::Counter, 1.0, &[]), "app.hits:1|c");
+        assert_eq!(line("", "t", "12.5", Kind::Timing, 0.1, &[]), "t:12.5|ms|@0.1");
+        assert_eq!(line("", "g", "+3", Kind::Gauge, 1.0, &[("host", "a"), ("flag", "")]), "g:+3|g|#host:a,flag");
+        assert_eq!(line("", "u", "alice", Kind::Set, 1.0, &[]), "u:alice|s");
+        assert_eq!(line("", "d", "7", Kind::Distribution, 1.0, &[]), "d:7|d");
+    }
+
+    #[test]
+    fn hostile_names_and_tags_cannot_inject() {
+        let l = line("p", "evil:1|c\nother", "1", Kind::Counter, 1.0, &[("k|#x", "v\nz:1|c"), ("a,b", "c,d")]);
+        assert_eq!(l, "p.evil_1_c_other:1|c|#k__x:v_z:1_c,a_b:c_d");
+        assert_eq!(l.matches('|').count(), 2, "only the type and tag separators");
+        assert!(!l.contains('\n'));
+    }
+
+    #[test]
+    fn values() {
+        assert_eq!(value(3.0, true), "+3");
+        assert_eq!(value(-2.5, true), "-2.5");
+        assert_eq!(value(0.1, false), "0.1");
+        assert_eq!(value(1e20, false), "100000000000000000000");
+    }
+}
