@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::line::{self, Kind};
+use crate::line::{self, Framing, Kind};
 use crate::sender::{self, Shared, Stats, Transport};
 use crate::Error;
 
@@ -116,15 +116,18 @@ impl StatsdBuilder {
             .spawn(move || sender::run(worker, transport, interval))
             .map_err(|source| Error::Socket { addr: "sender thread".into(), source })?;
         Ok(StatsdClient {
-            inner: Arc::new(Inner { shared, prefix: self.prefix, tags: self.tags, thread: Some(thread) }),
+            inner: Arc::new(Inner {
+                shared,
+                framing: Framing { prefix: self.prefix, tags: self.tags },
+                thread: Some(thread),
+            }),
         })
     }
 }
 
 struct Inner {
     shared: Arc<Shared>,
-    prefix: String,
-    tags: Vec<(String, String)>,
+    framing: Framing,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -165,7 +168,7 @@ pub struct StatsdClient {
 
 impl std::fmt::Debug for StatsdClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StatsdClient").field("prefix", &self.inner.prefix).finish_non_exhaustive()
+        f.debug_struct("StatsdClient").field("prefix", &self.inner.framing.prefix).finish_non_exhaustive()
     }
 }
 
@@ -272,8 +275,8 @@ impl StatsdClient {
 
     fn queue(&self, name: &str, value: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
         let shared = &self.inner.shared;
-        let mut l = String::with_capacity(name.len() + self.inner.prefix.len() + 24);
-        line::format(&mut l, &self.inner.prefix, name, value, kind, rate, tags, &self.inner.tags);
+        let mut l = String::with_capacity(name.len() + self.inner.framing.prefix.len() + 24);
+        line::format(&mut l, &self.inner.framing, name, value, kind, rate, tags);
         if shared.queue.push(l).is_err() {
             shared.stats.dropped.fetch_add(1, Relaxed);
             return;

@@ -52,19 +52,25 @@ fn number(out: &mut String, v: f64) {
     }
 }
 
+/// What every line of one client carries: the name prefix and constant tags.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Framing {
+    pub(crate) prefix: String,
+    pub(crate) tags: Vec<(String, String)>,
+}
+
 /// Appends one line (no trailing newline).
 pub(crate) fn format(
     out: &mut String,
-    prefix: &str,
+    framing: &Framing,
     name: &str,
     value: &str,
     kind: Kind,
     rate: f64,
     tags: &[(&str, &str)],
-    constant_tags: &[(String, String)],
 ) {
-    if !prefix.is_empty() {
-        clean(out, prefix, true);
+    if !framing.prefix.is_empty() {
+        clean(out, &framing.prefix, true);
         out.push('.');
     }
     clean(out, name, true);
@@ -77,7 +83,7 @@ pub(crate) fn format(
         number(out, rate);
     }
     let mut first = true;
-    for (k, v) in constant_tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(tags.iter().copied()) {
+    for (k, v) in framing.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(tags.iter().copied()) {
         out.push_str(if first { "|#" } else { "," });
         first = false;
         clean(out, k, true);
@@ -105,7 +111,7 @@ mod tests {
 
     fn line(prefix: &str, name: &str, v: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) -> String {
         let mut s = String::new();
-        format(&mut s, prefix, name, v, kind, rate, tags, &[("env".into(), "prod".into())][..0]);
+        format(&mut s, &Framing { prefix: prefix.into(), tags: vec![] }, name, v, kind, rate, tags);
         s
     }
 
