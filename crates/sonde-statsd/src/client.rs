@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::line::{self, Framing, Kind};
+use crate::line::{self, Framing, Kind, Val};
 use crate::sender::{self, Shared, Stats, Transport};
 use crate::Error;
 
@@ -198,7 +198,7 @@ impl StatsdClient {
 
     /// Adds `count` to a counter.
     pub fn incr(&self, name: &str, count: i64, rate: f64) {
-        self.send(name, &line::value(count as f64, false), Kind::Counter, rate, &[]);
+        self.send(name, Val::Num(count as f64, false), Kind::Counter, rate, &[]);
     }
 
     /// Subtracts `count` from a counter.
@@ -213,21 +213,21 @@ impl StatsdClient {
             if !self.sampled(rate) {
                 return;
             }
-            self.queue(name, "0", Kind::Gauge, 1.0, &[]);
-            self.queue(name, &line::value(value, false), Kind::Gauge, 1.0, &[]);
+            self.queue(name, Val::Num(0.0, false), Kind::Gauge, 1.0, &[]);
+            self.queue(name, Val::Num(value, false), Kind::Gauge, 1.0, &[]);
         } else {
-            self.send(name, &line::value(value, false), Kind::Gauge, rate, &[]);
+            self.send(name, Val::Num(value, false), Kind::Gauge, rate, &[]);
         }
     }
 
     /// Moves a gauge by a signed `delta` (`+5`, `-3`).
     pub fn gauge_delta(&self, name: &str, delta: f64, rate: f64) {
-        self.send(name, &line::value(delta, true), Kind::Gauge, rate, &[]);
+        self.send(name, Val::Num(delta, true), Kind::Gauge, rate, &[]);
     }
 
     /// Records a duration in milliseconds.
     pub fn timing(&self, name: &str, ms: f64, rate: f64) {
-        self.send(name, &line::value(ms, false), Kind::Timing, rate, &[]);
+        self.send(name, Val::Num(ms, false), Kind::Timing, rate, &[]);
     }
 
     /// Starts a timer that records the elapsed milliseconds when dropped.
@@ -237,23 +237,23 @@ impl StatsdClient {
 
     /// Adds `member` to a set (distinct members are counted per interval).
     pub fn set(&self, name: &str, member: &str) {
-        self.send(name, member, Kind::Set, 1.0, &[]);
+        self.send(name, Val::Text(member), Kind::Set, 1.0, &[]);
     }
 
     /// Records a histogram value (DogStatsD `h`).
     pub fn histogram(&self, name: &str, value: f64, rate: f64) {
-        self.send(name, &line::value(value, false), Kind::Histogram, rate, &[]);
+        self.send(name, Val::Num(value, false), Kind::Histogram, rate, &[]);
     }
 
     /// Records a distribution value (DogStatsD `d`).
     pub fn distribution(&self, name: &str, value: f64, rate: f64) {
-        self.send(name, &line::value(value, false), Kind::Distribution, rate, &[]);
+        self.send(name, Val::Num(value, false), Kind::Distribution, rate, &[]);
     }
 
     /// Sends any metric with DogStatsD tags (`key:value`, or `key` alone
     /// when the value is empty).
     pub fn send_tagged(&self, name: &str, value: f64, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
-        self.send(name, &line::value(value, false), kind, rate, tags);
+        self.send(name, Val::Num(value, false), kind, rate, tags);
     }
 
     fn sampled(&self, rate: f64) -> bool {
@@ -267,15 +267,24 @@ impl StatsdClient {
         keep
     }
 
-    fn send(&self, name: &str, value: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
+    #[inline]
+    fn send(&self, name: &str, value: Val<'_>, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
+        if self.inner.shared.queue.is_full() {
+            self.inner.shared.stats.dropped.fetch_add(1, Relaxed);
+            return;
+        }
         if self.sampled(rate) {
             self.queue(name, value, kind, rate.clamp(0.0, 1.0), tags);
         }
     }
 
-    fn queue(&self, name: &str, value: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
+    fn queue(&self, name: &str, value: Val<'_>, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
         let shared = &self.inner.shared;
-        let mut l = String::with_capacity(name.len() + self.inner.framing.prefix.len() + 24);
+        if shared.queue.is_full() {
+            shared.stats.dropped.fetch_add(1, Relaxed);
+            return;
+        }
+        let mut l = shared.free.pop().unwrap_or_else(|| String::with_capacity(64));
         line::format(&mut l, &self.inner.framing, name, value, kind, rate, tags);
         if shared.queue.push(l).is_err() {
             shared.stats.dropped.fetch_add(1, Relaxed);

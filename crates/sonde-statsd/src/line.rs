@@ -59,12 +59,21 @@ pub(crate) struct Framing {
     pub(crate) tags: Vec<(String, String)>,
 }
 
+/// A metric's value as it goes on the line.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Val<'a> {
+    /// A number; `signed` writes `+` before non-negative values (gauge deltas).
+    Num(f64, bool),
+    /// Text (set members), sanitised like a tag value.
+    Text(&'a str),
+}
+
 /// Appends one line (no trailing newline).
 pub(crate) fn format(
     out: &mut String,
     framing: &Framing,
     name: &str,
-    value: &str,
+    value: Val<'_>,
     kind: Kind,
     rate: f64,
     tags: &[(&str, &str)],
@@ -75,7 +84,15 @@ pub(crate) fn format(
     }
     clean(out, name, true);
     out.push(':');
-    out.push_str(value);
+    match value {
+        Val::Num(v, signed) => {
+            if signed && v >= 0.0 {
+                out.push('+');
+            }
+            number(out, v);
+        }
+        Val::Text(t) => clean(out, t, true),
+    }
     out.push('|');
     out.push_str(kind.code());
     if rate < 1.0 {
@@ -94,25 +111,24 @@ pub(crate) fn format(
     }
 }
 
-/// Spells a value for the line: integers plainly, floats shortest, and for
-/// gauge deltas an explicit sign.
-pub(crate) fn value(v: f64, signed: bool) -> String {
-    let mut s = String::new();
-    if signed && v >= 0.0 {
-        s.push('+');
-    }
-    number(&mut s, v);
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn line(prefix: &str, name: &str, v: &str, kind: Kind, rate: f64, tags: &[(&str, &str)]) -> String {
+        let val = match v.strip_prefix('+') {
+            Some(n) => Val::Num(n.parse().unwrap(), true),
+            None => v.parse().map(|n| Val::Num(n, false)).unwrap_or(Val::Text(v)),
+        };
         let mut s = String::new();
-        format(&mut s, &Framing { prefix: prefix.into(), tags: vec![] }, name, v, kind, rate, tags);
+        format(&mut s, &Framing { prefix: prefix.into(), tags: vec![] }, name, val, kind, rate, tags);
         s
+    }
+
+    fn value(v: f64, signed: bool) -> String {
+        let mut s = String::new();
+        format(&mut s, &Framing::default(), "n", Val::Num(v, signed), Kind::Gauge, 1.0, &[]);
+        s.trim_start_matches("n:").trim_end_matches("|g").to_owned()
     }
 
     #[test]

@@ -43,6 +43,9 @@ pub struct Stats {
 
 pub(crate) struct Shared {
     pub(crate) queue: ArrayQueue<String>,
+    /// Sent lines' buffers, cleared, for the next calls to reuse: steady
+    /// state allocates nothing.
+    pub(crate) free: ArrayQueue<String>,
     pub(crate) stats: Stats,
     pub(crate) max_packet: usize,
     /// (flushes requested, flushes done)
@@ -56,6 +59,7 @@ impl Shared {
     pub(crate) fn new(capacity: usize, max_packet: usize) -> Self {
         Self {
             queue: ArrayQueue::new(capacity),
+            free: ArrayQueue::new(capacity.min(4096)),
             stats: Stats::default(),
             max_packet,
             wake: Mutex::new((0, 0)),
@@ -100,7 +104,7 @@ pub(crate) fn run(shared: Arc<Shared>, transport: Transport, interval: Duration)
             }
             w.0
         };
-        while let Some(line) = shared.queue.pop() {
+        while let Some(mut line) = shared.queue.pop() {
             if !packet.is_empty() && packet.len() + 1 + line.len() > shared.max_packet {
                 send(&shared, &transport, &mut packet);
             }
@@ -108,6 +112,8 @@ pub(crate) fn run(shared: Arc<Shared>, transport: Transport, interval: Duration)
                 packet.push('\n');
             }
             packet.push_str(&line);
+            line.clear();
+            let _ = shared.free.push(line);
         }
         if !packet.is_empty() {
             send(&shared, &transport, &mut packet);

@@ -1,0 +1,72 @@
+//! StatsD client cost per line, from one thread: Sonde against cadence.
+
+use std::hint::black_box;
+use std::net::UdpSocket;
+use std::time::Duration;
+
+use cadence::prelude::*;
+use criterion::{criterion_group, criterion_main, Criterion};
+
+fn statsd(c: &mut Criterion) {
+    // A receiver nobody reads: the kernel drops what does not fit, sends succeed.
+    let sink = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let addr = sink.local_addr().unwrap();
+    let mut g = c.benchmark_group("statsd_line");
+
+    // Lines delivered, not calls made: chunks of calls, each followed by a
+    // flush that returns once every queued line is on the socket.
+    const CHUNK: u64 = 10_000;
+    let sonde = sonde_statsd::StatsdClient::builder("127.0.0.1", addr.port()).prefix("app").build().unwrap();
+    g.bench_function("sonde", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CHUNK);
+                for _ in 0..n {
+                    sonde.incr(black_box("requests"), 1, 1.0);
+                }
+                assert!(sonde.flush(Duration::from_secs(10)));
+                left -= n;
+            }
+            start.elapsed()
+        })
+    });
+    assert_eq!(sonde.stats().dropped.load(std::sync::atomic::Ordering::Relaxed), 0, "every line was delivered");
+
+    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+    let buffered = cadence::BufferedUdpMetricSink::from(addr, socket).unwrap();
+    let cad = cadence::StatsdClient::from_sink("app", buffered);
+    g.bench_function("cadence_buffered", |b| {
+        b.iter_custom(|iters| {
+            let start = std::time::Instant::now();
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CHUNK);
+                for _ in 0..n {
+                    cad.incr(black_box("requests")).unwrap();
+                }
+                cad.flush().unwrap();
+                left -= n;
+            }
+            start.elapsed()
+        })
+    });
+
+    // The drop path: a one-line buffer that is never drained during the run.
+    let full = sonde_statsd::StatsdClient::builder("127.0.0.1", addr.port())
+        .capacity(1)
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    full.incr("fill", 1, 1.0);
+    g.bench_function("sonde_buffer_full", |b| b.iter(|| full.incr(black_box("requests"), 1, 1.0)));
+    g.finish();
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
+    targets = statsd
+}
+criterion_main!(benches);
