@@ -7,9 +7,13 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v promtool >/dev/null || ! command -v prometheus >/dev/null || ! command -v node >/dev/null; then
+debs=()
+command -v promtool >/dev/null && command -v prometheus >/dev/null || debs+=(prometheus)
+# Only when the machine has no Node.js of its own (never replace one).
+command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
+if [ ${#debs[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends prometheus nodejs npm >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends "${debs[@]}" >/dev/null
 fi
 
 if [ ! -x .venv/bin/python3 ]; then
