@@ -38,4 +38,4 @@ pub use error::Error;
 pub use negotiate::{negotiate, Format};
 pub use server::{MetricsServer, MetricsServerBuilder, DEFAULT_LISTEN};
 pub use service::MetricsService;
-pub use textfile::{default_textfile_path, write_textfile, TEXTFILE_DIR_ENV};
+pub use textfile::{default_textfile_path, write_textfile, TextfileExporter, TEXTFILE_DIR_ENV};

@@ -1,7 +1,5 @@
 //! Atomic textfiles for node_exporter's textfile collector.
 
-use std::fs::{self, File};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use sonde::{encode, Snapshot};
@@ -22,30 +20,46 @@ pub fn default_textfile_path() -> PathBuf {
 /// over `path` (then the directory is fsynced). A reader sees the old file or
 /// the new one, never a partial one. Creates missing parent directories.
 pub fn write_textfile(snapshot: &Snapshot, path: &Path) -> Result<(), Error> {
-    let err = |source| Error::Textfile { path: path.to_owned(), source };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(err)?;
-    let mut tmp_name = path.file_name().unwrap_or_default().to_owned();
-    tmp_name.push(".tmp");
-    let tmp = dir.join(tmp_name);
     let text = encode::prometheus_text(snapshot);
-    let result = (|| {
-        let mut f = File::create(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        File::open(dir)?.sync_all()
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
+    sonde_export::write_atomic(path, text.as_bytes())
+        .map_err(|source| Error::Textfile { path: path.to_owned(), source })
+}
+
+/// Writes each snapshot to a textfile (for node_exporter's textfile
+/// collector), atomically; drive it with `sonde_export::PeriodicExporter`.
+#[derive(Clone, Debug)]
+pub struct TextfileExporter {
+    path: PathBuf,
+}
+
+impl TextfileExporter {
+    /// Writes to `path`.
+    pub fn new(path: impl Into<PathBuf>) -> Self {
+        Self { path: path.into() }
     }
-    result.map_err(err)
+
+    /// Writes to [`default_textfile_path`].
+    pub fn at_default_path() -> Self {
+        Self::new(default_textfile_path())
+    }
+}
+
+impl sonde_export::Exporter for TextfileExporter {
+    fn name(&self) -> &str {
+        "textfile"
+    }
+
+    fn export(&self, snapshot: &Snapshot) -> Result<(), sonde_export::Error> {
+        let text = encode::prometheus_text(snapshot);
+        sonde_export::write_atomic(&self.path, text.as_bytes())
+            .map_err(|source| sonde_export::Error::Io { exporter: "textfile".into(), source })
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn writes_atomically_and_reports_errors() {
@@ -61,6 +75,9 @@ mod tests {
         let blocked = dir.join("blocked");
         fs::create_dir_all(blocked.join("x")).unwrap();
         assert!(matches!(write_textfile(&r.snapshot(), &blocked), Err(Error::Textfile { .. })));
+        let exporter = TextfileExporter::new(dir.join("via-trait.prom"));
+        sonde_export::Exporter::export(&exporter, &r.snapshot()).unwrap();
+        assert!(fs::read_to_string(dir.join("via-trait.prom")).unwrap().contains("written_total 1\n"));
         fs::remove_dir_all(&dir).unwrap();
     }
 }
