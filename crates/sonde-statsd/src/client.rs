@@ -209,14 +209,19 @@ impl StatsdClient {
     /// Sets a gauge. A negative value is sent as `0` then the value, since
     /// a leading `-` alone would be read as a delta.
     pub fn gauge(&self, name: &str, value: f64, rate: f64) {
+        self.gauge_tagged(name, value, rate, &[]);
+    }
+
+    /// [`StatsdClient::gauge`] with DogStatsD tags.
+    pub fn gauge_tagged(&self, name: &str, value: f64, rate: f64, tags: &[(&str, &str)]) {
         if value < 0.0 {
             if !self.sampled(rate) {
                 return;
             }
-            self.queue(name, Val::Num(0.0, false), Kind::Gauge, 1.0, &[]);
-            self.queue(name, Val::Num(value, false), Kind::Gauge, 1.0, &[]);
+            self.queue(name, Val::Num(0.0, false), Kind::Gauge, 1.0, tags);
+            self.queue(name, Val::Num(value, false), Kind::Gauge, 1.0, tags);
         } else {
-            self.send(name, Val::Num(value, false), Kind::Gauge, rate, &[]);
+            self.send(name, Val::Num(value, false), Kind::Gauge, rate, tags);
         }
     }
 

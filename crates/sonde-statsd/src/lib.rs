@@ -7,15 +7,20 @@
 //! socket. Client-side sampling adds `|@rate`; DogStatsD tags add
 //! `|#key:value`. Defaults come from `STATSD_HOST`/`STATSD_PORT`, else
 //! `localhost:8125`.
+//!
+//! [`StatsdExporter`] pushes a whole registry as StatsD lines (counters as
+//! deltas) through a client, driven by `sonde_export::PeriodicExporter`.
 
 #![warn(missing_docs)]
 
 mod client;
 mod error;
+mod exporter;
 mod line;
 mod sender;
 
 pub use client::{env_target, StatsdBuilder, StatsdClient, StatsdTimer, Target, DEFAULT_MAX_PACKET};
 pub use error::Error;
+pub use exporter::StatsdExporter;
 pub use line::Kind;
 pub use sender::Stats;
