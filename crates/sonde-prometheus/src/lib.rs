@@ -7,8 +7,9 @@
 //! - [`MetricsServer`]: the same service on its own listener, thread and
 //!   runtime, so starting it works with or without a tokio runtime and never
 //!   blocks the caller's. Binds `127.0.0.1:9464` unless told otherwise.
-//! - [`write_textfile`]: an atomic textfile (temporary file, fsync, rename)
-//!   for node_exporter's textfile collector.
+//! - [`write_textfile`] and [`TextfileExporter`]: an atomic textfile
+//!   (temporary file, fsync, rename) for node_exporter's textfile collector.
+//! - [`PushgatewayExporter`]: pushes to a Prometheus Pushgateway.
 //!
 //! ```
 //! use sonde::Registry;
@@ -28,6 +29,7 @@
 mod auth;
 mod error;
 mod negotiate;
+mod push;
 mod rate_limit;
 mod server;
 mod service;
@@ -36,6 +38,7 @@ mod textfile;
 pub use auth::Auth;
 pub use error::Error;
 pub use negotiate::{negotiate, Format};
+pub use push::{PushMethod, PushgatewayBuilder, PushgatewayExporter};
 pub use server::{MetricsServer, MetricsServerBuilder, DEFAULT_LISTEN};
 pub use service::MetricsService;
 pub use textfile::{default_textfile_path, write_textfile, TextfileExporter, TEXTFILE_DIR_ENV};
