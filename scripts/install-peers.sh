@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs the real programs the tests talk to: Prometheus, promtool and the
-# Pushgateway (Debian), the Python prometheus_client parser (in ./.venv), and the StatsD
+# Installs the real programs the tests talk to: Prometheus, promtool, the
+# Pushgateway and VictoriaMetrics (Debian), the Python prometheus_client parser (in ./.venv), and the StatsD
 # daemon (npm, in tests/peers/node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,6 +10,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 debs=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || debs+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || debs+=(prometheus-pushgateway)
+command -v victoria-metrics >/dev/null || debs+=(victoria-metrics)
 # Only when the machine has no Node.js of its own (never replace one).
 command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
 if [ ${#debs[@]} -gt 0 ]; then

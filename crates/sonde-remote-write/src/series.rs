@@ -1,0 +1,80 @@
+//! A snapshot as remote-write time series.
+
+use sonde::{SeriesValue, Snapshot};
+
+use crate::prompb::{Label, Sample, TimeSeries};
+
+/// Prometheus' staleness marker: a NaN with this exact bit pattern.
+pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
+
+fn float(v: f64) -> String {
+    if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.to_owned()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// One time series per sample line the text format would have: counters as
+/// `_total`, histograms as `_bucket{le}`, `_sum`, `_count`, summaries as
+/// `{quantile}`, `_sum`, `_count`. Labels are sorted by name and unique,
+/// `__name__` included; `extra` labels (such as `job`) are added unless the
+/// series already has them.
+pub fn to_series(snapshot: &Snapshot, extra: &[(String, String)], timestamp_ms: i64) -> Vec<TimeSeries> {
+    let mut out = Vec::new();
+    for f in &snapshot.families {
+        for s in f.series() {
+            let push = |out: &mut Vec<TimeSeries>, name: String, add: Option<(&str, String)>, value: f64| {
+                let mut labels: Vec<Label> = vec![Label { name: "__name__".into(), value: name }];
+                labels.extend(s.labels().map(|(k, v)| Label { name: k.into(), value: v.into() }));
+                if let Some((k, v)) = add {
+                    labels.push(Label { name: k.into(), value: v });
+                }
+                for (k, v) in extra {
+                    if !labels.iter().any(|l| &l.name == k) {
+                        labels.push(Label { name: k.clone(), value: v.clone() });
+                    }
+                }
+                labels.sort_by(|a, b| a.name.cmp(&b.name));
+                labels.dedup_by(|a, b| a.name == b.name);
+                out.push(TimeSeries {
+                    labels,
+                    samples: vec![Sample { value, timestamp: timestamp_ms }],
+                    exemplars: vec![],
+                });
+            };
+            match *s.value() {
+                SeriesValue::Counter { value, .. } => push(&mut out, format!("{}_total", f.name), None, value),
+                SeriesValue::Gauge(v) => push(&mut out, f.name.clone(), None, v),
+                SeriesValue::Histogram { count, sum } => {
+                    let bounds = f.bounds.iter().copied().chain([f64::INFINITY]);
+                    for (le, n) in bounds.zip(s.buckets()) {
+                        push(&mut out, format!("{}_bucket", f.name), Some(("le", float(le))), *n as f64);
+                    }
+                    push(&mut out, format!("{}_sum", f.name), None, sum);
+                    push(&mut out, format!("{}_count", f.name), None, count as f64);
+                }
+                SeriesValue::Summary { count, sum } => {
+                    for (q, v) in f.quantiles.iter().zip(s.quantiles()) {
+                        push(&mut out, f.name.clone(), Some(("quantile", float(*q))), *v);
+                    }
+                    push(&mut out, format!("{}_sum", f.name), None, sum);
+                    push(&mut out, format!("{}_count", f.name), None, count as f64);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A stable identity for a series: its sorted labels.
+pub(crate) fn identity(series: &TimeSeries) -> String {
+    let mut id = String::new();
+    for l in &series.labels {
+        id.push_str(&l.name);
+        id.push('\u{0}');
+        id.push_str(&l.value);
+        id.push('\u{0}');
+    }
+    id
+}
