@@ -12,17 +12,20 @@ use sonde_export::{Exporter, PeriodicExporter};
 use sonde_remote_write::prompb::WriteRequest;
 use sonde_remote_write::{RemoteWriteExporter, STALE_NAN};
 
+/// Requests received: headers (lower-cased names) and the decoded body.
+type Received = Arc<Mutex<Vec<(Vec<(String, String)>, WriteRequest)>>>;
+
 /// A receiver that answers each request with the next scripted status and
 /// records headers and decoded bodies.
 struct Receiver {
     url: String,
-    seen: Arc<Mutex<Vec<(Vec<(String, String)>, WriteRequest)>>>,
+    seen: Received,
 }
 
 fn receiver(statuses: Vec<u16>) -> Receiver {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
-    let seen: Arc<Mutex<Vec<(Vec<(String, String)>, WriteRequest)>>> = Arc::default();
+    let seen: Received = Arc::default();
     let record = seen.clone();
     std::thread::spawn(move || {
         for (i, stream) in listener.incoming().enumerate() {
