@@ -21,6 +21,7 @@ use crate::{Kind, StatsdClient};
 pub struct StatsdExporter {
     client: StatsdClient,
     tags: bool,
+    rate: f64,
     /// Last exported value per series key (counters, counts, sums).
     last: Mutex<HashMap<String, f64>>,
 }
@@ -28,7 +29,14 @@ pub struct StatsdExporter {
 impl StatsdExporter {
     /// Exports through `client`, with labels as DogStatsD tags.
     pub fn new(client: StatsdClient) -> Self {
-        Self { client, tags: true, last: Mutex::new(HashMap::new()) }
+        Self { client, tags: true, rate: 1.0, last: Mutex::new(HashMap::new()) }
+    }
+
+    /// Client-side sample rate of every line (default 1). StatsD servers
+    /// scale sampled counts back by `1/rate`, so totals stay unbiased.
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.rate = rate.clamp(f64::MIN_POSITIVE, 1.0);
+        self
     }
 
     /// Whether labels become tags (default) or name parts (plain StatsD).
@@ -78,20 +86,20 @@ impl Exporter for StatsdExporter {
                     SeriesValue::Counter { value, .. } => {
                         let d = delta("", value);
                         if d > 0.0 {
-                            self.client.send_tagged(&name, d, Kind::Counter, 1.0, tags);
+                            self.client.send_tagged(&name, d, Kind::Counter, self.rate, tags);
                         }
                     }
-                    SeriesValue::Gauge(v) => self.client.gauge_tagged(&name, v, 1.0, tags),
+                    SeriesValue::Gauge(v) => self.client.gauge_tagged(&name, v, self.rate, tags),
                     SeriesValue::Histogram { count, sum } | SeriesValue::Summary { count, sum } => {
                         let dc = delta(".count", count as f64);
                         let ds = delta(".sum", sum);
                         if dc > 0.0 {
-                            self.client.send_tagged(&format!("{name}.count"), dc, Kind::Counter, 1.0, tags);
-                            self.client.send_tagged(&format!("{name}.sum"), ds, Kind::Counter, 1.0, tags);
+                            self.client.send_tagged(&format!("{name}.count"), dc, Kind::Counter, self.rate, tags);
+                            self.client.send_tagged(&format!("{name}.sum"), ds, Kind::Counter, self.rate, tags);
                         }
                         for (q, v) in f.quantiles.iter().zip(s.quantiles()).filter(|(_, v)| !v.is_nan()) {
                             let pct = format!("{name}.p{}", (q * 100.0).round() as u32);
-                            self.client.gauge_tagged(&pct, *v, 1.0, tags);
+                            self.client.gauge_tagged(&pct, *v, self.rate, tags);
                         }
                     }
                 }

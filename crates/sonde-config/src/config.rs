@@ -1,0 +1,411 @@
+//! The configuration: its shape, defaults, environment overrides and checks.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde::{Deserialize, Deserializer};
+
+use crate::Error;
+
+/// A duration written as `"500ms"`, `"10s"`, `"2m"` or `"1h"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Interval(pub Duration);
+
+impl Interval {
+    /// Parses `"<number><unit>"` with unit `ms`, `s`, `m` or `h`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s
+            .find(|c: char| !c.is_ascii_digit() && c != '.')
+            .ok_or_else(|| format!("{s:?} has no unit (ms, s, m, h)"))?;
+        let (n, unit) = s.split_at(split);
+        let n: f64 = n.parse().map_err(|_| format!("{s:?} does not start with a number"))?;
+        let secs = match unit {
+            "ms" => n / 1000.0,
+            "s" => n,
+            "m" => n * 60.0,
+            "h" => n * 3600.0,
+            other => return Err(format!("unknown unit {other:?} in {s:?} (use ms, s, m or h)")),
+        };
+        Ok(Self(Duration::from_secs_f64(secs)))
+    }
+}
+
+impl<'de> Deserialize<'de> for Interval {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Self::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+fn secs(n: u64) -> Interval {
+    Interval(Duration::from_secs(n))
+}
+
+/// Everything Sonde can be told (spec 001's `Config`, in Rust terms).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// False gives a pipeline that exports nothing.
+    pub enabled: bool,
+    /// Prefix of every metric name.
+    pub namespace: String,
+    /// Second prefix, after the namespace.
+    pub subsystem: String,
+    /// Labels added to every metric.
+    pub labels: BTreeMap<String, String>,
+    /// Tokio runtime metrics (issue 6).
+    pub runtime_metrics: bool,
+    /// Process and system metrics (issue 6).
+    pub system_metrics: bool,
+    /// Default export interval of the push exporters.
+    pub flush_interval: Interval,
+    /// The `/metrics` endpoint.
+    pub prometheus: Option<PrometheusConfig>,
+    /// Pushgateway pushes.
+    pub pushgateway: Option<PushgatewayConfig>,
+    /// Prometheus remote write.
+    pub remote_write: Option<RemoteWriteConfig>,
+    /// StatsD export of the registry.
+    pub statsd: Option<StatsdConfig>,
+    /// OTLP export (issue 4).
+    pub otlp: Option<OtlpConfig>,
+    /// Atomic textfile for node_exporter.
+    pub textfile: Option<FileConfig>,
+    /// JSON snapshot file.
+    pub json_file: Option<FileConfig>,
+    /// One log line per series.
+    pub logger: Option<LoggerConfig>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            namespace: String::new(),
+            subsystem: String::new(),
+            labels: BTreeMap::new(),
+            runtime_metrics: false,
+            system_metrics: false,
+            flush_interval: secs(10),
+            prometheus: None,
+            pushgateway: None,
+            remote_write: None,
+            statsd: None,
+            otlp: None,
+            textfile: None,
+            json_file: None,
+            logger: None,
+        }
+    }
+}
+
+/// `[prometheus]`: the scrape endpoint.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrometheusConfig {
+    /// Listen address (default `127.0.0.1:9464`).
+    pub listen: String,
+    /// Path (default `/metrics`).
+    pub path: String,
+}
+
+impl Default for PrometheusConfig {
+    fn default() -> Self {
+        Self { listen: sonde_prometheus::DEFAULT_LISTEN.into(), path: "/metrics".into() }
+    }
+}
+
+/// `[pushgateway]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PushgatewayConfig {
+    /// Base URL (`http://host:9091`).
+    pub url: String,
+    /// Job name.
+    pub job: String,
+    /// Push interval (default: `flush_interval`).
+    pub interval: Option<Interval>,
+    /// Grouping labels.
+    #[serde(default)]
+    pub grouping: BTreeMap<String, String>,
+    /// Delete the group on shutdown.
+    #[serde(default)]
+    pub delete_on_shutdown: bool,
+}
+
+/// `[remote_write]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RemoteWriteConfig {
+    /// Endpoint (`http://host:8428/api/v1/write`).
+    pub url: String,
+    /// Send interval (default: `flush_interval`).
+    pub interval: Option<Interval>,
+    /// Labels added to every series (for example `job`).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+}
+
+/// `[statsd]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct StatsdConfig {
+    /// `host:port` (default from `STATSD_HOST`/`STATSD_PORT`, else `localhost:8125`).
+    pub address: Option<String>,
+    /// Name prefix.
+    pub prefix: String,
+    /// How often the client sends queued lines.
+    pub flush_period: Interval,
+    /// Largest datagram.
+    pub max_packet_size: usize,
+    /// Client-side sample rate, in (0, 1].
+    pub sample_rate: f64,
+    /// Registry export interval (default: `flush_interval`).
+    pub interval: Option<Interval>,
+    /// Labels as DogStatsD tags (true) or name parts.
+    pub tags: bool,
+}
+
+impl Default for StatsdConfig {
+    fn default() -> Self {
+        Self {
+            address: None,
+            prefix: String::new(),
+            flush_period: Interval(Duration::from_millis(100)),
+            max_packet_size: sonde_statsd::DEFAULT_MAX_PACKET,
+            sample_rate: 1.0,
+            interval: None,
+            tags: true,
+        }
+    }
+}
+
+/// `[otlp]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// Collector URL.
+    pub endpoint: String,
+    /// Export interval (default: `flush_interval`).
+    pub interval: Option<Interval>,
+    /// Resource attributes.
+    #[serde(default)]
+    pub resource_attributes: BTreeMap<String, String>,
+    /// Extra request headers.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// Plain HTTP instead of TLS.
+    #[serde(default)]
+    pub insecure: bool,
+}
+
+/// `[textfile]` and `[json_file]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// Destination.
+    pub path: String,
+    /// Write interval (default: `flush_interval`).
+    pub interval: Option<Interval>,
+}
+
+/// `[logger]`.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct LoggerConfig {
+    /// Log interval (default: `flush_interval`).
+    pub interval: Option<Interval>,
+}
+
+fn invalid(key: &str, reason: impl Into<String>) -> Error {
+    Error::Invalid { key: key.into(), reason: reason.into() }
+}
+
+fn check_url(key: &str, url: &str) -> Result<(), Error> {
+    let rest = url.strip_prefix("http://").or_else(|| url.strip_prefix("https://"));
+    match rest {
+        Some(r) if !r.is_empty() && !r.starts_with('/') => Ok(()),
+        _ => Err(invalid(key, format!("{url:?} is not an http:// or https:// URL with a host"))),
+    }
+}
+
+fn check_interval(key: &str, i: Option<Interval>) -> Result<(), Error> {
+    match i {
+        Some(Interval(d)) if d.is_zero() => Err(invalid(key, "must be greater than zero")),
+        _ => Ok(()),
+    }
+}
+
+fn check_label(key: &str, name: &str) -> Result<(), Error> {
+    let ok = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__");
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(key, format!("{name:?} is not a valid label name")))
+    }
+}
+
+impl Config {
+    /// Parses TOML text, then validates it.
+    pub fn from_toml(text: &str) -> Result<Self, Error> {
+        let config: Config = toml::from_str(text).map_err(|e| Error::Parse(e.to_string().trim().to_owned()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads a TOML file.
+    pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let text =
+            std::fs::read_to_string(path).map_err(|source| Error::Read { path: path.display().to_string(), source })?;
+        Self::from_toml(&text)
+    }
+
+    /// Applies overrides from the environment (see the crate docs for the
+    /// variables), then validates. Variables from `vars` are used instead of
+    /// the process environment when given (for tests).
+    pub fn with_env(mut self, vars: Option<&BTreeMap<String, String>>) -> Result<Self, Error> {
+        let get = |k: &str| match vars {
+            Some(v) => v.get(k).cloned(),
+            None => std::env::var(k).ok(),
+        };
+        let bad = |var: &str, value: &str, reason: &str| Error::Env {
+            var: var.into(),
+            value: value.into(),
+            reason: reason.into(),
+        };
+        if let Some(v) = get("SONDE_ENABLED") {
+            self.enabled = match v.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => return Err(bad("SONDE_ENABLED", &v, "use true or false")),
+            };
+        }
+        if let Some(v) = get("SONDE_NAMESPACE") {
+            self.namespace = v;
+        }
+        if let Some(v) = get("SONDE_SUBSYSTEM") {
+            self.subsystem = v;
+        }
+        if let Some(v) = get("SONDE_FLUSH_INTERVAL") {
+            self.flush_interval = Interval::parse(&v).map_err(|r| bad("SONDE_FLUSH_INTERVAL", &v, &r))?;
+        }
+        if let Some(v) = get("SONDE_LABELS") {
+            for pair in v.split(',').filter(|p| !p.trim().is_empty()) {
+                let (k, val) = pair.split_once('=').ok_or_else(|| bad("SONDE_LABELS", &v, "use k=v,k2=v2"))?;
+                self.labels.insert(k.trim().into(), val.trim().into());
+            }
+        }
+        if let Some(v) = get("SONDE_PROMETHEUS_LISTEN") {
+            self.prometheus.get_or_insert_with(Default::default).listen = v;
+        }
+        if let Some(v) = get("SONDE_PUSHGATEWAY_URL") {
+            match &mut self.pushgateway {
+                Some(p) => p.url = v,
+                None => {
+                    self.pushgateway = Some(PushgatewayConfig {
+                        url: v,
+                        job: get("SONDE_PUSHGATEWAY_JOB").unwrap_or_else(|| "sonde".into()),
+                        interval: None,
+                        grouping: BTreeMap::new(),
+                        delete_on_shutdown: false,
+                    })
+                }
+            }
+        }
+        if let Some(v) = get("SONDE_REMOTE_WRITE_URL") {
+            match &mut self.remote_write {
+                Some(r) => r.url = v,
+                None => self.remote_write = Some(RemoteWriteConfig { url: v, interval: None, labels: BTreeMap::new() }),
+            }
+        }
+        let statsd_host = get("STATSD_HOST");
+        let statsd_port = get("STATSD_PORT");
+        if let Some(v) = get("SONDE_STATSD_ADDRESS") {
+            self.statsd.get_or_insert_with(Default::default).address = Some(v);
+        } else if let Some(s) = self.statsd.as_mut().filter(|s| s.address.is_none()) {
+            if statsd_host.is_some() || statsd_port.is_some() {
+                let port = statsd_port.unwrap_or_else(|| "8125".into());
+                port.parse::<u16>().map_err(|_| bad("STATSD_PORT", &port, "not a port number"))?;
+                s.address = Some(format!("{}:{port}", statsd_host.unwrap_or_else(|| "localhost".into())));
+            }
+        }
+        self.validate()?;
+        Ok(self)
+    }
+
+    /// Checks every value; the error names the key and what is wrong.
+    pub fn validate(&self) -> Result<(), Error> {
+        check_interval("flush_interval", Some(self.flush_interval))?;
+        for k in self.labels.keys() {
+            check_label("labels", k)?;
+        }
+        for (key, part) in [("namespace", &self.namespace), ("subsystem", &self.subsystem)] {
+            if !part.is_empty() && !part.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err(invalid(key, format!("{part:?} may hold only letters, digits and '_'")));
+            }
+        }
+        if let Some(p) = &self.prometheus {
+            p.listen
+                .parse::<SocketAddr>()
+                .map_err(|_| invalid("prometheus.listen", format!("{:?} is not an ip:port address", p.listen)))?;
+            if !p.path.starts_with('/') {
+                return Err(invalid("prometheus.path", format!("{:?} must start with '/'", p.path)));
+            }
+        }
+        if let Some(p) = &self.pushgateway {
+            check_url("pushgateway.url", &p.url)?;
+            if p.job.is_empty() {
+                return Err(invalid("pushgateway.job", "must not be empty"));
+            }
+            check_interval("pushgateway.interval", p.interval)?;
+            for k in p.grouping.keys() {
+                check_label("pushgateway.grouping", k)?;
+            }
+        }
+        if let Some(r) = &self.remote_write {
+            check_url("remote_write.url", &r.url)?;
+            check_interval("remote_write.interval", r.interval)?;
+            for k in r.labels.keys() {
+                check_label("remote_write.labels", k)?;
+            }
+        }
+        if let Some(s) = &self.statsd {
+            if let Some(a) = &s.address {
+                let (host, port) =
+                    a.rsplit_once(':').ok_or_else(|| invalid("statsd.address", format!("{a:?} is not host:port")))?;
+                if host.is_empty() || port.parse::<u16>().is_err() {
+                    return Err(invalid("statsd.address", format!("{a:?} is not host:port")));
+                }
+            }
+            check_interval("statsd.flush_period", Some(s.flush_period))?;
+            check_interval("statsd.interval", s.interval)?;
+            if !(64..=65_507).contains(&s.max_packet_size) {
+                return Err(invalid("statsd.max_packet_size", format!("{} is outside 64..=65507", s.max_packet_size)));
+            }
+            if !(s.sample_rate > 0.0 && s.sample_rate <= 1.0) {
+                return Err(invalid("statsd.sample_rate", format!("{} is outside (0, 1]", s.sample_rate)));
+            }
+        }
+        if let Some(o) = &self.otlp {
+            check_url("otlp.endpoint", &o.endpoint)?;
+            check_interval("otlp.interval", o.interval)?;
+        }
+        for (key, f) in [("textfile", &self.textfile), ("json_file", &self.json_file)] {
+            if let Some(f) = f {
+                if f.path.is_empty() {
+                    return Err(invalid(&format!("{key}.path"), "must not be empty"));
+                }
+                check_interval(&format!("{key}.interval"), f.interval)?;
+            }
+        }
+        if let Some(l) = &self.logger {
+            check_interval("logger.interval", l.interval)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,52 @@
+//! One configuration for Sonde, from TOML and the environment, validated,
+//! and started as a running pipeline with one call.
+//!
+//! ```
+//! let config = sonde_config::Config::from_toml(r#"
+//!     namespace = "shop"
+//!     flush_interval = "15s"
+//!     [labels]
+//!     service = "api"
+//!     [prometheus]
+//!     listen = "127.0.0.1:0"
+//! "#)?;
+//! let pipeline = sonde_config::Pipeline::start(&config, sonde::Registry::new())?;
+//! pipeline.registry().counter("orders_total").register().unwrap().inc();
+//! assert!(pipeline.metrics_addr().is_some());
+//! pipeline.shutdown(std::time::Duration::from_secs(5))?;
+//! # Ok::<(), sonde_config::Error>(())
+//! ```
+//!
+//! # Keys
+//!
+//! Top level: `enabled`, `namespace`, `subsystem`, `flush_interval`
+//! (`"10s"`), `runtime_metrics`, `system_metrics`, `[labels]`. Sections:
+//! `[prometheus]` (`listen`, `path`), `[pushgateway]` (`url`, `job`,
+//! `interval`, `grouping`, `delete_on_shutdown`), `[remote_write]` (`url`,
+//! `interval`, `labels`), `[statsd]` (`address`, `prefix`, `flush_period`,
+//! `max_packet_size`, `sample_rate`, `interval`, `tags`), `[otlp]`
+//! (`endpoint`, `interval`, `resource_attributes`, `headers`, `insecure`),
+//! `[textfile]` and `[json_file]` (`path`, `interval`), `[logger]`
+//! (`interval`). Unknown keys are errors.
+//!
+//! # Environment
+//!
+//! `SONDE_ENABLED`, `SONDE_NAMESPACE`, `SONDE_SUBSYSTEM`,
+//! `SONDE_FLUSH_INTERVAL`, `SONDE_LABELS` (`k=v,k2=v2`),
+//! `SONDE_PROMETHEUS_LISTEN`, `SONDE_PUSHGATEWAY_URL` (with
+//! `SONDE_PUSHGATEWAY_JOB`), `SONDE_REMOTE_WRITE_URL`,
+//! `SONDE_STATSD_ADDRESS`, and `STATSD_HOST`/`STATSD_PORT` for a `[statsd]`
+//! section without an address. The environment overrides the file.
+
+#![warn(missing_docs)]
+
+mod config;
+mod error;
+mod pipeline;
+
+pub use config::{
+    Config, FileConfig, Interval, LoggerConfig, OtlpConfig, PrometheusConfig, PushgatewayConfig, RemoteWriteConfig,
+    StatsdConfig,
+};
+pub use error::Error;
+pub use pipeline::Pipeline;

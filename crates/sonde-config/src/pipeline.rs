@@ -1,0 +1,159 @@
+//! A running pipeline built from a [`Config`].
+
+use std::time::Duration;
+
+use sonde::Registry;
+use sonde_export::{Exporter, JsonFileExporter, LoggerExporter, PeriodicExporter};
+use sonde_prometheus::{MetricsServer, PushgatewayExporter, TextfileExporter};
+use sonde_remote_write::RemoteWriteExporter;
+use sonde_statsd::{StatsdClient, StatsdExporter};
+
+use crate::{Config, Error};
+
+/// Everything a [`Config`] switched on, running: the registry to record
+/// into, the `/metrics` server, and one periodic exporter per push backend.
+/// [`Pipeline::shutdown`] (or drop) stops each, exporting once more.
+pub struct Pipeline {
+    registry: Registry,
+    root: Registry,
+    server: Option<MetricsServer>,
+    exporters: Vec<PeriodicExporter>,
+}
+
+impl std::fmt::Debug for Pipeline {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pipeline")
+            .field("server", &self.server.as_ref().and_then(|s| s.local_addr()))
+            .field("exporters", &self.exporters.len())
+            .finish()
+    }
+}
+
+fn start_err(part: &str) -> impl Fn(String) -> Error + '_ {
+    move |reason| Error::Start { part: part.into(), reason }
+}
+
+impl Pipeline {
+    /// Starts what `config` enables, exporting `registry`. With
+    /// `enabled = false` nothing starts: instruments still work, nothing is
+    /// exported. OTLP and runtime/system metrics are not available yet and
+    /// are refused with an error rather than ignored.
+    pub fn start(config: &Config, registry: Registry) -> Result<Self, Error> {
+        config.validate()?;
+        let scoped = scope(config, &registry)?;
+        let mut pipeline = Pipeline { registry: scoped, root: registry.clone(), server: None, exporters: Vec::new() };
+        if !config.enabled {
+            return Ok(pipeline);
+        }
+        if config.otlp.is_some() {
+            return Err(Error::Start { part: "otlp".into(), reason: "the OTLP exporter is not available yet".into() });
+        }
+        if config.runtime_metrics || config.system_metrics {
+            return Err(Error::Start {
+                part: "runtime_metrics/system_metrics".into(),
+                reason: "process, system and runtime metrics are not available yet".into(),
+            });
+        }
+        if let Some(p) = &config.prometheus {
+            let listen =
+                p.listen.parse().map_err(|_| start_err("prometheus")(format!("bad address {:?}", p.listen)))?;
+            let mut server = MetricsServer::builder(registry.clone()).listen(listen).path(&p.path).build();
+            server.start().map_err(|e| start_err("prometheus")(e.to_string()))?;
+            pipeline.server = Some(server);
+        }
+        let every = |i: Option<crate::Interval>| i.map(|i| i.0).unwrap_or(config.flush_interval.0);
+        if let Some(p) = &config.pushgateway {
+            let mut b = PushgatewayExporter::builder(&p.url, &p.job).delete_on_shutdown(p.delete_on_shutdown);
+            for (k, v) in &p.grouping {
+                b = b.grouping(k, v);
+            }
+            let e = b.build().map_err(|e| start_err("pushgateway")(e.to_string()))?;
+            pipeline.add(e, every(p.interval))?;
+        }
+        if let Some(r) = &config.remote_write {
+            let mut b = RemoteWriteExporter::builder(&r.url);
+            for (k, v) in &r.labels {
+                b = b.label(k, v);
+            }
+            let e = b.build().map_err(|e| start_err("remote_write")(e.to_string()))?;
+            pipeline.add(e, every(r.interval))?;
+        }
+        if let Some(s) = &config.statsd {
+            let (host, port) = match &s.address {
+                Some(a) => {
+                    let (h, p) = a.rsplit_once(':').unwrap_or((a, "8125"));
+                    (h.to_owned(), p.parse().unwrap_or(8125))
+                }
+                None => sonde_statsd::env_target().map_err(|e| start_err("statsd")(e.to_string()))?,
+            };
+            let client = StatsdClient::builder(&host, port)
+                .prefix(&s.prefix)
+                .max_packet_size(s.max_packet_size)
+                .flush_interval(s.flush_period.0)
+                .build()
+                .map_err(|e| start_err("statsd")(e.to_string()))?;
+            pipeline.add(StatsdExporter::new(client).tags(s.tags).sample_rate(s.sample_rate), every(s.interval))?;
+        }
+        if let Some(f) = &config.textfile {
+            pipeline.add(TextfileExporter::new(&f.path), every(f.interval))?;
+        }
+        if let Some(f) = &config.json_file {
+            pipeline.add(JsonFileExporter::new(&f.path), every(f.interval))?;
+        }
+        if let Some(l) = &config.logger {
+            pipeline.add(LoggerExporter::new(), every(l.interval))?;
+        }
+        Ok(pipeline)
+    }
+
+    fn add(&mut self, exporter: impl Exporter + 'static, interval: Duration) -> Result<(), Error> {
+        let name = exporter.name().to_owned();
+        let p = PeriodicExporter::builder(self.root.clone(), exporter)
+            .interval(interval)
+            .start()
+            .map_err(|e| Error::Start { part: name, reason: e.to_string() })?;
+        self.exporters.push(p);
+        Ok(())
+    }
+
+    /// The registry to declare instruments on (namespace, subsystem and
+    /// global labels applied).
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// Where `/metrics` is served, when enabled.
+    pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
+        self.server.as_ref().and_then(|s| s.local_addr())
+    }
+
+    /// Push exporters running.
+    pub fn exporter_count(&self) -> usize {
+        self.exporters.len()
+    }
+
+    /// Stops every exporter (each exports once more, within `timeout`) and
+    /// the server. Returns the first failure, after trying them all.
+    pub fn shutdown(mut self, timeout: Duration) -> Result<(), Error> {
+        let mut first = Ok(());
+        for p in self.exporters.drain(..) {
+            if let Err(e) = p.stop(timeout) {
+                first = first.and(Err(Error::Start { part: "shutdown".into(), reason: e.to_string() }));
+            }
+        }
+        if let Some(mut s) = self.server.take() {
+            s.stop();
+        }
+        first
+    }
+}
+
+fn scope(config: &Config, registry: &Registry) -> Result<Registry, Error> {
+    let mut r = registry.with_namespace(&config.namespace).with_subsystem(&config.subsystem);
+    if !config.labels.is_empty() {
+        r = r
+            .with_labels(config.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .map_err(|e| Error::Invalid { key: "labels".into(), reason: e.to_string() })?;
+    }
+    Ok(r)
+}
