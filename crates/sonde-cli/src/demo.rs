@@ -7,7 +7,7 @@ use std::thread;
 use std::time::Duration;
 
 use sonde::{Buckets, Registry};
-use sonde_prometheus::MetricsServer;
+use sonde_config::{Config, Pipeline, PrometheusConfig};
 
 /// A small deterministic pseudo-random source (xorshift), enough for a demo.
 struct Dice(u64);
@@ -21,8 +21,27 @@ impl Dice {
     }
 }
 
-pub fn run(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
-    let registry = Registry::new();
+/// The demo's configuration: the file (if any), then the environment, then
+/// `--listen`; `/metrics` is always served.
+fn load(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result<Config, sonde_config::Error> {
+    let mut config = match file {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    }
+    .with_env(None)?;
+    let prometheus = config.prometheus.get_or_insert_with(PrometheusConfig::default);
+    if let Some(addr) = listen {
+        prometheus.listen = addr.to_string();
+    }
+    config.validate()?;
+    Ok(config)
+}
+
+pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
+    let config = load(listen, file)?;
+    let root = Registry::new();
+    let pipeline = Pipeline::start(&config, root)?;
+    let registry = pipeline.registry().clone();
     let app = registry.with_namespace("demo");
     let requests = app
         .counter("http_requests_total")
@@ -42,9 +61,15 @@ pub fn run(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
     let started = std::time::Instant::now();
     app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
 
-    let mut server = MetricsServer::builder(registry).listen(listen).build();
-    let addr = server.start()?;
-    say(&format!("sonde demo: serving metrics at http://{addr}/metrics\npress Ctrl-C to stop"));
+    let path = config.prometheus.as_ref().map(|p| p.path.clone()).unwrap_or_else(|| "/metrics".into());
+    match pipeline.metrics_addr() {
+        Some(addr) => say(&format!("sonde demo: serving metrics at http://{addr}{path}")),
+        None => say("sonde demo: telemetry disabled by the configuration (enabled = false)"),
+    }
+    if pipeline.exporter_count() > 0 {
+        say(&format!("sonde demo: {} push exporter(s) running", pipeline.exporter_count()));
+    }
+    say("press Ctrl-C to stop");
 
     let running = Arc::new(AtomicBool::new(true));
     let routes = [("GET", "/api/orders"), ("POST", "/api/orders"), ("GET", "/api/users/:id"), ("GET", "/health")];
@@ -90,7 +115,7 @@ pub fn run(listen: SocketAddr) -> Result<(), Box<dyn std::error::Error>> {
     workers.into_iter().for_each(|w| {
         let _ = w.join();
     });
-    server.stop();
+    pipeline.shutdown(Duration::from_secs(5))?;
     say("sonde demo: stopped");
     Ok(())
 }

@@ -19,16 +19,21 @@ struct Cli {
 enum Command {
     /// Run an instrumented workload and serve its metrics until interrupted.
     Demo {
-        /// HTTP address for /metrics (loopback by default).
-        #[arg(long, default_value = sonde_prometheus::DEFAULT_LISTEN)]
-        listen: SocketAddr,
+        /// HTTP address for /metrics (loopback by default; overrides the file).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// A TOML configuration (see the sonde-config crate docs): switches on
+        /// push exporters (StatsD, Pushgateway, remote write, textfile...).
+        /// SONDE_* and STATSD_HOST/STATSD_PORT environment variables apply.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
     },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { listen } => demo::run(listen),
+        Command::Demo { listen, config } => demo::run(listen, config.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -44,3 +44,59 @@ fn demo_serves_metrics_and_stops_on_sigterm() {
     };
     assert!(status.success(), "{status:?}");
 }
+
+#[test]
+fn demo_config_switches_on_push_exporters() {
+    let rx = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let dir = std::env::temp_dir().join(format!("sonde-demo-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("sonde.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "flush_interval = \"1h\"\n[prometheus]\nlisten = \"127.0.0.1:0\"\n[statsd]\naddress = \"127.0.0.1:{}\"\n[textfile]\npath = \"{}\"\n",
+            rx.local_addr().unwrap().port(),
+            dir.join("demo.prom").display()
+        ),
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["demo", "--config", config.to_str().unwrap()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.contains("serving metrics at http://127.0.0.1:"), "{first}");
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    assert!(second.contains("2 push exporter(s) running"), "{second}");
+    std::thread::sleep(Duration::from_millis(500)); // let the workload record something
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+    // The final flush at shutdown delivered to both exporters.
+    let text = std::fs::read_to_string(dir.join("demo.prom")).unwrap();
+    assert!(text.contains("demo_http_requests_total{"), "{text}");
+    rx.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let mut buf = [0u8; 65536];
+    let n = rx.recv(&mut buf).unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("demo_"), "statsd lines arrived");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn a_bad_config_is_a_clear_error() {
+    let dir = std::env::temp_dir().join(format!("sonde-demo-bad-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("bad.toml");
+    std::fs::write(&config, "[statsd]\nsample_rate = 2.0\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["demo", "--config", config.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("statsd.sample_rate"), "{err}");
+    std::fs::remove_dir_all(&dir).ok();
+}
