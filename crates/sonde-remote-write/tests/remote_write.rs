@@ -203,3 +203,51 @@ fn victoria_metrics_stores_and_serves_what_we_write() {
     let q: f64 = quantile["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!((q - 0.55).abs() < 1e-9, "{quantile}");
 }
+
+#[test]
+fn a_slow_receiver_times_out_as_a_retryable_failure() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        // Accept and say nothing for longer than the client waits.
+        let held: Vec<_> = listener.incoming().take(2).collect();
+        std::thread::sleep(Duration::from_secs(5));
+        drop(held);
+    });
+    let e = RemoteWriteExporter::builder(&url).timeout(Duration::from_millis(300)).build().unwrap();
+    let started = Instant::now();
+    let err = e.export(&registry().snapshot()).unwrap_err();
+    assert!(started.elapsed() < Duration::from_secs(3), "bounded by the timeout");
+    assert!(err.is_retryable(), "{err}");
+}
+
+#[test]
+fn shutdown_delivers_when_the_receiver_comes_back_in_time() {
+    // Reserve a port, start with nothing listening on it.
+    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let url = format!("http://127.0.0.1:{port}/api/v1/write");
+    let r = registry();
+    let p = PeriodicExporter::builder(r.clone(), RemoteWriteExporter::builder(&url).build().unwrap())
+        .interval(Duration::from_millis(50))
+        .retries(0, Duration::from_millis(10), Duration::from_millis(10))
+        .start()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300)); // several failed runs
+    let failures = r.snapshot().family("sonde_export_failures").unwrap().series().next().unwrap().value().as_f64();
+    assert!(failures >= 1.0, "the receiver was down: failures counted");
+    // The receiver comes back; shutdown's final export reaches it.
+    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let got = Arc::new(Mutex::new(0usize));
+    let g = got.clone();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { return };
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            *g.lock().unwrap() += 1;
+            let _ = s.write_all(b"HTTP/1.1 204 No Content\r\nConnection: close\r\n\r\n");
+        }
+    });
+    p.stop(Duration::from_secs(5)).unwrap();
+    assert!(*got.lock().unwrap() >= 1, "the final flush was delivered");
+}
