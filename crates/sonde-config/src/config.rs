@@ -55,9 +55,9 @@ pub struct Config {
     pub subsystem: String,
     /// Labels added to every metric.
     pub labels: BTreeMap<String, String>,
-    /// Tokio runtime metrics (issue 6).
+    /// Metrics of the tokio runtime the pipeline starts in.
     pub runtime_metrics: bool,
-    /// Process and system metrics (issue 6).
+    /// Process metrics (`process_*`) and system metrics (`system_*`).
     pub system_metrics: bool,
     /// Default export interval of the push exporters.
     pub flush_interval: Interval,

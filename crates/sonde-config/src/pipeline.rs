@@ -36,8 +36,8 @@ fn start_err(part: &str) -> impl Fn(String) -> Error + '_ {
 impl Pipeline {
     /// Starts what `config` enables, exporting `registry`. With
     /// `enabled = false` nothing starts: instruments still work, nothing is
-    /// exported. OTLP and runtime/system metrics are not available yet and
-    /// are refused with an error rather than ignored.
+    /// exported. OTLP is not available yet and is refused with an error
+    /// rather than ignored; `runtime_metrics` needs a running tokio runtime.
     pub fn start(config: &Config, registry: Registry) -> Result<Self, Error> {
         config.validate()?;
         let scoped = scope(config, &registry)?;
@@ -48,11 +48,18 @@ impl Pipeline {
         if config.otlp.is_some() {
             return Err(Error::Start { part: "otlp".into(), reason: "the OTLP exporter is not available yet".into() });
         }
-        if config.runtime_metrics || config.system_metrics {
-            return Err(Error::Start {
-                part: "runtime_metrics/system_metrics".into(),
-                reason: "process, system and runtime metrics are not available yet".into(),
-            });
+        if config.system_metrics {
+            let err = |e: sonde::Error| Error::Start { part: "system_metrics".into(), reason: e.to_string() };
+            sonde_process::register_process_metrics(&registry).map_err(err)?;
+            sonde_process::register_system_metrics(&registry).map_err(err)?;
+        }
+        if config.runtime_metrics {
+            let handle = tokio::runtime::Handle::try_current().map_err(|_| Error::Start {
+                part: "runtime_metrics".into(),
+                reason: "no tokio runtime is running here; start the pipeline from inside one".into(),
+            })?;
+            sonde_process::register_tokio_metrics(&registry, &handle)
+                .map_err(|e| Error::Start { part: "runtime_metrics".into(), reason: e.to_string() })?;
         }
         if let Some(p) = &config.prometheus {
             let listen =

@@ -170,6 +170,20 @@ fn disabled_is_a_no_op_and_unavailable_parts_are_refused() {
 }
 
 #[test]
+fn runtime_and_system_switches() {
+    let c = Config::from_toml("system_metrics = true").unwrap();
+    let p = Pipeline::start(&c, sonde::Registry::new()).unwrap();
+    let snap = p.registry().snapshot();
+    assert!(snap.family("process_resident_memory_bytes").is_some() && snap.family("system_load1").is_some());
+    let c = Config::from_toml("runtime_metrics = true").unwrap();
+    let err = Pipeline::start(&c, sonde::Registry::new()).unwrap_err();
+    assert!(err.to_string().contains("no tokio runtime"), "{err}");
+    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).build().unwrap();
+    let p = rt.block_on(async { Pipeline::start(&c, sonde::Registry::new()) }).unwrap();
+    assert!(p.registry().snapshot().family("tokio_workers").is_some());
+}
+
+#[test]
 fn one_call_starts_a_running_pipeline() {
     let dir = std::env::temp_dir().join(format!("sonde-config-{}", std::process::id()));
     let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
