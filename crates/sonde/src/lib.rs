@@ -50,6 +50,7 @@
 pub mod encode;
 mod error;
 pub mod events;
+pub mod hooks;
 mod labels;
 mod metrics;
 pub mod pipeline;
