@@ -170,7 +170,20 @@ impl EventLog {
         fields: impl IntoIterator<Item = KeyValue>,
         labels: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) {
-        let ctx = current_span_context().filter(|c| c.is_valid());
+        self.record_in(current_span_context().as_ref(), severity, name, fields, labels)
+    }
+
+    /// Like [`EventLog::record`], stamped with `context` instead of the
+    /// current span (for integrations that know the span explicitly).
+    pub fn record_in<'a>(
+        &self,
+        context: Option<&crate::trace::SpanContext>,
+        severity: Severity,
+        name: &str,
+        fields: impl IntoIterator<Item = KeyValue>,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) {
+        let ctx = context.filter(|c| c.is_valid());
         let event = Arc::new(Event {
             time_unix_nanos: now_unix_nanos(),
             severity,

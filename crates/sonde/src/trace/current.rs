@@ -81,6 +81,36 @@ impl Drop for Entered<'_> {
     }
 }
 
+/// Makes `ctx` current on this thread until [`pop_context`] with the
+/// returned depth; for integrations (such as a `tracing` layer) whose enter
+/// and exit are separate calls. Prefer [`Span::enter`] elsewhere.
+pub fn push_context(ctx: SpanContext) -> usize {
+    STACK
+        .try_with(|s| {
+            let mut s = s.borrow_mut();
+            s.push(ctx);
+            set_depth(s.len());
+            s.len()
+        })
+        .unwrap_or(0)
+}
+
+/// Undoes [`push_context`]: removes the entry pushed at `depth`.
+pub fn pop_context(depth: usize) {
+    if depth == 0 {
+        return;
+    }
+    let _ = STACK.try_with(|s| {
+        let mut s = s.borrow_mut();
+        if s.len() == depth {
+            s.pop();
+        } else if depth <= s.len() {
+            s.remove(depth - 1);
+        }
+        set_depth(s.len());
+    });
+}
+
 /// Attaches a span to a future: the span is current on whatever thread
 /// polls the future, during each poll, and ends when the future completes
 /// or is dropped.
