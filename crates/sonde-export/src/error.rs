@@ -40,6 +40,23 @@ pub enum Error {
 }
 
 impl Error {
+    /// The error for a receiver's non-2xx `status`, retryable exactly for
+    /// 429 and 5xx (the rule every push exporter follows).
+    pub fn from_status(exporter: &str, status: u16, message: &str) -> Self {
+        Self::Status {
+            exporter: exporter.into(),
+            status,
+            message: message.chars().take(512).collect(),
+            retryable: status == 429 || status >= 500,
+        }
+    }
+
+    /// A failure to reach the receiver at all (refused, reset, timed out):
+    /// retryable.
+    pub fn transport(exporter: &str, message: impl std::fmt::Display) -> Self {
+        Self::Other { exporter: exporter.into(), message: message.to_string(), retryable: true }
+    }
+
     /// Whether the periodic exporter should retry.
     pub fn is_retryable(&self) -> bool {
         match self {

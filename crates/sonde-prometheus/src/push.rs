@@ -137,22 +137,12 @@ impl PushgatewayExporter {
     }
 
     fn check(&self, result: Result<http::Response<ureq::Body>, ureq::Error>) -> Result<(), Error> {
-        let response = result.map_err(|e| Error::Other {
-            exporter: "pushgateway".into(),
-            message: e.to_string(),
-            retryable: true,
-        })?;
+        let response = result.map_err(|e| Error::transport("pushgateway", e))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let message = response.into_body().read_to_string().unwrap_or_default();
-        Err(Error::Status {
-            exporter: "pushgateway".into(),
-            status,
-            message: message.chars().take(512).collect(),
-            retryable: status == 429 || status >= 500,
-        })
+        Err(Error::from_status("pushgateway", status, &response.into_body().read_to_string().unwrap_or_default()))
     }
 }
 

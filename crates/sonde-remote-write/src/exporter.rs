@@ -115,22 +115,12 @@ impl RemoteWriteExporter {
         if let Some(a) = &self.options.auth {
             request = request.header("Authorization", a);
         }
-        let response = request.send(&body[..]).map_err(|e| Error::Other {
-            exporter: "remote_write".into(),
-            message: e.to_string(),
-            retryable: true,
-        })?;
+        let response = request.send(&body[..]).map_err(|e| Error::transport("remote_write", e))?;
         let status = response.status().as_u16();
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let message = response.into_body().read_to_string().unwrap_or_default();
-        Err(Error::Status {
-            exporter: "remote_write".into(),
-            status,
-            message: message.chars().take(512).collect(),
-            retryable: status == 429 || status >= 500,
-        })
+        Err(Error::from_status("remote_write", status, &response.into_body().read_to_string().unwrap_or_default()))
     }
 }
 

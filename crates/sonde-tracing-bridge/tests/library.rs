@@ -11,7 +11,7 @@ mod some_library {
     pub fn place_order(user: &str, items: u32) -> u32 {
         tracing::info!(stage = "validated", "order accepted");
         let total = price(items);
-        tracing::Span::current().record("order.items", items + 0);
+        tracing::Span::current().record("order.items", items);
         total
     }
 
