@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Instant;
 
@@ -12,7 +13,6 @@ use sonde::{Buckets, Counter, Family, Histogram, Registry, UpDownCounter};
 /// Most distinct route templates per family; beyond it, the overflow series.
 const ROUTE_LIMIT: usize = 500;
 
-#[derive(Clone)]
 struct Instruments {
     requests: Family<Counter>,
     duration: Family<Histogram>,
@@ -24,7 +24,7 @@ struct Instruments {
 /// Records HTTP server metrics and spans; see the crate docs.
 #[derive(Clone)]
 pub struct HttpMetricsLayer {
-    instruments: Instruments,
+    instruments: Arc<Instruments>,
 }
 
 impl HttpMetricsLayer {
@@ -32,7 +32,7 @@ impl HttpMetricsLayer {
     pub fn new(registry: &Registry, tracer: Option<Tracer>) -> sonde::Result<Self> {
         let labels = ["method", "route", "status"];
         Ok(Self {
-            instruments: Instruments {
+            instruments: Arc::new(Instruments {
                 requests: registry
                     .counter("http_server_requests_total")
                     .help("HTTP requests served, by method, route template and status.")
@@ -59,7 +59,7 @@ impl HttpMetricsLayer {
                     .help("HTTP requests being served.")
                     .register()?,
                 tracer,
-            },
+            }),
         })
     }
 }
@@ -76,16 +76,35 @@ impl<S> tower::Layer<S> for HttpMetricsLayer {
 #[derive(Clone)]
 pub struct HttpMetrics<S> {
     inner: S,
-    instruments: Instruments,
+    instruments: Arc<Instruments>,
 }
 
-fn route_of<B>(req: &http::Request<B>) -> String {
+/// The route template, without allocating: axum's `MatchedPath` holds an
+/// `Arc<str>`, so cloning it is a reference-count increment.
+#[derive(Clone)]
+enum Route {
     #[cfg(feature = "axum")]
-    if let Some(m) = req.extensions().get::<axum::extract::MatchedPath>() {
-        return m.as_str().to_owned();
+    Matched(axum::extract::MatchedPath),
+    Unmatched,
+}
+
+impl Route {
+    fn of<B>(req: &http::Request<B>) -> Self {
+        #[cfg(feature = "axum")]
+        if let Some(m) = req.extensions().get::<axum::extract::MatchedPath>() {
+            return Self::Matched(m.clone());
+        }
+        let _ = req;
+        Self::Unmatched
     }
-    let _ = req;
-    "unmatched".to_owned()
+
+    fn as_str(&self) -> &str {
+        match self {
+            #[cfg(feature = "axum")]
+            Self::Matched(m) => m.as_str(),
+            Self::Unmatched => "unmatched",
+        }
+    }
 }
 
 /// Decrements the in-flight count however the request ends.
@@ -111,15 +130,15 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        let method = req.method().as_str().to_owned();
-        let route = route_of(&req);
+        let method = req.method().clone();
+        let route = Route::of(&req);
         let span = self.instruments.tracer.as_ref().map(|t| {
             let parent = extract(req.headers()).context;
             let builder = t
-                .span(format!("{method} {route}"))
+                .span(format!("{} {}", method.as_str(), route.as_str()))
                 .kind(SpanKind::Server)
-                .attribute("http.request.method", method.clone())
-                .attribute("http.route", route.clone())
+                .attribute("http.request.method", method.as_str().to_owned())
+                .attribute("http.route", route.as_str().to_owned())
                 .attribute("url.path", req.uri().path().to_owned());
             match &parent {
                 Some(p) => builder.parent(p).start(),
@@ -140,7 +159,7 @@ where
     }
 }
 
-type State = (Instruments, String, String, Instant, Option<Span>, InFlight);
+type State = (Arc<Instruments>, http::Method, Route, Instant, Option<Span>, InFlight);
 
 pin_project_lite::pin_project! {
     /// The response future of [`HttpMetrics`].
@@ -163,11 +182,11 @@ where
         let out = std::task::ready!(this.inner.poll(cx));
         if let Some((ins, method, route, started, span, _in_flight)) = this.state.take() {
             let status = match &out {
-                Ok(resp) => resp.status().as_u16(),
-                Err(_) => 500,
+                Ok(resp) => resp.status(),
+                Err(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
             };
-            let code = status.to_string();
-            let labels = [method.as_str(), route.as_str(), code.as_str()];
+            let labels = [method.as_str(), route.as_str(), status.as_str()];
+            let status = status.as_u16();
             ins.requests.with(&labels).inc();
             if let Some(mut s) = span {
                 s.set_attribute("http.response.status_code", status as i64);

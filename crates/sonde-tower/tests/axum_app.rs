@@ -1,6 +1,5 @@
 //! An axum app with the layer, driven by a real client over TCP.
 
-use std::io::{Read, Write};
 use std::net::SocketAddr;
 
 use axum::routing::get;
@@ -8,12 +7,17 @@ use sonde::trace::{InMemoryExporter, SimpleProcessor, SpanKind, Status, TracerPr
 use sonde::Registry;
 use sonde_tower::HttpMetricsLayer;
 
-fn request(addr: SocketAddr, path: &str, headers: &str) -> u16 {
-    let mut s = std::net::TcpStream::connect(addr).unwrap();
-    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n{headers}\r\n").unwrap();
-    let mut out = String::new();
-    s.read_to_string(&mut out).unwrap();
-    out.split(' ').nth(1).unwrap().parse().unwrap()
+/// A real HTTP client (ureq, keep-alive), not a hand-written one.
+fn client() -> ureq::Agent {
+    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+}
+
+fn request(agent: &ureq::Agent, addr: SocketAddr, path: &str, traceparent: Option<&str>) -> u16 {
+    let mut req = agent.get(format!("http://{addr}{path}"));
+    if let Some(tp) = traceparent {
+        req = req.header("traceparent", tp);
+    }
+    req.call().unwrap().status().as_u16()
 }
 
 fn value(r: &Registry, family: &str, labels: &[&str]) -> f64 {
@@ -47,17 +51,18 @@ fn routes_statuses_cardinality_and_server_spans() {
     let addr = listener.local_addr().unwrap();
     rt.spawn(async move { axum::serve(listener, app).await });
 
+    let agent = client();
     for i in 0..10 {
-        assert_eq!(request(addr, &format!("/users/{i}"), ""), 200);
+        assert_eq!(request(&agent, addr, &format!("/users/{i}"), None), 200);
     }
     for _ in 0..3 {
-        assert_eq!(request(addr, "/health", ""), 200);
+        assert_eq!(request(&agent, addr, "/health", None), 200);
     }
     let parent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-    assert_eq!(request(addr, "/fail", &format!("traceparent: {parent}\r\n")), 500);
-    assert_eq!(request(addr, "/fail", ""), 500);
+    assert_eq!(request(&agent, addr, "/fail", Some(parent)), 500);
+    assert_eq!(request(&agent, addr, "/fail", None), 500);
     for i in 0..10_000 {
-        assert_eq!(request(addr, &format!("/no/such/path/{i}"), ""), 404);
+        assert_eq!(request(&agent, addr, &format!("/no/such/path/{i}"), None), 404);
     }
 
     assert_eq!(value(&registry, "http_server_requests", &["GET", "/users/{id}", "200"]), 10.0);
