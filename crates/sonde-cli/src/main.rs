@@ -1,6 +1,7 @@
 //! The `sonde` binary.
 
 mod demo;
+mod lint;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -28,12 +29,25 @@ enum Command {
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
+    /// Check metric names in Rust sources against a spec list (TOML
+    /// `[[metric]]` entries with name, kind, unit, help): reports undeclared
+    /// names (file:line), declared specs never used, and kind mismatches.
+    /// Exit status: 0 clean, 1 findings, 2 usage errors.
+    Lint {
+        /// The spec list.
+        #[arg(long)]
+        specs: std::path::PathBuf,
+        /// Files or directories to scan.
+        #[arg(required = true)]
+        paths: Vec<std::path::PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { listen, config } => demo::run(listen, config.as_deref()),
+        Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
