@@ -1,5 +1,6 @@
 //! The `sonde` binary.
 
+mod check;
 mod demo;
 mod lint;
 
@@ -29,6 +30,14 @@ enum Command {
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
+    /// Validate a Prometheus text or OpenMetrics exposition (a file, an
+    /// http(s) URL, or - for stdin): syntax with line numbers, HELP/TYPE
+    /// misuse, names, duplicates, histogram buckets, missing help.
+    /// Exit status: 0 clean, 1 findings, 2 usage errors.
+    Check {
+        /// File, URL or -.
+        target: String,
+    },
     /// Check metric names in Rust sources against a spec list (TOML
     /// `[[metric]]` entries with name, kind, unit, help): reports undeclared
     /// names (file:line), declared specs never used, and kind mismatches.
@@ -48,6 +57,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo { listen, config } => demo::run(listen, config.as_deref()),
         Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
+        Command::Check { target } => return ExitCode::from(check::run(&target)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
