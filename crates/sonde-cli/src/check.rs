@@ -319,3 +319,35 @@ pub fn run(target: &str) -> u8 {
     println!("sonde check: {} line(s), {} finding(s)", text.lines().count(), findings.len());
     u8::from(!findings.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+    use proptest::prelude::*;
+
+    const SEED: &str = "# HELP h Lat.\n# TYPE h histogram\nh_bucket{le=\"0.5\",k=\"a\\\"b\"} 1\nh_bucket{le=\"+Inf\",k=\"a\\\"b\"} 2\nh_sum 1.5\nh_count 2\n# EOF\n";
+
+    proptest! {
+        /// Untrusted input never panics the checker.
+        #[test]
+        fn never_panics_on_arbitrary_text(text in ".{0,400}") {
+            let _ = check(&text);
+        }
+
+        /// Nor on near-valid input: a real exposition with bytes changed.
+        #[test]
+        fn never_panics_on_mutated_expositions(edits in proptest::collection::vec((0usize..SEED.len(), any::<char>()), 0..12)) {
+            let mut chars: Vec<char> = SEED.chars().collect();
+            for (at, c) in edits {
+                let at = at % chars.len();
+                chars[at] = c;
+            }
+            let _ = check(&chars.into_iter().collect::<String>());
+        }
+    }
+
+    #[test]
+    fn the_seed_is_clean() {
+        assert_eq!(check(SEED), vec![]);
+    }
+}
