@@ -17,6 +17,7 @@ mod client;
 mod error;
 mod exporter;
 mod line;
+pub mod parse;
 mod sender;
 
 pub use client::{env_target, StatsdBuilder, StatsdClient, StatsdTimer, Target, DEFAULT_MAX_PACKET};

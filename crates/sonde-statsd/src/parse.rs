@@ -1,0 +1,208 @@
+//! Parsing StatsD and DogStatsD lines (for receivers such as the hub).
+//!
+//! Input is untrusted: every failure is a [`Reject`] naming its reason
+//! (for per-reason counting), nothing panics, and sizes are capped.
+
+use crate::Kind;
+
+/// Longest line accepted, in bytes.
+pub const MAX_LINE: usize = 4096;
+/// Longest metric name accepted, in bytes.
+pub const MAX_NAME: usize = 256;
+/// Most tags accepted on one line.
+pub const MAX_TAGS: usize = 32;
+
+/// A metric's value as sent.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Value<'a> {
+    /// A number (`12`, `0.5`).
+    Number(f64),
+    /// A gauge delta (`+3`, `-2`): only for gauges.
+    Delta(f64),
+    /// A set member.
+    Member(&'a str),
+}
+
+/// One parsed line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Line<'a> {
+    /// The metric name.
+    pub name: &'a str,
+    /// The value.
+    pub value: Value<'a>,
+    /// The type.
+    pub kind: Kind,
+    /// The sample rate (`|@0.1`), 1 when absent.
+    pub rate: f64,
+    /// DogStatsD tags, `(key, value)`; a bare tag has an empty value.
+    pub tags: Vec<(&'a str, &'a str)>,
+}
+
+/// Why a line was rejected.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reject {
+    /// Longer than [`MAX_LINE`].
+    TooLong,
+    /// No `:` between name and value.
+    NoValue,
+    /// An empty name, or one longer than [`MAX_NAME`] or with control characters.
+    BadName,
+    /// No `|type` field.
+    NoType,
+    /// A type other than `c g ms h d s`.
+    UnknownType,
+    /// A value that is not a number (or a signed one where only gauges allow it).
+    BadValue,
+    /// A sample rate outside (0, 1].
+    BadRate,
+    /// More than [`MAX_TAGS`] tags, or an empty tag.
+    BadTags,
+}
+
+impl Reject {
+    /// The `reason` label value for counting.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::TooLong => "too_long",
+            Self::NoValue => "no_value",
+            Self::BadName => "bad_name",
+            Self::NoType => "no_type",
+            Self::UnknownType => "unknown_type",
+            Self::BadValue => "bad_value",
+            Self::BadRate => "bad_rate",
+            Self::BadTags => "bad_tags",
+        }
+    }
+}
+
+/// Parses one line (without its newline).
+pub fn parse_line(line: &str) -> Result<Line<'_>, Reject> {
+    if line.len() > MAX_LINE {
+        return Err(Reject::TooLong);
+    }
+    let (name, rest) = line.split_once(':').ok_or(Reject::NoValue)?;
+    if name.is_empty() || name.len() > MAX_NAME || name.chars().any(|c| c.is_control()) {
+        return Err(Reject::BadName);
+    }
+    let mut fields = rest.split('|');
+    let value = fields.next().unwrap_or("");
+    let kind = match fields.next().ok_or(Reject::NoType)? {
+        "c" => Kind::Counter,
+        "g" => Kind::Gauge,
+        "ms" => Kind::Timing,
+        "h" => Kind::Histogram,
+        "d" => Kind::Distribution,
+        "s" => Kind::Set,
+        _ => return Err(Reject::UnknownType),
+    };
+    let value = match kind {
+        Kind::Set if !value.is_empty() => Value::Member(value),
+        Kind::Set => return Err(Reject::BadValue),
+        _ => {
+            let signed = value.starts_with(['+', '-']);
+            let n: f64 = value.parse().map_err(|_| Reject::BadValue)?;
+            if !n.is_finite() {
+                return Err(Reject::BadValue);
+            }
+            if kind == Kind::Gauge && signed {
+                Value::Delta(n)
+            } else {
+                Value::Number(n)
+            }
+        }
+    };
+    let mut rate = 1.0;
+    let mut tags = Vec::new();
+    for f in fields {
+        if let Some(r) = f.strip_prefix('@') {
+            rate = r.parse().map_err(|_| Reject::BadRate)?;
+            if !(rate > 0.0 && rate <= 1.0) {
+                return Err(Reject::BadRate);
+            }
+        } else if let Some(t) = f.strip_prefix('#') {
+            for tag in t.split(',') {
+                if tag.is_empty() || tags.len() == MAX_TAGS {
+                    return Err(Reject::BadTags);
+                }
+                tags.push(tag.split_once(':').unwrap_or((tag, "")));
+            }
+        }
+        // Other DogStatsD fields (`c:` container ids, `T` timestamps) are ignored.
+    }
+    Ok(Line { name, value, kind, rate, tags })
+}
+
+/// Parses every non-empty line of a datagram (or TCP chunk); a bad line
+/// does not affect the good ones around it.
+pub fn parse_datagram(text: &str) -> impl Iterator<Item = Result<Line<'_>, Reject>> {
+    text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()).map(parse_line)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn table() {
+        fn ok(l: &str) -> Line<'_> {
+            parse_line(l).unwrap()
+        }
+        assert_eq!(
+            ok("hits:1|c"),
+            Line { name: "hits", value: Value::Number(1.0), kind: Kind::Counter, rate: 1.0, tags: vec![] }
+        );
+        assert_eq!(ok("t:12.5|ms|@0.1").rate, 0.1);
+        assert_eq!(ok("g:+3|g").value, Value::Delta(3.0));
+        assert_eq!(ok("g:-3|g").value, Value::Delta(-3.0));
+        assert_eq!(ok("g:3|g").value, Value::Number(3.0));
+        assert_eq!(ok("c:-3|c").value, Value::Number(-3.0), "signs mean deltas only for gauges");
+        assert_eq!(ok("u:alice|s").value, Value::Member("alice"));
+        assert_eq!(ok("d:1|d|#env:prod,canary").tags, vec![("env", "prod"), ("canary", "")]);
+        assert_eq!(ok("h:1|h|c:abc|T1700000000").kind, Kind::Histogram, "unknown DogStatsD fields are ignored");
+        let bad: &[(&str, Reject)] = &[
+            ("nocolon", Reject::NoValue),
+            (":1|c", Reject::BadName),
+            ("a:1", Reject::NoType),
+            ("a:1|x", Reject::UnknownType),
+            ("a:one|c", Reject::BadValue),
+            ("a:NaN|g", Reject::BadValue),
+            ("a:inf|ms", Reject::BadValue),
+            ("a:|s", Reject::BadValue),
+            ("a:1|c|@2", Reject::BadRate),
+            ("a:1|c|@0", Reject::BadRate),
+            ("a:1|c|@x", Reject::BadRate),
+            ("a:1|c|#", Reject::BadTags),
+            ("a:1|c|#a,,b", Reject::BadTags),
+        ];
+        for (line, want) in bad {
+            assert_eq!(parse_line(line), Err(*want), "{line}");
+        }
+        assert_eq!(parse_line(&format!("a:1|c|#{}", vec!["t"; 40].join(","))), Err(Reject::BadTags));
+        assert_eq!(parse_line(&"a".repeat(MAX_LINE + 1)), Err(Reject::TooLong));
+        let results: Vec<_> = parse_datagram("a:1|c\nbroken\r\n\nb:2|g\n").collect();
+        assert_eq!(results.len(), 3);
+        assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok(), "bad lines do not spoil good ones");
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(text in ".{0,300}") {
+            for r in parse_datagram(&text) {
+                let _ = r.map(|l| l.name.len());
+            }
+        }
+
+        #[test]
+        fn client_lines_parse_back(name in "[a-z][a-z0-9._]{0,20}", v in -1e6f64..1e6, tag in "[a-z]{1,8}") {
+            let mut line = String::new();
+            let framing = crate::line::Framing { prefix: String::new(), tags: vec![("env".into(), tag.clone())] };
+            crate::line::format(&mut line, &framing, &name, crate::line::Val::Num(v, false), Kind::Timing, 0.5, &[]);
+            let parsed = parse_line(&line).unwrap();
+            prop_assert_eq!(parsed.name, name.as_str());
+            prop_assert_eq!(parsed.value, Value::Number(v));
+            prop_assert_eq!(parsed.rate, 0.5);
+            prop_assert_eq!(parsed.tags, vec![("env", tag.as_str())]);
+        }
+    }
+}
