@@ -16,6 +16,7 @@
 mod client;
 mod error;
 mod exporter;
+mod ingest;
 mod line;
 pub mod parse;
 mod sender;
@@ -23,5 +24,6 @@ mod sender;
 pub use client::{env_target, StatsdBuilder, StatsdClient, StatsdTimer, Target, DEFAULT_MAX_PACKET};
 pub use error::Error;
 pub use exporter::StatsdExporter;
+pub use ingest::{StatsdIngest, MAX_METRICS, MAX_SET_MEMBERS};
 pub use line::Kind;
 pub use sender::Stats;

@@ -3,7 +3,7 @@
 use std::fmt::Write;
 
 /// The StatsD metric types.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Kind {
     /// `c`: a count to add.
     Counter,

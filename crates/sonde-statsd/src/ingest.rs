@@ -1,0 +1,190 @@
+//! Receiving StatsD into a Sonde registry: the hub's StatsD side.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+
+use sonde::{Buckets, Counter, Family, Gauge, Histogram, Registry};
+
+use crate::parse::{parse_datagram, Line, Reject, Value};
+use crate::Kind;
+
+/// Most distinct metric names accepted; beyond it new names are rejected.
+pub const MAX_METRICS: usize = 10_000;
+/// Most distinct members tracked per set and interval.
+pub const MAX_SET_MEMBERS: usize = 10_000;
+/// Most observations one sampled timing line expands to (`1/rate`).
+const MAX_EXPANSION: usize = 1000;
+
+enum Target {
+    Counter(Family<Counter>),
+    Gauge(Family<Gauge>),
+    Histogram(Family<Histogram>),
+    Set(Family<Gauge>),
+}
+
+/// Aggregates StatsD lines into a registry, the way Prometheus'
+/// statsd_exporter does: counters become `<name>_total` counters (scaled by
+/// `1/rate`), gauges keep StatsD's signed-delta semantics, timers become
+/// histograms in seconds, `h`/`d` become histograms, sets become gauges of
+/// distinct members per interval ([`StatsdIngest::roll_sets`]). Names are
+/// sanitised to Prometheus names (`api.latency-ms` → `api_latency_ms`);
+/// DogStatsD tags become labels (one label set per name). Every rejected
+/// line is counted by reason in `sonde_statsd_rejected_total`.
+pub struct StatsdIngest {
+    registry: Registry,
+    timer_buckets: Buckets,
+    targets: Mutex<HashMap<(String, Kind), (Vec<String>, Target)>>,
+    sets: Mutex<HashMap<(String, Vec<String>), HashSet<String>>>,
+    received: Counter,
+    rejected: Family<Counter>,
+}
+
+fn prom_name(name: &str) -> String {
+    let mut out: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' }).collect();
+    if out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+fn label_name(key: &str) -> String {
+    let mut out: String = key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || out.starts_with("__") {
+        out.insert_str(0, "tag_");
+    }
+    out
+}
+
+impl StatsdIngest {
+    /// Aggregates into `registry`; timers use `timer_buckets` (seconds).
+    pub fn new(registry: Registry, timer_buckets: Buckets) -> sonde::Result<Self> {
+        let received = registry.counter("sonde_statsd_received_total").help("StatsD lines received.").register()?;
+        let rejected = registry
+            .counter("sonde_statsd_rejected_total")
+            .help("StatsD lines rejected, by reason.")
+            .labels(["reason"])
+            .register()?;
+        Ok(Self { registry, timer_buckets, targets: Mutex::default(), sets: Mutex::default(), received, rejected })
+    }
+
+    /// Handles one datagram or TCP chunk; bad lines are counted and skipped.
+    pub fn ingest(&self, text: &str) {
+        for line in parse_datagram(text) {
+            self.received.inc();
+            let result = line.map_err(Reject::as_str).and_then(|l| self.apply(&l));
+            if let Err(reason) = result {
+                self.rejected.with(&[reason]).inc();
+            }
+        }
+    }
+
+    fn apply(&self, line: &Line<'_>) -> Result<(), &'static str> {
+        let mut tags: Vec<(String, &str)> = line.tags.iter().map(|(k, v)| (label_name(k), *v)).collect();
+        tags.sort_by(|a, b| a.0.cmp(&b.0));
+        tags.dedup_by(|a, b| a.0 == b.0);
+        let names: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
+        let values: Vec<&str> = tags.iter().map(|(_, v)| *v).collect();
+        let kind = match line.kind {
+            Kind::Distribution => Kind::Histogram,
+            k => k,
+        };
+        let name = prom_name(line.name);
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        if !targets.contains_key(&(name.clone(), kind)) {
+            if targets.len() >= MAX_METRICS {
+                return Err("too_many_metrics");
+            }
+            let t = self.declare(&name, kind, &names).map_err(|_| "name_conflict")?;
+            targets.insert((name.clone(), kind), (names.clone(), t));
+        }
+        let (declared, target) = &targets[&(name.clone(), kind)];
+        if declared != &names {
+            return Err("label_mismatch");
+        }
+        let scale = 1.0 / line.rate;
+        match (target, line.value) {
+            (Target::Counter(f), Value::Number(n)) if n >= 0.0 => f.with(&values).add(n * scale),
+            (Target::Counter(_), _) => return Err("bad_value"),
+            (Target::Gauge(f), Value::Number(n)) => f.with(&values).set(n),
+            (Target::Gauge(f), Value::Delta(d)) => f.with(&values).add(d),
+            (Target::Histogram(f), Value::Number(n)) => {
+                let v = if line.kind == Kind::Timing { n / 1000.0 } else { n };
+                let times = (scale.round() as usize).clamp(1, MAX_EXPANSION);
+                let h = f.with(&values);
+                for _ in 0..times {
+                    h.observe(v);
+                }
+            }
+            (Target::Set(f), Value::Member(m)) => {
+                let key = (name.clone(), values.iter().map(|v| v.to_string()).collect());
+                let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
+                let members = sets.entry(key).or_default();
+                if members.len() < MAX_SET_MEMBERS {
+                    members.insert(m.to_owned());
+                }
+                f.with(&values).set(members.len() as f64);
+            }
+            _ => return Err("bad_value"),
+        }
+        Ok(())
+    }
+
+    fn declare(&self, name: &str, kind: Kind, labels: &[String]) -> sonde::Result<Target> {
+        let r = &self.registry;
+        Ok(match kind {
+            Kind::Counter => Target::Counter(r.counter(&format!("{name}_total")).labels(labels).register()?),
+            Kind::Gauge => Target::Gauge(r.gauge(name).labels(labels).register()?),
+            Kind::Timing => Target::Histogram(
+                r.histogram(name).unit("seconds").labels(labels).buckets(self.timer_buckets.clone()).register()?,
+            ),
+            Kind::Histogram | Kind::Distribution => Target::Histogram(r.histogram(name).labels(labels).register()?),
+            Kind::Set => Target::Set(r.gauge(name).labels(labels).register()?),
+        })
+    }
+
+    /// Starts a new set interval: distinct-member counts start again at 0.
+    pub fn roll_sets(&self) {
+        // Same lock order as `apply`: targets, then sets.
+        let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
+        for (name, values) in sets.keys() {
+            if let Some((_, Target::Set(f))) = targets.get(&(name.clone(), Kind::Set)) {
+                let values: Vec<&str> = values.iter().map(String::as_str).collect();
+                f.with(&values).set(0.0);
+            }
+        }
+        sets.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn value(r: &Registry, family: &str, labels: &[&str]) -> f64 {
+        r.snapshot().family(family).and_then(|f| f.find(labels).map(|s| s.value().as_f64())).unwrap_or(f64::NAN)
+    }
+
+    #[test]
+    fn statsd_semantics() {
+        let r = Registry::new();
+        let ingest = StatsdIngest::new(r.clone(), Buckets::default_seconds()).unwrap();
+        ingest.ingest("api.hits:1|c\napi.hits:2|c|@0.5\ntemp:20|g\ntemp:+2|g\ntemp:-1|g\nlat:250|ms\nusers:a|s\nusers:b|s\nusers:a|s\nreq:1|c|#method:GET,code:200");
+        assert_eq!(value(&r, "api_hits", &[]), 5.0, "2 at rate 0.5 counts 4");
+        assert_eq!(value(&r, "temp", &[]), 21.0, "signed values are deltas");
+        let lat = r.snapshot();
+        let h = lat.family("lat_seconds").unwrap().series().next().unwrap().histogram().unwrap();
+        assert_eq!((h.count, h.sum), (1, 0.25), "ms become seconds");
+        assert_eq!(value(&r, "users", &[]), 2.0, "distinct members");
+        assert_eq!(value(&r, "req", &["200", "GET"]), 1.0, "tags become sorted labels");
+        ingest.ingest("bad line\nok:1|c\nx:1|q\nreq:1|c|#other:x\nneg:-1|c");
+        assert_eq!(value(&r, "ok", &[]), 1.0, "good lines in a datagram survive bad ones");
+        for reason in ["no_value", "unknown_type", "label_mismatch", "bad_value"] {
+            assert_eq!(value(&r, "sonde_statsd_rejected", &[reason]), 1.0, "{reason}");
+        }
+        ingest.roll_sets();
+        ingest.ingest("users:c|s");
+        assert_eq!(value(&r, "users", &[]), 1.0, "a new interval counts again");
+    }
+}
