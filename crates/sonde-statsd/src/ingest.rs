@@ -22,6 +22,11 @@ enum Target {
     Set(Family<Gauge>),
 }
 
+/// Families by (sanitised name, kind), with their label names.
+type Targets = HashMap<(String, Kind), (Vec<String>, Target)>;
+/// Members seen this interval, by (name, label values).
+type SetMembers = HashMap<(String, Vec<String>), HashSet<String>>;
+
 /// Aggregates StatsD lines into a registry, the way Prometheus'
 /// statsd_exporter does: counters become `<name>_total` counters (scaled by
 /// `1/rate`), gauges keep StatsD's signed-delta semantics, timers become
@@ -33,8 +38,8 @@ enum Target {
 pub struct StatsdIngest {
     registry: Registry,
     timer_buckets: Buckets,
-    targets: Mutex<HashMap<(String, Kind), (Vec<String>, Target)>>,
-    sets: Mutex<HashMap<(String, Vec<String>), HashSet<String>>>,
+    targets: Mutex<Targets>,
+    sets: Mutex<SetMembers>,
     received: Counter,
     rejected: Family<Counter>,
 }
