@@ -121,14 +121,14 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
 }
 
 /// Prints a line; a closed stdout (`sonde demo | head -1`) is not an error.
-fn say(line: &str) {
+pub(crate) fn say(line: &str) {
     use std::io::Write;
     let mut out = std::io::stdout().lock();
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// Blocks until SIGINT or SIGTERM.
-fn wait_for_signal() -> std::io::Result<()> {
+pub(crate) fn wait_for_signal() -> std::io::Result<()> {
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     rt.block_on(async {
         let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;

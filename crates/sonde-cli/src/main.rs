@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod lint;
+mod serve;
 
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -27,6 +28,20 @@ enum Command {
         /// A TOML configuration (see the sonde-config crate docs): switches on
         /// push exporters (StatsD, Pushgateway, remote write, textfile...).
         /// SONDE_* and STATSD_HOST/STATSD_PORT environment variables apply.
+        #[arg(long)]
+        config: Option<std::path::PathBuf>,
+    },
+    /// Run the hub: receive StatsD/DogStatsD (UDP and newline-delimited
+    /// TCP) into a registry and serve it at /metrics, forwarding through the
+    /// exporters the configuration enables. Prints every bound address.
+    Serve {
+        /// HTTP address for /metrics (default 127.0.0.1:9464; overrides the file).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// StatsD address, UDP and TCP (default 127.0.0.1:8125).
+        #[arg(long)]
+        statsd: Option<SocketAddr>,
+        /// A TOML configuration (the same as `demo --config`).
         #[arg(long)]
         config: Option<std::path::PathBuf>,
     },
@@ -56,6 +71,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { listen, config } => demo::run(listen, config.as_deref()),
+        Command::Serve { listen, statsd, config } => serve::run(listen, statsd, config.as_deref()),
         Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
         Command::Check { target } => return ExitCode::from(check::run(&target)),
     };
