@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-peers.sh
+scripts/fuzz.sh
 
 export SONDE_REQUIRE_PEERS=1
 export SONDE_PYTHON="$PWD/.venv/bin/python3"

@@ -11,7 +11,9 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 /// One finding: a line number (0 for the whole input) and what is wrong.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    /// 1-based line, or 0 for the whole input.
     pub line: usize,
+    /// What is wrong.
     pub message: String,
 }
 

@@ -1,0 +1,3 @@
+//! The library side of the `sonde` binary: the parts that are fuzzed.
+
+pub mod check;
