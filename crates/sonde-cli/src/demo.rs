@@ -21,9 +21,9 @@ impl Dice {
     }
 }
 
-/// The demo's configuration: the file (if any), then the environment, then
-/// `--listen`; `/metrics` is always served.
-fn load(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result<Config, sonde_config::Error> {
+/// The configuration of `demo` and `serve`: the file (if any), then the
+/// environment, then `--listen`; `/metrics` is always served.
+pub(crate) fn load(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result<Config, sonde_config::Error> {
     let mut config = match file {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),

@@ -10,7 +10,7 @@ use std::thread;
 use std::time::Duration;
 
 use sonde::{Buckets, Registry};
-use sonde_config::{Config, Pipeline, PrometheusConfig};
+use sonde_config::Pipeline;
 use sonde_statsd::parse::MAX_LINE;
 use sonde_statsd::StatsdIngest;
 
@@ -22,16 +22,7 @@ pub fn run(
     statsd: Option<SocketAddr>,
     file: Option<&Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = match file {
-        Some(p) => Config::from_file(p)?,
-        None => Config::default(),
-    }
-    .with_env(None)?;
-    let prometheus = config.prometheus.get_or_insert_with(PrometheusConfig::default);
-    if let Some(addr) = listen {
-        prometheus.listen = addr.to_string();
-    }
-    config.validate()?;
+    let config = crate::demo::load(listen, file)?;
     let pipeline = Pipeline::start(&config, Registry::new())?;
     let ingest = Arc::new(StatsdIngest::new(pipeline.registry().clone(), Buckets::default_seconds())?);
     let statsd: SocketAddr = statsd.unwrap_or_else(|| DEFAULT_STATSD.parse().expect("constant address"));
