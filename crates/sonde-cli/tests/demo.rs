@@ -18,19 +18,26 @@ fn demo_serves_metrics_and_stops_on_sigterm() {
     assert!(first.contains(&format!("http://127.0.0.1:{port}/metrics")), "{first}");
 
     let deadline = Instant::now() + Duration::from_secs(10);
+    // The workload records its first request, latency and payload at
+    // slightly different moments: wait until every series is there.
+    let wanted = [
+        "demo_http_requests_total{method=",
+        "demo_http_request_duration_seconds_bucket{route=",
+        "demo_payload_size_bytes{quantile=\"0.5\"}",
+    ];
     let body = loop {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
         s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
         let mut body = String::new();
         s.read_to_string(&mut body).unwrap();
-        if body.contains("demo_http_requests_total{") || Instant::now() > deadline {
+        if wanted.iter().all(|w| body.contains(w)) || Instant::now() > deadline {
             break body;
         }
         std::thread::sleep(Duration::from_millis(200));
     };
-    assert!(body.contains("demo_http_requests_total{method="), "{body}");
-    assert!(body.contains("demo_http_request_duration_seconds_bucket{route="));
-    assert!(body.contains("demo_payload_size_bytes{quantile=\"0.5\"}"));
+    for w in wanted {
+        assert!(body.contains(w), "missing {w} in:\n{body}");
+    }
 
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
