@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use sonde::{Buckets, Registry};
 use sonde_config::Pipeline;
-use sonde_statsd::parse::MAX_LINE;
+use sonde_statsd::parse::{Reject, MAX_LINE};
 use sonde_statsd::StatsdIngest;
 
 /// Default StatsD address (the StatsD convention, on loopback).
@@ -104,7 +104,7 @@ fn read_lines(mut stream: std::net::TcpStream, ingest: &StatsdIngest, stop: &Ato
                     ingest.ingest(&String::from_utf8_lossy(&complete));
                 }
                 if pending.len() > MAX_LINE {
-                    ingest.ingest(&"x".repeat(MAX_LINE + 1)); // counted as too_long
+                    ingest.reject(Reject::TooLong);
                     pending.clear();
                 }
             }

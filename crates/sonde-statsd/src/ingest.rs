@@ -84,6 +84,13 @@ impl StatsdIngest {
         }
     }
 
+    /// Counts a line the caller rejected before parsing (for example a TCP
+    /// line longer than [`crate::parse::MAX_LINE`] that never ended).
+    pub fn reject(&self, reason: Reject) {
+        self.received.inc();
+        self.rejected.with(&[reason.as_str()]).inc();
+    }
+
     fn apply(&self, line: &Line<'_>) -> Result<(), &'static str> {
         let mut tags: Vec<(String, &str)> = line.tags.iter().map(|(k, v)| (label_name(k), *v)).collect();
         tags.sort_by(|a, b| a.0.cmp(&b.0));
@@ -125,9 +132,10 @@ impl StatsdIngest {
                 let key = (name.clone(), values.iter().map(|v| v.to_string()).collect());
                 let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
                 let members = sets.entry(key).or_default();
-                if members.len() < MAX_SET_MEMBERS {
-                    members.insert(m.to_owned());
+                if members.len() >= MAX_SET_MEMBERS && !members.contains(m) {
+                    return Err("set_full");
                 }
+                members.insert(m.to_owned());
                 f.with(&values).set(members.len() as f64);
             }
             _ => return Err("bad_value"),
@@ -191,5 +199,19 @@ mod tests {
         ingest.roll_sets();
         ingest.ingest("users:c|s");
         assert_eq!(value(&r, "users", &[]), 1.0, "a new interval counts again");
+    }
+
+    #[test]
+    fn full_sets_and_caller_rejects_are_counted() {
+        let r = Registry::new();
+        let ingest = StatsdIngest::new(r.clone(), Buckets::default_seconds()).unwrap();
+        let lines: String = (0..MAX_SET_MEMBERS + 5).map(|i| format!("u:{i}|s\n")).collect();
+        ingest.ingest(&lines);
+        ingest.ingest("u:0|s"); // a member already counted is not a rejection
+        assert_eq!(value(&r, "u", &[]), MAX_SET_MEMBERS as f64);
+        assert_eq!(value(&r, "sonde_statsd_rejected", &["set_full"]), 5.0);
+        ingest.reject(Reject::TooLong);
+        assert_eq!(value(&r, "sonde_statsd_rejected", &["too_long"]), 1.0);
+        assert_eq!(value(&r, "sonde_statsd_received", &[]), (MAX_SET_MEMBERS + 7) as f64);
     }
 }
