@@ -348,8 +348,17 @@ impl Registry {
         validate_metric_name(&full)?;
         let mut help = help.to_owned();
         let mut unit = unit.map(str::to_owned);
+        if let Some(u) = &unit {
+            crate::labels::validate_unit(u)?;
+        }
         if let Some(specs) = &self.inner.specs {
-            let spec = specs.get(&full).ok_or_else(|| Error::Undeclared { name: full.clone() })?;
+            // A spec may be declared under the plain name or under the name
+            // with the unit suffix the builder's `.unit()` adds.
+            let suffixed = unit.as_deref().map(|u| with_unit_suffix(&full, u));
+            let spec = specs
+                .get(&full)
+                .or_else(|| suffixed.as_ref().and_then(|s| specs.get(s)))
+                .ok_or_else(|| Error::Undeclared { name: full.clone() })?;
             if spec.kind != kind {
                 return Err(Error::KindMismatch { name: full, declared: spec.kind, requested: kind });
             }
@@ -358,18 +367,13 @@ impl Registry {
             }
             if unit.is_none() {
                 unit = spec.unit.clone();
+                if let Some(u) = &unit {
+                    crate::labels::validate_unit(u)?;
+                }
             }
         }
         if let Some(u) = &unit {
-            crate::labels::validate_unit(u)?;
-            let suffix = format!("_{u}");
-            let base = strip_total(&full);
-            if !base.ends_with(&suffix) {
-                // OpenMetrics requires the unit as a name suffix; add it,
-                // keeping a counter's `_total` last.
-                full =
-                    if base.len() != full.len() { format!("{base}{suffix}_total") } else { format!("{full}{suffix}") };
-            }
+            full = with_unit_suffix(&full, u);
         }
         Ok((full, help, unit))
     }
@@ -445,7 +449,6 @@ impl Registry {
         if core.desc != desc || (!help.is_empty() && !core.help.is_empty() && core.help != help) {
             return Err(conflict(existing.describe()));
         }
-        let _ = core;
         let raw = Arc::into_raw(existing.clone()) as *const FamilyCore<M>;
         // SAFETY: `as_any` proved the concrete type is `FamilyCore<M>`, so this
         // is the pointer the `Arc<FamilyCore<M>>` was made from (what
@@ -571,6 +574,20 @@ impl RegistryBuilder {
             Some(list) => Some(spec::index(list)?),
         };
         Ok(Registry::build(specs, self.limit, self.self_metrics))
+    }
+}
+
+/// `name` with `_<unit>` appended (before a counter's `_total`) unless it
+/// already ends that way: OpenMetrics requires the unit as a name suffix.
+fn with_unit_suffix(name: &str, unit: &str) -> String {
+    let suffix = format!("_{unit}");
+    let base = strip_total(name);
+    if base.ends_with(&suffix) {
+        name.to_owned()
+    } else if base.len() != name.len() {
+        format!("{base}{suffix}_total")
+    } else {
+        format!("{name}{suffix}")
     }
 }
 

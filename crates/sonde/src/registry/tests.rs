@@ -111,8 +111,13 @@ fn strict_registry() {
     let r = Registry::strict([
         MetricSpec::new("jobs_total", MetricKind::Counter, "Jobs run."),
         MetricSpec::new("job_duration", MetricKind::Histogram, "Job time.").unit("ms"),
+        MetricSpec::new("queue_wait_seconds", MetricKind::Histogram, "Wait."),
     ])
     .unwrap();
+    // A spec declared under the suffixed name matches `.unit()` on the plain one.
+    r.histogram("queue_wait").unit("seconds").register().unwrap().observe(0.5);
+    assert!(r.snapshot().family("queue_wait_seconds").is_some());
+    assert!(matches!(r.histogram("queue_wait").register(), Err(Error::Undeclared { .. })));
     r.counter("jobs_total").register().unwrap();
     assert!(matches!(r.counter("nope_total").register(), Err(Error::Undeclared { .. })));
     assert!(matches!(r.gauge("jobs_total").register(), Err(Error::KindMismatch { .. })));
