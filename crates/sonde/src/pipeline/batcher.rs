@@ -212,6 +212,11 @@ impl<T: Send + 'static> Batcher<T> {
 
 impl<T: Send + 'static> Drop for Batcher<T> {
     fn drop(&mut self) {
+        // An explicit shutdown already waited (with its own deadline): a
+        // second wait here would only delay the drop.
+        if self.shared.stopping.load(Acquire) {
+            return;
+        }
         let _ = self.shutdown(Duration::from_secs(5));
     }
 }

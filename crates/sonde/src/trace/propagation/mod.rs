@@ -21,7 +21,7 @@ mod baggage;
 mod carrier;
 mod traceparent;
 
-pub use baggage::{Baggage, MAX_BAGGAGE_LEN, MAX_ENTRIES};
+pub use baggage::{percent_decode, Baggage, MAX_BAGGAGE_LEN, MAX_ENTRIES};
 pub use carrier::{Extractor, Injector};
 pub use traceparent::{format_traceparent, parse_traceparent};
 

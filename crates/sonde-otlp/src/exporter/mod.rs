@@ -1,0 +1,98 @@
+//! The three exporters: metrics ([`sonde_export::Exporter`]), spans
+//! ([`sonde::trace::SpanExporter`]) and events ([`sonde::events::EventExporter`]).
+
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+
+use sonde::events::{Event, EventExporter};
+use sonde::trace::{SpanData, SpanExporter};
+use sonde::{Registry, Snapshot};
+
+use crate::encode::{logs_request, traces_request, MetricEncoder};
+use crate::transport::{Client, Stats};
+
+/// Registers `sonde_otlp_<signal>_{requests,failures,retries,rejected_items}_total`.
+fn register(client: &Client, registry: &Registry) -> sonde::Result<()> {
+    type Field = fn(&Stats) -> &std::sync::atomic::AtomicU64;
+    let signal = client.signal().as_str();
+    let fields: [(&str, &str, Field); 4] = [
+        ("requests", "export requests started", |s| &s.requests),
+        ("failures", "export requests that failed after their retries", |s| &s.failures),
+        ("retries", "retried attempts", |s| &s.retries),
+        ("rejected_items", "items the receiver rejected in a partial success", |s| &s.rejected),
+    ];
+    for (suffix, help, field) in fields {
+        let stats = client.stats.clone();
+        registry.counter_fn(
+            &format!("sonde_otlp_{signal}_{suffix}_total"),
+            &format!("OTLP {signal}: {help}."),
+            move || field(&stats).load(Relaxed) as f64,
+        )?;
+    }
+    Ok(())
+}
+
+/// Sends metric snapshots; drive it with [`crate::Otlp::periodic_metrics`]
+/// or any [`sonde_export::PeriodicExporter`].
+pub struct OtlpMetricExporter {
+    pub(crate) client: Client,
+    pub(crate) encoder: MetricEncoder,
+}
+
+impl OtlpMetricExporter {
+    /// Exposes this exporter's request, failure, retry and rejection counts.
+    pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
+        register(&self.client, registry)
+    }
+}
+
+impl sonde_export::Exporter for OtlpMetricExporter {
+    fn name(&self) -> &str {
+        "otlp"
+    }
+
+    fn export(&self, snapshot: &Snapshot) -> Result<(), sonde_export::Error> {
+        Ok(self.client.send(self.encoder.encode(snapshot))?)
+    }
+}
+
+/// Sends finished spans; put it behind a [`sonde::trace::BatchProcessor`]
+/// (see [`crate::Otlp::batch_processor`]) so the instrumented code never
+/// waits on the network.
+pub struct OtlpSpanExporter {
+    pub(crate) client: Client,
+    pub(crate) resource: Arc<[(String, String)]>,
+}
+
+impl OtlpSpanExporter {
+    /// Exposes this exporter's request, failure, retry and rejection counts.
+    pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
+        register(&self.client, registry)
+    }
+}
+
+impl SpanExporter for OtlpSpanExporter {
+    fn export(&self, batch: &[Box<SpanData>]) -> sonde::Result<()> {
+        Ok(self.client.send(traces_request(batch.iter().map(|s| &**s), &self.resource))?)
+    }
+}
+
+/// Sends Sonde events as OTLP log records, with their trace and span ids;
+/// give it to [`sonde::events::EventLogBuilder::exporter`].
+pub struct OtlpLogExporter {
+    pub(crate) client: Client,
+    pub(crate) resource: Arc<[(String, String)]>,
+}
+
+impl OtlpLogExporter {
+    /// Exposes this exporter's request, failure, retry and rejection counts.
+    pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
+        register(&self.client, registry)
+    }
+}
+
+impl EventExporter for OtlpLogExporter {
+    fn export(&self, batch: &[Arc<Event>]) -> sonde::Result<()> {
+        Ok(self.client.send(logs_request(batch, &self.resource))?)
+    }
+}

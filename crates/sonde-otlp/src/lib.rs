@@ -1,0 +1,160 @@
+//! OTLP export for Sonde: metrics, spans and events (as log records) to any
+//! OpenTelemetry receiver, over OTLP/HTTP with protobuf or JSON bodies, or
+//! OTLP/gRPC, using the official generated types (`opentelemetry-proto`).
+//!
+//! ```
+//! use sonde::Registry;
+//! use sonde_otlp::{Otlp, Protocol};
+//!
+//! let registry = Registry::new();
+//! registry.counter("jobs_total").help("Jobs run.").register()?.add(3.0);
+//!
+//! let otlp = Otlp::builder()
+//!     .endpoint("http://127.0.0.1:4318")
+//!     .protocol(Protocol::HttpProtobuf)
+//!     .service_name("worker")
+//!     .build()?;
+//! // What would be sent: a monotonic cumulative sum named `jobs`.
+//! let request = otlp.metric_encoder().encode(&registry.snapshot());
+//! let metric = &request.resource_metrics[0].scope_metrics[0].metrics[0];
+//! assert_eq!(metric.name, "jobs");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Configuration
+//!
+//! [`Otlp::from_env`] reads the standard variables; builder calls override
+//! them: `OTEL_EXPORTER_OTLP_ENDPOINT` (and `_TRACES_`, `_METRICS_`,
+//! `_LOGS_ENDPOINT`, used as given), `..._HEADERS`, `..._PROTOCOL`
+//! (`grpc`, `http/protobuf`, `http/json`), `..._COMPRESSION` (`gzip`),
+//! `..._TIMEOUT` (ms), `..._INSECURE`, `OTEL_SERVICE_NAME`,
+//! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_METRIC_EXPORT_INTERVAL` (ms).
+//!
+//! # Faults
+//!
+//! HTTP 429, 502, 503 and 504, and the gRPC codes OTLP lists (UNAVAILABLE,
+//! RESOURCE_EXHAUSTED, CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
+//! DATA_LOSS) are retried with jittered exponential backoff, honouring
+//! `Retry-After`; anything else (a 400, say) fails at once. A partial
+//! success is logged and its rejected items counted, never retried. Spans
+//! and events go through Sonde's bounded batch queues, whose drops are
+//! counted; metrics through [`sonde_export::PeriodicExporter`]. gRPC runs
+//! on a small runtime of its own, so nothing here needs, or can deadlock,
+//! the application's tokio runtime; every wait has a deadline.
+
+#![warn(missing_docs)]
+
+mod config;
+mod encode;
+mod error;
+mod exporter;
+mod transport;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
+pub use encode::{logs_request, traces_request, MetricEncoder};
+pub use error::Error;
+pub use exporter::{OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter};
+/// The official generated OTLP types, re-exported.
+pub use opentelemetry_proto::tonic as proto;
+
+use sonde::pipeline::BatchOptions;
+use sonde::trace::BatchProcessor;
+use sonde::Registry;
+use sonde_export::PeriodicExporter;
+use transport::Client;
+
+/// A validated OTLP configuration that makes exporters.
+#[derive(Clone, Debug)]
+pub struct Otlp {
+    options: OtlpBuilder,
+    resource: Arc<[(String, String)]>,
+    interval: Duration,
+}
+
+impl Otlp {
+    /// Options set in code only (the environment is not read).
+    pub fn builder() -> OtlpBuilder {
+        OtlpBuilder::default()
+    }
+
+    /// Options from the process's `OTEL_*` variables; builder calls on the
+    /// result override them.
+    pub fn from_env() -> OtlpBuilder {
+        OtlpBuilder::with_env(std::env::vars())
+    }
+
+    /// The resource attributes sent with every request.
+    pub fn resource(&self) -> &[(String, String)] {
+        &self.resource
+    }
+
+    /// The periodic metric export interval.
+    pub fn metric_interval(&self) -> Duration {
+        self.interval
+    }
+
+    fn client(&self, signal: Signal) -> Result<Client, Error> {
+        Client::new(signal, self.options.resolve(signal)?, self.options.retry_policy())
+    }
+
+    /// An encoder with this configuration's resource and temporality.
+    pub fn metric_encoder(&self) -> MetricEncoder {
+        MetricEncoder::new(self.options.temporality_choice(), &self.resource)
+    }
+
+    /// A metric exporter.
+    pub fn metric_exporter(&self) -> Result<OtlpMetricExporter, Error> {
+        Ok(OtlpMetricExporter { client: self.client(Signal::Metrics)?, encoder: self.metric_encoder() })
+    }
+
+    /// A span exporter.
+    pub fn span_exporter(&self) -> Result<OtlpSpanExporter, Error> {
+        Ok(OtlpSpanExporter { client: self.client(Signal::Traces)?, resource: self.resource.clone() })
+    }
+
+    /// An event (log record) exporter.
+    pub fn log_exporter(&self) -> Result<OtlpLogExporter, Error> {
+        Ok(OtlpLogExporter { client: self.client(Signal::Logs)?, resource: self.resource.clone() })
+    }
+
+    /// A batch span processor exporting here, with its queue and export
+    /// counts registered in `registry`.
+    pub fn batch_processor(&self, registry: &Registry, options: BatchOptions) -> Result<BatchProcessor, Error> {
+        let exporter = self.span_exporter()?;
+        exporter.register_metrics(registry).map_err(|e| Error::Config(e.to_string()))?;
+        let processor = BatchProcessor::new(exporter, options);
+        processor.register_metrics(registry).map_err(|e| Error::Config(e.to_string()))?;
+        Ok(processor)
+    }
+
+    /// Exports `registry` every [`Otlp::metric_interval`] (and once more
+    /// when stopped). Retries are the OTLP client's, so the periodic driver
+    /// does not add its own.
+    pub fn periodic_metrics(&self, registry: Registry) -> Result<PeriodicExporter, Error> {
+        let exporter = self.metric_exporter()?;
+        exporter.register_metrics(&registry).map_err(|e| Error::Config(e.to_string()))?;
+        PeriodicExporter::builder(registry, exporter)
+            .interval(self.interval)
+            .retries(0, Duration::from_millis(1), Duration::from_millis(1))
+            .start()
+            .map_err(|e| Error::Config(e.to_string()))
+    }
+}
+
+impl OtlpBuilder {
+    /// Validates every signal's options.
+    pub fn build(self) -> Result<Otlp, Error> {
+        for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
+            self.resolve(signal)?;
+        }
+        let resource = self.resource()?.into();
+        let interval = self.interval()?;
+        if interval.is_zero() {
+            return Err(Error::Config("the metric export interval must be > 0".into()));
+        }
+        Ok(Otlp { options: self, resource, interval })
+    }
+}

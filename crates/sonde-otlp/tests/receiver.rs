@@ -1,0 +1,351 @@
+//! Sonde's OTLP output, decoded by a receiver built on the official Python
+//! protobuf classes, over OTLP/HTTP (protobuf, JSON, gzip) and OTLP/gRPC.
+
+mod support;
+
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use sonde::events::{EventLog, Severity};
+use sonde::pipeline::BatchOptions;
+use sonde::trace::{KeyValue, SimpleProcessor, SpanKind, Status, TracerProvider};
+use sonde::{Buckets, Registry};
+use sonde_export::Exporter;
+use sonde_otlp::{Otlp, OtlpBuilder, Protocol, RetryPolicy, Temporality};
+use support::Receiver;
+
+fn fast_retries() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 3,
+        initial: Duration::from_millis(20),
+        max: Duration::from_millis(100),
+        max_elapsed: Duration::from_secs(10),
+    }
+}
+
+fn builder(rx: &Receiver, protocol: Protocol) -> OtlpBuilder {
+    let url = if protocol == Protocol::Grpc { rx.grpc_url() } else { rx.http_url() };
+    Otlp::builder()
+        .endpoint(url)
+        .protocol(protocol)
+        .service_name("sonde-test")
+        .resource_attribute("deployment.environment", "ci")
+        .retry(fast_retries())
+        .timeout(Duration::from_secs(5))
+}
+
+fn metrics_of(body: &Value) -> Vec<Value> {
+    body["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().cloned().unwrap_or_default()
+}
+
+fn metric<'a>(metrics: &'a [Value], name: &str) -> &'a Value {
+    metrics.iter().find(|m| m["name"] == name).unwrap_or_else(|| panic!("no metric {name} in {metrics:#?}"))
+}
+
+fn attr(attrs: &Value, key: &str) -> Value {
+    attrs
+        .as_array()
+        .and_then(|a| a.iter().find(|kv| kv["key"] == key))
+        .map(|kv| kv["value"].clone())
+        .unwrap_or_default()
+}
+
+fn workload() -> Registry {
+    let r = Registry::new();
+    let jobs = r.counter("jobs_total").help("Jobs run.").labels(["queue"]).register().unwrap();
+    jobs.with(&["a"]).add(3.0);
+    r.up_down_counter("in_flight").register().unwrap().add(2.0);
+    r.gauge("temperature_celsius").register().unwrap().set(21.5);
+    let h = r.histogram("latency").unit("seconds").buckets(Buckets::new([0.1, 0.5, 1.0]).unwrap()).register().unwrap();
+    for v in [0.05, 0.2, 0.3, 2.0] {
+        h.observe(v);
+    }
+    let s = r.summary("payload_bytes").register().unwrap();
+    for v in 1..=100 {
+        s.observe(v as f64);
+    }
+    r
+}
+
+fn check_metrics(metrics: &[Value]) {
+    let jobs = metric(metrics, "jobs");
+    assert_eq!(jobs["description"], "Jobs run.");
+    assert_eq!(jobs["sum"]["isMonotonic"], true);
+    assert_eq!(jobs["sum"]["aggregationTemporality"], "AGGREGATION_TEMPORALITY_CUMULATIVE");
+    let point = &jobs["sum"]["dataPoints"][0];
+    assert_eq!(point["asInt"], "3");
+    assert_eq!(attr(&point["attributes"], "queue")["stringValue"], "a");
+    let in_flight = metric(metrics, "in_flight");
+    assert_eq!(in_flight["sum"]["isMonotonic"], Value::Null, "false is the default, omitted");
+    assert_eq!(in_flight["sum"]["dataPoints"][0]["asDouble"], 2.0);
+    assert_eq!(metric(metrics, "temperature_celsius")["gauge"]["dataPoints"][0]["asDouble"], 21.5);
+    let latency = metric(metrics, "latency_seconds");
+    assert_eq!(latency["unit"], "s");
+    let hp = &latency["histogram"]["dataPoints"][0];
+    assert_eq!(hp["count"], "4");
+    assert_eq!(hp["bucketCounts"], serde_json::json!(["1", "2", "0", "1"]), "per-bucket, not cumulative");
+    assert_eq!(hp["explicitBounds"], serde_json::json!([0.1, 0.5, 1.0]));
+    assert!((hp["sum"].as_f64().unwrap() - 2.55).abs() < 1e-9);
+    let summary = &metric(metrics, "payload_bytes")["summary"]["dataPoints"][0];
+    assert_eq!(summary["count"], "100");
+    assert!(summary["quantileValues"].as_array().is_some_and(|q| !q.is_empty()));
+}
+
+/// One of the exporter's own counters.
+fn self_metric(exporter: &sonde_otlp::OtlpMetricExporter, family: &str) -> f64 {
+    let counters = Registry::new();
+    exporter.register_metrics(&counters).unwrap();
+    counters.snapshot().family(family).unwrap().series().next().unwrap().value().as_f64()
+}
+
+#[test]
+fn metrics_arrive_over_every_transport() {
+    let Some(rx) = Receiver::start() else { return };
+    let registry = workload();
+    for (protocol, gzip, transport) in [
+        (Protocol::HttpProtobuf, false, "http/protobuf"),
+        (Protocol::HttpJson, true, "http/json"),
+        (Protocol::Grpc, true, "grpc"),
+    ] {
+        rx.reset();
+        let otlp = builder(&rx, protocol).gzip(gzip).build().unwrap();
+        otlp.metric_exporter().unwrap().export(&registry.snapshot()).unwrap();
+        let all = rx.received();
+        assert_eq!(all.len(), 1, "{transport}: {all:#?}");
+        assert_eq!(all[0]["transport"], transport);
+        let body = &all[0]["body"];
+        let resource = &body["resourceMetrics"][0]["resource"]["attributes"];
+        assert_eq!(attr(resource, "service.name")["stringValue"], "sonde-test");
+        assert_eq!(attr(resource, "deployment.environment")["stringValue"], "ci");
+        check_metrics(&metrics_of(body));
+    }
+}
+
+#[test]
+fn delta_temporality_sends_changes() {
+    let Some(rx) = Receiver::start() else { return };
+    let r = Registry::new();
+    let c = r.counter("events_total").register().unwrap();
+    let h = r.histogram("wait").buckets(Buckets::new([1.0]).unwrap()).register().unwrap();
+    let exporter = builder(&rx, Protocol::HttpProtobuf)
+        .temporality(Temporality::Delta)
+        .build()
+        .unwrap()
+        .metric_exporter()
+        .unwrap();
+    c.add(5.0);
+    h.observe(0.5);
+    exporter.export(&r.snapshot()).unwrap();
+    c.add(2.0);
+    h.observe(3.0);
+    exporter.export(&r.snapshot()).unwrap();
+    let bodies = rx.wait_for("metrics", 2);
+    let second = metrics_of(&bodies[1]);
+    let sum = &metric(&second, "events")["sum"];
+    assert_eq!(sum["aggregationTemporality"], "AGGREGATION_TEMPORALITY_DELTA");
+    assert_eq!(sum["dataPoints"][0]["asInt"], "2");
+    let hp = &metric(&second, "wait")["histogram"]["dataPoints"][0];
+    assert_eq!((hp["count"].clone(), hp["bucketCounts"].clone()), ("1".into(), serde_json::json!(["0", "1"])));
+    let first = metrics_of(&bodies[0]);
+    let first_time = &metric(&first, "events")["sum"]["dataPoints"][0]["timeUnixNano"];
+    assert_eq!(&sum["dataPoints"][0]["startTimeUnixNano"], first_time, "a delta starts where the last one ended");
+}
+
+fn spans_of(bodies: &[Value]) -> Vec<Value> {
+    bodies
+        .iter()
+        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn spans_and_events_keep_their_links() {
+    let Some(rx) = Receiver::start() else { return };
+    for protocol in [Protocol::HttpProtobuf, Protocol::HttpJson, Protocol::Grpc] {
+        rx.reset();
+        let otlp = builder(&rx, protocol).build().unwrap();
+        let provider = TracerProvider::builder()
+            .service_name("sonde-test")
+            .processor(SimpleProcessor::new(otlp.span_exporter().unwrap()))
+            .build();
+        let events = EventLog::builder().exporter(otlp.log_exporter().unwrap(), BatchOptions::default()).build();
+        let tracer = provider.tracer("checkout");
+        let (trace_id, parent_id) = tracer.in_span("handle", |parent| {
+            parent.set_attribute("http.route", "/cart");
+            let mut child = tracer.span("query").kind(SpanKind::Client).start();
+            child.add_event("retry", [KeyValue::new("attempt", 2)]);
+            child.set_status(Status::Error { message: "timeout".into() });
+            events.record(Severity::Warn, "slow_query", [KeyValue::new("ms", 250)], [("db", "orders")]);
+            child.end();
+            (parent.context().trace_id.to_string(), parent.context().span_id.to_string())
+        });
+        events.shutdown(Duration::from_secs(5)).unwrap();
+        provider.shutdown(Duration::from_secs(5)).unwrap();
+
+        let spans = spans_of(&rx.wait_for("traces", 2));
+        assert_eq!(spans.len(), 2, "{protocol:?}: {spans:#?}");
+        let parent = spans.iter().find(|s| s["name"] == "handle").unwrap();
+        let child = spans.iter().find(|s| s["name"] == "query").unwrap();
+        assert_eq!(parent["traceId"], trace_id.as_str());
+        assert_eq!(child["traceId"], trace_id.as_str());
+        assert_eq!(parent["spanId"], parent_id.as_str());
+        assert_eq!(child["parentSpanId"], parent_id.as_str());
+        assert_eq!(parent.get("parentSpanId"), None, "a root span has no parent");
+        assert_eq!(child["kind"], "SPAN_KIND_CLIENT");
+        assert_eq!(child["status"]["code"], "STATUS_CODE_ERROR");
+        assert_eq!(child["status"]["message"], "timeout");
+        assert_eq!(child["events"][0]["name"], "retry");
+        assert_eq!(attr(&child["events"][0]["attributes"], "attempt")["intValue"], "2");
+        assert_eq!(attr(&parent["attributes"], "http.route")["stringValue"], "/cart");
+        assert!(child["endTimeUnixNano"].as_str().unwrap().parse::<u64>().unwrap() > 0);
+
+        let logs = rx.wait_for("logs", 1);
+        let record = &logs[0]["resourceLogs"][0]["scopeLogs"][0]["logRecords"][0];
+        assert_eq!(record["body"]["stringValue"], "slow_query");
+        assert_eq!(record["eventName"], "slow_query");
+        assert_eq!(record["severityNumber"], "SEVERITY_NUMBER_WARN");
+        assert_eq!(record["traceId"], trace_id.as_str());
+        assert_eq!(attr(&record["attributes"], "db")["stringValue"], "orders");
+        assert_eq!(attr(&record["attributes"], "ms")["intValue"], "250");
+    }
+}
+
+#[test]
+fn a_503_is_retried_and_the_data_arrives_once() {
+    let Some(rx) = Receiver::start() else { return };
+    let registry = workload();
+    for protocol in [Protocol::HttpProtobuf, Protocol::Grpc] {
+        rx.reset();
+        rx.script(r#"{"statuses": [503, 503]}"#);
+        let exporter = builder(&rx, protocol).build().unwrap().metric_exporter().unwrap();
+        exporter.export(&registry.snapshot()).unwrap();
+        assert_eq!(rx.attempts(), 3, "{protocol:?}");
+        assert_eq!(rx.received().len(), 1, "{protocol:?}: nothing duplicated or lost");
+        assert_eq!(self_metric(&exporter, "sonde_otlp_metrics_retries"), 2.0);
+    }
+}
+
+#[test]
+fn a_400_is_not_retried_and_the_failure_is_counted() {
+    let Some(rx) = Receiver::start() else { return };
+    for protocol in [Protocol::HttpJson, Protocol::Grpc] {
+        rx.reset();
+        rx.script(r#"{"statuses": [400]}"#);
+        let exporter = builder(&rx, protocol).build().unwrap().metric_exporter().unwrap();
+        let err = exporter.export(&workload().snapshot()).unwrap_err();
+        assert!(!err.is_retryable(), "{err}");
+        assert_eq!(rx.attempts(), 1, "{protocol:?}");
+        let failures = self_metric(&exporter, "sonde_otlp_metrics_failures");
+        assert_eq!(failures, 1.0);
+    }
+}
+
+#[test]
+fn a_partial_success_is_counted_not_retried() {
+    let Some(rx) = Receiver::start() else { return };
+    for protocol in [Protocol::HttpProtobuf, Protocol::HttpJson, Protocol::Grpc] {
+        rx.reset();
+        rx.script(r#"{"partial": 2}"#);
+        let exporter = builder(&rx, protocol).build().unwrap().metric_exporter().unwrap();
+        exporter.export(&workload().snapshot()).unwrap();
+        assert_eq!(rx.attempts(), 1);
+        let rejected = self_metric(&exporter, "sonde_otlp_metrics_rejected_items");
+        assert_eq!(rejected, 2.0, "{protocol:?}");
+    }
+}
+
+#[test]
+fn retry_after_is_honoured() {
+    let Some(rx) = Receiver::start() else { return };
+    rx.script(r#"{"statuses": [429], "retry_after": "1"}"#);
+    let exporter = builder(&rx, Protocol::HttpProtobuf).build().unwrap().metric_exporter().unwrap();
+    let started = Instant::now();
+    exporter.export(&workload().snapshot()).unwrap();
+    assert!(started.elapsed() >= Duration::from_millis(950), "waited {:?}", started.elapsed());
+    assert_eq!(rx.attempts(), 2);
+}
+
+#[test]
+fn a_slow_receiver_times_out() {
+    let Some(rx) = Receiver::start() else { return };
+    rx.script(r#"{"delay": 3}"#);
+    for protocol in [Protocol::HttpProtobuf, Protocol::Grpc] {
+        let exporter = builder(&rx, protocol)
+            .timeout(Duration::from_millis(300))
+            .retry(RetryPolicy { attempts: 0, ..fast_retries() })
+            .build()
+            .unwrap()
+            .metric_exporter()
+            .unwrap();
+        let started = Instant::now();
+        let err = exporter.export(&workload().snapshot()).unwrap_err();
+        assert!(err.is_retryable(), "{protocol:?}: a timeout may succeed later: {err}");
+        assert!(started.elapsed() < Duration::from_secs(3), "{protocol:?}: took {:?}", started.elapsed());
+    }
+}
+
+/// No receiver at all: the bounded queue drops and counts, the program goes
+/// on, and shutdown returns within its deadline in every kind of runtime.
+#[test]
+fn a_missing_receiver_never_blocks_or_hangs() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    for protocol in [Protocol::HttpProtobuf, Protocol::Grpc] {
+        let otlp = Otlp::builder()
+            .endpoint(format!("http://127.0.0.1:{port}"))
+            .protocol(protocol)
+            .retry(RetryPolicy {
+                attempts: 50,
+                initial: Duration::from_millis(50),
+                max: Duration::from_millis(200),
+                max_elapsed: Duration::from_secs(60),
+            })
+            .build()
+            .unwrap();
+        let registry = Registry::new();
+        let options = BatchOptions { max_queue: 16, max_batch: 4, delay: Duration::from_millis(10) };
+        let provider = TracerProvider::builder().processor(otlp.batch_processor(&registry, options).unwrap()).build();
+        let tracer = provider.tracer("t");
+        let started = Instant::now();
+        for _ in 0..1000 {
+            tracer.start("op").end();
+        }
+        assert!(started.elapsed() < Duration::from_secs(1), "recording waited on the network");
+        let dropped =
+            registry.snapshot().family("sonde_spans_dropped").unwrap().series().next().unwrap().value().as_f64();
+        assert!(dropped > 900.0, "{protocol:?}: dropped {dropped}");
+
+        let shutdown = |p: &TracerProvider| {
+            let started = Instant::now();
+            let _ = p.shutdown(Duration::from_millis(500));
+            assert!(started.elapsed() < Duration::from_secs(2), "{protocol:?}: shutdown took {:?}", started.elapsed());
+        };
+        // From a multi-thread runtime, a current-thread one, and none.
+        let multi = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+        multi.block_on(async { shutdown(&provider) });
+        let other =
+            TracerProvider::builder().processor(otlp.batch_processor(&Registry::new(), options).unwrap()).build();
+        other.tracer("t").start("op").end();
+        let current = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        current.block_on(async { shutdown(&other) });
+        let plain =
+            TracerProvider::builder().processor(otlp.batch_processor(&Registry::new(), options).unwrap()).build();
+        plain.tracer("t").start("op").end();
+        shutdown(&plain);
+    }
+}
+
+/// Inside a current-thread runtime, a simple (synchronous) processor over
+/// gRPC still delivers: the gRPC work runs on the exporter's own thread.
+#[test]
+fn grpc_export_from_inside_a_current_thread_runtime() {
+    let Some(rx) = Receiver::start() else { return };
+    let otlp = builder(&rx, Protocol::Grpc).build().unwrap();
+    let provider = TracerProvider::builder().processor(SimpleProcessor::new(otlp.span_exporter().unwrap())).build();
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+    rt.block_on(async {
+        provider.tracer("t").start("inside").end();
+    });
+    assert_eq!(spans_of(&rx.wait_for("traces", 1))[0]["name"], "inside");
+}
