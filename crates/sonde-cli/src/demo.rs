@@ -6,6 +6,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::Duration;
 
+use sonde::events::Severity;
+use sonde::trace::{KeyValue, SpanKind, Status};
 use sonde::{Buckets, Registry};
 use sonde_config::{Config, Pipeline, PrometheusConfig};
 
@@ -61,6 +63,7 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     let started = std::time::Instant::now();
     app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
 
+    let telemetry = crate::otlp_env::Telemetry::from_env(&registry, "sonde-demo")?;
     let path = config.prometheus.as_ref().map(|p| p.path.clone()).unwrap_or_else(|| "/metrics".into());
     match pipeline.metrics_addr() {
         Some(addr) => say(&format!("sonde demo: serving metrics at http://{addr}{path}")),
@@ -75,6 +78,7 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     let routes = [("GET", "/api/orders"), ("POST", "/api/orders"), ("GET", "/api/users/:id"), ("GET", "/health")];
     let mut workers = Vec::new();
     for w in 0..2u64 {
+        let (tracer, events) = (telemetry.tracer.tracer("sonde-demo"), telemetry.events.clone());
         let (running, requests, latency, in_flight, queue, payload, jobs) = (
             running.clone(),
             requests.clone(),
@@ -90,7 +94,6 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
                 let (method, route) = routes[(dice.next() * routes.len() as f64) as usize % routes.len()];
                 in_flight.inc();
                 let secs = 0.002 + dice.next().powi(3) * 0.4;
-                thread::sleep(Duration::from_secs_f64(secs / 20.0));
                 let code = if dice.next() < 0.03 {
                     "500"
                 } else if dice.next() < 0.05 {
@@ -98,6 +101,31 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
                 } else {
                     "200"
                 };
+                // A server span per request, a database child span, and an
+                // event when it fails: all correlated by trace id.
+                let mut span = tracer.span(format!("{method} {route}")).kind(SpanKind::Server).start();
+                span.set_attribute("http.request.method", method);
+                span.set_attribute("http.route", route);
+                {
+                    let _entered = span.enter();
+                    let mut db = tracer.span("db.query").kind(SpanKind::Client).start();
+                    db.set_attribute("db.system", "postgresql");
+                    thread::sleep(Duration::from_secs_f64(secs / 20.0));
+                    db.end();
+                    if code == "500" {
+                        events.record(
+                            Severity::Error,
+                            "request_failed",
+                            [KeyValue::new("http.route", route)],
+                            [("service", "demo")],
+                        );
+                    }
+                }
+                span.set_attribute("http.response.status_code", code.parse::<i64>().unwrap_or(0));
+                if code == "500" {
+                    span.set_status(Status::Error { message: "internal error".into() });
+                }
+                span.end();
                 requests.with(&[method, route, code]).inc();
                 latency.with(&[route]).observe(secs);
                 payload.observe((dice.next() * 4096.0).round());
@@ -115,6 +143,7 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     workers.into_iter().for_each(|w| {
         let _ = w.join();
     });
+    telemetry.shutdown(Duration::from_secs(5));
     pipeline.shutdown(Duration::from_secs(5))?;
     say("sonde demo: stopped");
     Ok(())

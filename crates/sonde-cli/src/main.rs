@@ -2,6 +2,7 @@
 
 mod demo;
 mod lint;
+mod otlp_env;
 mod serve;
 
 use std::net::SocketAddr;

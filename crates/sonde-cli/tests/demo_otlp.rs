@@ -1,0 +1,77 @@
+//! `sonde demo` honours the standard `OTEL_EXPORTER_OTLP_*` variables: with
+//! an endpoint set it exports metrics, traces and events there, over HTTP
+//! or gRPC, and flushes them when stopped.
+
+#[path = "../../sonde-otlp/tests/support/mod.rs"]
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+use support::Receiver;
+
+fn spans(bodies: &[Value]) -> Vec<Value> {
+    bodies
+        .iter()
+        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
+        .collect()
+}
+
+#[test]
+fn demo_exports_over_otlp_when_the_environment_says_so() {
+    let Some(rx) = Receiver::start() else { return };
+    for (protocol, url) in [("http/protobuf", rx.http_url()), ("grpc", rx.grpc_url())] {
+        rx.reset();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .args(["demo", "--listen", "127.0.0.1:0"])
+            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &url)
+            .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
+            .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
+            .env("OTEL_SERVICE_NAME", "demo-under-test")
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut printed = String::new();
+        while !printed.contains("press Ctrl-C") {
+            assert!(out.read_line(&mut printed).unwrap() > 0, "demo exited early: {printed}");
+        }
+        assert!(printed.contains("over OTLP"), "{printed}");
+        // Metrics arrive on the interval, while the demo runs.
+        let metrics = rx.wait_for("metrics", 1);
+        assert!(!metrics.is_empty(), "{protocol}: no metrics while running");
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+        assert!(child.wait().unwrap().success());
+
+        let names: Vec<String> = rx
+            .wait_for("metrics", 1)
+            .iter()
+            .flat_map(|b| b["resourceMetrics"][0]["scopeMetrics"][0]["metrics"].as_array().cloned().unwrap_or_default())
+            .map(|m| m["name"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert!(names.iter().any(|n| n == "demo_http_requests"), "{protocol}: {names:?}");
+        let service = &rx.wait_for("metrics", 1)[0]["resourceMetrics"][0]["resource"]["attributes"];
+        assert!(service.to_string().contains("demo-under-test"), "{service}");
+
+        let spans = spans(&rx.wait_for("traces", 1));
+        let server = spans.iter().find(|s| s["kind"] == "SPAN_KIND_SERVER").expect("server spans");
+        let db = spans
+            .iter()
+            .find(|s| s["name"] == "db.query" && s["traceId"] == server["traceId"])
+            .unwrap_or_else(|| panic!("{protocol}: no db.query child of {server}"));
+        assert_eq!(db["parentSpanId"], server["spanId"]);
+        // Events go out as log records: about 3 % of the hundreds of
+        // requests made by now failed, each recording `request_failed`.
+        let logs = rx.wait_for("logs", 1);
+        let record = &logs.first().unwrap_or_else(|| panic!("{protocol}: no log records"))["resourceLogs"][0]
+            ["scopeLogs"][0]["logRecords"][0];
+        assert_eq!(record["eventName"], "request_failed");
+        assert_eq!(record["severityText"], "ERROR");
+        assert_eq!(record["traceId"].as_str().map(str::len), Some(32), "correlated with its trace: {record}");
+    }
+}
