@@ -172,10 +172,12 @@ fn spans_and_events_keep_their_links() {
             .build();
         let events = EventLog::builder().exporter(otlp.log_exporter().unwrap(), BatchOptions::default()).build();
         let tracer = provider.tracer("checkout");
+        let linked = tracer.start("earlier").context().clone();
         let (trace_id, parent_id) = tracer.in_span("handle", |parent| {
             parent.set_attribute("http.route", "/cart");
             let mut child = tracer.span("query").kind(SpanKind::Client).start();
             child.add_event("retry", [KeyValue::new("attempt", 2)]);
+            child.add_link(linked.clone(), [KeyValue::new("reason", "batch")]);
             child.set_status(Status::Error { message: "timeout".into() });
             events.record(Severity::Warn, "slow_query", [KeyValue::new("ms", 250)], [("db", "orders")]);
             child.end();
@@ -184,8 +186,8 @@ fn spans_and_events_keep_their_links() {
         events.shutdown(Duration::from_secs(5)).unwrap();
         provider.shutdown(Duration::from_secs(5)).unwrap();
 
-        let spans = spans_of(&rx.wait_for("traces", 2));
-        assert_eq!(spans.len(), 2, "{protocol:?}: {spans:#?}");
+        let spans = spans_of(&rx.wait_for("traces", 3));
+        assert_eq!(spans.len(), 3, "{protocol:?}: {spans:#?}");
         let parent = spans.iter().find(|s| s["name"] == "handle").unwrap();
         let child = spans.iter().find(|s| s["name"] == "query").unwrap();
         assert_eq!(parent["traceId"], trace_id.as_str());
@@ -199,6 +201,10 @@ fn spans_and_events_keep_their_links() {
         assert_eq!(child["events"][0]["name"], "retry");
         assert_eq!(attr(&child["events"][0]["attributes"], "attempt")["intValue"], "2");
         assert_eq!(attr(&parent["attributes"], "http.route")["stringValue"], "/cart");
+        let link = &child["links"][0];
+        assert_eq!(link["traceId"], linked.trace_id.to_string().as_str());
+        assert_eq!(link["spanId"], linked.span_id.to_string().as_str());
+        assert_eq!(attr(&link["attributes"], "reason")["stringValue"], "batch");
         assert!(child["endTimeUnixNano"].as_str().unwrap().parse::<u64>().unwrap() > 0);
 
         let logs = rx.wait_for("logs", 1);
@@ -348,4 +354,42 @@ fn grpc_export_from_inside_a_current_thread_runtime() {
         provider.tracer("t").start("inside").end();
     });
     assert_eq!(spans_of(&rx.wait_for("traces", 1))[0]["name"], "inside");
+}
+
+#[test]
+fn histogram_exemplars_point_at_their_trace() {
+    let Some(rx) = Receiver::start() else { return };
+    let r = Registry::new();
+    let h = r.histogram("work").unit("seconds").exemplars().register().unwrap();
+    let provider = TracerProvider::builder().build();
+    let tracer = provider.tracer("t");
+    let (trace_id, span_id) = tracer.in_span("op", |s| {
+        h.observe(0.25);
+        (s.context().trace_id.to_string(), s.context().span_id.to_string())
+    });
+    for protocol in [Protocol::HttpProtobuf, Protocol::Grpc] {
+        rx.reset();
+        builder(&rx, protocol).build().unwrap().metric_exporter().unwrap().export(&r.snapshot()).unwrap();
+        let metrics = metrics_of(&rx.wait_for("metrics", 1)[0]);
+        let exemplar = &metric(&metrics, "work_seconds")["histogram"]["dataPoints"][0]["exemplars"][0];
+        assert_eq!(exemplar["traceId"], trace_id.as_str(), "{protocol:?}");
+        assert_eq!(exemplar["spanId"], span_id.as_str());
+        assert_eq!(exemplar["asDouble"], 0.25);
+    }
+}
+
+#[test]
+fn periodic_export_runs_on_the_interval_and_flushes_on_stop() {
+    let Some(rx) = Receiver::start() else { return };
+    let r = Registry::new();
+    let c = r.counter("ticks_total").register().unwrap();
+    let otlp = builder(&rx, Protocol::HttpProtobuf).metric_interval(Duration::from_millis(200)).build().unwrap();
+    let periodic = otlp.periodic_metrics(r.clone()).unwrap();
+    c.inc();
+    assert!(rx.wait_for("metrics", 2).len() >= 2, "two exports within 10 s at a 200 ms interval");
+    c.add(41.0);
+    periodic.stop(Duration::from_secs(5)).unwrap();
+    let bodies = rx.received();
+    let last = metrics_of(&bodies.last().unwrap()["body"]);
+    assert_eq!(metric(&last, "ticks")["sum"]["dataPoints"][0]["asInt"], "42", "the final flush has the last value");
 }

@@ -113,3 +113,29 @@ pub fn traces_request<'a>(
     }
     ExportTraceServiceRequest { resource_spans: out }
 }
+
+#[cfg(test)]
+mod tests {
+    use sonde::trace::{InMemoryExporter, SimpleProcessor, TracerProvider};
+
+    /// OTLP/JSON: hex ids (not protobuf JSON's base64), lowerCamelCase keys,
+    /// enums as integers, 64-bit integers as strings.
+    #[test]
+    fn json_uses_hex_ids_and_lower_camel_case() {
+        let mem = InMemoryExporter::default();
+        let provider = TracerProvider::builder().processor(SimpleProcessor::new(mem.clone())).build();
+        let tracer = provider.tracer("t");
+        tracer.in_span("parent", |_| tracer.start("child").end());
+        let spans = mem.spans();
+        let request = super::traces_request(spans.iter(), &[]);
+        let json = serde_json::to_value(&request).unwrap();
+        let span = &json["resourceSpans"][0]["scopeSpans"][0]["spans"][0];
+        assert_eq!(span["traceId"], spans[0].context.trace_id.to_string().as_str());
+        assert_eq!(span["spanId"], spans[0].context.span_id.to_string().as_str());
+        assert_eq!(span["parentSpanId"], spans[1].context.span_id.to_string().as_str());
+        assert!(span["startTimeUnixNano"].is_string());
+        assert_eq!(span["kind"], 1);
+        let text = json.to_string();
+        assert!(!text.contains("trace_id") && !text.contains("resource_spans"), "{text}");
+    }
+}
