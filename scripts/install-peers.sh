@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests talk to: Prometheus, promtool, the
-# Pushgateway and VictoriaMetrics (Debian), the Python prometheus_client parser (in ./.venv), and the StatsD
-# daemon (npm, in tests/peers/node_modules).
+# Pushgateway and VictoriaMetrics (Debian); in ./.venv the Python
+# prometheus_client parser, the official OTLP protobuf classes and grpcio
+# (for tests/peers/otlp_receiver.py) and the OpenTelemetry Python SDK (the
+# reference sender); and the StatsD daemon (npm, in tests/peers/node_modules).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
