@@ -63,7 +63,7 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     let started = std::time::Instant::now();
     app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
 
-    let telemetry = crate::otlp_env::Telemetry::from_env(&registry, "sonde-demo")?;
+    let telemetry = crate::otlp_env::Telemetry::start(&registry, pipeline.otlp(), "sonde-demo")?;
     let path = config.prometheus.as_ref().map(|p| p.path.clone()).unwrap_or_else(|| "/metrics".into());
     match pipeline.metrics_addr() {
         Some(addr) => say(&format!("sonde demo: serving metrics at http://{addr}{path}")),

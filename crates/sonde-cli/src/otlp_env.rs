@@ -1,5 +1,6 @@
-//! `OTEL_EXPORTER_OTLP_*` for the binary: when an endpoint is set, metrics,
-//! spans and events also go to that OTLP receiver.
+//! OTLP for the binary: when the config's `[otlp]` section or the
+//! `OTEL_EXPORTER_OTLP_*` variables name an endpoint, metrics, spans and
+//! events also go to that receiver.
 
 use std::time::Duration;
 
@@ -19,24 +20,38 @@ pub(crate) struct Telemetry {
 }
 
 impl Telemetry {
-    /// Reads the `OTEL_*` variables; `service` is the default service name.
-    pub fn from_env(registry: &Registry, service: &str) -> Result<Self, Box<dyn std::error::Error>> {
+    /// Uses `configured` (the pipeline's `[otlp]`, which already exports
+    /// metrics) or else the `OTEL_*` variables; `service` is the default
+    /// service name.
+    pub fn start(
+        registry: &Registry,
+        configured: Option<&Otlp>,
+        service: &str,
+    ) -> Result<Self, Box<dyn std::error::Error>> {
         let mut options = Otlp::from_env();
         let service =
             std::env::var("OTEL_SERVICE_NAME").ok().filter(|s| !s.trim().is_empty()).unwrap_or(service.into());
         let mut tracer = TracerProvider::builder().service_name(&service);
         let mut events = EventLog::builder();
         let mut metrics = None;
-        if options.has_endpoint() {
-            options = options.service_name(&service);
-            let otlp = options.build()?;
+        let from_env = match configured {
+            Some(_) => None,
+            None if options.has_endpoint() => {
+                options = options.service_name(&service);
+                Some(options.build()?)
+            }
+            None => None,
+        };
+        if let Some(otlp) = configured.or(from_env.as_ref()) {
             let batches = BatchOptions { delay: Duration::from_secs(1), ..BatchOptions::default() };
             tracer = tracer.processor(otlp.batch_processor(registry, batches)?);
             let logs = otlp.log_exporter()?;
             logs.register_metrics(registry)?;
             events = events.exporter(logs, batches);
-            metrics = Some(otlp.periodic_metrics(registry.clone())?);
-            crate::demo::say(&format!("sonde: exporting metrics, traces and events over OTLP ({})", describe()));
+            if from_env.is_some() {
+                metrics = Some(otlp.periodic_metrics(registry.clone())?);
+            }
+            crate::demo::say("sonde: exporting metrics, traces and events over OTLP");
         }
         let events = events.build();
         events.register_metrics(registry)?;
@@ -51,11 +66,4 @@ impl Telemetry {
             let _ = m.stop(timeout);
         }
     }
-}
-
-fn describe() -> String {
-    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let endpoint = var("OTEL_EXPORTER_OTLP_ENDPOINT").unwrap_or_else(|| "per-signal endpoints".into());
-    let protocol = var("OTEL_EXPORTER_OTLP_PROTOCOL").unwrap_or_else(|| "http/protobuf".into());
-    format!("{endpoint}, {protocol}")
 }

@@ -196,9 +196,16 @@ pub struct OtlpConfig {
     /// Extra request headers.
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// Plain HTTP instead of TLS.
+    /// Plain HTTP instead of TLS for an endpoint given without a scheme.
     #[serde(default)]
     pub insecure: bool,
+    /// `http/protobuf` (default), `http/json` or `grpc`.
+    pub protocol: Option<String>,
+    /// Compress requests with gzip.
+    #[serde(default)]
+    pub gzip: bool,
+    /// `service.name` (default: `OTEL_SERVICE_NAME`, or `unknown_service`).
+    pub service_name: Option<String>,
 }
 
 /// `[textfile]` and `[json_file]`.
@@ -393,6 +400,11 @@ impl Config {
         }
         if let Some(o) = &self.otlp {
             check_url("otlp.endpoint", &o.endpoint)?;
+            if let Some(p) = &o.protocol {
+                if !matches!(p.as_str(), "grpc" | "http/protobuf" | "http/json") {
+                    return Err(invalid("otlp.protocol", format!("{p:?} is not grpc, http/protobuf or http/json")));
+                }
+            }
             check_interval("otlp.interval", o.interval)?;
         }
         for (key, f) in [("textfile", &self.textfile), ("json_file", &self.json_file)] {

@@ -25,7 +25,9 @@
 //! `interval`, `grouping`, `delete_on_shutdown`), `[remote_write]` (`url`,
 //! `interval`, `labels`), `[statsd]` (`address`, `prefix`, `flush_period`,
 //! `max_packet_size`, `sample_rate`, `interval`, `tags`), `[otlp]`
-//! (`endpoint`, `interval`, `resource_attributes`, `headers`, `insecure`),
+//! (`endpoint`, `interval`, `protocol`, `gzip`, `service_name`,
+//! `resource_attributes`, `headers`, `insecure`; the `OTEL_*` variables fill
+//! in the rest),
 //! `[textfile]` and `[json_file]` (`path`, `interval`), `[logger]`
 //! (`interval`). Unknown keys are errors.
 //!

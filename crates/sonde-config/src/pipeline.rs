@@ -18,6 +18,7 @@ pub struct Pipeline {
     root: Registry,
     server: Option<MetricsServer>,
     exporters: Vec<PeriodicExporter>,
+    otlp: Option<sonde_otlp::Otlp>,
 }
 
 impl std::fmt::Debug for Pipeline {
@@ -36,17 +37,17 @@ fn start_err(part: &str) -> impl Fn(String) -> Error + '_ {
 impl Pipeline {
     /// Starts what `config` enables, exporting `registry`. With
     /// `enabled = false` nothing starts: instruments still work, nothing is
-    /// exported. OTLP is not available yet and is refused with an error
-    /// rather than ignored; `runtime_metrics` needs a running tokio runtime.
+    /// exported. `[otlp]` exports metrics on its interval and makes
+    /// [`Pipeline::otlp`] available for spans and events; the standard
+    /// `OTEL_*` variables fill in what the section leaves out.
+    /// `runtime_metrics` needs a running tokio runtime.
     pub fn start(config: &Config, registry: Registry) -> Result<Self, Error> {
         config.validate()?;
         let scoped = scope(config, &registry)?;
-        let mut pipeline = Pipeline { registry: scoped, root: registry.clone(), server: None, exporters: Vec::new() };
+        let mut pipeline =
+            Pipeline { registry: scoped, root: registry.clone(), server: None, exporters: Vec::new(), otlp: None };
         if !config.enabled {
             return Ok(pipeline);
-        }
-        if config.otlp.is_some() {
-            return Err(Error::Start { part: "otlp".into(), reason: "the OTLP exporter is not available yet".into() });
         }
         if config.system_metrics {
             let err = |e: sonde::Error| Error::Start { part: "system_metrics".into(), reason: e.to_string() };
@@ -110,6 +111,30 @@ impl Pipeline {
         if let Some(l) = &config.logger {
             pipeline.add(LoggerExporter::new(), every(l.interval))?;
         }
+        if let Some(o) = &config.otlp {
+            let mut b = sonde_otlp::Otlp::from_env()
+                .endpoint(&o.endpoint)
+                .insecure(o.insecure)
+                .gzip(o.gzip)
+                .metric_interval(every(o.interval));
+            if let Some(p) = &o.protocol {
+                b = b.protocol(sonde_otlp::Protocol::parse(p).map_err(|e| start_err("otlp")(e.to_string()))?);
+            }
+            if let Some(name) = &o.service_name {
+                b = b.service_name(name);
+            }
+            for (k, v) in &o.resource_attributes {
+                b = b.resource_attribute(k, v);
+            }
+            for (k, v) in &o.headers {
+                b = b.header(k, v);
+            }
+            let otlp = b.build().map_err(|e| start_err("otlp")(e.to_string()))?;
+            let periodic =
+                otlp.periodic_metrics(pipeline.root.clone()).map_err(|e| start_err("otlp")(e.to_string()))?;
+            pipeline.exporters.push(periodic);
+            pipeline.otlp = Some(otlp);
+        }
         Ok(pipeline)
     }
 
@@ -132,6 +157,13 @@ impl Pipeline {
     /// Where `/metrics` is served, when enabled.
     pub fn metrics_addr(&self) -> Option<std::net::SocketAddr> {
         self.server.as_ref().and_then(|s| s.local_addr())
+    }
+
+    /// The `[otlp]` configuration, to export spans
+    /// ([`sonde_otlp::Otlp::batch_processor`]) and events
+    /// ([`sonde_otlp::Otlp::log_exporter`]) to the same receiver.
+    pub fn otlp(&self) -> Option<&sonde_otlp::Otlp> {
+        self.otlp.as_ref()
     }
 
     /// Push exporters running.

@@ -1,0 +1,35 @@
+//! `[otlp]` in the Config: metrics go to the receiver on the interval and
+//! once more at shutdown; the section's values reach the wire.
+
+#[path = "../../sonde-otlp/tests/support/mod.rs"]
+mod support;
+
+use std::time::Duration;
+
+use sonde_config::{Config, Pipeline};
+use support::Receiver;
+
+#[test]
+fn the_otlp_section_exports_metrics() {
+    let Some(rx) = Receiver::start() else { return };
+    for (protocol, url) in [("http/json", rx.http_url()), ("grpc", rx.grpc_url())] {
+        rx.reset();
+        let toml = format!(
+            "namespace = \"app\"\n[otlp]\nendpoint = \"{url}\"\nprotocol = \"{protocol}\"\ninterval = \"200ms\"\n\
+             gzip = true\nservice_name = \"configured\"\nresource_attributes = {{ team = \"core\" }}\n"
+        );
+        let config = Config::from_toml(&toml).unwrap();
+        let pipeline = Pipeline::start(&config, sonde::Registry::new()).unwrap();
+        assert!(pipeline.otlp().is_some());
+        pipeline.registry().counter("orders_total").register().unwrap().add(7.0);
+        let first = rx.wait_for("metrics", 1);
+        assert!(!first.is_empty(), "{protocol}: nothing exported on the interval");
+        pipeline.shutdown(Duration::from_secs(5)).unwrap();
+        let all = rx.received();
+        assert_eq!(all.last().unwrap()["transport"], protocol);
+        let body = all.last().unwrap()["body"].to_string();
+        for wanted in ["\"app_orders\"", "\"configured\"", "\"team\"", "\"7\""] {
+            assert!(body.contains(wanted), "{protocol}: {wanted} missing from {body}");
+        }
+    }
+}
