@@ -4,5 +4,5 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = sonde_cli::check::check(&String::from_utf8_lossy(data));
+    let _ = sonde_check::check(&String::from_utf8_lossy(data));
 });

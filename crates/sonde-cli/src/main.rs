@@ -1,5 +1,6 @@
 //! The `sonde` binary.
 
+mod check;
 mod demo;
 mod lint;
 mod otlp_env;
@@ -73,7 +74,7 @@ fn main() -> ExitCode {
         Command::Demo { listen, config } => demo::run(listen, config.as_deref()),
         Command::Serve { listen, statsd, config } => serve::run(listen, statsd, config.as_deref()),
         Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
-        Command::Check { target } => return ExitCode::from(sonde_cli::check::run(&target)),
+        Command::Check { target } => return ExitCode::from(check::run(&target)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

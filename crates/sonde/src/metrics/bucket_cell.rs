@@ -65,6 +65,29 @@ impl BucketCell {
         self.row_observe(row, me, idx, v)
     }
 
+    /// Adds pre-aggregated per-bucket `counts` (one per bucket) and `sum`,
+    /// through the shared stripe that is only ever updated atomically, so it
+    /// is safe whoever owns the cell. Cold: receivers of bucketed data only.
+    #[cold]
+    pub(crate) fn add_counts(&self, counts: &[u64], sum: f64) {
+        let stripes = match self.stripes.load(Acquire) {
+            p if p.is_null() => self.inflate(),
+            p => p,
+        };
+        let row = self.stripe_row(stripes, STRIPES as u32);
+        for (i, &c) in counts.iter().enumerate().take(self.row_len() - 1) {
+            if c > 0 {
+                row[i + 1].fetch_add(c, Relaxed);
+            }
+        }
+        let mut cur = row[SUM].load(Relaxed);
+        while let Err(seen) =
+            row[SUM].compare_exchange_weak(cur, (f64::from_bits(cur) + sum).to_bits(), Relaxed, Relaxed)
+        {
+            cur = seen;
+        }
+    }
+
     #[inline]
     fn claim(&self, me: u32) -> bool {
         self.owner.compare_exchange(0, me + 1, Relaxed, Relaxed).is_ok()

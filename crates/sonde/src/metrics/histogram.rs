@@ -80,6 +80,24 @@ impl Histogram {
         }
     }
 
+    /// Adds observations that arrive already bucketed (an OTLP histogram
+    /// point, say): `counts` per bucket, non-cumulative, one per bound plus
+    /// `+Inf`, and their `sum`. Counts of a different layout are refused.
+    pub fn add_bucket_counts(&self, counts: &[u64], sum: f64) -> crate::Result<()> {
+        if counts.len() != self.0.bounds.len() + 1 {
+            return Err(crate::Error::InvalidOption {
+                metric: String::new(),
+                reason: format!("{} bucket counts for {} buckets", counts.len(), self.0.bounds.len() + 1),
+            });
+        }
+        if sum.is_nan() {
+            drop_value(DropReason::NanObservation);
+            return Ok(());
+        }
+        self.0.cell.add_counts(counts, sum);
+        Ok(())
+    }
+
     /// Count, sum, cumulative buckets; with `mean()` and `quantile(q)`.
     pub fn snapshot(&self) -> HistogramSnapshot {
         let mut counts = vec![0u64; self.0.bounds.len() + 1];
@@ -189,6 +207,21 @@ impl Metric for Histogram {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bucketed_data_merges_with_observations() {
+        let h = Histogram::new(Buckets::new([1.0, 2.0]).unwrap());
+        h.observe(0.5); // this thread now owns the single-writer cell
+        h.add_bucket_counts(&[1, 2, 3], 10.0).unwrap();
+        std::thread::scope(|s| {
+            s.spawn(|| h.add_bucket_counts(&[0, 1, 0], 1.5).unwrap());
+        });
+        h.observe(1.5);
+        let snap = h.snapshot();
+        assert_eq!(snap.cumulative, vec![2, 6, 9]);
+        assert_eq!((snap.count, snap.sum), (9, 13.5));
+        assert!(h.add_bucket_counts(&[1, 2], 1.0).is_err(), "wrong layout");
+    }
 
     #[test]
     fn nan_is_dropped_infinities_are_kept() {

@@ -1,3 +1,0 @@
-//! The library side of the `sonde` binary: the parts that are fuzzed.
-
-pub mod check;
