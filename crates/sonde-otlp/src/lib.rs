@@ -48,6 +48,7 @@ mod config;
 mod encode;
 mod error;
 mod exporter;
+pub mod receive;
 mod transport;
 
 use std::sync::Arc;

@@ -44,23 +44,6 @@ pub struct StatsdIngest {
     rejected: Family<Counter>,
 }
 
-fn prom_name(name: &str) -> String {
-    let mut out: String =
-        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' }).collect();
-    if out.starts_with(|c: char| c.is_ascii_digit()) {
-        out.insert(0, '_');
-    }
-    out
-}
-
-fn label_name(key: &str) -> String {
-    let mut out: String = key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
-    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || out.starts_with("__") {
-        out.insert_str(0, "tag_");
-    }
-    out
-}
-
 impl StatsdIngest {
     /// Aggregates into `registry`; timers use `timer_buckets` (seconds).
     pub fn new(registry: Registry, timer_buckets: Buckets) -> sonde::Result<Self> {
@@ -92,7 +75,8 @@ impl StatsdIngest {
     }
 
     fn apply(&self, line: &Line<'_>) -> Result<(), &'static str> {
-        let mut tags: Vec<(String, &str)> = line.tags.iter().map(|(k, v)| (label_name(k), *v)).collect();
+        let mut tags: Vec<(String, &str)> =
+            line.tags.iter().map(|(k, v)| (sonde::sanitize_label_name(k), *v)).collect();
         tags.sort_by(|a, b| a.0.cmp(&b.0));
         tags.dedup_by(|a, b| a.0 == b.0);
         let names: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
@@ -101,7 +85,7 @@ impl StatsdIngest {
             Kind::Distribution => Kind::Histogram,
             k => k,
         };
-        let name = prom_name(line.name);
+        let name = sonde::sanitize_metric_name(line.name);
         let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
         if !targets.contains_key(&(name.clone(), kind)) {
             if targets.len() >= MAX_METRICS {

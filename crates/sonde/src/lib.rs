@@ -59,7 +59,9 @@ mod snapshot;
 pub mod trace;
 
 pub use error::{Error, Result};
-pub use labels::{MAX_LABEL_NAMES, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};
+pub use labels::{
+    sanitize_label_name, sanitize_metric_name, MAX_LABEL_NAMES, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE,
+};
 pub use metrics::{
     Buckets, Counter, CounterFn, DropReason, Gauge, GaugeFn, Histogram, Metric, MetricKind, Stopwatch, Summary,
     SummaryOptions, Timer, UpDownCounter,

@@ -184,7 +184,7 @@ impl EventLog {
         labels: impl IntoIterator<Item = (&'a str, &'a str)>,
     ) {
         let ctx = context.filter(|c| c.is_valid());
-        let event = Arc::new(Event {
+        self.append(Event {
             time_unix_nanos: now_unix_nanos(),
             severity,
             name: name.to_owned(),
@@ -193,6 +193,12 @@ impl EventLog {
             trace_id: ctx.as_ref().map(|c| c.trace_id),
             span_id: ctx.as_ref().map(|c| c.span_id),
         });
+    }
+
+    /// Records an event made elsewhere (one received from another process,
+    /// say) exactly as given: hooks, export and retention as for any other.
+    pub fn append(&self, event: Event) {
+        let event = Arc::new(event);
         self.0.recorded.fetch_add(1, Relaxed);
         for hook in self.0.hooks.read().unwrap_or_else(|p| p.into_inner()).iter() {
             hook(&event);

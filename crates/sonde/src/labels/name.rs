@@ -45,6 +45,29 @@ pub(crate) fn validate_unit(unit: &str) -> Result<()> {
     Ok(())
 }
 
+/// Turns a foreign name (`api.latency-ms`, an OpenTelemetry `http.server.duration`)
+/// into a valid metric name: every other character becomes `_`, and a
+/// leading digit gets a `_` in front; empty input gives `_`.
+pub fn sanitize_metric_name(name: &str) -> String {
+    let mut out: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == ':' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert(0, '_');
+    }
+    out
+}
+
+/// Turns a foreign key (a StatsD tag, an OpenTelemetry attribute) into a
+/// valid label name: other characters become `_`; an empty name, a leading
+/// digit or the reserved `__` prefix gets `key_` in front.
+pub fn sanitize_label_name(key: &str) -> String {
+    let mut out: String = key.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) || out.starts_with("__") {
+        out.insert_str(0, "key_");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -57,6 +80,16 @@ mod tests {
         for bad in ["", "9a", "a-b", "a b", "é", "a\n", "a{b}"] {
             assert!(validate_metric_name(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn sanitized_names_validate() {
+        for raw in ["api.latency-ms", "9lives", "", "http.server.duration", "ok_name:x", "é"] {
+            assert!(validate_metric_name(&sanitize_metric_name(raw)).is_ok(), "{raw:?}");
+            assert!(validate_label_name(&sanitize_label_name(raw)).is_ok(), "{raw:?}");
+        }
+        assert_eq!(sanitize_metric_name("api.latency-ms"), "api_latency_ms");
+        assert_eq!(sanitize_label_name("__name__"), "key___name__");
     }
 
     #[test]

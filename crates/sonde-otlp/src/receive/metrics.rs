@@ -1,0 +1,499 @@
+//! OTLP metrics folded into a Sonde registry, the way the OpenTelemetry
+//! Collector's Prometheus exporter presents them: monotonic sums become
+//! counters (`_total`), gauges and non-monotonic sums become gauges,
+//! explicit-bucket histograms become histograms, summaries become gauges
+//! per quantile plus `_sum` and `_count`. Cumulative points are turned into
+//! increments against the previous point of the same series (a drop is a
+//! restart: the new total counts from zero); delta points are added.
+//! Names and attribute keys are sanitised; `service.name` becomes the `job`
+//! label.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point, AggregationTemporality, Metric};
+use sonde::{Buckets, Counter, Family, Gauge, Histogram, Registry};
+
+use super::{service_name, value_text};
+
+/// Most distinct metric names accepted; points of new names beyond it are
+/// refused (`too_many_metrics`).
+pub const MAX_METRIC_NAMES: usize = 10_000;
+/// Most series whose previous cumulative point is remembered; points of new
+/// series beyond it are refused (`too_many_series`).
+pub const MAX_TRACKED_SERIES: usize = 200_000;
+/// Most labels per point (attributes beyond it are refused with the point).
+const MAX_LABELS: usize = 32;
+
+enum Target {
+    Counter(Family<Counter>),
+    Gauge(Family<Gauge>),
+    Histogram(Family<Histogram>, Vec<f64>),
+}
+
+/// The previous cumulative point of one series.
+enum Previous {
+    Total(f64),
+    Buckets(Vec<u64>, f64),
+}
+
+#[derive(Default)]
+struct State {
+    /// By (name, kind tag): the family and its label names.
+    targets: HashMap<(String, &'static str), (Vec<String>, Target)>,
+    previous: HashMap<(String, Vec<String>), Previous>,
+}
+
+/// Folds OTLP metric requests into a registry; see the module docs.
+pub struct MetricIngest {
+    registry: Registry,
+    state: Mutex<State>,
+    received: Counter,
+    rejected: Family<Counter>,
+}
+
+fn unit_name(unit: &str) -> Option<&'static str> {
+    Some(match unit {
+        "s" => "seconds",
+        "ms" => "milliseconds",
+        "us" => "microseconds",
+        "ns" => "nanoseconds",
+        "By" => "bytes",
+        _ => return None,
+    })
+}
+
+fn is_cumulative(t: i32) -> bool {
+    t != AggregationTemporality::Delta as i32
+}
+
+/// A point's label names and values: `job` from the service, then the
+/// sanitised attributes, sorted by name.
+fn labels(job: &str, attributes: &[KeyValue]) -> Result<Vec<(String, String)>, &'static str> {
+    if attributes.len() > MAX_LABELS {
+        return Err("too_many_labels");
+    }
+    let mut out = vec![("job".to_owned(), job.to_owned())];
+    for kv in attributes {
+        let name = sonde::sanitize_label_name(&kv.key);
+        if name == "job" {
+            continue;
+        }
+        out.push((name, value_text(kv.value.as_ref())));
+    }
+    out.sort();
+    out.dedup_by(|a, b| a.0 == b.0);
+    Ok(out)
+}
+
+impl MetricIngest {
+    /// Folds into `registry`, registering `sonde_otlp_received_points_total`
+    /// and `sonde_otlp_rejected_points_total{reason}` there.
+    pub fn new(registry: Registry) -> sonde::Result<Self> {
+        let received =
+            registry.counter("sonde_otlp_received_points_total").help("OTLP metric points received.").register()?;
+        let rejected = registry
+            .counter("sonde_otlp_rejected_points_total")
+            .help("OTLP metric points refused, by reason.")
+            .labels(["reason"])
+            .register()?;
+        Ok(Self { registry, state: Mutex::default(), received, rejected })
+    }
+
+    /// Folds every point of `request` in; returns how many were refused.
+    pub fn ingest(&self, request: &ExportMetricsServiceRequest) -> i64 {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let mut rejected = 0;
+        for rm in &request.resource_metrics {
+            let job =
+                rm.resource.as_ref().map(|r| service_name(&r.attributes)).unwrap_or_else(|| "unknown_service".into());
+            for sm in &rm.scope_metrics {
+                for m in &sm.metrics {
+                    for result in self.metric(&mut state, &job, m) {
+                        self.received.inc();
+                        if let Err(reason) = result {
+                            self.rejected.with(&[reason]).inc();
+                            rejected += 1;
+                        }
+                    }
+                }
+            }
+        }
+        rejected
+    }
+
+    /// One result per point.
+    fn metric(&self, state: &mut State, job: &str, m: &Metric) -> Vec<Result<(), &'static str>> {
+        let name = sonde::sanitize_metric_name(&m.name);
+        let unit = unit_name(&m.unit);
+        match &m.data {
+            Some(Data::Sum(s)) if s.is_monotonic => s
+                .data_points
+                .iter()
+                .map(|p| {
+                    let labels = labels(job, &p.attributes)?;
+                    let v = match p.value {
+                        Some(number_data_point::Value::AsInt(i)) => i as f64,
+                        Some(number_data_point::Value::AsDouble(d)) => d,
+                        None => return Err("no_value"),
+                    };
+                    if v.is_nan() || v < 0.0 || v.is_infinite() {
+                        return Err("bad_value");
+                    }
+                    let (names, values) = self.target(state, &name, "counter", unit, &m.description, &labels, None)?;
+                    let Target::Counter(f) = &state.targets[&(name.clone(), "counter")].1 else {
+                        return Err("name_conflict");
+                    };
+                    let inc = if is_cumulative(s.aggregation_temporality) {
+                        self.since_last(&mut state.previous, &name, &values, v)?
+                    } else {
+                        v
+                    };
+                    let _ = names;
+                    f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).add(inc);
+                    Ok(())
+                })
+                .collect(),
+            Some(Data::Sum(s)) => {
+                self.gauges(state, job, &name, unit, m, &s.data_points, !is_cumulative(s.aggregation_temporality))
+            }
+            Some(Data::Gauge(g)) => self.gauges(state, job, &name, unit, m, &g.data_points, false),
+            Some(Data::Histogram(h)) => h
+                .data_points
+                .iter()
+                .map(|p| {
+                    let labels = labels(job, &p.attributes)?;
+                    if p.bucket_counts.len() != p.explicit_bounds.len() + 1 {
+                        return Err("bad_buckets");
+                    }
+                    let (_, values) = self.target(
+                        state,
+                        &name,
+                        "histogram",
+                        unit,
+                        &m.description,
+                        &labels,
+                        Some(&p.explicit_bounds),
+                    )?;
+                    let Target::Histogram(f, bounds) = &state.targets[&(name.clone(), "histogram")].1 else {
+                        return Err("name_conflict");
+                    };
+                    if bounds != &p.explicit_bounds {
+                        return Err("bucket_mismatch");
+                    }
+                    let sum = p.sum.unwrap_or(0.0);
+                    let mut counts = p.bucket_counts.clone();
+                    let mut add_sum = sum;
+                    if is_cumulative(h.aggregation_temporality) {
+                        let key = (name.clone(), values.clone());
+                        if !state.previous.contains_key(&key) && state.previous.len() >= MAX_TRACKED_SERIES {
+                            return Err("too_many_series");
+                        }
+                        if let Some(Previous::Buckets(before, before_sum)) = state.previous.get(&key) {
+                            if before.len() == counts.len() && counts.iter().zip(before).all(|(c, b)| c >= b) {
+                                counts.iter_mut().zip(before).for_each(|(c, b)| *c -= b);
+                                add_sum = sum - before_sum;
+                            }
+                        }
+                        state.previous.insert(key, Previous::Buckets(p.bucket_counts.clone(), sum));
+                    }
+                    f.with(&values.iter().map(String::as_str).collect::<Vec<_>>())
+                        .add_bucket_counts(&counts, add_sum)
+                        .map_err(|_| "bad_buckets")
+                })
+                .collect(),
+            Some(Data::Summary(s)) => s
+                .data_points
+                .iter()
+                .flat_map(|p| {
+                    let mut results = Vec::new();
+                    let base = match labels(job, &p.attributes) {
+                        Ok(l) => l,
+                        Err(e) => return vec![Err(e)],
+                    };
+                    for q in &p.quantile_values {
+                        let mut l = base.clone();
+                        l.push(("quantile".into(), q.quantile.to_string()));
+                        l.sort();
+                        results.push(self.set_gauge(state, &name, None, &m.description, &l, q.value));
+                    }
+                    results.push(self.set_gauge(state, &format!("{name}_sum"), None, &m.description, &base, p.sum));
+                    results.push(self.set_gauge(
+                        state,
+                        &format!("{name}_count"),
+                        None,
+                        &m.description,
+                        &base,
+                        p.count as f64,
+                    ));
+                    results
+                })
+                .collect(),
+            Some(Data::ExponentialHistogram(h)) => h.data_points.iter().map(|_| Err("exponential_histogram")).collect(),
+            None => vec![Err("no_data")],
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn gauges(
+        &self,
+        state: &mut State,
+        job: &str,
+        name: &str,
+        unit: Option<&str>,
+        m: &Metric,
+        points: &[opentelemetry_proto::tonic::metrics::v1::NumberDataPoint],
+        delta: bool,
+    ) -> Vec<Result<(), &'static str>> {
+        points
+            .iter()
+            .map(|p| {
+                let labels = labels(job, &p.attributes)?;
+                let v = match p.value {
+                    Some(number_data_point::Value::AsInt(i)) => i as f64,
+                    Some(number_data_point::Value::AsDouble(d)) => d,
+                    None => return Err("no_value"),
+                };
+                if delta {
+                    let (_, values) = self.target(state, name, "gauge", unit, &m.description, &labels, None)?;
+                    let Target::Gauge(f) = &state.targets[&(name.to_owned(), "gauge")].1 else {
+                        return Err("name_conflict");
+                    };
+                    f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).add(v);
+                    Ok(())
+                } else {
+                    self.set_gauge(state, name, unit, &m.description, &labels, v)
+                }
+            })
+            .collect()
+    }
+
+    fn set_gauge(
+        &self,
+        state: &mut State,
+        name: &str,
+        unit: Option<&str>,
+        help: &str,
+        labels: &[(String, String)],
+        v: f64,
+    ) -> Result<(), &'static str> {
+        let (_, values) = self.target(state, name, "gauge", unit, help, labels, None)?;
+        let Target::Gauge(f) = &state.targets[&(name.to_owned(), "gauge")].1 else { return Err("name_conflict") };
+        f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).set(v);
+        Ok(())
+    }
+
+    /// The increment a cumulative total means since the series' last point.
+    fn since_last(
+        &self,
+        previous: &mut HashMap<(String, Vec<String>), Previous>,
+        name: &str,
+        values: &[String],
+        total: f64,
+    ) -> Result<f64, &'static str> {
+        let key = (name.to_owned(), values.to_vec());
+        if !previous.contains_key(&key) && previous.len() >= MAX_TRACKED_SERIES {
+            return Err("too_many_series");
+        }
+        let inc = match previous.get(&key) {
+            Some(Previous::Total(before)) if total >= *before => total - before,
+            _ => total,
+        };
+        previous.insert(key, Previous::Total(total));
+        Ok(inc)
+    }
+
+    /// Finds or declares the family `name` of `kind`; returns its label
+    /// names and this point's values in their order (missing labels empty,
+    /// unknown ones refused).
+    #[allow(clippy::too_many_arguments)]
+    fn target(
+        &self,
+        state: &mut State,
+        name: &str,
+        kind: &'static str,
+        unit: Option<&str>,
+        help: &str,
+        labels: &[(String, String)],
+        bounds: Option<&[f64]>,
+    ) -> Result<(Vec<String>, Vec<String>), &'static str> {
+        let key = (name.to_owned(), kind);
+        if !state.targets.contains_key(&key) {
+            if state.targets.len() >= MAX_METRIC_NAMES {
+                return Err("too_many_metrics");
+            }
+            let names: Vec<String> = labels.iter().map(|(k, _)| k.clone()).collect();
+            let r = &self.registry;
+            let conflict = |_| "name_conflict";
+            let target = match kind {
+                "counter" => {
+                    let mut b = r.counter(name).help(help);
+                    if let Some(u) = unit {
+                        b = b.unit(u);
+                    }
+                    Target::Counter(b.labels(&names).register().map_err(conflict)?)
+                }
+                "histogram" => {
+                    let bounds = bounds.unwrap_or(&[]).to_vec();
+                    let buckets = Buckets::new(bounds.iter().copied()).map_err(|_| "bad_buckets")?;
+                    let mut b = r.histogram(name).help(help);
+                    if let Some(u) = unit {
+                        b = b.unit(u);
+                    }
+                    Target::Histogram(b.labels(&names).buckets(buckets).register().map_err(conflict)?, bounds)
+                }
+                _ => {
+                    let mut b = r.gauge(name).help(help);
+                    if let Some(u) = unit {
+                        b = b.unit(u);
+                    }
+                    Target::Gauge(b.labels(&names).register().map_err(conflict)?)
+                }
+            };
+            state.targets.insert(key.clone(), (names, target));
+        }
+        let names = state.targets[&key].0.clone();
+        if labels.iter().any(|(k, _)| !names.contains(k)) {
+            return Err("label_mismatch");
+        }
+        let values = names
+            .iter()
+            .map(|n| labels.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default())
+            .collect();
+        Ok((names, values))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue};
+    use opentelemetry_proto::tonic::metrics::v1::{
+        ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram as OtlpHistogram, HistogramDataPoint,
+        NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum,
+    };
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+
+    fn attr(k: &str, v: &str) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue(v.into())) }),
+            ..Default::default()
+        }
+    }
+
+    fn request(metrics: Vec<Metric>) -> ExportMetricsServiceRequest {
+        ExportMetricsServiceRequest {
+            resource_metrics: vec![ResourceMetrics {
+                resource: Some(Resource { attributes: vec![attr("service.name", "shop")], ..Default::default() }),
+                scope_metrics: vec![ScopeMetrics { metrics, ..Default::default() }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn sum(name: &str, v: i64, temporality: AggregationTemporality, attrs: Vec<KeyValue>) -> Metric {
+        Metric {
+            name: name.into(),
+            data: Some(Data::Sum(Sum {
+                data_points: vec![NumberDataPoint {
+                    attributes: attrs,
+                    value: Some(number_data_point::Value::AsInt(v)),
+                    ..Default::default()
+                }],
+                aggregation_temporality: temporality as i32,
+                is_monotonic: true,
+            })),
+            ..Default::default()
+        }
+    }
+
+    fn histogram(counts: Vec<u64>, sum: f64) -> Metric {
+        Metric {
+            name: "http.server.duration".into(),
+            unit: "s".into(),
+            data: Some(Data::Histogram(OtlpHistogram {
+                data_points: vec![HistogramDataPoint {
+                    count: counts.iter().sum(),
+                    sum: Some(sum),
+                    bucket_counts: counts,
+                    explicit_bounds: vec![0.1, 1.0],
+                    ..Default::default()
+                }],
+                aggregation_temporality: AggregationTemporality::Cumulative as i32,
+            })),
+            ..Default::default()
+        }
+    }
+
+    fn value(r: &Registry, family: &str, labels: &[&str]) -> f64 {
+        r.snapshot().family(family).and_then(|f| f.find(labels).map(|s| s.value().as_f64())).unwrap_or(f64::NAN)
+    }
+
+    #[test]
+    fn cumulative_and_delta_points_become_prometheus_series() {
+        let r = Registry::new();
+        let ingest = MetricIngest::new(r.clone()).unwrap();
+        let cumulative = AggregationTemporality::Cumulative;
+        assert_eq!(ingest.ingest(&request(vec![sum("orders", 5, cumulative, vec![attr("route", "/a")])])), 0);
+        assert_eq!(ingest.ingest(&request(vec![sum("orders", 8, cumulative, vec![attr("route", "/a")])])), 0);
+        assert_eq!(value(&r, "orders", &["shop", "/a"]), 8.0, "cumulative totals, not their sum");
+        ingest.ingest(&request(vec![sum("orders", 2, cumulative, vec![attr("route", "/a")])]));
+        assert_eq!(value(&r, "orders", &["shop", "/a"]), 10.0, "a drop is a restart");
+        let delta = AggregationTemporality::Delta;
+        ingest.ingest(&request(vec![sum("jobs", 3, delta, vec![]), sum("jobs", 4, delta, vec![])]));
+        assert_eq!(value(&r, "jobs", &["shop"]), 7.0, "deltas add up");
+
+        ingest.ingest(&request(vec![histogram(vec![1, 2, 0], 1.0)]));
+        ingest.ingest(&request(vec![histogram(vec![2, 3, 1], 4.0)]));
+        let snap = r.snapshot();
+        let h = snap.family("http_server_duration_seconds").unwrap().series().next().unwrap().histogram().unwrap();
+        assert_eq!((h.cumulative.clone(), h.count, h.sum), (vec![2, 5, 6], 6, 4.0));
+
+        let gauge = Metric {
+            name: "temp".into(),
+            data: Some(Data::Gauge(Gauge {
+                data_points: vec![NumberDataPoint {
+                    value: Some(number_data_point::Value::AsDouble(21.5)),
+                    ..Default::default()
+                }],
+            })),
+            ..Default::default()
+        };
+        ingest.ingest(&request(vec![gauge]));
+        assert_eq!(value(&r, "temp", &["shop"]), 21.5);
+    }
+
+    #[test]
+    fn refused_points_are_counted_by_reason() {
+        let r = Registry::new();
+        let ingest = MetricIngest::new(r.clone()).unwrap();
+        let cumulative = AggregationTemporality::Cumulative;
+        ingest.ingest(&request(vec![sum("a", 1, cumulative, vec![attr("x", "1")])]));
+        let exp = Metric {
+            name: "e".into(),
+            data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: vec![ExponentialHistogramDataPoint::default()],
+                aggregation_temporality: 2,
+            })),
+            ..Default::default()
+        };
+        let refused = ingest.ingest(&request(vec![
+            sum("a", 1, cumulative, vec![attr("other", "1")]),
+            sum("a", -1, AggregationTemporality::Delta, vec![]),
+            exp,
+            histogram(vec![1, 2], 1.0),
+            Metric { name: "empty".into(), ..Default::default() },
+        ]));
+        assert_eq!(refused, 5);
+        for reason in ["label_mismatch", "bad_value", "exponential_histogram", "bad_buckets", "no_data"] {
+            assert_eq!(value(&r, "sonde_otlp_rejected_points", &[reason]), 1.0, "{reason}");
+        }
+        let hostile = sum("x\ny{z=\"1\"}", 1, cumulative, vec![attr("__name__", "\"\n")]);
+        assert_eq!(ingest.ingest(&request(vec![hostile])), 0, "names are sanitised, values kept as data");
+        let text = sonde::encode::prometheus_text(&r.snapshot());
+        assert!(text.contains("x_y_z__1___total{job=\"shop\",key___name__=\"\\\"\\n\"} 1"), "{text}");
+    }
+}

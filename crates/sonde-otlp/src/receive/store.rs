@@ -1,0 +1,294 @@
+//! A bounded store of received spans, grouped by trace, for the hub's API
+//! and the dashboard.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
+use prost::Message;
+use serde::Serialize;
+
+use super::service_name;
+
+/// One kept span, in its OTLP form, with the service that sent it.
+#[derive(Debug, Serialize)]
+pub struct StoredSpan {
+    /// The sender's `service.name`.
+    pub service: String,
+    /// The span (its JSON form is OTLP/JSON: hex ids, lowerCamelCase).
+    pub span: Span,
+}
+
+impl StoredSpan {
+    fn failed(&self) -> bool {
+        self.span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32)
+    }
+}
+
+/// One line of the trace list.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct TraceSummary {
+    /// Lowercase hex.
+    pub trace_id: String,
+    /// The root span's name (or the earliest span's, while the root is
+    /// missing).
+    pub name: String,
+    /// The root span's service.
+    pub service: String,
+    /// Earliest start among the kept spans (Unix ns).
+    pub start_unix_nanos: u64,
+    /// Latest end minus earliest start.
+    pub duration_nanos: u64,
+    /// Spans kept for this trace.
+    pub spans: usize,
+    /// Whether any span has status Error.
+    pub error: bool,
+}
+
+/// Which traces to list, and in which order.
+#[derive(Clone, Debug, Default)]
+pub struct TraceFilter {
+    /// Only this service (of the root span).
+    pub service: Option<String>,
+    /// Only root names containing this text.
+    pub name: Option<String>,
+    /// Only traces with an error.
+    pub errors_only: bool,
+    /// Only traces at least this long.
+    pub min_duration_nanos: u64,
+    /// Slowest first instead of latest first.
+    pub slowest_first: bool,
+    /// At most this many (0 means 100).
+    pub limit: usize,
+}
+
+struct Inner {
+    order: VecDeque<([u8; 16], Arc<StoredSpan>, usize)>,
+    traces: HashMap<[u8; 16], Vec<Arc<StoredSpan>>>,
+    bytes: usize,
+}
+
+struct Shared {
+    inner: Mutex<Inner>,
+    max_spans: usize,
+    max_bytes: usize,
+    stored: AtomicU64,
+    evicted: AtomicU64,
+    rejected: AtomicU64,
+}
+
+/// Keeps the most recent spans up to a count and a byte budget, evicting
+/// the oldest (counted). Cheap to clone; clones share the spans. It is also
+/// a [`sonde::trace::SpanExporter`], so in-process spans can land in it.
+#[derive(Clone)]
+pub struct TraceStore(Arc<Shared>);
+
+impl TraceStore {
+    /// Keeps at most `max_spans` spans and about `max_bytes` of them
+    /// (measured as their protobuf size).
+    pub fn new(max_spans: usize, max_bytes: usize) -> Self {
+        Self(Arc::new(Shared {
+            inner: Mutex::new(Inner { order: VecDeque::new(), traces: HashMap::new(), bytes: 0 }),
+            max_spans: max_spans.max(1),
+            max_bytes,
+            stored: AtomicU64::new(0),
+            evicted: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
+        }))
+    }
+
+    /// Keeps every span of `request`; returns how many were refused
+    /// (malformed ids).
+    pub fn add_request(&self, request: ExportTraceServiceRequest) -> i64 {
+        let mut rejected = 0;
+        for rs in request.resource_spans {
+            let service =
+                rs.resource.as_ref().map(|r| service_name(&r.attributes)).unwrap_or_else(|| "unknown_service".into());
+            for ss in rs.scope_spans {
+                for span in ss.spans {
+                    if !self.add(&service, span) {
+                        rejected += 1;
+                    }
+                }
+            }
+        }
+        rejected
+    }
+
+    /// Keeps one span; false (and counted) if its ids are malformed.
+    pub fn add(&self, service: &str, span: Span) -> bool {
+        let Ok(trace_id) = <[u8; 16]>::try_from(&span.trace_id[..]) else { return self.reject() };
+        let valid_parent = span.parent_span_id.is_empty() || span.parent_span_id.len() == 8;
+        if trace_id == [0; 16] || span.span_id.len() != 8 || span.span_id == [0; 8] || !valid_parent {
+            return self.reject();
+        }
+        let size = span.encoded_len();
+        let stored = Arc::new(StoredSpan { service: service.to_owned(), span });
+        let mut inner = self.0.inner.lock().unwrap_or_else(|p| p.into_inner());
+        inner.traces.entry(trace_id).or_default().push(stored.clone());
+        inner.order.push_back((trace_id, stored, size));
+        inner.bytes += size;
+        while inner.order.len() > self.0.max_spans || (inner.bytes > self.0.max_bytes && inner.order.len() > 1) {
+            let Some((old_trace, old, old_size)) = inner.order.pop_front() else { break };
+            inner.bytes -= old_size;
+            if let Some(spans) = inner.traces.get_mut(&old_trace) {
+                spans.retain(|s| !Arc::ptr_eq(s, &old));
+                if spans.is_empty() {
+                    inner.traces.remove(&old_trace);
+                }
+            }
+            self.0.evicted.fetch_add(1, Relaxed);
+        }
+        self.0.stored.fetch_add(1, Relaxed);
+        true
+    }
+
+    fn reject(&self) -> bool {
+        self.0.rejected.fetch_add(1, Relaxed);
+        false
+    }
+
+    /// The kept spans of one trace, by start time.
+    pub fn trace(&self, trace_id: [u8; 16]) -> Vec<Arc<StoredSpan>> {
+        let inner = self.0.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut spans = inner.traces.get(&trace_id).cloned().unwrap_or_default();
+        spans.sort_by_key(|s| s.span.start_time_unix_nano);
+        spans
+    }
+
+    /// Traces matching `filter`, latest (or slowest) first.
+    pub fn list(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
+        let inner = self.0.inner.lock().unwrap_or_else(|p| p.into_inner());
+        let mut out: Vec<TraceSummary> = inner
+            .traces
+            .iter()
+            .map(|(id, spans)| {
+                let root = spans
+                    .iter()
+                    .find(|s| s.span.parent_span_id.is_empty())
+                    .or_else(|| spans.iter().min_by_key(|s| s.span.start_time_unix_nano));
+                let start = spans.iter().map(|s| s.span.start_time_unix_nano).min().unwrap_or(0);
+                let end = spans.iter().map(|s| s.span.end_time_unix_nano).max().unwrap_or(0);
+                TraceSummary {
+                    trace_id: id.iter().map(|b| format!("{b:02x}")).collect(),
+                    name: root.map(|s| s.span.name.clone()).unwrap_or_default(),
+                    service: root.map(|s| s.service.clone()).unwrap_or_default(),
+                    start_unix_nanos: start,
+                    duration_nanos: end.saturating_sub(start),
+                    spans: spans.len(),
+                    error: spans.iter().any(|s| s.failed()),
+                }
+            })
+            .filter(|t| filter.service.as_ref().is_none_or(|s| &t.service == s))
+            .filter(|t| filter.name.as_ref().is_none_or(|n| t.name.contains(n.as_str())))
+            .filter(|t| !filter.errors_only || t.error)
+            .filter(|t| t.duration_nanos >= filter.min_duration_nanos)
+            .collect();
+        if filter.slowest_first {
+            out.sort_by_key(|t| std::cmp::Reverse(t.duration_nanos));
+        } else {
+            out.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nanos));
+        }
+        out.truncate(if filter.limit == 0 { 100 } else { filter.limit });
+        out
+    }
+
+    /// Spans kept so far, evicted to stay within bounds, and refused.
+    pub fn counts(&self) -> (u64, u64, u64) {
+        (self.0.stored.load(Relaxed), self.0.evicted.load(Relaxed), self.0.rejected.load(Relaxed))
+    }
+
+    /// Spans held now.
+    pub fn len(&self) -> usize {
+        self.0.inner.lock().unwrap_or_else(|p| p.into_inner()).order.len()
+    }
+
+    /// Whether nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Exposes `sonde_trace_store_{spans_stored,spans_evicted,spans_rejected}_total`
+    /// and `sonde_trace_store_spans`.
+    pub fn register_metrics(&self, registry: &sonde::Registry) -> sonde::Result<()> {
+        type Field = fn(&Shared) -> &AtomicU64;
+        let counts: [(&str, &str, Field); 3] = [
+            ("stored", "Spans kept by the trace store.", |s| &s.stored),
+            ("evicted", "Spans evicted to keep the trace store within its bounds.", |s| &s.evicted),
+            ("rejected", "Spans refused by the trace store (malformed ids).", |s| &s.rejected),
+        ];
+        for (what, help, field) in counts {
+            let shared = self.0.clone();
+            registry.counter_fn(&format!("sonde_trace_store_spans_{what}_total"), help, move || {
+                field(&shared).load(Relaxed) as f64
+            })?;
+        }
+        let store = self.clone();
+        registry.gauge_fn("sonde_trace_store_spans", "Spans held by the trace store.", move || store.len() as f64)
+    }
+}
+
+impl sonde::trace::SpanExporter for TraceStore {
+    fn export(&self, batch: &[Box<sonde::trace::SpanData>]) -> sonde::Result<()> {
+        self.add_request(crate::traces_request(batch.iter().map(|s| &**s), &[]));
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(trace: u8, id: u8, parent: Option<u8>, start: u64, end: u64, error: bool) -> Span {
+        Span {
+            trace_id: vec![trace; 16],
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: format!("s{id}"),
+            start_time_unix_nano: start,
+            end_time_unix_nano: end,
+            status: error.then(|| opentelemetry_proto::tonic::trace::v1::Status {
+                code: StatusCode::Error as i32,
+                message: "x".into(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn groups_lists_filters_and_evicts() {
+        let store = TraceStore::new(3, usize::MAX);
+        assert!(store.add("a", span(1, 1, None, 10, 100, false)));
+        assert!(store.add("a", span(1, 2, Some(1), 20, 50, true)));
+        assert!(store.add("b", span(2, 3, None, 30, 40, false)));
+        assert!(!store.add("b", span(0, 4, None, 0, 1, false)), "all-zero trace id");
+        assert!(!store.add("b", Span { trace_id: vec![1; 3], ..span(1, 5, None, 0, 1, false) }), "short id");
+        let all = store.list(&TraceFilter::default());
+        assert_eq!(all.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["s3", "s1"], "latest first");
+        assert_eq!((all[1].spans, all[1].duration_nanos, all[1].error), (2, 90, true));
+        let slow = store.list(&TraceFilter { slowest_first: true, ..Default::default() });
+        assert_eq!(slow[0].name, "s1");
+        assert_eq!(store.list(&TraceFilter { errors_only: true, ..Default::default() }).len(), 1);
+        assert_eq!(store.list(&TraceFilter { service: Some("b".into()), ..Default::default() }).len(), 1);
+        assert_eq!(store.trace([1; 16]).iter().map(|s| s.span.name.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
+        store.add("c", span(3, 6, None, 40, 41, false));
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.trace([1; 16]).len(), 1, "the oldest span went first");
+        assert_eq!(store.counts(), (4, 1, 2));
+    }
+
+    #[test]
+    fn the_byte_budget_holds() {
+        let store = TraceStore::new(1_000_000, 10_000);
+        for i in 0..1000u32 {
+            let mut s = span(1 + (i % 200) as u8, 1 + (i % 250) as u8, None, i as u64, i as u64 + 1, false);
+            s.name = "x".repeat(100);
+            store.add("svc", s);
+        }
+        let bytes = store.0.inner.lock().unwrap().bytes;
+        assert!(bytes <= 10_000, "{bytes}");
+        assert!(store.counts().1 > 900);
+    }
+}
