@@ -36,12 +36,19 @@ enum Command {
     /// TCP) into a registry and serve it at /metrics, forwarding through the
     /// exporters the configuration enables. Prints every bound address.
     Serve {
-        /// HTTP address for /metrics (default 127.0.0.1:9464; overrides the file).
+        /// HTTP address for /metrics and the JSON API under /api/ (default
+        /// 127.0.0.1:9464; overrides the file).
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// StatsD address, UDP and TCP (default 127.0.0.1:8125).
         #[arg(long)]
         statsd: Option<SocketAddr>,
+        /// OTLP/gRPC address for traces, metrics and logs (default 127.0.0.1:4317).
+        #[arg(long)]
+        otlp_grpc: Option<SocketAddr>,
+        /// OTLP/HTTP address, protobuf or JSON (default 127.0.0.1:4318).
+        #[arg(long)]
+        otlp_http: Option<SocketAddr>,
         /// A TOML configuration (the same as `demo --config`).
         #[arg(long)]
         config: Option<std::path::PathBuf>,
@@ -72,7 +79,9 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo { listen, config } => demo::run(listen, config.as_deref()),
-        Command::Serve { listen, statsd, config } => serve::run(listen, statsd, config.as_deref()),
+        Command::Serve { listen, statsd, otlp_grpc, otlp_http, config } => {
+            serve::run(serve::Addresses { listen, statsd, otlp_grpc, otlp_http }, config)
+        }
         Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
         Command::Check { target } => return ExitCode::from(check::run(&target)),
     };

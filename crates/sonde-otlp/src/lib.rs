@@ -57,9 +57,10 @@ use std::time::Duration;
 pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
 pub use encode::{logs_request, traces_request, MetricEncoder};
 pub use error::Error;
-pub use exporter::{OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter};
+pub use exporter::{Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter};
 /// The official generated OTLP types, re-exported.
 pub use opentelemetry_proto::tonic as proto;
+pub use transport::ExportRequest;
 
 use sonde::pipeline::BatchOptions;
 use sonde::trace::BatchProcessor;
@@ -119,6 +120,15 @@ impl Otlp {
     /// An event (log record) exporter.
     pub fn log_exporter(&self) -> Result<OtlpLogExporter, Error> {
         Ok(OtlpLogExporter { client: self.client(Signal::Logs)?, resource: self.resource.clone() })
+    }
+
+    /// Forwards received span requests here through a bounded queue of
+    /// `capacity` requests (a hub passing traces on).
+    pub fn trace_forwarder(
+        &self,
+        capacity: usize,
+    ) -> Result<Forwarder<proto::collector::trace::v1::ExportTraceServiceRequest>, Error> {
+        Forwarder::start(self.client(Signal::Traces)?, capacity)
     }
 
     /// A batch span processor exporting here, with its queue and export

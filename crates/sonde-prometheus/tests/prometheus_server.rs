@@ -2,13 +2,12 @@
 
 mod support;
 
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use sonde::{Buckets, Registry};
 use sonde_prometheus::MetricsServer;
 use support::http_client::get;
-use support::peers::{self, Peer};
+use support::peers;
 
 fn query(prom: std::net::SocketAddr, promql: &str) -> Option<f64> {
     let q: String = promql
@@ -45,26 +44,8 @@ fn prometheus_scrapes_and_queries_our_values() {
     let mut server = MetricsServer::builder(r).listen("127.0.0.1:0".parse().unwrap()).build();
     let target = server.start().unwrap();
 
-    let dir = std::env::temp_dir().join(format!("sonde-prom-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("prometheus.yml");
-    std::fs::write(
-        &config,
-        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sonde\n    static_configs:\n      - targets: ['{target}']\n"),
-    )
-    .unwrap();
-    let port = peers::free_port();
-    let prom: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let _peer = Peer(
-        Command::new(prometheus)
-            .arg(format!("--config.file={}", config.display()))
-            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
-            .arg(format!("--web.listen-address={prom}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start prometheus"),
-    );
+    let (_peer, prom, dir) = peers::start_prometheus(&prometheus, &target.to_string(), false);
+    let prom: std::net::SocketAddr = prom.parse().unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(45);
     let mut got = None;

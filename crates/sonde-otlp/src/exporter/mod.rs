@@ -11,6 +11,9 @@ use sonde::{Registry, Snapshot};
 use crate::encode::{logs_request, traces_request, MetricEncoder};
 use crate::transport::{Client, Stats};
 
+mod forward;
+pub use forward::Forwarder;
+
 /// Registers `sonde_otlp_<signal>_{requests,failures,retries,rejected_items}_total`.
 fn register(client: &Client, registry: &Registry) -> sonde::Result<()> {
     type Field = fn(&Stats) -> &std::sync::atomic::AtomicU64;

@@ -6,7 +6,9 @@
 //! increments against the previous point of the same series (a drop is a
 //! restart: the new total counts from zero); delta points are added.
 //! Names and attribute keys are sanitised; `service.name` becomes the `job`
-//! label.
+//! label and `service.instance.id` the `instance` label, as in
+//! OpenTelemetry's Prometheus compatibility rules, so two processes of one
+//! service keep separate series.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -69,16 +71,25 @@ fn is_cumulative(t: i32) -> bool {
     t != AggregationTemporality::Delta as i32
 }
 
+/// Who sent a batch of points: its `job` and `instance` labels.
+struct Source {
+    job: String,
+    instance: Option<String>,
+}
+
 /// A point's label names and values: `job` from the service, then the
 /// sanitised attributes, sorted by name.
-fn labels(job: &str, attributes: &[KeyValue]) -> Result<Vec<(String, String)>, &'static str> {
+fn labels(source: &Source, attributes: &[KeyValue]) -> Result<Vec<(String, String)>, &'static str> {
     if attributes.len() > MAX_LABELS {
         return Err("too_many_labels");
     }
-    let mut out = vec![("job".to_owned(), job.to_owned())];
+    let mut out = vec![("job".to_owned(), source.job.clone())];
+    if let Some(instance) = &source.instance {
+        out.push(("instance".to_owned(), instance.clone()));
+    }
     for kv in attributes {
         let name = sonde::sanitize_label_name(&kv.key);
-        if name == "job" {
+        if name == "job" || name == "instance" {
             continue;
         }
         out.push((name, value_text(kv.value.as_ref())));
@@ -107,8 +118,10 @@ impl MetricIngest {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
         let mut rejected = 0;
         for rm in &request.resource_metrics {
-            let job =
-                rm.resource.as_ref().map(|r| service_name(&r.attributes)).unwrap_or_else(|| "unknown_service".into());
+            let attrs = rm.resource.as_ref().map(|r| &r.attributes[..]).unwrap_or_default();
+            let instance =
+                attrs.iter().find(|kv| kv.key == "service.instance.id").map(|kv| value_text(kv.value.as_ref()));
+            let job = Source { job: service_name(attrs), instance: instance.filter(|i| !i.is_empty()) };
             for sm in &rm.scope_metrics {
                 for m in &sm.metrics {
                     for result in self.metric(&mut state, &job, m) {
@@ -125,7 +138,7 @@ impl MetricIngest {
     }
 
     /// One result per point.
-    fn metric(&self, state: &mut State, job: &str, m: &Metric) -> Vec<Result<(), &'static str>> {
+    fn metric(&self, state: &mut State, job: &Source, m: &Metric) -> Vec<Result<(), &'static str>> {
         let name = sonde::sanitize_metric_name(&m.name);
         let unit = unit_name(&m.unit);
         match &m.data {
@@ -240,7 +253,7 @@ impl MetricIngest {
     fn gauges(
         &self,
         state: &mut State,
-        job: &str,
+        job: &Source,
         name: &str,
         unit: Option<&str>,
         m: &Metric,

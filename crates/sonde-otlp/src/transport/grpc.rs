@@ -31,8 +31,10 @@ type Reply<R> = Result<R, tonic::Status>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Job = Box<dyn FnOnce(Channel) -> BoxFuture<()> + Send>;
 
-/// An OTLP export request: its response type and how to send it over gRPC.
-pub(crate) trait GrpcRequest: prost::Message + serde::Serialize + Clone + Send + 'static {
+/// One of the three OTLP export requests (traces, metrics, logs): its
+/// response type and how to send it over gRPC. Implemented here for those
+/// three only.
+pub trait ExportRequest: prost::Message + serde::Serialize + Clone + Send + 'static {
     /// What the receiver answers.
     type Response: prost::Message + Default + Send + 'static;
     /// Rejected items and the message of a partial success.
@@ -43,7 +45,7 @@ pub(crate) trait GrpcRequest: prost::Message + serde::Serialize + Clone + Send +
 
 macro_rules! grpc_request {
     ($req:ty, $resp:ty, $client:ident, $rejected:ident) => {
-        impl GrpcRequest for $req {
+        impl ExportRequest for $req {
             type Response = $resp;
             fn partial(r: &$resp) -> (i64, String) {
                 r.partial_success.as_ref().map(|p| (p.$rejected, p.error_message.clone())).unwrap_or_default()
@@ -111,7 +113,7 @@ impl GrpcSender {
     }
 
     /// One call; waits at most `timeout` (plus a second of slack).
-    pub fn call<R: GrpcRequest>(&self, request: R, timeout: Duration) -> Attempt {
+    pub fn call<R: ExportRequest>(&self, request: R, timeout: Duration) -> Attempt {
         let (tx, rx) = std_mpsc::sync_channel::<Reply<R::Response>>(1);
         let mut request = tonic::Request::new(request);
         *request.metadata_mut() = self.metadata.clone();

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 
-use super::{retry::parse_retry_after, Attempt, GrpcRequest};
+use super::{retry::parse_retry_after, Attempt, ExportRequest};
 use crate::config::{Endpoint, Protocol, Signal};
 use crate::Error;
 
@@ -23,7 +23,7 @@ impl HttpSender {
         Self { agent }
     }
 
-    pub fn post<R: GrpcRequest>(&self, signal: Signal, endpoint: &Endpoint, body: &[u8]) -> Attempt {
+    pub fn post<R: ExportRequest>(&self, signal: Signal, endpoint: &Endpoint, body: &[u8]) -> Attempt {
         let json = endpoint.protocol == Protocol::HttpJson;
         let mut request = self
             .agent

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use crate::config::{Endpoint, Protocol, RetryPolicy, Signal};
 use crate::Error;
 
-pub(crate) use grpc::GrpcRequest;
+pub use grpc::ExportRequest;
 
 /// Counts kept per signal, exposed as `sonde_otlp_*` self-metrics.
 #[derive(Debug, Default)]
@@ -55,7 +55,7 @@ impl Client {
     }
 
     /// Sends `request`, retrying as the policy allows.
-    pub fn send<R: GrpcRequest>(&self, request: R) -> Result<(), Error> {
+    pub fn send<R: ExportRequest>(&self, request: R) -> Result<(), Error> {
         let body = match self.endpoint.protocol {
             Protocol::HttpProtobuf => Some(prost::Message::encode_to_vec(&request)),
             Protocol::HttpJson => Some(serde_json::to_vec(&request).map_err(|e| Error::Transport {

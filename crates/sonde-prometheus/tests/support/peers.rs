@@ -64,3 +64,32 @@ impl Drop for Peer {
         let _ = self.0.wait();
     }
 }
+
+/// A Prometheus server scraping `target` every second, on a free port, with
+/// its data in a fresh temporary directory; `honor_labels` keeps the
+/// target's own `job` labels (as for a Pushgateway or a hub). Returns the
+/// peer, its `host:port`, and the directory to remove afterwards.
+pub fn start_prometheus(prometheus: &Path, target: &str, honor_labels: bool) -> (Peer, String, PathBuf) {
+    let dir = std::env::temp_dir().join(format!("sonde-prom-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sonde\n    honor_labels: {honor_labels}\n    static_configs:\n      - targets: ['{target}']\n"
+        ),
+    )
+    .unwrap();
+    let addr = format!("127.0.0.1:{}", free_port());
+    let peer = Peer(
+        Command::new(prometheus)
+            .arg(format!("--config.file={}", config.display()))
+            .arg(format!("--storage.tsdb.path={}", dir.join("data").display()))
+            .arg(format!("--web.listen-address={addr}"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start prometheus"),
+    );
+    (peer, addr, dir)
+}

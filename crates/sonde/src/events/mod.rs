@@ -60,6 +60,27 @@ pub struct Event {
     pub span_id: Option<SpanId>,
 }
 
+impl Event {
+    /// The event as JSON: `timeUnixNano`, `severity`, `name`, `fields`,
+    /// `labels`, and `traceId`/`spanId` in hex when it has them.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = serde_json::json!({
+            "timeUnixNano": self.time_unix_nanos.to_string(),
+            "severity": self.severity.as_str(),
+            "name": self.name,
+            "fields": crate::trace::attributes_json(&self.fields),
+            "labels": self.labels.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect::<serde_json::Map<_, _>>(),
+        });
+        if let (Some(t), Some(map)) = (self.trace_id, v.as_object_mut()) {
+            map.insert("traceId".into(), t.to_string().into());
+            if let Some(s) = self.span_id {
+                map.insert("spanId".into(), s.to_string().into());
+            }
+        }
+        v
+    }
+}
+
 /// Receives batches of events.
 pub trait EventExporter: Send + Sync {
     /// Exports a batch.

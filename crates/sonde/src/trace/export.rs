@@ -76,7 +76,8 @@ fn value_json(v: &Value) -> Json {
     }
 }
 
-fn attrs_json(attrs: &[KeyValue]) -> Json {
+/// Attributes as one JSON object (`{"key": value}`).
+pub fn attributes_json(attrs: &[KeyValue]) -> Json {
     Json::Object(attrs.iter().map(|kv| (kv.key.to_string(), value_json(&kv.value))).collect::<Map<_, _>>())
 }
 
@@ -102,9 +103,9 @@ pub fn span_json(s: &SpanData) -> Json {
         "kind": kind,
         "startTimeUnixNano": s.start_unix_nanos,
         "endTimeUnixNano": s.end_unix_nanos,
-        "attributes": attrs_json(&s.attributes),
-        "events": s.events.iter().map(|e| json!({"name": e.name, "timeUnixNano": e.time_unix_nanos, "attributes": attrs_json(&e.attributes)})).collect::<Vec<_>>(),
-        "links": s.links.iter().map(|l| json!({"traceId": l.context.trace_id.to_string(), "spanId": l.context.span_id.to_string(), "attributes": attrs_json(&l.attributes)})).collect::<Vec<_>>(),
+        "attributes": attributes_json(&s.attributes),
+        "events": s.events.iter().map(|e| json!({"name": e.name, "timeUnixNano": e.time_unix_nanos, "attributes": attributes_json(&e.attributes)})).collect::<Vec<_>>(),
+        "links": s.links.iter().map(|l| json!({"traceId": l.context.trace_id.to_string(), "spanId": l.context.span_id.to_string(), "attributes": attributes_json(&l.attributes)})).collect::<Vec<_>>(),
         "status": {"code": status, "message": message},
         "droppedAttributesCount": s.dropped_attributes,
         "droppedEventsCount": s.dropped_events,

@@ -33,7 +33,7 @@ pub use crate::pipeline::{BatchOptions, BatchStats};
 pub(crate) use clock::now_unix_nanos;
 pub use context::{SpanContext, TraceFlags};
 pub use current::{current_span_context, pop_context, push_context, Entered, InCurrentSpan, Instrument, Instrumented};
-pub use export::{span_json, InMemoryExporter, JsonLinesExporter, SpanExporter};
+pub use export::{attributes_json, span_json, InMemoryExporter, JsonLinesExporter, SpanExporter};
 #[doc(hidden)]
 pub use global::callsite_tracer;
 pub use global::{global_provider, global_tracer, set_global_provider};

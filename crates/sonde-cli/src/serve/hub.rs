@@ -1,0 +1,147 @@
+//! What the hub holds: the registry received metrics fold into, the stores
+//! of received spans and events, and the forwarders; every listener hands
+//! its decoded requests here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sonde::events::EventLog;
+use sonde::pipeline::BatchOptions;
+use sonde::{Counter, Family, Registry};
+use sonde_otlp::proto::collector::logs::v1::ExportLogsServiceRequest;
+use sonde_otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
+use sonde_otlp::receive::{events_from, MetricIngest, TraceStore};
+use sonde_otlp::{Forwarder, Otlp};
+
+/// Spans kept for the API and dashboard.
+pub const MAX_SPANS: usize = 100_000;
+/// Memory budget of the kept spans (their protobuf size).
+pub const MAX_SPAN_BYTES: usize = 64 << 20;
+/// Events kept for the API and dashboard.
+pub const MAX_EVENTS: usize = 10_000;
+
+/// The `error_message` of a partial success with `rejected` items refused.
+pub fn partial_message(rejected: i64) -> String {
+    if rejected > 0 {
+        format!("{rejected} item(s) refused; see sonde_hub_rejected_total")
+    } else {
+        String::new()
+    }
+}
+
+/// The hub's state, shared by every listener. Cheap to clone.
+#[derive(Clone)]
+pub struct Hub(Arc<Inner>);
+
+struct Inner {
+    registry: Registry,
+    metrics: MetricIngest,
+    traces: TraceStore,
+    events: EventLog,
+    forward: Option<Forwarder<ExportTraceServiceRequest>>,
+    received: Family<Counter>,
+    rejected: Family<Counter>,
+}
+
+impl Hub {
+    /// A hub folding metrics into `registry`; with `otlp`, received spans
+    /// and events are forwarded there too (metrics go through the
+    /// pipeline's periodic OTLP export of the registry).
+    pub fn new(registry: &Registry, otlp: Option<&Otlp>) -> Result<Self, Box<dyn std::error::Error>> {
+        let traces = TraceStore::new(MAX_SPANS, MAX_SPAN_BYTES);
+        traces.register_metrics(registry)?;
+        let mut events = EventLog::builder().retention(MAX_EVENTS);
+        let mut forward = None;
+        if let Some(otlp) = otlp {
+            let logs = otlp.log_exporter()?;
+            logs.register_metrics(registry)?;
+            events = events.exporter(logs, BatchOptions { delay: Duration::from_secs(1), ..BatchOptions::default() });
+            let f = otlp.trace_forwarder(1024)?;
+            f.register_metrics(registry)?;
+            forward = Some(f);
+        }
+        let events = events.build();
+        events.register_metrics(registry)?;
+        let received = registry
+            .counter("sonde_hub_received_total")
+            .help("Items received by the hub, by signal and transport.")
+            .labels(["signal", "transport"])
+            .register()?;
+        let rejected = registry
+            .counter("sonde_hub_rejected_total")
+            .help("Items or requests the hub refused, by signal and reason.")
+            .labels(["signal", "reason"])
+            .register()?;
+        Ok(Self(Arc::new(Inner {
+            registry: registry.clone(),
+            metrics: MetricIngest::new(registry.clone())?,
+            traces,
+            events,
+            forward,
+            received,
+            rejected,
+        })))
+    }
+
+    /// The registry behind `/metrics`.
+    pub fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    /// Received spans.
+    pub fn traces(&self) -> &TraceStore {
+        &self.0.traces
+    }
+
+    /// Received (and the demo's own) events.
+    pub fn events(&self) -> &EventLog {
+        &self.0.events
+    }
+
+    /// Counts a refused request or item.
+    pub fn reject(&self, signal: &str, reason: &str, n: u64) {
+        if n > 0 {
+            self.0.rejected.with(&[signal, reason]).add(n as f64);
+        }
+    }
+
+    /// Keeps (and forwards) spans; returns how many were refused.
+    pub fn on_traces(&self, request: ExportTraceServiceRequest, transport: &str) -> i64 {
+        let n: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+        self.0.received.with(&["traces", transport]).add(n as f64);
+        if let Some(f) = &self.0.forward {
+            if !f.forward(request.clone()) {
+                self.reject("traces", "forward_queue_full", n as u64);
+            }
+        }
+        let rejected = self.0.traces.add_request(request);
+        self.reject("traces", "bad_ids", rejected as u64);
+        rejected
+    }
+
+    /// Folds metric points in; returns how many were refused (counted by
+    /// reason in `sonde_otlp_rejected_points_total`).
+    pub fn on_metrics(&self, request: &ExportMetricsServiceRequest, transport: &str) -> i64 {
+        self.0.received.with(&["metrics", transport]).inc();
+        self.0.metrics.ingest(request)
+    }
+
+    /// Keeps (and forwards) log records as events.
+    pub fn on_logs(&self, request: &ExportLogsServiceRequest, transport: &str) -> i64 {
+        let events = events_from(request);
+        self.0.received.with(&["logs", transport]).add(events.len() as f64);
+        for e in events {
+            self.0.events.append(e);
+        }
+        0
+    }
+
+    /// Flushes the forwarders within `timeout`.
+    pub fn shutdown(&self, timeout: Duration) {
+        if let Some(f) = &self.0.forward {
+            f.shutdown(timeout);
+        }
+        let _ = self.0.events.shutdown(timeout);
+    }
+}

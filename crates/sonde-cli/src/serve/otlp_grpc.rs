@@ -1,0 +1,98 @@
+//! OTLP/gRPC in: the three collector services on one tonic server.
+
+use sonde_otlp::proto::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
+use sonde_otlp::proto::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use sonde_otlp::proto::collector::metrics::v1::metrics_service_server::{MetricsService, MetricsServiceServer};
+use sonde_otlp::proto::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use sonde_otlp::proto::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
+use sonde_otlp::proto::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use sonde_otlp::receive::MAX_DECODED;
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+use super::hub::{partial_message, Hub};
+
+/// Serves the three OTLP services on `listener` until `stop` resolves.
+pub async fn serve(
+    hub: Hub,
+    listener: tokio::net::TcpListener,
+    stop: impl std::future::Future<Output = ()> + Send + 'static,
+) -> Result<(), tonic::transport::Error> {
+    let receiver = Receiver(hub);
+    tonic::transport::Server::builder()
+        .add_service(
+            TraceServiceServer::new(receiver.clone())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(MAX_DECODED),
+        )
+        .add_service(
+            MetricsServiceServer::new(receiver.clone())
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(MAX_DECODED),
+        )
+        .add_service(
+            LogsServiceServer::new(receiver)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(MAX_DECODED),
+        )
+        .serve_with_incoming_shutdown(tokio_stream_of(listener), stop)
+        .await
+}
+
+fn tokio_stream_of(
+    listener: tokio::net::TcpListener,
+) -> impl tokio_stream::Stream<Item = std::io::Result<tokio::net::TcpStream>> {
+    tokio_stream::wrappers::TcpListenerStream::new(listener)
+}
+
+#[derive(Clone)]
+struct Receiver(Hub);
+
+#[tonic::async_trait]
+impl TraceService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let rejected = self.0.on_traces(request.into_inner(), "grpc");
+        let partial = (rejected > 0)
+            .then(|| ExportTracePartialSuccess { rejected_spans: rejected, error_message: partial_message(rejected) });
+        Ok(Response::new(ExportTraceServiceResponse { partial_success: partial }))
+    }
+}
+
+#[tonic::async_trait]
+impl MetricsService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportMetricsServiceRequest>,
+    ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
+        let rejected = self.0.on_metrics(request.get_ref(), "grpc");
+        let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
+            rejected_data_points: rejected,
+            error_message: partial_message(rejected),
+        });
+        Ok(Response::new(ExportMetricsServiceResponse { partial_success: partial }))
+    }
+}
+
+#[tonic::async_trait]
+impl LogsService for Receiver {
+    async fn export(
+        &self,
+        request: Request<ExportLogsServiceRequest>,
+    ) -> Result<Response<ExportLogsServiceResponse>, Status> {
+        let rejected = self.0.on_logs(request.get_ref(), "grpc");
+        let partial = (rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: partial_message(rejected),
+        });
+        Ok(Response::new(ExportLogsServiceResponse { partial_success: partial }))
+    }
+}

@@ -1,0 +1,358 @@
+//! `sonde serve` end to end: reference senders (the Python `statsd` client
+//! and the OpenTelemetry Python SDK over OTLP/HTTP and OTLP/gRPC) send to
+//! the hub; a real Prometheus scrapes it and PromQL returns what was sent;
+//! the JSON API returns the spans with their parent links; bad input on
+//! every listener is refused with the right status and counted.
+
+#[path = "../../sonde-prometheus/tests/support/peers.rs"]
+mod peers;
+
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// A running `sonde serve` on free loopback ports, stopped by SIGTERM.
+struct Hub {
+    child: Child,
+    addrs: HashMap<String, String>,
+}
+
+impl Hub {
+    fn start() -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+            .args(["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
+            .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut addrs = HashMap::new();
+        loop {
+            let mut line = String::new();
+            assert!(out.read_line(&mut line).unwrap() > 0, "sonde serve exited early");
+            if line.contains("ready") {
+                break;
+            }
+            if let Some((what, addr)) = line.trim().strip_prefix("sonde serve: ").and_then(|l| l.split_once(" at ")) {
+                let addr = addr.trim_start_matches("http://").split('/').next().unwrap();
+                addrs.insert(what.to_owned(), addr.to_owned());
+            }
+        }
+        Self { child, addrs }
+    }
+
+    fn addr(&self, what: &str) -> &str {
+        &self.addrs[what]
+    }
+
+    fn stop(mut self) {
+        assert!(Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap().success());
+        assert!(self.child.wait().unwrap().success());
+    }
+
+    fn rss_bytes(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        let kb: u64 = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .unwrap()
+            .trim()
+            .trim_end_matches(" kB")
+            .trim()
+            .parse()
+            .unwrap();
+        kb * 1024
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 exchange: (status, body).
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
+    let mut head =
+        format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    s.write_all(head.as_bytes()).unwrap();
+    let _ = s.write_all(body);
+    let mut raw = Vec::new();
+    let _ = s.read_to_end(&mut raw);
+    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
+    let status =
+        String::from_utf8_lossy(&raw[..split]).split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
+    if String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase().contains("transfer-encoding: chunked") {
+        body = dechunk(&body);
+    }
+    (status, body)
+}
+
+fn dechunk(mut b: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
+        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
+        if size == 0 {
+            break;
+        }
+        out.extend_from_slice(&b[nl + 2..nl + 2 + size]);
+        b = &b[nl + 2 + size + 2..];
+    }
+    out
+}
+
+fn get_json(addr: &str, path: &str) -> Value {
+    let (status, body) = http(addr, "GET", path, &[], b"");
+    assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
+    serde_json::from_slice(&body).unwrap()
+}
+
+fn metrics(addr: &str) -> String {
+    String::from_utf8(http(addr, "GET", "/metrics", &[], b"").1).unwrap()
+}
+
+fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !f() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn query(prom: &str, promql: &str) -> Option<f64> {
+    let q: String = promql
+        .bytes()
+        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect();
+    let (_, body) = http(prom, "GET", &format!("/api/v1/query?query={q}"), &[], b"");
+    let v: Value = serde_json::from_slice(&body).ok()?;
+    v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+}
+
+#[test]
+fn reference_senders_reach_prometheus_and_the_api() {
+    let Some(python) = peers::python_with("statsd, opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc") else {
+        return;
+    };
+    let Some(prometheus) = peers::program("prometheus") else { return };
+    let hub = Hub::start();
+    let api = hub.addr("api").to_owned();
+    let statsd_port = hub.addr("statsd udp").rsplit(':').next().unwrap().to_owned();
+    let script = peers::workspace_root().join("tests/peers/otel_sdk_send.py");
+
+    // The Python statsd client: 5 increments, a gauge, a timing.
+    let sent = Command::new(&python)
+        .args([
+            "-c",
+            &format!(
+                "import statsd\nc = statsd.StatsClient('127.0.0.1', {statsd_port}, prefix='py')\n\
+             [c.incr('hits') for _ in range(5)]\nc.gauge('depth', 7)\nc.timing('work', 250)\n"
+            ),
+        ])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    // The OpenTelemetry SDK, once over each transport.
+    let http_url = format!("http://{}", hub.addr("otlp http"));
+    let grpc_url = format!("http://{}", hub.addr("otlp grpc"));
+    for (url, transport) in [(&http_url, "http"), (&grpc_url, "grpc")] {
+        assert!(Command::new(&python).arg(&script).args([url.as_str(), transport]).status().unwrap().success());
+    }
+
+    wait_until("statsd lines", || metrics(&api).contains("py_hits_total 5"));
+    let text = metrics(&api);
+    assert!(text.contains("py_depth 7"), "{text}");
+    assert!(text.contains("py_work_seconds_count 1"), "{text}");
+    assert_eq!(text.matches("\njobs_total{").count(), 2, "one series per sending process: {text}");
+
+    // Spans come back from the API with their parent links.
+    let traces = get_json(&api, "/api/traces");
+    let list = traces["traces"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{traces}");
+    for t in list {
+        assert_eq!(
+            (t["name"].as_str(), t["spans"].as_u64(), t["error"].as_bool()),
+            (Some("handle"), Some(2), Some(true))
+        );
+        let detail = get_json(&api, &format!("/api/traces/{}", t["trace_id"].as_str().unwrap()));
+        let spans = detail["spans"].as_array().unwrap();
+        let root = spans.iter().find(|s| s["span"]["name"] == "handle").unwrap();
+        let child = spans.iter().find(|s| s["span"]["name"] == "query").unwrap();
+        assert_eq!(child["span"]["parentSpanId"], root["span"]["spanId"], "{detail}");
+        assert_eq!(child["span"]["traceId"], t["trace_id"]);
+        assert_eq!(root["service"], "sonde-test");
+    }
+    let slowest = get_json(&api, "/api/traces?order=slowest&limit=1");
+    assert_eq!(slowest["traces"].as_array().unwrap().len(), 1);
+    assert_eq!(http(&api, "GET", "/api/traces/zz", &[], b"").0, 400);
+    assert_eq!(http(&api, "GET", &format!("/api/traces/{}", "ab".repeat(16)), &[], b"").0, 404);
+    let series = get_json(&api, "/api/series");
+    assert!(series["families"].as_array().unwrap().iter().any(|f| f["name"] == "py_hits" && f["kind"] == "counter"));
+    assert!(get_json(&api, "/api/snapshot").to_string().contains("latency_seconds"));
+
+    // A real Prometheus scrapes the hub (honor_labels keeps the senders'
+    // `job`, as for a Pushgateway) and PromQL returns the values sent.
+    let (_prometheus, prom, dir) = peers::start_prometheus(&prometheus, &api, true);
+    let deadline = Instant::now() + Duration::from_secs(45);
+    let mut got = None;
+    while Instant::now() < deadline && got.is_none() {
+        std::thread::sleep(Duration::from_millis(500));
+        if let (Some(hits), Some(jobs), Some(temp)) = (
+            query(&prom, "py_hits_total"),
+            query(&prom, "sum(jobs_total{job=\"sonde-test\"})"),
+            query(&prom, "max(temperature_celsius)"),
+        ) {
+            got = Some((hits, jobs, temp));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+    assert_eq!(got, Some((5.0, 6.0, 21.5)), "PromQL over the hub");
+    hub.stop();
+}
+
+#[test]
+fn bad_input_is_refused_counted_and_survived() {
+    let hub = Hub::start();
+    let (api, otlp) = (hub.addr("api").to_owned(), hub.addr("otlp http").to_owned());
+    let proto = [("Content-Type", "application/x-protobuf")];
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
+    let cases: Vec<Case> = vec![
+        ("/v1/traces", vec![("Content-Type", "text/plain")], b"hello".to_vec(), 415),
+        ("/v1/traces", proto.to_vec(), vec![0x0a, 0xff, 0xff, 0xff, 0x0f], 400), // truncated
+        ("/v1/metrics", vec![("Content-Type", "application/json")], b"{\"resourceMetrics\": 7}".to_vec(), 400),
+        (
+            "/v1/logs",
+            vec![("Content-Type", "application/x-protobuf"), ("Content-Encoding", "gzip")],
+            b"not gzip".to_vec(),
+            400,
+        ),
+        ("/v1/logs", vec![("Content-Type", "application/x-protobuf"), ("Content-Encoding", "zstd")], vec![], 415),
+        ("/v1/traces", proto.to_vec(), vec![0u8; 9 << 20], 413),
+        ("/v1/nothing", proto.to_vec(), vec![], 404),
+    ];
+    for (path, headers, body, want) in &cases {
+        let (status, reply) = http(&otlp, "POST", path, headers, body);
+        assert_eq!(status, *want, "{path} {headers:?}: {}", String::from_utf8_lossy(&reply));
+    }
+    assert_eq!(http(&otlp, "GET", "/v1/traces", &[], b"").0, 405);
+    // A span with a malformed id is refused inside an accepted request: a
+    // partial success, as OTLP prescribes.
+    let (status, reply) = http(
+        &otlp,
+        "POST",
+        "/v1/traces",
+        &[("Content-Type", "application/json")],
+        br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"00000000000000000000000000000000","spanId":"0102030405060708","name":"x"}]}]}]}"#,
+    );
+    let reply: Value = serde_json::from_slice(&reply).unwrap();
+    // Protobuf's JSON mapping allows an int64 as a number or a string.
+    let rejected = &reply["partialSuccess"]["rejectedSpans"];
+    let rejected = rejected.as_i64().or_else(|| rejected.as_str().and_then(|s| s.parse().ok()));
+    assert_eq!((status, rejected), (200, Some(1)), "{reply}");
+
+    // A flood of new label values stops at the cardinality limit.
+    let points: Vec<String> = (0..20_000)
+        .map(|i| format!(r#"{{"attributes":[{{"key":"user","value":{{"stringValue":"u{i}"}}}}],"asDouble":1}}"#))
+        .collect();
+    let flood = format!(
+        r#"{{"resourceMetrics":[{{"scopeMetrics":[{{"metrics":[{{"name":"logins","gauge":{{"dataPoints":[{}]}}}}]}}]}}]}}"#,
+        points.join(",")
+    );
+    let (status, _) = http(&otlp, "POST", "/v1/metrics", &[("Content-Type", "application/json")], flood.as_bytes());
+    assert_eq!(status, 200);
+    // Hostile StatsD names and values cannot inject series.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.send_to(b"evil\nname{x=\"1\"}:1|c\nok.name:1|c|#tag:\"}\\n", hub.addr("statsd udp")).unwrap();
+
+    wait_until("the statsd datagram", || metrics(&api).contains("ok_name_total"));
+    let text = metrics(&api);
+    for counted in [
+        "sonde_hub_rejected_total{signal=\"traces\",reason=\"unsupported_media_type\"} 1",
+        "sonde_hub_rejected_total{signal=\"traces\",reason=\"bad_message\"} 1",
+        "sonde_hub_rejected_total{signal=\"traces\",reason=\"too_large\"} 1",
+        "sonde_hub_rejected_total{signal=\"traces\",reason=\"bad_ids\"} 1",
+        "sonde_hub_rejected_total{signal=\"metrics\",reason=\"bad_message\"} 1",
+        "sonde_hub_rejected_total{signal=\"logs\",reason=\"bad_gzip\"} 1",
+        "sonde_hub_rejected_total{signal=\"logs\",reason=\"unsupported_encoding\"} 1",
+        "sonde_cardinality_overflow_total{metric=\"logins\"}",
+    ] {
+        assert!(text.contains(counted), "missing {counted}");
+    }
+    let logins = text.lines().filter(|l| l.starts_with("logins{")).count();
+    assert!(logins <= 10_001, "{logins} series: the limit (10,000) plus the overflow series");
+    assert!(sonde_check_clean(&text), "the exposition stays valid after hostile input");
+    assert!(hub.rss_bytes() < 300 << 20, "RSS {} MB", hub.rss_bytes() >> 20);
+    hub.stop();
+}
+
+/// `sonde check` on the hub's own exposition.
+fn sonde_check_clean(text: &str) -> bool {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["check", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(text.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    if !out.status.success() {
+        eprintln!("{}", String::from_utf8_lossy(&out.stdout));
+    }
+    out.status.success()
+}
+
+#[test]
+fn grpc_garbage_gets_a_grpc_error_and_the_hub_keeps_serving() {
+    let Some(python) = peers::python_with("grpc") else { return };
+    let hub = Hub::start();
+    let probe = format!(
+        "import grpc\nch = grpc.insecure_channel('{}')\n\
+         call = ch.unary_unary('/opentelemetry.proto.collector.trace.v1.TraceService/Export')\n\
+         try:\n    call(b'\\x0a\\xff\\xff\\xff\\x0f', timeout=5)\n    print('OK')\n\
+         except grpc.RpcError as e:\n    print(e.code().name)\n",
+        hub.addr("otlp grpc")
+    );
+    let out = Command::new(python).args(["-c", &probe]).output().unwrap();
+    let code = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+    assert!(
+        ["INTERNAL", "INVALID_ARGUMENT"].contains(&code.as_str()),
+        "got {code:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(http(hub.addr("api"), "GET", "/api/traces", &[], b"").0, 200, "still serving");
+    hub.stop();
+}
+
+#[test]
+fn statsd_over_udp_and_tcp_lands_in_metrics() {
+    let hub = Hub::start();
+    let api = hub.addr("api").to_owned();
+    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    sock.send_to(b"hits:1|c\nnot a statsd line\nlat:100|ms|#route:/a\ntemp:5|g\ntemp:-2|g", hub.addr("statsd udp"))
+        .unwrap();
+    let mut t = TcpStream::connect(hub.addr("statsd tcp")).unwrap();
+    t.write_all(b"hits:2|c\nusers:alice|s\nusers:bob|s\n").unwrap();
+    drop(t);
+    wait_until("both transports", || {
+        let body = metrics(&api);
+        body.contains("hits_total 3") && body.contains("users 2")
+    });
+    let body = metrics(&api);
+    assert!(body.contains("lat_seconds_count{route=\"/a\"} 1"), "{body}");
+    assert!(body.contains("temp 3"), "signed gauge delta: {body}");
+    assert!(body.contains("sonde_statsd_rejected_total{reason=\"no_value\"} 1"), "{body}");
+    assert!(body.contains("sonde_statsd_received_total 8"), "{body}");
+    hub.stop();
+}
