@@ -7,9 +7,10 @@ use std::thread;
 use std::time::Duration;
 
 use sonde::events::Severity;
-use sonde::trace::{KeyValue, SpanKind, Status};
-use sonde::{Buckets, Registry};
-use sonde_config::{Config, Pipeline, PrometheusConfig};
+use sonde::pipeline::BatchOptions;
+use sonde::trace::{KeyValue, SimpleProcessor, SpanKind, Status, TracerProvider};
+use sonde::Buckets;
+use sonde_config::{Config, PrometheusConfig};
 
 /// A small deterministic pseudo-random source (xorshift), enough for a demo.
 struct Dice(u64);
@@ -40,10 +41,9 @@ pub(crate) fn load(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -
 }
 
 pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
-    let config = load(listen, file)?;
-    let root = Registry::new();
-    let pipeline = Pipeline::start(&config, root)?;
-    let registry = pipeline.registry().clone();
+    let addrs = crate::serve::Addresses { listen, ..Default::default() };
+    let hub = crate::serve::start(addrs, file, crate::serve::Mode::Demo)?;
+    let registry = hub.pipeline.registry().clone();
     let app = registry.with_namespace("demo");
     let requests = app
         .counter("http_requests_total")
@@ -63,22 +63,22 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     let started = std::time::Instant::now();
     app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
 
-    let telemetry = crate::otlp_env::Telemetry::start(&registry, pipeline.otlp(), "sonde-demo")?;
-    let path = config.prometheus.as_ref().map(|p| p.path.clone()).unwrap_or_else(|| "/metrics".into());
-    match pipeline.metrics_addr() {
-        Some(addr) => say(&format!("sonde demo: serving metrics at http://{addr}{path}")),
-        None => say("sonde demo: telemetry disabled by the configuration (enabled = false)"),
+    // The workload's spans land in the hub's trace store (and go out over
+    // OTLP when configured); its events in the hub's event log.
+    let mut tracing =
+        TracerProvider::builder().service_name("sonde-demo").processor(SimpleProcessor::new(hub.hub.traces().clone()));
+    if let Some(otlp) = &hub.otlp {
+        let batches = BatchOptions { delay: Duration::from_secs(1), ..BatchOptions::default() };
+        tracing = tracing.processor(otlp.batch_processor(&registry, batches)?);
     }
-    if pipeline.exporter_count() > 0 {
-        say(&format!("sonde demo: {} push exporter(s) running", pipeline.exporter_count()));
-    }
+    let tracing = tracing.build();
     say("press Ctrl-C to stop");
 
     let running = Arc::new(AtomicBool::new(true));
     let routes = [("GET", "/api/orders"), ("POST", "/api/orders"), ("GET", "/api/users/:id"), ("GET", "/health")];
     let mut workers = Vec::new();
     for w in 0..2u64 {
-        let (tracer, events) = (telemetry.tracer.tracer("sonde-demo"), telemetry.events.clone());
+        let (tracer, events) = (tracing.tracer("sonde-demo"), hub.hub.events().clone());
         let (running, requests, latency, in_flight, queue, payload, jobs) = (
             running.clone(),
             requests.clone(),
@@ -143,8 +143,8 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     workers.into_iter().for_each(|w| {
         let _ = w.join();
     });
-    telemetry.shutdown(Duration::from_secs(5));
-    pipeline.shutdown(Duration::from_secs(5))?;
+    let _ = tracing.shutdown(Duration::from_secs(5));
+    hub.stop()?;
     say("sonde demo: stopped");
     Ok(())
 }

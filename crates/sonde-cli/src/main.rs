@@ -21,9 +21,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run an instrumented workload and serve its metrics until interrupted.
+    /// Run the hub with an instrumented workload (requests, errors, nested
+    /// spans, events, queues, a summary, a timer) until interrupted, and
+    /// print where to look: /metrics and the API. OTEL_EXPORTER_OTLP_*
+    /// variables send everything to an OpenTelemetry collector too.
     Demo {
-        /// HTTP address for /metrics (loopback by default; overrides the file).
+        /// HTTP address for /metrics and the API (default 127.0.0.1:9464;
+        /// overrides the file). The demo also receives StatsD and OTLP on the
+        /// default ports when they are free.
         #[arg(long)]
         listen: Option<SocketAddr>,
         /// A TOML configuration (see the sonde-config crate docs): switches on
@@ -33,8 +38,12 @@ enum Command {
         config: Option<std::path::PathBuf>,
     },
     /// Run the hub: receive StatsD/DogStatsD (UDP and newline-delimited
-    /// TCP) into a registry and serve it at /metrics, forwarding through the
-    /// exporters the configuration enables. Prints every bound address.
+    /// TCP) and OTLP (gRPC; HTTP with protobuf or JSON) metrics, traces and
+    /// logs; serve /metrics and the JSON API under /api/ (docs/api.md);
+    /// forward through the exporters the configuration enables (OTLP,
+    /// remote write, Pushgateway, StatsD). Everything listens on 127.0.0.1
+    /// unless told otherwise. Prints every bound address; stops cleanly,
+    /// flushing the forwarders, on SIGINT or SIGTERM.
     Serve {
         /// HTTP address for /metrics and the JSON API under /api/ (default
         /// 127.0.0.1:9464; overrides the file).

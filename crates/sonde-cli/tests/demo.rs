@@ -38,6 +38,12 @@ fn demo_serves_metrics_and_stops_on_sigterm() {
     for w in wanted {
         assert!(body.contains(w), "missing {w} in:\n{body}");
     }
+    // The API is alive too: the workload's traces, with server and child spans.
+    let traces = get(port, "/api/traces?limit=5");
+    assert!(traces.contains("\"trace_id\"") && traces.contains("\"service\":\"sonde-demo\""), "{traces}");
+    let id = traces.split("\"trace_id\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
+    let trace = get(port, &format!("/api/traces/{id}"));
+    assert!(trace.contains("db.query") && trace.contains("parentSpanId"), "{trace}");
 
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
@@ -50,6 +56,15 @@ fn demo_serves_metrics_and_stops_on_sigterm() {
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "{status:?}");
+}
+
+/// The body of a GET on the demo's HTTP port.
+fn get(port: u16, path: &str) -> String {
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    raw.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
 }
 
 #[test]
@@ -75,7 +90,7 @@ fn demo_config_switches_on_push_exporters() {
     let mut out = BufReader::new(child.stdout.take().unwrap());
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
-    assert!(first.contains("serving metrics at http://127.0.0.1:"), "{first}");
+    assert!(first.contains("metrics at http://127.0.0.1:"), "{first}");
     let mut second = String::new();
     out.read_line(&mut second).unwrap();
     assert!(second.contains("2 push exporter(s) running"), "{second}");

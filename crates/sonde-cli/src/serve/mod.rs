@@ -11,13 +11,14 @@ mod otlp_http;
 mod statsd;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use sonde::{Buckets, Registry};
 use sonde_config::Pipeline;
+use sonde_otlp::Otlp;
 use sonde_statsd::StatsdIngest;
 
 /// Default StatsD address (the StatsD convention, on loopback).
@@ -44,79 +45,165 @@ fn or_default(addr: Option<SocketAddr>, default: &str) -> SocketAddr {
     addr.unwrap_or_else(|| default.parse().expect("constant address"))
 }
 
-pub fn run(addrs: Addresses, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
-    let mut config = crate::demo::load(addrs.listen, file.as_deref())?;
+/// How strictly the ingest listeners bind: `serve` fails when a port is
+/// taken; the demo skips that listener with a warning.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// `sonde serve`.
+    Serve,
+    /// `sonde demo`.
+    Demo,
+}
+
+impl Mode {
+    fn name(self) -> &'static str {
+        match self {
+            Self::Serve => "serve",
+            Self::Demo => "demo",
+        }
+    }
+}
+
+/// A running hub; [`Running::stop`] shuts it down, flushing the forwarders.
+pub struct Running {
+    pub hub: hub::Hub,
+    pub pipeline: Pipeline,
+    pub otlp: Option<Otlp>,
+    env_metrics: Option<sonde_export::PeriodicExporter>,
+    runtime: tokio::runtime::Runtime,
+    servers: Vec<tokio::task::JoinHandle<()>>,
+    stop_servers: tokio::sync::watch::Sender<bool>,
+    stop_workers: Arc<AtomicBool>,
+    workers: Vec<std::thread::JoinHandle<()>>,
+}
+
+/// Binds a TCP listener; in demo mode a taken port is skipped with a note.
+fn bind(
+    runtime: &tokio::runtime::Runtime,
+    mode: Mode,
+    what: &str,
+    addr: SocketAddr,
+) -> std::io::Result<Option<tokio::net::TcpListener>> {
+    match runtime.block_on(tokio::net::TcpListener::bind(addr)) {
+        Ok(l) => Ok(Some(l)),
+        Err(e) if mode == Mode::Demo => {
+            crate::demo::say(&format!("sonde demo: {what} not started: {addr}: {e}"));
+            Ok(None)
+        }
+        Err(e) => Err(std::io::Error::new(e.kind(), format!("{what} at {addr}: {e}"))),
+    }
+}
+
+/// Starts the hub: the pipeline's exporters, the HTTP side, and the StatsD
+/// and OTLP listeners; prints every bound address.
+pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Running, Box<dyn std::error::Error>> {
+    let name = mode.name();
+    let say = |line: String| crate::demo::say(&format!("sonde {name}: {line}"));
+    let mut config = crate::demo::load(addrs.listen, file)?;
     // The hub serves /metrics itself, next to the API; the pipeline only
     // runs the push exporters.
     let http: SocketAddr = match config.prometheus.take() {
         Some(p) => p.listen.parse().map_err(|_| format!("bad listen address {:?}", p.listen))?,
         None => or_default(None, "127.0.0.1:9464"),
     };
-    let root = Registry::new();
-    let pipeline = Pipeline::start(&config, root.clone())?;
-    let hub = hub::Hub::new(pipeline.registry(), pipeline.otlp())?;
-    let ingest = Arc::new(StatsdIngest::new(pipeline.registry().clone(), Buckets::default_seconds())?);
-    let statsd = statsd::Listeners::bind(or_default(addrs.statsd, DEFAULT_STATSD))?;
-
+    let pipeline = Pipeline::start(&config, Registry::new())?;
+    let registry = pipeline.registry().clone();
+    let (otlp, env_metrics) = match pipeline.otlp() {
+        Some(o) => (Some(o.clone()), None),
+        None => match crate::otlp_env::from_env(&format!("sonde-{name}"))? {
+            Some(o) => {
+                let periodic = o.periodic_metrics(registry.clone())?;
+                (Some(o), Some(periodic))
+            }
+            None => (None, None),
+        },
+    };
+    let hub = hub::Hub::new(&registry, otlp.as_ref())?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let (http_listener, grpc_listener, otlp_http_listener) = runtime.block_on(async {
-        Ok::<_, std::io::Error>((
-            tokio::net::TcpListener::bind(http).await?,
-            tokio::net::TcpListener::bind(or_default(addrs.otlp_grpc, DEFAULT_OTLP_GRPC)).await?,
-            tokio::net::TcpListener::bind(or_default(addrs.otlp_http, DEFAULT_OTLP_HTTP)).await?,
-        ))
-    })?;
-    let say = crate::demo::say;
-    let http = http_listener.local_addr()?;
-    let (udp, tcp) = statsd.addrs()?;
-    say(&format!("sonde serve: metrics at http://{http}/metrics"));
-    say(&format!("sonde serve: statsd udp at {udp}"));
-    say(&format!("sonde serve: statsd tcp at {tcp}"));
-    say(&format!("sonde serve: otlp grpc at {}", grpc_listener.local_addr()?));
-    say(&format!("sonde serve: otlp http at http://{}", otlp_http_listener.local_addr()?));
-    say(&format!("sonde serve: api at http://{http}/api/"));
-    if pipeline.exporter_count() > 0 {
-        say(&format!("sonde serve: {} forwarding exporter(s) running", pipeline.exporter_count()));
-    }
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (stop_servers, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
         async move {
             let _ = rx.wait_for(|s| *s).await;
         }
     };
-    let servers = vec![
-        runtime.spawn(serve_axum(http_listener, api::router(hub.clone()), stopped())),
-        runtime.spawn(serve_axum(otlp_http_listener, otlp_http::router(hub.clone()), stopped())),
-        runtime.spawn({
-            let (hub, stop) = (hub.clone(), stopped());
-            async move {
-                if let Err(e) = otlp_grpc::serve(hub, grpc_listener, stop).await {
-                    eprintln!("sonde serve: otlp grpc stopped: {e}");
-                }
-            }
-        }),
-    ];
-    let stop = Arc::new(AtomicBool::new(false));
-    let workers = statsd.start(ingest, config.flush_interval.0, stop.clone());
-    say("sonde serve: ready; press Ctrl-C to stop");
-
-    crate::demo::wait_for_signal()?;
-    stop.store(true, Ordering::Relaxed);
-    let _ = stop_tx.send(true);
-    runtime.block_on(async {
-        for s in servers {
-            let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+    let mut servers = Vec::new();
+    let stop_workers = Arc::new(AtomicBool::new(false));
+    let mut workers = Vec::new();
+    if !config.enabled {
+        say("telemetry disabled by the configuration (enabled = false)".into());
+    } else {
+        let http_listener = runtime.block_on(tokio::net::TcpListener::bind(http))?;
+        let http = http_listener.local_addr()?;
+        say(format!("metrics at http://{http}/metrics"));
+        if pipeline.exporter_count() > 0 {
+            say(format!("{} push exporter(s) running", pipeline.exporter_count()));
         }
-    });
-    for w in workers {
-        let _ = w.join();
+        say(format!("api at http://{http}/api/"));
+        servers.push(runtime.spawn(serve_axum(http_listener, api::router(hub.clone()), stopped())));
+        let statsd_addr = or_default(addrs.statsd, DEFAULT_STATSD);
+        match statsd::Listeners::bind(statsd_addr) {
+            Ok(statsd) => {
+                let (udp, tcp) = statsd.addrs()?;
+                say(format!("statsd udp at {udp}"));
+                say(format!("statsd tcp at {tcp}"));
+                let ingest = Arc::new(StatsdIngest::new(registry.clone(), Buckets::default_seconds())?);
+                workers = statsd.start(ingest, config.flush_interval.0, stop_workers.clone());
+            }
+            Err(e) if mode == Mode::Demo => say(format!("statsd not started: {statsd_addr}: {e}")),
+            Err(e) => return Err(format!("statsd at {statsd_addr}: {e}").into()),
+        }
+        if let Some(l) = bind(&runtime, mode, "otlp grpc", or_default(addrs.otlp_grpc, DEFAULT_OTLP_GRPC))? {
+            say(format!("otlp grpc at {}", l.local_addr()?));
+            let (hub, stop) = (hub.clone(), stopped());
+            servers.push(runtime.spawn(async move {
+                if let Err(e) = otlp_grpc::serve(hub, l, stop).await {
+                    eprintln!("sonde: otlp grpc stopped: {e}");
+                }
+            }));
+        }
+        if let Some(l) = bind(&runtime, mode, "otlp http", or_default(addrs.otlp_http, DEFAULT_OTLP_HTTP))? {
+            say(format!("otlp http at http://{}", l.local_addr()?));
+            servers.push(runtime.spawn(serve_axum(l, otlp_http::router(hub.clone()), stopped())));
+        }
+        if otlp.is_some() {
+            say("forwarding metrics, traces and events over OTLP".into());
+        }
     }
-    hub.shutdown(Duration::from_secs(5));
-    pipeline.shutdown(Duration::from_secs(5))?;
-    runtime.shutdown_timeout(Duration::from_secs(1));
-    say("sonde serve: stopped");
+    Ok(Running { hub, pipeline, otlp, env_metrics, runtime, servers, stop_servers, stop_workers, workers })
+}
+
+impl Running {
+    /// Stops the listeners, then flushes the forwarders and exporters
+    /// (each within five seconds).
+    pub fn stop(self) -> Result<(), Box<dyn std::error::Error>> {
+        self.stop_workers.store(true, Ordering::Relaxed);
+        let _ = self.stop_servers.send(true);
+        self.runtime.block_on(async {
+            for s in self.servers {
+                let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
+            }
+        });
+        for w in self.workers {
+            let _ = w.join();
+        }
+        self.hub.shutdown(Duration::from_secs(5));
+        if let Some(m) = &self.env_metrics {
+            let _ = m.stop(Duration::from_secs(5));
+        }
+        self.pipeline.shutdown(Duration::from_secs(5))?;
+        self.runtime.shutdown_timeout(Duration::from_secs(1));
+        Ok(())
+    }
+}
+
+/// `sonde serve`: runs until SIGINT or SIGTERM.
+pub fn run(addrs: Addresses, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+    let running = start(addrs, file.as_deref(), Mode::Serve)?;
+    crate::demo::say("sonde serve: ready; press Ctrl-C to stop");
+    crate::demo::wait_for_signal()?;
+    running.stop()?;
+    crate::demo::say("sonde serve: stopped");
     Ok(())
 }
 

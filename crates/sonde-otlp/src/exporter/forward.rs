@@ -58,9 +58,10 @@ impl<R: ExportRequest> Forwarder<R> {
     }
 
     /// Exposes `sonde_otlp_forward_<signal>_{queued,dropped}_total` and the
-    /// client's request, failure, retry and rejection counts.
+    /// client's request, failure, retry and rejection counts
+    /// (`sonde_otlp_forward_<signal>_requests_total`...).
     pub fn register_metrics(&self, registry: &sonde::Registry) -> sonde::Result<()> {
-        super::register(&self.client, registry)?;
+        super::register(&self.client, registry, "sonde_otlp_forward")?;
         let signal = self.client.signal().as_str();
         for (what, help) in
             [("queued", "queued for forwarding"), ("dropped", "dropped because the forwarding queue was full")]

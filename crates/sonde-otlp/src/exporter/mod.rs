@@ -14,8 +14,8 @@ use crate::transport::{Client, Stats};
 mod forward;
 pub use forward::Forwarder;
 
-/// Registers `sonde_otlp_<signal>_{requests,failures,retries,rejected_items}_total`.
-fn register(client: &Client, registry: &Registry) -> sonde::Result<()> {
+/// Registers `<prefix>_<signal>_{requests,failures,retries,rejected_items}_total`.
+fn register(client: &Client, registry: &Registry, prefix: &str) -> sonde::Result<()> {
     type Field = fn(&Stats) -> &std::sync::atomic::AtomicU64;
     let signal = client.signal().as_str();
     let fields: [(&str, &str, Field); 4] = [
@@ -27,7 +27,7 @@ fn register(client: &Client, registry: &Registry) -> sonde::Result<()> {
     for (suffix, help, field) in fields {
         let stats = client.stats.clone();
         registry.counter_fn(
-            &format!("sonde_otlp_{signal}_{suffix}_total"),
+            &format!("{prefix}_{signal}_{suffix}_total"),
             &format!("OTLP {signal}: {help}."),
             move || field(&stats).load(Relaxed) as f64,
         )?;
@@ -45,7 +45,7 @@ pub struct OtlpMetricExporter {
 impl OtlpMetricExporter {
     /// Exposes this exporter's request, failure, retry and rejection counts.
     pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
-        register(&self.client, registry)
+        register(&self.client, registry, "sonde_otlp")
     }
 }
 
@@ -70,7 +70,7 @@ pub struct OtlpSpanExporter {
 impl OtlpSpanExporter {
     /// Exposes this exporter's request, failure, retry and rejection counts.
     pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
-        register(&self.client, registry)
+        register(&self.client, registry, "sonde_otlp")
     }
 }
 
@@ -90,7 +90,7 @@ pub struct OtlpLogExporter {
 impl OtlpLogExporter {
     /// Exposes this exporter's request, failure, retry and rejection counts.
     pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
-        register(&self.client, registry)
+        register(&self.client, registry, "sonde_otlp")
     }
 }
 
