@@ -137,5 +137,28 @@ fn otlp(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, otlp);
+/// The hub's side: an OTLP/HTTP protobuf body of 1,000 spans decoded and
+/// kept in the bounded trace store (which evicts as it goes), per span.
+fn ingest(c: &mut Criterion) {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    let spans = sonde_spans();
+    let body = sonde_otlp::traces_request(spans.iter().take(1000), &[]).encode_to_vec();
+    let store = sonde_otlp::receive::TraceStore::new(100_000, 64 << 20);
+    let mut g = c.benchmark_group("otlp_ingest_spans");
+    g.throughput(Throughput::Elements(1000));
+    g.bench_function("sonde_1000_spans", |b| {
+        b.iter(|| {
+            let (request, _) = sonde_otlp::receive::decode_request::<ExportTraceServiceRequest>(
+                Some("application/x-protobuf"),
+                None,
+                &body,
+            )
+            .unwrap();
+            store.add_request(request)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, otlp, ingest);
 criterion_main!(benches);

@@ -64,9 +64,30 @@ fn statsd(c: &mut Criterion) {
     g.finish();
 }
 
+/// The hub's side: lines folded into a registry per second, one thread, in
+/// datagrams of 10 realistic lines (tagged counters, timers, gauges, a set).
+fn ingest(c: &mut Criterion) {
+    let ingest = sonde_statsd::StatsdIngest::new(sonde::Registry::new(), sonde::Buckets::default_seconds()).unwrap();
+    let datagram = "api.requests:1|c|#route:/orders,code:200\n\
+                    api.latency:12.5|ms|#route:/orders\n\
+                    api.requests:1|c|#route:/users,code:200\n\
+                    api.latency:3.1|ms|#route:/users\n\
+                    queue.depth:17|g\n\
+                    api.requests:1|c|#route:/orders,code:500\n\
+                    api.latency:250|ms|#route:/orders\n\
+                    jobs.done:3|c\n\
+                    queue.depth:-2|g\n\
+                    users.online:alice|s";
+    ingest.ingest(datagram);
+    let mut g = c.benchmark_group("statsd_ingest");
+    g.throughput(criterion::Throughput::Elements(10));
+    g.bench_function("sonde_10_lines", |b| b.iter(|| ingest.ingest(black_box(datagram))));
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(2));
-    targets = statsd
+    targets = statsd, ingest
 }
 criterion_main!(benches);
