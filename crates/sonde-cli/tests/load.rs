@@ -1,0 +1,172 @@
+//! Load on loopback: 1,000,000 StatsD lines (TCP, which loses nothing) and
+//! 100,000 spans (OTLP/HTTP) into `sonde serve`; everything sent is either
+//! received or counted as dropped or refused.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use prost::Message;
+use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
+use sonde_otlp::proto::common::v1::{any_value, AnyValue, KeyValue};
+use sonde_otlp::proto::resource::v1::Resource;
+use sonde_otlp::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
+
+const LINES: u64 = 1_000_000;
+const SPANS: u64 = 100_000;
+const SPANS_PER_REQUEST: u64 = 1_000;
+
+fn post(addr: &str, path: &str, body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    s.write_all(body).unwrap();
+    let mut reply = String::new();
+    let _ = s.read_to_string(&mut reply);
+    reply.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
+fn scrape(addr: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body
+}
+
+/// The value of the sample line starting with `series ` (0 if absent).
+fn sample(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap_or(0.0)
+}
+
+fn spans_request(batch: u64) -> Vec<u8> {
+    let spans = (0..SPANS_PER_REQUEST)
+        .map(|i| {
+            let n = batch * SPANS_PER_REQUEST + i + 1;
+            Span {
+                trace_id: [n.to_be_bytes(), 7u64.to_be_bytes()].concat(),
+                span_id: n.to_be_bytes().to_vec(),
+                name: "load".into(),
+                start_time_unix_nano: n,
+                end_time_unix_nano: n + 1_000,
+                ..Default::default()
+            }
+        })
+        .collect();
+    let service = KeyValue {
+        key: "service.name".into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue("load".into())) }),
+        ..Default::default()
+    };
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource { attributes: vec![service], ..Default::default() }),
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+#[test]
+fn a_million_lines_and_a_hundred_thousand_spans_are_all_accounted_for() {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
+        .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut api, mut tcp, mut otlp) = (String::new(), String::new(), String::new());
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "sonde serve exited early");
+        let addr = || {
+            line.split(" at ")
+                .nth(1)
+                .unwrap()
+                .trim()
+                .trim_start_matches("http://")
+                .split('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        if line.contains("metrics at") {
+            api = addr();
+        } else if line.contains("statsd tcp at") {
+            tcp = addr();
+        } else if line.contains("otlp http at") {
+            otlp = addr();
+        } else if line.contains("ready") {
+            break;
+        }
+    }
+
+    // StatsD: 1,000,000 lines over four TCP connections, 100 series.
+    let senders: Vec<_> = (0..4u64)
+        .map(|c| {
+            let tcp = tcp.clone();
+            std::thread::spawn(move || {
+                let mut s = TcpStream::connect(&tcp).unwrap();
+                let mut chunk = String::new();
+                for i in 0..LINES / 4 {
+                    chunk.push_str(&format!("load.hits:1|c|#shard:{}\n", (c * 25) + i % 25));
+                    if chunk.len() > 60_000 {
+                        s.write_all(chunk.as_bytes()).unwrap();
+                        chunk.clear();
+                    }
+                }
+                s.write_all(chunk.as_bytes()).unwrap();
+            })
+        })
+        .collect();
+    // OTLP: 100,000 spans in requests of 1,000, meanwhile.
+    for batch in 0..SPANS / SPANS_PER_REQUEST {
+        assert_eq!(post(&otlp, "/v1/traces", &spans_request(batch)), 200);
+    }
+    senders.into_iter().for_each(|s| s.join().unwrap());
+
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let text = loop {
+        let text = scrape(&api);
+        if sample(&text, "sonde_statsd_received_total") as u64 >= LINES || Instant::now() > deadline {
+            break text;
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    };
+    let received = sample(&text, "sonde_statsd_received_total") as u64;
+    let rejected: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("sonde_statsd_rejected_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    let hits: f64 = text
+        .lines()
+        .filter(|l| l.starts_with("load_hits_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum();
+    assert_eq!(received, LINES, "every line sent over TCP arrived");
+    assert_eq!(hits + rejected, LINES as f64, "received = counted + refused");
+    assert_eq!(rejected, 0.0);
+
+    let spans_in = sample(&text, "sonde_hub_received_total{signal=\"traces\",transport=\"http/protobuf\"}") as u64;
+    let stored = sample(&text, "sonde_trace_store_spans_stored_total") as u64;
+    let refused = sample(&text, "sonde_trace_store_spans_rejected_total") as u64;
+    let evicted = sample(&text, "sonde_trace_store_spans_evicted_total") as u64;
+    let held = sample(&text, "sonde_trace_store_spans") as u64;
+    assert_eq!(spans_in, SPANS, "every span sent arrived");
+    assert_eq!(stored + refused, SPANS, "kept or refused, nothing lost");
+    assert_eq!(held + evicted, stored, "held or evicted (counted)");
+
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(child.wait().unwrap().success());
+}
