@@ -1,0 +1,95 @@
+//! Resident memory of `sonde serve` holding 100,000 series received over
+//! StatsD (10 metric names × 10,000 tag values, within the per-family
+//! cardinality limit), without any dashboard history.
+//!
+//! ```sh
+//! cargo build --release -p sonde-cli
+//! cargo run --release -p sonde-bench --bin hub-memory -- target/release/sonde
+//! ```
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("Linux /proc");
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn series_count(api: &str) -> u64 {
+    let mut s = TcpStream::connect(api).unwrap();
+    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut body = String::new();
+    s.read_to_string(&mut body).unwrap();
+    body.lines().find_map(|l| l.strip_prefix("sonde_series ")).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0)
+        as u64
+}
+
+fn main() {
+    let sonde = std::env::args().nth(1).unwrap_or_else(|| "target/release/sonde".into());
+    let mut child = Command::new(&sonde)
+        .args(["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
+        .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start sonde serve (build it with cargo build --release -p sonde-cli)");
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut api, mut tcp) = (String::new(), String::new());
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "sonde serve exited");
+        let addr = || {
+            line.split(" at ")
+                .nth(1)
+                .unwrap()
+                .trim()
+                .trim_start_matches("http://")
+                .split('/')
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        if line.contains("metrics at") {
+            api = addr();
+        } else if line.contains("statsd tcp at") {
+            tcp = addr();
+        } else if line.contains("ready") {
+            break;
+        }
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let before = rss_kib(child.id());
+    let mut s = TcpStream::connect(&tcp).unwrap();
+    let mut chunk = String::new();
+    for m in 0..10 {
+        for i in 0..10_000 {
+            chunk.push_str(&format!("app.metric{m}:1|c|#instance:host-{i:05},method:GET\n"));
+            if chunk.len() > 60_000 {
+                s.write_all(chunk.as_bytes()).unwrap();
+                chunk.clear();
+            }
+        }
+    }
+    s.write_all(chunk.as_bytes()).unwrap();
+    drop(s);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while series_count(&api) < 100_000 && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let series = series_count(&api);
+    std::thread::sleep(Duration::from_millis(500));
+    let after = rss_kib(child.id());
+    println!(
+        "series: {series}\nRSS before: {:.1} MiB\nRSS after: {:.1} MiB\nper series: {:.0} B",
+        before as f64 / 1024.0,
+        after as f64 / 1024.0,
+        (after - before) as f64 * 1024.0 / series.max(1) as f64
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
