@@ -4,6 +4,8 @@
 //! the JSON API returns the spans with their parent links; bad input on
 //! every listener is refused with the right status and counted.
 
+#[path = "../../sonde-otlp/tests/support/mod.rs"]
+mod otlp_support;
 #[path = "../../sonde-prometheus/tests/support/peers.rs"]
 mod peers;
 
@@ -23,9 +25,14 @@ struct Hub {
 
 impl Hub {
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    fn start_with(extra: &[&str]) -> Self {
         let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
             .args(["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
             .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
+            .args(extra)
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -355,4 +362,45 @@ fn statsd_over_udp_and_tcp_lands_in_metrics() {
     assert!(body.contains("sonde_statsd_rejected_total{reason=\"no_value\"} 1"), "{body}");
     assert!(body.contains("sonde_statsd_received_total 8"), "{body}");
     hub.stop();
+}
+
+/// With `[otlp]` configured the hub forwards what it receives: spans as
+/// they come, events through the log exporter, metrics (StatsD's included)
+/// through the periodic export, and a SIGTERM flushes all three.
+#[test]
+fn forwards_what_it_receives_and_flushes_on_stop() {
+    let Some(rx) = otlp_support::Receiver::start() else { return };
+    let Some(python) = peers::python_with("opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http") else { return };
+    let dir = std::env::temp_dir().join(format!("sonde-hub-fwd-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("hub.toml");
+    // An hour's interval: metrics can only arrive through the final flush.
+    std::fs::write(&config, format!("[otlp]\nendpoint = \"{}\"\ninterval = \"1h\"\n", rx.http_url())).unwrap();
+    let hub = Hub::start_with(&["--config", config.to_str().unwrap()]);
+    let script = peers::workspace_root().join("tests/peers/otel_sdk_send.py");
+    let url = format!("http://{}", hub.addr("otlp http"));
+    assert!(Command::new(&python).arg(&script).args([url.as_str(), "http"]).status().unwrap().success());
+    let mut t = TcpStream::connect(hub.addr("statsd tcp")).unwrap();
+    t.write_all(b"fwd.hits:3|c\n").unwrap();
+    drop(t);
+    let log = br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":17,"body":{"stringValue":"disk full"}}]}]}]}"#;
+    assert_eq!(http(hub.addr("otlp http"), "POST", "/v1/logs", &[("Content-Type", "application/json")], log).0, 200);
+    wait_until("the statsd line", || metrics(hub.addr("api")).contains("fwd_hits_total 3"));
+    hub.stop();
+
+    let names: Vec<String> = rx
+        .wait_for("traces", 1)
+        .iter()
+        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
+        .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    assert!(names.contains(&"handle".to_owned()) && names.contains(&"query".to_owned()), "{names:?}");
+    let metrics_out = rx.wait_for("metrics", 1);
+    let text = serde_json::to_string(&metrics_out).unwrap();
+    assert!(text.contains("\"fwd_hits\"") && text.contains("\"jobs\""), "StatsD and OTLP metrics forwarded: {text}");
+    let logs = serde_json::to_string(&rx.wait_for("logs", 1)).unwrap();
+    assert!(logs.contains("disk full"), "{logs}");
+    std::fs::remove_dir_all(&dir).ok();
 }
