@@ -6,8 +6,8 @@
 
 #[path = "../../sonde-otlp/tests/support/mod.rs"]
 mod otlp_support;
-#[path = "../../sonde-prometheus/tests/support/peers.rs"]
-mod peers;
+
+use otlp_support::peers;
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
