@@ -404,3 +404,19 @@ fn forwards_what_it_receives_and_flushes_on_stop() {
     assert!(logs.contains("disk full"), "{logs}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn timer_buckets_come_from_the_configuration() {
+    let dir = std::env::temp_dir().join(format!("sonde-hub-buckets-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("hub.toml");
+    std::fs::write(&config, "[hub]\ntimer_buckets = [0.1, 1.0]\n").unwrap();
+    let hub = Hub::start_with(&["--config", config.to_str().unwrap()]);
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    udp.send_to(b"render:250|ms", hub.addr("statsd udp")).unwrap();
+    wait_until("the timer", || metrics(hub.addr("api")).contains("render_seconds_count 1"));
+    let text = metrics(hub.addr("api"));
+    assert!(text.contains("render_seconds_bucket{le=\"0.1\"} 0\nrender_seconds_bucket{le=\"1\"} 1\n"), "{text}");
+    hub.stop();
+    std::fs::remove_dir_all(&dir).ok();
+}

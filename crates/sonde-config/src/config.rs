@@ -77,6 +77,8 @@ pub struct Config {
     pub json_file: Option<FileConfig>,
     /// One log line per series.
     pub logger: Option<LoggerConfig>,
+    /// What `sonde serve` does with what it receives.
+    pub hub: Option<HubConfig>,
 }
 
 impl Default for Config {
@@ -97,6 +99,7 @@ impl Default for Config {
             textfile: None,
             json_file: None,
             logger: None,
+            hub: None,
         }
     }
 }
@@ -206,6 +209,15 @@ pub struct OtlpConfig {
     pub gzip: bool,
     /// `service.name` (default: `OTEL_SERVICE_NAME`, or `unknown_service`).
     pub service_name: Option<String>,
+}
+
+/// `[hub]`: how `sonde serve` folds what it receives.
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    /// Buckets (seconds) of the histograms StatsD timers become (default:
+    /// Prometheus' `0.005..10`).
+    pub timer_buckets: Option<Vec<f64>>,
 }
 
 /// `[textfile]` and `[json_file]`.
@@ -348,6 +360,9 @@ impl Config {
     /// Checks every value; the error names the key and what is wrong.
     pub fn validate(&self) -> Result<(), Error> {
         check_interval("flush_interval", Some(self.flush_interval))?;
+        if let Some(b) = self.hub.as_ref().and_then(|h| h.timer_buckets.as_ref()) {
+            sonde::Buckets::new(b.iter().copied()).map_err(|e| invalid("hub.timer_buckets", e.to_string()))?;
+        }
         for k in self.labels.keys() {
             check_label("labels", k)?;
         }

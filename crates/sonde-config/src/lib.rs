@@ -29,7 +29,8 @@
 //! `resource_attributes`, `headers`, `insecure`; the `OTEL_*` variables fill
 //! in the rest),
 //! `[textfile]` and `[json_file]` (`path`, `interval`), `[logger]`
-//! (`interval`). Unknown keys are errors.
+//! (`interval`), `[hub]` (`timer_buckets`, for `sonde serve`). Unknown keys
+//! are errors.
 //!
 //! # Environment
 //!
@@ -47,8 +48,8 @@ mod error;
 mod pipeline;
 
 pub use config::{
-    Config, FileConfig, Interval, LoggerConfig, OtlpConfig, PrometheusConfig, PushgatewayConfig, RemoteWriteConfig,
-    StatsdConfig,
+    Config, FileConfig, HubConfig, Interval, LoggerConfig, OtlpConfig, PrometheusConfig, PushgatewayConfig,
+    RemoteWriteConfig, StatsdConfig,
 };
 pub use error::Error;
 pub use pipeline::Pipeline;

@@ -58,6 +58,9 @@ path = "/tmp/shop.json"
 
 [logger]
 interval = "1h"
+
+[hub]
+timer_buckets = [0.01, 0.1, 1.0]
 "#;
 
 #[test]
@@ -91,6 +94,7 @@ fn every_key_is_parsed() {
     assert_eq!(c.textfile.as_ref().unwrap().interval, Some(Interval(Duration::from_secs(10))));
     assert_eq!(c.json_file.as_ref().unwrap().interval, None);
     assert_eq!(c.logger.as_ref().unwrap().interval, Some(Interval(Duration::from_secs(3600))));
+    assert_eq!(c.hub.as_ref().unwrap().timer_buckets, Some(vec![0.01, 0.1, 1.0]));
     assert_eq!(Config::from_toml("").unwrap(), Config::default(), "everything has a default");
 }
 
@@ -147,6 +151,7 @@ fn each_invalid_config_gets_a_precise_message() {
         ("namespace = \"has space\"", "`namespace`"),
         ("[otlp]\nendpoint = \"grpc://x\"", "`otlp.endpoint`"),
         ("[otlp]\nendpoint = \"http://x\"\nprotocol = \"udp\"", "`otlp.protocol`"),
+        ("[hub]\ntimer_buckets = [1.0, 0.5]", "`hub.timer_buckets`"),
     ];
     for (toml, want) in cases {
         let err = Config::from_toml(toml).unwrap_err().to_string();

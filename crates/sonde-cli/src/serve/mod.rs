@@ -147,7 +147,11 @@ pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Runnin
                 let (udp, tcp) = statsd.addrs()?;
                 say(format!("statsd udp at {udp}"));
                 say(format!("statsd tcp at {tcp}"));
-                let ingest = Arc::new(StatsdIngest::new(registry.clone(), Buckets::default_seconds())?);
+                let buckets = match config.hub.as_ref().and_then(|h| h.timer_buckets.clone()) {
+                    Some(b) => Buckets::new(b)?,
+                    None => Buckets::default_seconds(),
+                };
+                let ingest = Arc::new(StatsdIngest::new(registry.clone(), buckets)?);
                 workers = statsd.start(ingest, config.flush_interval.0, stop_workers.clone());
             }
             Err(e) if mode == Mode::Demo => say(format!("statsd not started: {statsd_addr}: {e}")),
