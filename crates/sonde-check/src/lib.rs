@@ -128,11 +128,24 @@ fn parse_sample(line: &str) -> Result<Sample, String> {
     Ok(Sample { name: name.to_owned(), labels, value })
 }
 
-/// The family a sample name belongs to, given the declared types.
+/// The family a sample name belongs to, given the declared types: a
+/// suffixed name joins its base family only when the base's type has that
+/// suffix (`_bucket` for histograms, `_sum`/`_count` for histograms and
+/// summaries, `_total` for counters, `_created` for all three) and the name
+/// is not declared as a family of its own, as Prometheus' parser does.
 fn family_of<'a>(name: &'a str, types: &HashMap<String, String>) -> &'a str {
-    for suffix in ["_bucket", "_count", "_sum", "_total", "_created"] {
+    if types.contains_key(name) {
+        return name;
+    }
+    for (suffix, kinds) in [
+        ("_bucket", &["histogram", "gaugehistogram"][..]),
+        ("_count", &["histogram", "summary", "gaugehistogram"][..]),
+        ("_sum", &["histogram", "summary", "gaugehistogram"][..]),
+        ("_total", &["counter"][..]),
+        ("_created", &["counter", "histogram", "summary"][..]),
+    ] {
         if let Some(base) = name.strip_suffix(suffix) {
-            if types.contains_key(base) {
+            if types.get(base).is_some_and(|t| kinds.contains(&t.as_str()) || t == "untyped" || t == "unknown") {
                 return base;
             }
         }
