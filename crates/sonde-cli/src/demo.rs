@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use sonde::events::Severity;
 use sonde::pipeline::BatchOptions;
-use sonde::trace::{KeyValue, SimpleProcessor, SpanKind, Status, TracerProvider};
+use sonde::trace::{KeyValue, SimpleProcessor, SpanContext, SpanKind, Status, TracerProvider};
 use sonde::Buckets;
 use sonde_config::{Config, PrometheusConfig};
 
@@ -77,7 +77,24 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     let running = Arc::new(AtomicBool::new(true));
     let routes = [("GET", "/api/orders"), ("POST", "/api/orders"), ("GET", "/api/users/:id"), ("GET", "/health")];
     let mut workers = Vec::new();
+    // A mailer on its own thread continues the traces of POST requests:
+    // the span context crosses threads, the child span names its parent.
+    let (mail_tx, mail_rx) = std::sync::mpsc::sync_channel::<SpanContext>(64);
+    {
+        let (tracer, events, running) = (tracing.tracer("sonde-demo"), hub.hub.events().clone(), running.clone());
+        workers.push(thread::spawn(move || {
+            while running.load(Ordering::Relaxed) {
+                let Ok(parent) = mail_rx.recv_timeout(Duration::from_millis(200)) else { continue };
+                let mut span = tracer.span("email.send").kind(SpanKind::Consumer).parent(&parent).start();
+                span.set_attribute("messaging.system", "smtp");
+                let _entered = span.enter();
+                thread::sleep(Duration::from_millis(2));
+                events.record(Severity::Info, "email_sent", [KeyValue::new("template", "order_confirmation")], []);
+            }
+        }));
+    }
     for w in 0..2u64 {
+        let mail_tx = mail_tx.clone();
         let (tracer, events) = (tracing.tracer("sonde-demo"), hub.hub.events().clone());
         let (running, requests, latency, in_flight, queue, payload, jobs) = (
             running.clone(),
@@ -124,6 +141,9 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
                 span.set_attribute("http.response.status_code", code.parse::<i64>().unwrap_or(0));
                 if code == "500" {
                     span.set_status(Status::Error { message: "internal error".into() });
+                }
+                if method == "POST" {
+                    let _ = mail_tx.try_send(span.context().clone()); // a full mailbox skips the email
                 }
                 span.end();
                 requests.with(&[method, route, code]).inc();

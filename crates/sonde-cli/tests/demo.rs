@@ -44,6 +44,22 @@ fn demo_serves_metrics_and_stops_on_sigterm() {
     let id = traces.split("\"trace_id\":\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
     let trace = get(port, &format!("/api/traces/{id}"));
     assert!(trace.contains("db.query") && trace.contains("parentSpanId"), "{trace}");
+    // POST traces continue on the mailer thread: a span started there from
+    // the request's context joins the same trace, with its event.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let crossed = loop {
+        let posts = get(port, "/api/traces?name=POST&limit=20");
+        let found = posts.split("\"trace_id\":\"").skip(1).filter_map(|t| t.split('"').next()).find_map(|id| {
+            let t = get(port, &format!("/api/traces/{id}"));
+            (t.contains("email.send") && t.contains("email_sent")).then_some(t)
+        });
+        if let Some(t) = found {
+            break t;
+        }
+        assert!(Instant::now() < deadline, "no POST trace reached the mailer: {posts}");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert!(crossed.contains("SPAN_KIND_CONSUMER") || crossed.contains("\"kind\":5"), "{crossed}");
 
     let pid = child.id().to_string();
     assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
