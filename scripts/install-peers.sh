@@ -3,7 +3,8 @@
 # Pushgateway and VictoriaMetrics (Debian); in ./.venv the Python
 # prometheus_client parser, the official OTLP protobuf classes and grpcio
 # (for tests/peers/otlp_receiver.py) and the OpenTelemetry Python SDK (the
-# reference sender); and the StatsD daemon (npm, in tests/peers/node_modules).
+# reference sender); the StatsD daemon and playwright-core (npm, in
+# tests/peers/node_modules); and Debian's Chromium for the browser test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,8 @@ debs=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || debs+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || debs+=(prometheus-pushgateway)
 command -v victoria-metrics >/dev/null || debs+=(victoria-metrics)
+# Headless Chromium for the dashboard's browser test (driven by playwright-core).
+[ -x /usr/bin/chromium ] || debs+=(chromium)
 # Only when the machine has no Node.js of its own (never replace one).
 command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)
 if [ ${#debs[@]} -gt 0 ]; then
@@ -25,6 +28,6 @@ if [ ! -x .venv/bin/python3 ]; then
 fi
 .venv/bin/pip install -q --disable-pip-version-check -r tests/peers/requirements.txt
 
-if [ ! -d tests/peers/node_modules/statsd ]; then
+if [ ! -d tests/peers/node_modules/statsd ] || [ ! -d tests/peers/node_modules/playwright-core ]; then
   (cd tests/peers && npm install --silent --no-audit --no-fund)
 fi

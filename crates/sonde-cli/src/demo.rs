@@ -40,8 +40,7 @@ pub(crate) fn load(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -
     Ok(config)
 }
 
-pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
-    let addrs = crate::serve::Addresses { listen, ..Default::default() };
+pub fn run(addrs: crate::serve::Addresses, file: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
     let hub = crate::serve::start(addrs, file, crate::serve::Mode::Demo)?;
     let registry = hub.pipeline.registry().clone();
     let app = registry.with_namespace("demo");
@@ -55,6 +54,7 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
         .help("HTTP request latency.")
         .labels(["route"])
         .buckets(Buckets::default_seconds())
+        .exemplars()
         .register()?;
     let in_flight = app.up_down_counter("http_requests_in_flight").help("Requests being served.").register()?;
     let queue = app.gauge("queue_depth").help("Jobs waiting.").labels(["queue"]).register()?;
@@ -63,6 +63,16 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
     let started = std::time::Instant::now();
     app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
 
+    // Views a visitor sees first (more can be added from the page).
+    use sonde_dashboard::ChartKind;
+    for (metric, kind) in [
+        ("demo_http_requests", ChartKind::Line),
+        ("demo_http_request_duration_seconds", ChartKind::Heatmap),
+        ("demo_queue_depth", ChartKind::Gauge),
+        ("demo_http_requests_in_flight", ChartKind::SingleStat),
+    ] {
+        hub.dashboard.register_view(metric, kind);
+    }
     // The workload's spans land in the hub's trace store (and go out over
     // OTLP when configured); its events in the hub's event log.
     let mut tracing =
@@ -129,6 +139,9 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
                     db.set_attribute("db.system", "postgresql");
                     thread::sleep(Duration::from_secs_f64(secs / 20.0));
                     db.end();
+                    // Inside the request's span: the observation carries
+                    // its trace as an exemplar.
+                    latency.with(&[route]).observe(secs);
                     if code == "500" {
                         events.record(
                             Severity::Error,
@@ -147,7 +160,6 @@ pub fn run(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result
                 }
                 span.end();
                 requests.with(&[method, route, code]).inc();
-                latency.with(&[route]).observe(secs);
                 payload.observe((dice.next() * 4096.0).round());
                 in_flight.dec();
                 queue.with(&["email"]).set((dice.next() * 40.0).round());

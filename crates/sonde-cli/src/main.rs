@@ -36,6 +36,15 @@ enum Command {
         /// SONDE_* and STATSD_HOST/STATSD_PORT environment variables apply.
         #[arg(long)]
         config: Option<std::path::PathBuf>,
+        /// StatsD address for the hub, UDP and TCP (default 127.0.0.1:8125, skipped if taken).
+        #[arg(long)]
+        statsd: Option<SocketAddr>,
+        /// OTLP/gRPC address for the hub (default 127.0.0.1:4317, skipped if taken).
+        #[arg(long)]
+        otlp_grpc: Option<SocketAddr>,
+        /// OTLP/HTTP address for the hub (default 127.0.0.1:4318, skipped if taken).
+        #[arg(long)]
+        otlp_http: Option<SocketAddr>,
     },
     /// Run the hub: receive StatsD/DogStatsD (UDP and newline-delimited
     /// TCP) and OTLP (gRPC; HTTP with protobuf or JSON) metrics, traces and
@@ -87,7 +96,9 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { listen, config } => demo::run(listen, config.as_deref()),
+        Command::Demo { listen, config, statsd, otlp_grpc, otlp_http } => {
+            demo::run(serve::Addresses { listen, statsd, otlp_grpc, otlp_http }, config.as_deref())
+        }
         Command::Serve { listen, statsd, otlp_grpc, otlp_http, config } => {
             serve::run(serve::Addresses { listen, statsd, otlp_grpc, otlp_http }, config)
         }

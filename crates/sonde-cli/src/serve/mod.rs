@@ -67,6 +67,7 @@ impl Mode {
 /// A running hub; [`Running::stop`] shuts it down, flushing the forwarders.
 pub struct Running {
     pub hub: hub::Hub,
+    pub dashboard: sonde_dashboard::Dashboard,
     pub pipeline: Pipeline,
     pub otlp: Option<Otlp>,
     env_metrics: Option<sonde_export::PeriodicExporter>,
@@ -119,6 +120,10 @@ pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Runnin
         },
     };
     let hub = hub::Hub::new(&registry, otlp.as_ref())?;
+    let source =
+        sonde_dashboard::LocalSource::new(registry.clone()).traces(hub.traces().clone()).events(hub.events().clone());
+    let dashboard = sonde_dashboard::Dashboard::builder(source).build();
+    dashboard.history().register_metrics(&registry)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (stop_servers, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
@@ -139,8 +144,9 @@ pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Runnin
         if pipeline.exporter_count() > 0 {
             say(format!("{} push exporter(s) running", pipeline.exporter_count()));
         }
+        say(format!("dashboard at http://{http}/"));
         say(format!("api at http://{http}/api/"));
-        servers.push(runtime.spawn(serve_axum(http_listener, api::router(hub.clone()), stopped())));
+        servers.push(runtime.spawn(serve_axum(http_listener, api::router(&hub, &dashboard), stopped())));
         let statsd_addr = or_default(addrs.statsd, DEFAULT_STATSD);
         match statsd::Listeners::bind(statsd_addr) {
             Ok(statsd) => {
@@ -174,7 +180,7 @@ pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Runnin
             say("forwarding metrics, traces and events over OTLP".into());
         }
     }
-    Ok(Running { hub, pipeline, otlp, env_metrics, runtime, servers, stop_servers, stop_workers, workers })
+    Ok(Running { hub, dashboard, pipeline, otlp, env_metrics, runtime, servers, stop_servers, stop_workers, workers })
 }
 
 impl Running {

@@ -1,0 +1,197 @@
+//! A live web dashboard for Sonde: every metric family with sparklines and
+//! history, views registered from code or the page, traces with
+//! waterfalls, events, and the links between them, updated by server-sent
+//! events every 500 ms. Its assets (and the vendored uPlot charts) are
+//! embedded; it needs no network at run time.
+//!
+//! ```no_run
+//! use sonde::Registry;
+//! use sonde_dashboard::{ChartKind, Dashboard, LocalSource};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let registry = Registry::new();
+//! let latency = registry.histogram("request_seconds").register()?;
+//! let dashboard = Dashboard::builder(LocalSource::new(registry.clone())).build();
+//! dashboard.register_view("request_seconds", ChartKind::Heatmap);
+//! latency.observe(0.2);
+//! sonde_dashboard::serve("127.0.0.1:9465".parse()?, dashboard).await?; // or mount dashboard.router()
+//! # Ok(()) }
+//! ```
+//!
+//! It is read-only, binds where it is told (127.0.0.1 in the examples and
+//! the binary), can require basic or bearer auth, renders every string
+//! from the data as text (never HTML) and sends a Content-Security-Policy
+//! that allows only its own scripts.
+
+#![warn(missing_docs)]
+
+mod api;
+mod assets;
+mod history;
+mod samples;
+mod source;
+mod views;
+
+use std::sync::{Arc, Weak};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use sonde_prometheus::Auth;
+
+pub use history::{History, Points, BYTES_PER_SERIES, COARSE, FINE};
+pub use samples::{samples, Sample};
+pub use source::{DataSource, LocalSource};
+pub use views::{ChartKind, View, Views};
+
+/// Default memory budget of the history (200 MB).
+pub const DEFAULT_HISTORY_BYTES: usize = 200 << 20;
+
+struct Inner {
+    source: Arc<dyn DataSource>,
+    history: History,
+    views: Views,
+    auth: Option<Auth>,
+}
+
+/// The dashboard: a [`DataSource`], its history and its registered views.
+/// Cheap to clone. A background thread samples the source once a second
+/// into the history while any clone is alive.
+#[derive(Clone)]
+pub struct Dashboard(Arc<Inner>);
+
+/// Options for a [`Dashboard`].
+#[must_use = "call build"]
+pub struct DashboardBuilder {
+    source: Arc<dyn DataSource>,
+    history_bytes: usize,
+    auth: Option<Auth>,
+}
+
+impl DashboardBuilder {
+    /// The history's memory budget (default [`DEFAULT_HISTORY_BYTES`]).
+    pub fn history_bytes(mut self, bytes: usize) -> Self {
+        self.history_bytes = bytes;
+        self
+    }
+
+    /// Requires this basic or bearer credential on every request.
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = Some(auth);
+        self
+    }
+
+    /// Builds the dashboard and starts its sampling thread.
+    pub fn build(self) -> Dashboard {
+        let d = Dashboard(Arc::new(Inner {
+            source: self.source,
+            history: History::new(self.history_bytes),
+            views: Views::default(),
+            auth: self.auth,
+        }));
+        let weak = Arc::downgrade(&d.0);
+        let _ = std::thread::Builder::new().name("sonde-dashboard-history".into()).spawn(move || sample_loop(weak));
+        d
+    }
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+fn sample_loop(dashboard: Weak<Inner>) {
+    loop {
+        let Some(d) = dashboard.upgrade() else { return };
+        let snapshot = d.source.snapshot();
+        d.history.record(now_ms(), &samples(&snapshot));
+        drop(d);
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+impl Dashboard {
+    /// Options for a dashboard over `source`.
+    pub fn builder(source: impl DataSource) -> DashboardBuilder {
+        DashboardBuilder { source: Arc::new(source), history_bytes: DEFAULT_HISTORY_BYTES, auth: None }
+    }
+
+    /// Shows `metric` as `kind` on the views page (spec 002's
+    /// `register_view`).
+    pub fn register_view(&self, metric: &str, kind: ChartKind) {
+        self.0.views.register(metric, kind);
+    }
+
+    /// The history store.
+    pub fn history(&self) -> &History {
+        &self.0.history
+    }
+
+    /// The page, its assets and the JSON API under `/api/`, to serve alone
+    /// or merge into an existing axum app.
+    pub fn router(&self) -> Router {
+        Router::new()
+            .route("/", get(assets::index))
+            .route("/assets/{file}", get(assets::file))
+            .route("/api/series", get(api::series))
+            .route("/api/snapshot", get(api::snapshot))
+            .route("/api/samples", get(api::list_samples))
+            .route("/api/history", get(api::history))
+            .route("/api/stream", get(api::stream))
+            .route("/api/views", get(api::views))
+            .route("/api/traces", get(api::traces))
+            .route("/api/traces/{trace_id}", get(api::trace))
+            .route("/api/events", get(api::events))
+            .layer(axum::middleware::from_fn_with_state(self.clone(), guard))
+            .with_state(self.clone())
+    }
+}
+
+/// Auth first, then the safety headers on every answer.
+async fn guard(State(d): State<Dashboard>, request: Request, next: Next) -> Response {
+    if let Some(auth) = &d.0.auth {
+        let header = request.headers().get(axum::http::header::AUTHORIZATION).map(|v| v.as_bytes());
+        if !auth.check(header) {
+            return (
+                axum::http::StatusCode::UNAUTHORIZED,
+                [(axum::http::header::WWW_AUTHENTICATE, auth.challenge())],
+                "unauthorized\n",
+            )
+                .into_response();
+        }
+    }
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(
+        axum::http::header::CONTENT_SECURITY_POLICY,
+        axum::http::HeaderValue::from_static(
+            "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+             connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'",
+        ),
+    );
+    headers.insert(axum::http::header::X_CONTENT_TYPE_OPTIONS, axum::http::HeaderValue::from_static("nosniff"));
+    headers.insert(axum::http::header::REFERRER_POLICY, axum::http::HeaderValue::from_static("no-referrer"));
+    response
+}
+
+/// Why serving stopped.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The address could not be bound, or the server failed.
+    #[error("dashboard at {addr}: {source}")]
+    Io {
+        /// Where.
+        addr: std::net::SocketAddr,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+}
+
+/// Serves `dashboard` on `addr` until the task is dropped.
+pub async fn serve(addr: std::net::SocketAddr, dashboard: Dashboard) -> Result<(), Error> {
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Io { addr, source })?;
+    axum::serve(listener, dashboard.router()).await.map_err(|source| Error::Io { addr, source })
+}

@@ -1,0 +1,69 @@
+//! A snapshot as flat samples with stable ids: what charts plot.
+
+use sonde::{FamilySnapshot, MetricKind, SeriesValue, Snapshot};
+
+/// One plottable number.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sample {
+    /// Stable id: the Prometheus sample name with its labels
+    /// (`http_requests_total{code="200"}`); histograms add a derived
+    /// `quantile="0.9"` series.
+    pub id: String,
+    /// The family it belongs to.
+    pub family: String,
+    /// The value now.
+    pub value: f64,
+}
+
+fn id(name: &str, labels: &[(&str, &str)]) -> String {
+    if labels.is_empty() {
+        return name.to_owned();
+    }
+    let inner: Vec<String> = labels.iter().map(|(k, v)| format!("{k}={v:?}")).collect();
+    format!("{name}{{{}}}", inner.join(","))
+}
+
+/// Every sample of `family`.
+pub fn family_samples(f: &FamilySnapshot, out: &mut Vec<Sample>) {
+    for s in f.series() {
+        let labels: Vec<(&str, &str)> = s.labels().collect();
+        let mut push = |name: String, extra: Option<(&str, String)>, value: f64| {
+            let mut l = labels.clone();
+            let q;
+            if let Some((k, v)) = extra {
+                q = v;
+                l.push((k, &q));
+            }
+            out.push(Sample { id: id(&name, &l), family: f.name.clone(), value });
+        };
+        match (f.kind, s.value()) {
+            (MetricKind::Counter, v) => push(format!("{}_total", f.name), None, v.as_f64()),
+            (MetricKind::Histogram, SeriesValue::Histogram { count, sum }) => {
+                push(format!("{}_count", f.name), None, *count as f64);
+                push(format!("{}_sum", f.name), None, *sum);
+                if let Some(h) = s.histogram() {
+                    for q in [0.5, 0.9, 0.99] {
+                        push(f.name.clone(), Some(("quantile", q.to_string())), h.quantile(q));
+                    }
+                }
+            }
+            (MetricKind::Summary, SeriesValue::Summary { count, sum }) => {
+                push(format!("{}_count", f.name), None, *count as f64);
+                push(format!("{}_sum", f.name), None, *sum);
+                for (q, v) in f.quantiles.iter().zip(s.quantiles()) {
+                    push(f.name.clone(), Some(("quantile", q.to_string())), *v);
+                }
+            }
+            (_, v) => push(f.name.clone(), None, v.as_f64()),
+        }
+    }
+}
+
+/// Every sample of `snapshot`.
+pub fn samples(snapshot: &Snapshot) -> Vec<Sample> {
+    let mut out = Vec::with_capacity(snapshot.series_count());
+    for f in &snapshot.families {
+        family_samples(f, &mut out);
+    }
+    out
+}

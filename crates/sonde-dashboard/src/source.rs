@@ -1,0 +1,78 @@
+//! Where the dashboard reads from.
+
+use std::sync::Arc;
+
+use sonde::events::{Event, EventLog};
+use sonde::trace::TraceId;
+use sonde::{Registry, Snapshot};
+use sonde_otlp::receive::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
+
+/// What the dashboard shows: metrics, and optionally traces and events.
+/// [`LocalSource`] covers an in-process registry with its stores and the
+/// hub's; implement it to show anything else.
+pub trait DataSource: Send + Sync + 'static {
+    /// The registry's current values.
+    fn snapshot(&self) -> Snapshot;
+    /// Trace summaries matching `filter`.
+    fn traces(&self, _filter: &TraceFilter) -> Vec<TraceSummary> {
+        Vec::new()
+    }
+    /// The spans of one trace, by start time.
+    fn trace(&self, _trace_id: TraceId) -> Vec<Arc<StoredSpan>> {
+        Vec::new()
+    }
+    /// Up to `limit` recent events, oldest first.
+    fn events(&self, _limit: usize) -> Vec<Arc<Event>> {
+        Vec::new()
+    }
+    /// The events of one trace.
+    fn trace_events(&self, _trace_id: TraceId) -> Vec<Arc<Event>> {
+        Vec::new()
+    }
+}
+
+/// A registry, with the trace store and event log when there are any.
+#[derive(Clone)]
+pub struct LocalSource {
+    registry: Registry,
+    traces: Option<TraceStore>,
+    events: Option<EventLog>,
+}
+
+impl LocalSource {
+    /// Metrics only.
+    pub fn new(registry: Registry) -> Self {
+        Self { registry, traces: None, events: None }
+    }
+
+    /// Adds spans (a [`TraceStore`] is also a span exporter, so in-process
+    /// spans can land in it through a `SimpleProcessor`).
+    pub fn traces(mut self, store: TraceStore) -> Self {
+        self.traces = Some(store);
+        self
+    }
+
+    /// Adds events.
+    pub fn events(mut self, log: EventLog) -> Self {
+        self.events = Some(log);
+        self
+    }
+}
+
+impl DataSource for LocalSource {
+    fn snapshot(&self) -> Snapshot {
+        self.registry.snapshot()
+    }
+    fn traces(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
+        self.traces.as_ref().map(|t| t.list(filter)).unwrap_or_default()
+    }
+    fn trace(&self, trace_id: TraceId) -> Vec<Arc<StoredSpan>> {
+        self.traces.as_ref().map(|t| t.trace(trace_id.to_bytes())).unwrap_or_default()
+    }
+    fn events(&self, limit: usize) -> Vec<Arc<Event>> {
+        self.events.as_ref().map(|e| e.recent(limit)).unwrap_or_default()
+    }
+    fn trace_events(&self, trace_id: TraceId) -> Vec<Arc<Event>> {
+        self.events.as_ref().map(|e| e.for_trace(trace_id)).unwrap_or_default()
+    }
+}
