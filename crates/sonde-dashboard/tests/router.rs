@@ -1,0 +1,118 @@
+//! The dashboard's router, in process: page and assets with their safety
+//! headers, auth, the JSON API, the live stream, and the history's budget.
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use sonde::trace::{SimpleProcessor, TracerProvider};
+use sonde::Registry;
+use sonde_dashboard::{ChartKind, Dashboard, History, LocalSource, Sample, BYTES_PER_SERIES};
+use sonde_otlp::receive::TraceStore;
+use tower::ServiceExt;
+
+async fn get(d: &Dashboard, path: &str, auth: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
+    let mut req = Request::get(path);
+    if let Some(a) = auth {
+        req = req.header("Authorization", a);
+    }
+    let resp = d.router().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let (parts, body) = resp.into_parts();
+    let bytes = body.collect().await.unwrap().to_bytes();
+    (parts.status, parts.headers, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn page_assets_and_safety_headers() {
+    let d = Dashboard::builder(LocalSource::new(Registry::new())).build();
+    let (status, headers, body) = get(&d, "/", None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("/assets/app.js"));
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    assert!(csp.contains("script-src 'self'") && !csp.contains("unsafe-eval"), "{csp}");
+    assert_eq!(headers["x-content-type-options"], "nosniff");
+    for asset in ["app.js", "app.css", "uPlot.iife.min.js", "uPlot.min.css"] {
+        assert_eq!(get(&d, &format!("/assets/{asset}"), None).await.0, StatusCode::OK, "{asset}");
+    }
+    assert_eq!(get(&d, "/assets/../Cargo.toml", None).await.0, StatusCode::NOT_FOUND);
+    // The page never builds markup from data.
+    let (_, _, js) = get(&d, "/assets/app.js", None).await;
+    assert!(!js.contains("innerHTML") && !js.contains("insertAdjacentHTML") && !js.contains("eval("));
+}
+
+#[tokio::test]
+async fn auth_is_required_when_configured() {
+    let auth = sonde_prometheus::Auth::Bearer("s3cret".into());
+    let d = Dashboard::builder(LocalSource::new(Registry::new())).auth(auth).build();
+    assert_eq!(get(&d, "/api/series", None).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&d, "/", Some("Bearer wrong")).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(get(&d, "/api/series", Some("Bearer s3cret")).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn api_views_samples_history_traces_and_stream() {
+    let registry = Registry::new();
+    let h = registry.histogram("work_seconds").exemplars().register().unwrap();
+    let store = TraceStore::new(1000, 1 << 20);
+    let provider = TracerProvider::builder().processor(SimpleProcessor::new(store.clone())).build();
+    let tracer = provider.tracer("t");
+    let trace_id = tracer.in_span("job", |s| {
+        h.observe(0.2);
+        s.context().trace_id.to_string()
+    });
+    let d = Dashboard::builder(LocalSource::new(registry.clone()).traces(store)).build();
+    d.register_view("work_seconds", ChartKind::Heatmap);
+    let (_, _, views) = get(&d, "/api/views", None).await;
+    assert_eq!(views, r#"{"views":[{"kind":"heatmap","metric":"work_seconds"}]}"#);
+
+    let (_, _, samples) = get(&d, "/api/samples?family=work_seconds", None).await;
+    assert!(samples.contains("work_seconds_count") && samples.contains(&trace_id), "{samples}");
+
+    let (_, _, trace) = get(&d, &format!("/api/traces/{trace_id}"), None).await;
+    assert!(
+        trace.contains("\"name\":\"job\"") && trace.contains("\"exemplars\":[{\"family\":\"work_seconds\""),
+        "{trace}"
+    );
+    assert_eq!(get(&d, "/api/traces/nothex", None).await.0, StatusCode::BAD_REQUEST);
+
+    tokio::time::sleep(Duration::from_millis(1200)).await; // one history tick at least
+    let (_, _, history) = get(&d, "/api/history?id=work_seconds_count", None).await;
+    assert!(history.contains("1.0"), "{history}");
+
+    let ids = urlencode(r#"["work_seconds_count"]"#);
+    let resp =
+        d.router().oneshot(Request::get(format!("/api/stream?ids={ids}")).body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.headers()["content-type"], "text/event-stream");
+    let mut body = resp.into_body();
+    let frame = tokio::time::timeout(Duration::from_secs(2), body.frame()).await.unwrap().unwrap().unwrap();
+    let text = String::from_utf8_lossy(frame.data_ref().unwrap()).into_owned();
+    assert!(text.starts_with("data: ") && text.contains("\"work_seconds_count\":1.0"), "{text}");
+    assert_eq!(get(&d, "/api/stream?ids=notjson", None).await.0, StatusCode::BAD_REQUEST);
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| if b.is_ascii_alphanumeric() || b == b'_' { (b as char).to_string() } else { format!("%{b:02X}") })
+        .collect()
+}
+
+/// The history's budget holds with 100,000 series: the default 200 MB
+/// keeps them all; a smaller budget keeps what fits and counts the rest.
+#[test]
+fn history_budget_holds_with_100k_series() {
+    let samples: Vec<Sample> =
+        (0..100_000).map(|i| Sample { id: format!("m{{i=\"{i}\"}}"), family: "m".into(), value: i as f64 }).collect();
+    let full = History::new(sonde_dashboard::DEFAULT_HISTORY_BYTES);
+    full.record(1000, &samples);
+    assert_eq!(full.usage(), (100_000, 0, 100_000 * BYTES_PER_SERIES));
+    assert!(100_000 * BYTES_PER_SERIES < sonde_dashboard::DEFAULT_HISTORY_BYTES);
+    let small = History::new(20 << 20);
+    for t in 0..3 {
+        small.record(1000 * (t + 1), &samples);
+    }
+    let (tracked, untracked, bytes) = small.usage();
+    assert_eq!(tracked, (20 << 20) / BYTES_PER_SERIES);
+    assert_eq!(tracked as u64 + untracked, 100_000);
+    assert!(bytes <= 20 << 20);
+}
