@@ -106,7 +106,7 @@ fn history_budget_holds_with_100k_series() {
     let full = History::new(sonde_dashboard::DEFAULT_HISTORY_BYTES);
     full.record(1000, &samples);
     assert_eq!(full.usage(), (100_000, 0, 100_000 * BYTES_PER_SERIES));
-    assert!(100_000 * BYTES_PER_SERIES < sonde_dashboard::DEFAULT_HISTORY_BYTES);
+    const { assert!(100_000 * BYTES_PER_SERIES < sonde_dashboard::DEFAULT_HISTORY_BYTES) };
     let small = History::new(20 << 20);
     for t in 0..3 {
         small.record(1000 * (t + 1), &samples);
