@@ -99,10 +99,21 @@ try {
   results.chart_point_after_ms = Date.now() - changed;
   const codeViews = await page.locator("[data-testid=view]").count();
   if (codeViews < 5) fail(`expected the 4 views registered in code plus the new one, got ${codeViews}`);
+  // The latency histogram's heatmap (registered in code): a cell names its
+  // bucket and links an exemplar trace.
+  const heat = page.locator('[data-testid=view][data-metric="demo_http_request_duration_seconds"] [data-testid=heatmap]');
+  await heat.waitFor({ timeout: 10000 });
   await page.waitForTimeout(1200);
   await shot("2-views");
+  const box = await heat.boundingBox();
+  await heat.click({ position: { x: box.width - 5, y: box.height - 3 } }); // the newest column, lowest bucket
+  await page.waitForSelector("[data-testid=heatmap-exemplar]", { timeout: 5000 });
+  await page.click("[data-testid=heatmap-exemplar]");
+  await page.waitForSelector("[data-testid=waterfall] [data-testid=span]", { timeout: 10000 });
+  await shot("2b-trace-from-heatmap");
+  await page.goBack();
   // It is kept in the browser: still there after a reload.
-  await page.reload();
+  await page.goto(url + "/#/views");
   await page.waitForSelector('[data-testid=view][data-metric="demo_queue_depth"]', { timeout: 10000 });
 
   // 4. A trace's waterfall.
@@ -159,7 +170,7 @@ try {
   console.log(JSON.stringify(results));
 } catch (e) {
   await shot("failure").catch(() => {});
-  fail(String(e && e.stack || e));
+  fail(String(e && e.stack || e) + (pageErrors.length ? "\npage errors: " + pageErrors.join("; ") : ""));
 } finally {
   await browser.close();
 }

@@ -60,7 +60,7 @@ fn the_dashboard_works_in_a_real_browser() {
     println!("dashboard in the browser: {results}");
     let median = results["update_latency_median_ms"].as_f64().unwrap();
     assert!(median < 1000.0, "a value change took {median} ms to show");
-    assert_eq!(results["screenshots"].as_array().map(|s| s.len()), Some(8), "{results}");
+    assert_eq!(results["screenshots"].as_array().map(|s| s.len()), Some(9), "{results}");
     for shot in results["screenshots"].as_array().unwrap() {
         let size = std::fs::metadata(artifacts.join(shot.as_str().unwrap())).unwrap().len();
         assert!(size > 10_000, "{shot} is {size} bytes: a blank page?");

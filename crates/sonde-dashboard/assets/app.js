@@ -138,7 +138,9 @@ async function overview() {
     let shown = 0;
     for (const f of families) {
       if (search.value && !f.name.includes(search.value)) continue;
-      const rows = (byFamily.get(f.name) || []).filter((s) => !labelFilter.value || s.id.includes(labelFilter.value));
+      const rows = (byFamily.get(f.name) || [])
+        .filter((s) => !/_bucket\{/.test(s.id))
+        .filter((s) => !labelFilter.value || s.id.includes(labelFilter.value));
       if (rows.length === 0 && labelFilter.value) continue;
       const kindSelect = el("select", { "data-testid": "view-kind-" + f.name },
         ...["line", "stacked_area", "gauge", "bar", "heatmap", "single_stat"].map((k) => el("option", { value: k, text: k })));
@@ -206,12 +208,78 @@ async function viewsPage() {
     box.append(el("h3", { text: `${view.metric} · ${view.kind} · ${view.from}` }));
     if (remove) box.append(remove);
     page.append(box);
-    let rows = samples.filter((s) => s.family === view.metric);
-    if (view.kind === "heatmap") rows = rows.filter((s) => s.id.includes('quantile="'));
+    let rows = samples.filter((s) => s.family === view.metric && !/_bucket\{/.test(s.id));
+    if (view.kind === "heatmap") {
+      await heatmap(box, view.metric, samples);
+      rows = rows.filter((s) => s.id.includes('quantile="'));
+    }
     rows = rows.slice(0, 20);
     await drawView(box, view, rows);
   }
   startStream();
+}
+
+// A histogram's buckets over time: one column per point, one row per
+// bucket, darker where more observations fell; a click names the bucket
+// and links the series' exemplar trace.
+async function heatmap(box, family, samples) {
+  const buckets = samples.filter((s) => s.family === family && /_bucket\{/.test(s.id));
+  if (buckets.length === 0) return;
+  const groupOf = (id) => id.replace(/,?le="[^"]*"/, "").replace("{,", "{").replace(",}", "}");
+  const group = groupOf(buckets[0].id);
+  const le = (id) => { const m = /le="([^"]*)"/.exec(id); return m[1] === "+Inf" ? Infinity : Number(m[1]); };
+  const ids = buckets.filter((s) => groupOf(s.id) === group).map((s) => s.id).sort((a, b) => le(a) - le(b));
+  const exemplar = samples.find((s) => s.family === family && s.exemplar_trace && groupOf(s.id.replace("_count", "_bucket")) === group);
+  const hist = await Promise.all(ids.map(history));
+  const columns = []; // per time: cumulative counts per bucket
+  for (let t = 0; t < hist[0].t.length; t++) columns.push({ t: hist[0].t[t], cum: hist.map((h) => h.v[t]) });
+  const canvas = el("canvas", { width: "800", height: String(14 * ids.length), "data-testid": "heatmap", style: "width:100%;max-width:800px;cursor:crosshair" });
+  const info = el("div", { class: "help", "data-testid": "heatmap-cell", text: `${group}: click a cell` });
+  box.append(el("div", { class: "id", text: "buckets over time · " + group }), canvas, info);
+  const cells = () => {
+    const out = [];
+    for (let c = 1; c < columns.length; c++) {
+      const a = columns[c - 1].cum, b = columns[c].cum;
+      out.push(ids.map((_, r) => {
+        if (b[r] == null || a[r] == null) return 0;
+        const here = b[r] - a[r];
+        const below = r === 0 || b[r - 1] == null || a[r - 1] == null ? 0 : b[r - 1] - a[r - 1];
+        return Math.max(0, here - below);
+      }));
+    }
+    return out.slice(-120);
+  };
+  const draw = () => {
+    const g = canvas.getContext("2d");
+    const data = cells();
+    const max = Math.max(1, ...data.flat());
+    const w = canvas.width / Math.max(1, data.length), h = canvas.height / ids.length;
+    g.clearRect(0, 0, canvas.width, canvas.height);
+    data.forEach((col, x) => col.forEach((n, r) => {
+      g.fillStyle = `rgba(74, 123, 208, ${n === 0 ? 0.04 : 0.15 + 0.85 * n / max})`;
+      g.fillRect(x * w, canvas.height - (r + 1) * h, Math.ceil(w), h - 1);
+    }));
+  };
+  canvas.addEventListener("click", (e) => {
+    const rect = canvas.getBoundingClientRect();
+    const r = Math.min(ids.length - 1, Math.floor((rect.bottom - e.clientY) / (rect.height / ids.length)));
+    const lo = r === 0 ? 0 : le(ids[r - 1]);
+    info.replaceChildren(el("span", { text: `bucket (${fmt(lo)}, ${fmt(le(ids[r]))}] of ${group} ` }),
+      exemplar ? el("a", { class: "link", "data-testid": "heatmap-exemplar", href: "#/trace/" + exemplar.exemplar_trace, text: "exemplar trace →" }) : el("span", { text: "(no exemplar)" }));
+  });
+  const pending = new Map();
+  ids.forEach((id, r) => subscribe(id, (t, v) => {
+    if (!pending.has(t)) pending.set(t, new Array(ids.length).fill(null));
+    const cum = pending.get(t);
+    cum[r] = v;
+    if (cum.every((x) => x != null)) {
+      pending.delete(t);
+      columns.push({ t, cum });
+      if (columns.length > 400) columns.shift();
+      draw();
+    }
+  }));
+  draw();
 }
 
 async function drawView(box, view, rows) {

@@ -45,6 +45,11 @@ pub fn family_samples(f: &FamilySnapshot, out: &mut Vec<Sample>) {
                     for q in [0.5, 0.9, 0.99] {
                         push(f.name.clone(), Some(("quantile", q.to_string())), h.quantile(q));
                     }
+                    // Cumulative bucket counts, for heatmaps over time.
+                    for (bound, count) in h.buckets() {
+                        let le = if bound.is_infinite() { "+Inf".to_owned() } else { bound.to_string() };
+                        push(format!("{}_bucket", f.name), Some(("le", le)), count as f64);
+                    }
                 }
             }
             (MetricKind::Summary, SeriesValue::Summary { count, sum }) => {
