@@ -9,8 +9,23 @@
 #[path = "../../sonde-prometheus/tests/support/peers.rs"]
 mod peers;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+
+/// Starts `sonde demo` with these arguments and waits until it is ready.
+fn demo(args: &[String]) -> peers::Peer {
+    let mut child: Child =
+        Command::new(env!("CARGO_BIN_EXE_sonde")).arg("demo").args(args).stdout(Stdio::piped()).spawn().unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    loop {
+        let mut line = String::new();
+        assert!(out.read_line(&mut line).unwrap() > 0, "sonde demo exited early");
+        if line.contains("press Ctrl-C") {
+            break;
+        }
+    }
+    peers::Peer(child)
+}
 
 #[test]
 fn the_dashboard_works_in_a_real_browser() {
@@ -24,23 +39,18 @@ fn the_dashboard_works_in_a_real_browser() {
     }
     let port = |_| peers::free_port();
     let (http, statsd, grpc, otlp) = (port(0), port(1), port(2), port(3));
-    let mut demo = peers::Peer(
-        Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .args(["demo", "--listen", &format!("127.0.0.1:{http}")])
-            .args(["--statsd", &format!("127.0.0.1:{statsd}"), "--otlp-grpc", &format!("127.0.0.1:{grpc}")])
-            .args(["--otlp-http", &format!("127.0.0.1:{otlp}")])
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
-    let mut out = BufReader::new(demo.0.stdout.take().unwrap());
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "sonde demo exited early");
-        if line.contains("press Ctrl-C") {
-            break;
-        }
-    }
+    let args: Vec<String> = [
+        "--listen".into(),
+        format!("127.0.0.1:{http}"),
+        "--statsd".into(),
+        format!("127.0.0.1:{statsd}"),
+        "--otlp-grpc".into(),
+        format!("127.0.0.1:{grpc}"),
+        "--otlp-http".into(),
+        format!("127.0.0.1:{otlp}"),
+    ]
+    .into();
+    let first = demo(&args);
     let artifacts = root.join("test-artifacts/dashboard");
     let _ = std::fs::remove_dir_all(&artifacts);
     let run = Command::new("node")
@@ -65,4 +75,30 @@ fn the_dashboard_works_in_a_real_browser() {
         let size = std::fs::metadata(artifacts.join(shot.as_str().unwrap())).unwrap().len();
         assert!(size > 10_000, "{shot} is {size} bytes: a blank page?");
     }
+
+    // 1,000 live series on screen, then a server restart the page rides out.
+    let mut script = Command::new("node")
+        .current_dir(&root)
+        .env("CHROMIUM", &chromium)
+        .arg("tests/browser/many_and_reconnect.mjs")
+        .arg(format!("http://127.0.0.1:{http}"))
+        .arg(statsd.to_string())
+        .arg(&artifacts)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(script.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), "LIVE", "the many-series page did not get live: {line}");
+    drop(first); // killed by PID
+    let _second = demo(&args);
+    writeln!(script.stdin.take().unwrap(), "RESTARTED").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(script.wait().unwrap().success(), "many-series/reconnect check failed: {rest}");
+    let more: serde_json::Value = serde_json::from_str(rest.lines().last().unwrap_or("{}")).unwrap();
+    println!("1,000 series and a restart: {more}");
+    assert!(more["resumed_after_ms"].as_f64().is_some(), "{more}");
 }

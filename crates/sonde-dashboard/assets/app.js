@@ -154,7 +154,8 @@ async function overview() {
         el("h3", { text: `${f.name} (${f.kind}, ${f.series} series)` }),
         el("div", { class: "help", text: f.help || "" }),
         el("div", { class: "controls" }, kindSelect, add));
-      for (const s of rows.slice(0, 50)) {
+      // A search narrows the page: then up to 1,000 rows per family.
+      for (const s of rows.slice(0, search.value || labelFilter.value ? 1000 : 50)) {
         const value = el("span", { class: "value", "data-testid": "value", "data-id": s.id, text: fmt(s.value) });
         const spark = el("div", { class: "spark" });
         const exemplar = s.exemplar_trace
