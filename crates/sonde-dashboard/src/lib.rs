@@ -14,7 +14,8 @@
 //! let dashboard = Dashboard::builder(LocalSource::new(registry.clone())).build();
 //! dashboard.register_view("request_seconds", ChartKind::Heatmap);
 //! latency.observe(0.2);
-//! sonde_dashboard::serve("127.0.0.1:9465".parse()?, dashboard).await?; // or mount dashboard.router()
+//! dashboard.serve("127.0.0.1:9465".parse()?).await?; // or mount dashboard.router() in an app
+//! // With defaults: sonde_dashboard::serve(addr, LocalSource::new(registry)).await
 //! # Ok(()) }
 //! ```
 //!
@@ -190,8 +191,16 @@ pub enum Error {
     },
 }
 
-/// Serves `dashboard` on `addr` until the task is dropped.
-pub async fn serve(addr: std::net::SocketAddr, dashboard: Dashboard) -> Result<(), Error> {
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Io { addr, source })?;
-    axum::serve(listener, dashboard.router()).await.map_err(|source| Error::Io { addr, source })
+/// Serves a dashboard with default options over `source` on `addr`
+/// (spec 002's `start_dashboard_server`) until the task is dropped.
+pub async fn serve(addr: std::net::SocketAddr, source: impl DataSource) -> Result<(), Error> {
+    Dashboard::builder(source).build().serve(addr).await
+}
+
+impl Dashboard {
+    /// Serves this dashboard on `addr` until the task is dropped.
+    pub async fn serve(self, addr: std::net::SocketAddr) -> Result<(), Error> {
+        let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Io { addr, source })?;
+        axum::serve(listener, self.router()).await.map_err(|source| Error::Io { addr, source })
+    }
 }

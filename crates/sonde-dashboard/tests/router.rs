@@ -116,3 +116,25 @@ fn history_budget_holds_with_100k_series() {
     assert_eq!(tracked as u64 + untracked, 100_000);
     assert!(bytes <= 20 << 20);
 }
+
+/// Served on its own, as spec 002's `start_dashboard_server` does.
+#[tokio::test]
+async fn serves_on_its_own() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let registry = Registry::new();
+    registry.gauge("alone").register().unwrap().set(3.0);
+    let server = tokio::spawn(sonde_dashboard::serve(addr, LocalSource::new(registry)));
+    let mut reply = String::new();
+    for _ in 0..50 {
+        if let Ok(mut s) = tokio::net::TcpStream::connect(addr).await {
+            s.write_all(b"GET /api/series HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").await.unwrap();
+            s.read_to_string(&mut reply).await.unwrap();
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(reply.contains("\"name\":\"alone\""), "{reply}");
+    server.abort();
+}
