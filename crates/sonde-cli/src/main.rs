@@ -6,7 +6,6 @@ mod lint;
 mod otlp_env;
 mod serve;
 
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -26,47 +25,24 @@ enum Command {
     /// print where to look: /metrics and the API. OTEL_EXPORTER_OTLP_*
     /// variables send everything to an OpenTelemetry collector too.
     Demo {
-        /// HTTP address for /metrics and the API (default 127.0.0.1:9464;
-        /// overrides the file). The demo also receives StatsD and OTLP on the
-        /// default ports when they are free.
-        #[arg(long)]
-        listen: Option<SocketAddr>,
+        #[command(flatten)]
+        addrs: serve::Addresses,
         /// A TOML configuration (see the sonde-config crate docs): switches on
-        /// push exporters (StatsD, Pushgateway, remote write, textfile...).
-        /// SONDE_* and STATSD_HOST/STATSD_PORT environment variables apply.
+        /// push exporters (StatsD, Pushgateway, remote write, textfile, OTLP...).
+        /// SONDE_*, STATSD_HOST/STATSD_PORT and OTEL_* environment variables apply.
         #[arg(long)]
         config: Option<std::path::PathBuf>,
-        /// StatsD address for the hub, UDP and TCP (default 127.0.0.1:8125, skipped if taken).
-        #[arg(long)]
-        statsd: Option<SocketAddr>,
-        /// OTLP/gRPC address for the hub (default 127.0.0.1:4317, skipped if taken).
-        #[arg(long)]
-        otlp_grpc: Option<SocketAddr>,
-        /// OTLP/HTTP address for the hub (default 127.0.0.1:4318, skipped if taken).
-        #[arg(long)]
-        otlp_http: Option<SocketAddr>,
     },
     /// Run the hub: receive StatsD/DogStatsD (UDP and newline-delimited
     /// TCP) and OTLP (gRPC; HTTP with protobuf or JSON) metrics, traces and
-    /// logs; serve /metrics and the JSON API under /api/ (docs/api.md);
+    /// logs; serve /metrics, the dashboard and the JSON API under /api/ (docs/api.md);
     /// forward through the exporters the configuration enables (OTLP,
     /// remote write, Pushgateway, StatsD). Everything listens on 127.0.0.1
     /// unless told otherwise. Prints every bound address; stops cleanly,
     /// flushing the forwarders, on SIGINT or SIGTERM.
     Serve {
-        /// HTTP address for /metrics and the JSON API under /api/ (default
-        /// 127.0.0.1:9464; overrides the file).
-        #[arg(long)]
-        listen: Option<SocketAddr>,
-        /// StatsD address, UDP and TCP (default 127.0.0.1:8125).
-        #[arg(long)]
-        statsd: Option<SocketAddr>,
-        /// OTLP/gRPC address for traces, metrics and logs (default 127.0.0.1:4317).
-        #[arg(long)]
-        otlp_grpc: Option<SocketAddr>,
-        /// OTLP/HTTP address, protobuf or JSON (default 127.0.0.1:4318).
-        #[arg(long)]
-        otlp_http: Option<SocketAddr>,
+        #[command(flatten)]
+        addrs: serve::Addresses,
         /// A TOML configuration (the same as `demo --config`).
         #[arg(long)]
         config: Option<std::path::PathBuf>,
@@ -96,12 +72,8 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Demo { listen, config, statsd, otlp_grpc, otlp_http } => {
-            demo::run(serve::Addresses { listen, statsd, otlp_grpc, otlp_http }, config.as_deref())
-        }
-        Command::Serve { listen, statsd, otlp_grpc, otlp_http, config } => {
-            serve::run(serve::Addresses { listen, statsd, otlp_grpc, otlp_http }, config)
-        }
+        Command::Demo { addrs, config } => demo::run(addrs, config.as_deref()),
+        Command::Serve { addrs, config } => serve::run(addrs, config),
         Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
         Command::Check { target } => return ExitCode::from(check::run(&target)),
     };

@@ -9,22 +9,19 @@
 #[path = "../../sonde-prometheus/tests/support/peers.rs"]
 mod peers;
 
+#[path = "support/running.rs"]
+mod running;
+
 use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
+
+use running::Running;
 
 /// Starts `sonde demo` with these arguments and waits until it is ready.
-fn demo(args: &[String]) -> peers::Peer {
-    let mut child: Child =
-        Command::new(env!("CARGO_BIN_EXE_sonde")).arg("demo").args(args).stdout(Stdio::piped()).spawn().unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "sonde demo exited early");
-        if line.contains("press Ctrl-C") {
-            break;
-        }
-    }
-    peers::Peer(child)
+fn demo(args: &[String]) -> Running {
+    let mut all = vec!["demo"];
+    all.extend(args.iter().map(String::as_str));
+    Running::start(env!("CARGO_BIN_EXE_sonde"), &all)
 }
 
 #[test]

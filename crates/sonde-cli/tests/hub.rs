@@ -6,80 +6,29 @@
 
 #[path = "../../sonde-otlp/tests/support/mod.rs"]
 mod otlp_support;
+#[path = "support/running.rs"]
+mod running;
 
 use otlp_support::peers;
+use running::Running;
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A running `sonde serve` on free loopback ports, stopped by SIGTERM.
-struct Hub {
-    child: Child,
-    addrs: HashMap<String, String>,
-}
+/// A running `sonde serve` on free loopback ports.
+struct Hub;
 
 impl Hub {
-    fn start() -> Self {
-        Self::start_with(&[])
+    fn start() -> Running {
+        Running::serve(env!("CARGO_BIN_EXE_sonde"), &[])
     }
 
-    fn start_with(extra: &[&str]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
-            .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut addrs = HashMap::new();
-        loop {
-            let mut line = String::new();
-            assert!(out.read_line(&mut line).unwrap() > 0, "sonde serve exited early");
-            if line.contains("ready") {
-                break;
-            }
-            if let Some((what, addr)) = line.trim().strip_prefix("sonde serve: ").and_then(|l| l.split_once(" at ")) {
-                let addr = addr.trim_start_matches("http://").split('/').next().unwrap();
-                addrs.insert(what.to_owned(), addr.to_owned());
-            }
-        }
-        Self { child, addrs }
-    }
-
-    fn addr(&self, what: &str) -> &str {
-        &self.addrs[what]
-    }
-
-    fn stop(mut self) {
-        assert!(Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap().success());
-        assert!(self.child.wait().unwrap().success());
-    }
-
-    fn rss_bytes(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        let kb: u64 = status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .unwrap()
-            .trim()
-            .trim_end_matches(" kB")
-            .trim()
-            .parse()
-            .unwrap();
-        kb * 1024
-    }
-}
-
-impl Drop for Hub {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start_with(extra: &[&str]) -> Running {
+        Running::serve(env!("CARGO_BIN_EXE_sonde"), extra)
     }
 }
 
@@ -155,7 +104,7 @@ fn reference_senders_reach_prometheus_and_the_api() {
     };
     let Some(prometheus) = peers::program("prometheus") else { return };
     let hub = Hub::start();
-    let api = hub.addr("api").to_owned();
+    let api = hub.addr("metrics").to_owned();
     let statsd_port = hub.addr("statsd udp").rsplit(':').next().unwrap().to_owned();
     let script = peers::workspace_root().join("tests/peers/otel_sdk_send.py");
 
@@ -232,7 +181,7 @@ fn reference_senders_reach_prometheus_and_the_api() {
 #[test]
 fn bad_input_is_refused_counted_and_survived() {
     let hub = Hub::start();
-    let (api, otlp) = (hub.addr("api").to_owned(), hub.addr("otlp http").to_owned());
+    let (api, otlp) = (hub.addr("metrics").to_owned(), hub.addr("otlp http").to_owned());
     let proto = [("Content-Type", "application/x-protobuf")];
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
     let cases: Vec<Case> = vec![
@@ -338,14 +287,14 @@ fn grpc_garbage_gets_a_grpc_error_and_the_hub_keeps_serving() {
         "got {code:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    assert_eq!(http(hub.addr("api"), "GET", "/api/traces", &[], b"").0, 200, "still serving");
+    assert_eq!(http(hub.addr("metrics"), "GET", "/api/traces", &[], b"").0, 200, "still serving");
     hub.stop();
 }
 
 #[test]
 fn statsd_over_udp_and_tcp_lands_in_metrics() {
     let hub = Hub::start();
-    let api = hub.addr("api").to_owned();
+    let api = hub.addr("metrics").to_owned();
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.send_to(b"hits:1|c\nnot a statsd line\nlat:100|ms|#route:/a\ntemp:5|g\ntemp:-2|g", hub.addr("statsd udp"))
         .unwrap();
@@ -385,7 +334,7 @@ fn forwards_what_it_receives_and_flushes_on_stop() {
     drop(t);
     let log = br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":17,"body":{"stringValue":"disk full"}}]}]}]}"#;
     assert_eq!(http(hub.addr("otlp http"), "POST", "/v1/logs", &[("Content-Type", "application/json")], log).0, 200);
-    wait_until("the statsd line", || metrics(hub.addr("api")).contains("fwd_hits_total 3"));
+    wait_until("the statsd line", || metrics(hub.addr("metrics")).contains("fwd_hits_total 3"));
     hub.stop();
 
     let names: Vec<String> = rx
@@ -414,8 +363,8 @@ fn timer_buckets_come_from_the_configuration() {
     let hub = Hub::start_with(&["--config", config.to_str().unwrap()]);
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     udp.send_to(b"render:250|ms", hub.addr("statsd udp")).unwrap();
-    wait_until("the timer", || metrics(hub.addr("api")).contains("render_seconds_count 1"));
-    let text = metrics(hub.addr("api"));
+    wait_until("the timer", || metrics(hub.addr("metrics")).contains("render_seconds_count 1"));
+    let text = metrics(hub.addr("metrics"));
     assert!(text.contains("render_seconds_bucket{le=\"0.1\"} 0\nrender_seconds_bucket{le=\"1\"} 1\n"), "{text}");
     hub.stop();
     std::fs::remove_dir_all(&dir).ok();

@@ -2,10 +2,14 @@
 //! 100,000 spans (OTLP/HTTP) into `sonde serve`; everything sent is either
 //! received or counted as dropped or refused.
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "support/running.rs"]
+mod running;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use running::Running;
 
 use prost::Message;
 use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -78,38 +82,9 @@ fn spans_request(batch: u64) -> Vec<u8> {
 
 #[test]
 fn a_million_lines_and_a_hundred_thousand_spans_are_all_accounted_for() {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
-        .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let (mut api, mut tcp, mut otlp) = (String::new(), String::new(), String::new());
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "sonde serve exited early");
-        let addr = || {
-            line.split(" at ")
-                .nth(1)
-                .unwrap()
-                .trim()
-                .trim_start_matches("http://")
-                .split('/')
-                .next()
-                .unwrap()
-                .to_owned()
-        };
-        if line.contains("metrics at") {
-            api = addr();
-        } else if line.contains("statsd tcp at") {
-            tcp = addr();
-        } else if line.contains("otlp http at") {
-            otlp = addr();
-        } else if line.contains("ready") {
-            break;
-        }
-    }
+    let hub = Running::serve(env!("CARGO_BIN_EXE_sonde"), &[]);
+    let (api, tcp, otlp) =
+        (hub.addr("metrics").to_owned(), hub.addr("statsd tcp").to_owned(), hub.addr("otlp http").to_owned());
 
     // StatsD: 1,000,000 lines over four TCP connections, 100 series.
     let senders: Vec<_> = (0..4u64)
@@ -167,6 +142,5 @@ fn a_million_lines_and_a_hundred_thousand_spans_are_all_accounted_for() {
     assert_eq!(stored + refused, SPANS, "kept or refused, nothing lost");
     assert_eq!(held + evicted, stored, "held or evicted (counted)");
 
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-    assert!(child.wait().unwrap().success());
+    hub.stop();
 }

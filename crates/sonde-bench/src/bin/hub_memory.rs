@@ -7,19 +7,14 @@
 //! cargo run --release -p sonde-bench --bin hub-memory -- target/release/sonde
 //! ```
 
-use std::io::{BufRead, BufReader, Read, Write};
+#[path = "../../../sonde-cli/tests/support/running.rs"]
+mod running;
+
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn rss_kib(pid: u32) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("Linux /proc");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
-}
+use running::Running;
 
 fn series_count(api: &str) -> u64 {
     let mut s = TcpStream::connect(api).unwrap();
@@ -32,38 +27,10 @@ fn series_count(api: &str) -> u64 {
 
 fn main() {
     let sonde = std::env::args().nth(1).unwrap_or_else(|| "target/release/sonde".into());
-    let mut child = Command::new(&sonde)
-        .args(["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
-        .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start sonde serve (build it with cargo build --release -p sonde-cli)");
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let (mut api, mut tcp) = (String::new(), String::new());
-    loop {
-        let mut line = String::new();
-        assert!(out.read_line(&mut line).unwrap() > 0, "sonde serve exited");
-        let addr = || {
-            line.split(" at ")
-                .nth(1)
-                .unwrap()
-                .trim()
-                .trim_start_matches("http://")
-                .split('/')
-                .next()
-                .unwrap()
-                .to_owned()
-        };
-        if line.contains("metrics at") {
-            api = addr();
-        } else if line.contains("statsd tcp at") {
-            tcp = addr();
-        } else if line.contains("ready") {
-            break;
-        }
-    }
+    let hub = Running::serve(&sonde, &[]);
+    let (api, tcp) = (hub.addr("metrics").to_owned(), hub.addr("statsd tcp").to_owned());
     std::thread::sleep(Duration::from_millis(500));
-    let before = rss_kib(child.id());
+    let before = hub.rss_bytes() / 1024;
     let mut s = TcpStream::connect(&tcp).unwrap();
     let mut chunk = String::new();
     for m in 0..10 {
@@ -83,13 +50,11 @@ fn main() {
     }
     let series = series_count(&api);
     std::thread::sleep(Duration::from_millis(500));
-    let after = rss_kib(child.id());
+    let after = hub.rss_bytes() / 1024;
     println!(
         "series: {series}\nRSS before: {:.1} MiB\nRSS after: {:.1} MiB\nper series: {:.0} B",
         before as f64 / 1024.0,
         after as f64 / 1024.0,
         (after - before) as f64 * 1024.0 / series.max(1) as f64
     );
-    let _ = child.kill();
-    let _ = child.wait();
 }

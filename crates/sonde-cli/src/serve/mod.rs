@@ -29,15 +29,21 @@ pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
 pub const DEFAULT_OTLP_HTTP: &str = "127.0.0.1:4318";
 
 /// Where the hub listens; `None` takes the configuration's or the default.
-#[derive(Debug, Default)]
+/// (`sonde demo` skips a default ingest port that is taken.)
+#[derive(Debug, Default, clap::Args)]
 pub struct Addresses {
-    /// `/metrics` and `/api/`.
+    /// HTTP address for /metrics, the dashboard and the JSON API under
+    /// /api/ (default 127.0.0.1:9464; overrides the file).
+    #[arg(long)]
     pub listen: Option<SocketAddr>,
-    /// StatsD, UDP and TCP.
+    /// StatsD address, UDP and TCP (default 127.0.0.1:8125).
+    #[arg(long)]
     pub statsd: Option<SocketAddr>,
-    /// OTLP/gRPC.
+    /// OTLP/gRPC address for traces, metrics and logs (default 127.0.0.1:4317).
+    #[arg(long)]
     pub otlp_grpc: Option<SocketAddr>,
-    /// OTLP/HTTP.
+    /// OTLP/HTTP address, protobuf or JSON (default 127.0.0.1:4318).
+    #[arg(long)]
     pub otlp_http: Option<SocketAddr>,
 }
 

@@ -67,6 +67,14 @@ fn unit_name(unit: &str) -> Option<&'static str> {
     })
 }
 
+fn point_value(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) -> Result<f64, &'static str> {
+    match p.value {
+        Some(number_data_point::Value::AsInt(i)) => Ok(i as f64),
+        Some(number_data_point::Value::AsDouble(d)) => Ok(d),
+        None => Err("no_value"),
+    }
+}
+
 fn is_cumulative(t: i32) -> bool {
     t != AggregationTemporality::Delta as i32
 }
@@ -147,11 +155,7 @@ impl MetricIngest {
                 .iter()
                 .map(|p| {
                     let labels = labels(job, &p.attributes)?;
-                    let v = match p.value {
-                        Some(number_data_point::Value::AsInt(i)) => i as f64,
-                        Some(number_data_point::Value::AsDouble(d)) => d,
-                        None => return Err("no_value"),
-                    };
+                    let v = point_value(p)?;
                     if v.is_nan() || v < 0.0 || v.is_infinite() {
                         return Err("bad_value");
                     }
@@ -264,11 +268,7 @@ impl MetricIngest {
             .iter()
             .map(|p| {
                 let labels = labels(job, &p.attributes)?;
-                let v = match p.value {
-                    Some(number_data_point::Value::AsInt(i)) => i as f64,
-                    Some(number_data_point::Value::AsDouble(d)) => d,
-                    None => return Err("no_value"),
-                };
+                let v = point_value(p)?;
                 if delta {
                     let (_, values) = self.target(state, name, "gauge", unit, &m.description, &labels, None)?;
                     let Target::Gauge(f) = &state.targets[&(name.to_owned(), "gauge")].1 else {
