@@ -218,6 +218,9 @@ pub struct HubConfig {
     /// Buckets (seconds) of the histograms StatsD timers become (default:
     /// Prometheus' `0.005..10`).
     pub timer_buckets: Option<Vec<f64>>,
+    /// Memory budget of the dashboard's history in bytes (default 200 MB;
+    /// 0 keeps no history).
+    pub history_bytes: Option<usize>,
 }
 
 /// `[textfile]` and `[json_file]`.

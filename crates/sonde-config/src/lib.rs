@@ -29,7 +29,7 @@
 //! `resource_attributes`, `headers`, `insecure`; the `OTEL_*` variables fill
 //! in the rest),
 //! `[textfile]` and `[json_file]` (`path`, `interval`), `[logger]`
-//! (`interval`), `[hub]` (`timer_buckets`, for `sonde serve`). Unknown keys
+//! (`interval`), `[hub]` (`timer_buckets`, `history_bytes`, for `sonde serve`). Unknown keys
 //! are errors.
 //!
 //! # Environment

@@ -61,6 +61,7 @@ interval = "1h"
 
 [hub]
 timer_buckets = [0.01, 0.1, 1.0]
+history_bytes = 1000000
 "#;
 
 #[test]
@@ -95,6 +96,7 @@ fn every_key_is_parsed() {
     assert_eq!(c.json_file.as_ref().unwrap().interval, None);
     assert_eq!(c.logger.as_ref().unwrap().interval, Some(Interval(Duration::from_secs(3600))));
     assert_eq!(c.hub.as_ref().unwrap().timer_buckets, Some(vec![0.01, 0.1, 1.0]));
+    assert_eq!(c.hub.as_ref().unwrap().history_bytes, Some(1_000_000));
     assert_eq!(Config::from_toml("").unwrap(), Config::default(), "everything has a default");
 }
 

@@ -93,6 +93,11 @@ impl History {
         }))
     }
 
+    /// Whether the budget allows any series at all.
+    pub fn is_enabled(&self) -> bool {
+        self.0.max_series > 0
+    }
+
     /// Records one tick (call once a second) at `now_ms`.
     pub fn record(&self, now_ms: u64, samples: &[Sample]) {
         let mut st = self.0.state.lock().unwrap_or_else(|p| p.into_inner());

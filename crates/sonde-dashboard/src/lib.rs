@@ -106,8 +106,10 @@ fn now_ms() -> u64 {
 fn sample_loop(dashboard: Weak<Inner>) {
     loop {
         let Some(d) = dashboard.upgrade() else { return };
-        let snapshot = d.source.snapshot();
-        d.history.record(now_ms(), &samples(&snapshot));
+        if d.history.is_enabled() {
+            let snapshot = d.source.snapshot();
+            d.history.record(now_ms(), &samples(&snapshot));
+        }
         drop(d);
         std::thread::sleep(Duration::from_secs(1));
     }

@@ -5,6 +5,7 @@
 //! ```sh
 //! cargo build --release -p sonde-cli
 //! cargo run --release -p sonde-bench --bin hub-memory -- target/release/sonde
+//! cargo run --release -p sonde-bench --bin hub-memory -- target/release/sonde --with-history
 //! ```
 
 #[path = "../../../sonde-cli/tests/support/running.rs"]
@@ -26,8 +27,14 @@ fn series_count(api: &str) -> u64 {
 }
 
 fn main() {
-    let sonde = std::env::args().nth(1).unwrap_or_else(|| "target/release/sonde".into());
-    let hub = Running::serve(&sonde, &[]);
+    let sonde =
+        std::env::args().nth(1).filter(|a| !a.starts_with("--")).unwrap_or_else(|| "target/release/sonde".into());
+    // Without the dashboard's history (the hub's own footprint), unless
+    // `--with-history` asks for the default 200 MB budget.
+    let with_history = std::env::args().any(|a| a == "--with-history");
+    let config = std::env::temp_dir().join(format!("sonde-hub-memory-{}.toml", std::process::id()));
+    std::fs::write(&config, if with_history { "" } else { "[hub]\nhistory_bytes = 0\n" }).unwrap();
+    let hub = Running::serve(&sonde, &["--config", config.to_str().unwrap()]);
     let (api, tcp) = (hub.addr("metrics").to_owned(), hub.addr("statsd tcp").to_owned());
     std::thread::sleep(Duration::from_millis(500));
     let before = hub.rss_bytes() / 1024;
@@ -50,9 +57,14 @@ fn main() {
     }
     let series = series_count(&api);
     std::thread::sleep(Duration::from_millis(500));
+    std::fs::remove_file(&config).ok();
+    if with_history {
+        std::thread::sleep(Duration::from_millis(1500)); // a history tick or two
+    }
     let after = hub.rss_bytes() / 1024;
     println!(
-        "series: {series}\nRSS before: {:.1} MiB\nRSS after: {:.1} MiB\nper series: {:.0} B",
+        "history: {}\nseries: {series}\nRSS before: {:.1} MiB\nRSS after: {:.1} MiB\nper series: {:.0} B",
+        if with_history { "on (200 MB budget)" } else { "off" },
         before as f64 / 1024.0,
         after as f64 / 1024.0,
         (after - before) as f64 * 1024.0 / series.max(1) as f64

@@ -128,7 +128,8 @@ pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Runnin
     let hub = hub::Hub::new(&registry, otlp.as_ref())?;
     let source =
         sonde_dashboard::LocalSource::new(registry.clone()).traces(hub.traces().clone()).events(hub.events().clone());
-    let dashboard = sonde_dashboard::Dashboard::builder(source).build();
+    let history = config.hub.as_ref().and_then(|h| h.history_bytes).unwrap_or(sonde_dashboard::DEFAULT_HISTORY_BYTES);
+    let dashboard = sonde_dashboard::Dashboard::builder(source).history_bytes(history).build();
     dashboard.history().register_metrics(&registry)?;
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     let (stop_servers, stop_rx) = tokio::sync::watch::channel(false);
