@@ -276,17 +276,17 @@ fn grpc_garbage_gets_a_grpc_error_and_the_hub_keeps_serving() {
     let probe = format!(
         "import grpc\nch = grpc.insecure_channel('{}')\n\
          call = ch.unary_unary('/opentelemetry.proto.collector.trace.v1.TraceService/Export')\n\
-         try:\n    call(b'\\x0a\\xff\\xff\\xff\\x0f', timeout=5)\n    print('OK')\n\
-         except grpc.RpcError as e:\n    print(e.code().name)\n",
+         for body in [b'\\x0a\\xff\\xff\\xff\\x0f', b'\\x0a' * (33 << 20)]:\n\
+         \x20   try:\n        call(body, timeout=20)\n        print('OK')\n\
+         \x20   except grpc.RpcError as e:\n        print(e.code().name)\n",
         hub.addr("otlp grpc")
     );
     let out = Command::new(python).args(["-c", &probe]).output().unwrap();
-    let code = String::from_utf8_lossy(&out.stdout).trim().to_owned();
-    assert!(
-        ["INTERNAL", "INVALID_ARGUMENT"].contains(&code.as_str()),
-        "got {code:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let codes: Vec<String> = String::from_utf8_lossy(&out.stdout).lines().map(str::to_owned).collect();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(codes.len(), 2, "{codes:?}: {stderr}");
+    assert!(["INTERNAL", "INVALID_ARGUMENT"].contains(&codes[0].as_str()), "truncated: {codes:?}: {stderr}");
+    assert_eq!(codes[1], "RESOURCE_EXHAUSTED", "over the 32 MiB limit: {stderr}");
     assert_eq!(http(hub.addr("metrics"), "GET", "/api/traces", &[], b"").0, 200, "still serving");
     hub.stop();
 }

@@ -1,5 +1,7 @@
 //! OTLP/gRPC in: the three collector services on one tonic server.
 
+use bytes::Bytes;
+use http_body::Frame;
 use sonde_otlp::proto::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
 use sonde_otlp::proto::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
@@ -26,6 +28,7 @@ pub async fn serve(
 ) -> Result<(), tonic::transport::Error> {
     let receiver = Receiver(hub);
     tonic::transport::Server::builder()
+        .layer(tower::util::MapResponseLayer::new(too_large_is_resource_exhausted))
         .add_service(
             TraceServiceServer::new(receiver.clone())
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -43,6 +46,43 @@ pub async fn serve(
         )
         .serve_with_incoming_shutdown(tokio_stream_of(listener), stop)
         .await
+}
+
+/// tonic answers a message over the size limit with OUT_OF_RANGE, which
+/// OTLP clients retry; gRPC's convention (and grpc-go's answer) is
+/// RESOURCE_EXHAUSTED, which they retry only when told to, so the same
+/// oversized request is not sent again and again.
+fn too_large_is_resource_exhausted<B>(
+    mut response: http::Response<B>,
+) -> http::Response<http_body_util::combinators::MapFrame<B, fn(Frame<Bytes>) -> Frame<Bytes>>>
+where
+    B: http_body::Body<Data = Bytes>,
+{
+    rewrite(response.headers_mut());
+    response.map(|body| {
+        http_body_util::BodyExt::map_frame(
+            body,
+            (|mut frame: Frame<Bytes>| {
+                if let Some(trailers) = frame.trailers_mut() {
+                    rewrite(trailers);
+                }
+                frame
+            }) as fn(Frame<Bytes>) -> Frame<Bytes>,
+        )
+    })
+}
+
+/// The status lives in the headers of a trailers-only answer, else in the
+/// trailers; `grpc-message` is percent-encoded.
+fn rewrite(headers: &mut http::HeaderMap) {
+    let too_large = headers.get("grpc-status").is_some_and(|s| s == "11")
+        && headers
+            .get("grpc-message")
+            .and_then(|m| m.to_str().ok())
+            .is_some_and(|m| m.replace("%20", " ").contains("message length too large"));
+    if too_large {
+        headers.insert("grpc-status", http::HeaderValue::from_static("8"));
+    }
 }
 
 fn tokio_stream_of(
