@@ -48,13 +48,15 @@ pub async fn serve(
         .await
 }
 
+type FrameMap = fn(Frame<Bytes>) -> Frame<Bytes>;
+
 /// tonic answers a message over the size limit with OUT_OF_RANGE, which
 /// OTLP clients retry; gRPC's convention (and grpc-go's answer) is
 /// RESOURCE_EXHAUSTED, which they retry only when told to, so the same
 /// oversized request is not sent again and again.
 fn too_large_is_resource_exhausted<B>(
     mut response: http::Response<B>,
-) -> http::Response<http_body_util::combinators::MapFrame<B, fn(Frame<Bytes>) -> Frame<Bytes>>>
+) -> http::Response<http_body_util::combinators::MapFrame<B, FrameMap>>
 where
     B: http_body::Body<Data = Bytes>,
 {
