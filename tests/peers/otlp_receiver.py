@@ -15,6 +15,9 @@ Control endpoints (on the HTTP port), for fault tests:
                    with these statuses (HTTP, mapped to gRPC codes), after a
                    delay, and report `partial` rejected items in a success
   POST /reset      forget everything received
+
+With --tls-cert/--tls-key the gRPC port speaks TLS and OTLP/HTTP is also
+served over TLS on a third port (`https=<port>`); control stays plain.
 """
 
 import argparse
@@ -194,6 +197,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--http-port", type=int, default=0)
     parser.add_argument("--grpc-port", type=int, default=0)
+    parser.add_argument("--tls-cert", help="serve TLS on both ports with this PEM certificate")
+    parser.add_argument("--tls-key", help="and this PEM key")
     args = parser.parse_args()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
@@ -203,11 +208,26 @@ def main():
         servicer(metrics_service_pb2_grpc.MetricsServiceServicer, "metrics"), server)
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(
         servicer(logs_service_pb2_grpc.LogsServiceServicer, "logs"), server)
-    grpc_port = server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
+    if args.tls_cert:
+        with open(args.tls_cert, "rb") as c, open(args.tls_key, "rb") as k:
+            credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+        grpc_port = server.add_secure_port(f"127.0.0.1:{args.grpc_port}", credentials)
+    else:
+        grpc_port = server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
     server.start()
 
     http = ThreadingHTTPServer(("127.0.0.1", args.http_port), Http)
-    print(f"http={http.server_address[1]} grpc={grpc_port}", flush=True)
+    https_port = ""
+    if args.tls_cert:
+        # Data over TLS on a port of its own; control stays on plain HTTP.
+        import ssl
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(args.tls_cert, args.tls_key)
+        https = ThreadingHTTPServer(("127.0.0.1", 0), Http)
+        https.socket = context.wrap_socket(https.socket, server_side=True)
+        threading.Thread(target=https.serve_forever, daemon=True).start()
+        https_port = f" https={https.server_address[1]}"
+    print(f"http={http.server_address[1]} grpc={grpc_port}{https_port}", flush=True)
     try:
         http.serve_forever()
     finally:

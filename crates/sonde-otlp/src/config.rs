@@ -113,6 +113,8 @@ pub(crate) struct Endpoint {
     pub headers: Vec<(String, String)>,
     pub gzip: bool,
     pub timeout: Duration,
+    /// PEM of the certificate authority to trust instead of the web's.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// Options for [`crate::Otlp`]; see the crate docs for the variables read.
@@ -126,6 +128,7 @@ pub struct OtlpBuilder {
     gzip: Option<bool>,
     timeout: Option<Duration>,
     insecure: Option<bool>,
+    certificate: Option<std::path::PathBuf>,
     service_name: Option<String>,
     resource: Vec<(String, String)>,
     interval: Option<Duration>,
@@ -180,6 +183,13 @@ impl OtlpBuilder {
     /// `http://`, `false` (the default) TLS. A scheme in the URL wins.
     pub fn insecure(mut self, insecure: bool) -> Self {
         self.insecure = Some(insecure);
+        self
+    }
+
+    /// Trusts the certificate authority in this PEM file for TLS (instead
+    /// of the web's roots), as `OTEL_EXPORTER_OTLP_CERTIFICATE` does.
+    pub fn certificate(mut self, pem_file: impl Into<std::path::PathBuf>) -> Self {
+        self.certificate = Some(pem_file.into());
         self
     }
 
@@ -294,7 +304,15 @@ impl OtlpBuilder {
             ),
             (None, None) => Duration::from_secs(10),
         };
-        Ok(Endpoint { url, protocol, headers, gzip, timeout })
+        let certificate = self.certificate.clone().or_else(|| self.signal_var(signal, "CERTIFICATE").map(Into::into));
+        let ca_pem = match certificate {
+            Some(path) => Some(
+                std::fs::read(&path)
+                    .map_err(|e| Error::Config(format!("cannot read the OTLP certificate {}: {e}", path.display())))?,
+            ),
+            None => None,
+        };
+        Ok(Endpoint { url, protocol, headers, gzip, timeout, ca_pem })
     }
 
     /// Resource attributes: `OTEL_RESOURCE_ATTRIBUTES`, then builder calls,

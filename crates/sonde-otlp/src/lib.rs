@@ -27,7 +27,8 @@
 //! them: `OTEL_EXPORTER_OTLP_ENDPOINT` (and `_TRACES_`, `_METRICS_`,
 //! `_LOGS_ENDPOINT`, used as given), `..._HEADERS`, `..._PROTOCOL`
 //! (`grpc`, `http/protobuf`, `http/json`), `..._COMPRESSION` (`gzip`),
-//! `..._TIMEOUT` (ms), `..._INSECURE`, `OTEL_SERVICE_NAME`,
+//! `..._TIMEOUT` (ms), `..._INSECURE`, `..._CERTIFICATE` (a PEM file of the
+//! certificate authority to trust), `OTEL_SERVICE_NAME`,
 //! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_METRIC_EXPORT_INTERVAL` (ms).
 //!
 //! # Faults

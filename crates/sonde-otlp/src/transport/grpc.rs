@@ -89,9 +89,11 @@ impl GrpcSender {
             .connect_timeout(endpoint.timeout)
             .timeout(endpoint.timeout);
         if endpoint.url.starts_with("https://") {
-            target = target
-                .tls_config(ClientTlsConfig::new().with_webpki_roots())
-                .map_err(|e| config(format!("TLS: {e}")))?;
+            let tls = match &endpoint.ca_pem {
+                Some(pem) => ClientTlsConfig::new().ca_certificate(tonic::transport::Certificate::from_pem(pem)),
+                None => ClientTlsConfig::new().with_webpki_roots(),
+            };
+            target = target.tls_config(tls).map_err(|e| config(format!("TLS: {e}")))?;
         }
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()

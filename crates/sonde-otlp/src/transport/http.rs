@@ -14,13 +14,16 @@ pub(crate) struct HttpSender {
 }
 
 impl HttpSender {
-    pub fn new(endpoint: &Endpoint) -> Self {
-        let agent = ureq::Agent::config_builder()
-            .timeout_global(Some(endpoint.timeout))
-            .http_status_as_error(false)
-            .build()
-            .into();
-        Self { agent }
+    pub fn new(endpoint: &Endpoint) -> Result<Self, Error> {
+        let mut config =
+            ureq::Agent::config_builder().timeout_global(Some(endpoint.timeout)).http_status_as_error(false);
+        if let Some(pem) = &endpoint.ca_pem {
+            let ca = ureq::tls::Certificate::from_pem(pem)
+                .map_err(|e| Error::Config(format!("the OTLP certificate is not PEM: {e}")))?;
+            let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&[ca])).build();
+            config = config.tls_config(tls);
+        }
+        Ok(Self { agent: config.build().into() })
     }
 
     pub fn post<R: ExportRequest>(&self, signal: Signal, endpoint: &Endpoint, body: &[u8]) -> Attempt {

@@ -45,7 +45,7 @@ impl Client {
     pub fn new(signal: Signal, endpoint: Endpoint, retry: RetryPolicy) -> Result<Self, Error> {
         let (http, grpc) = match endpoint.protocol {
             Protocol::Grpc => (None, Some(grpc::GrpcSender::start(signal, &endpoint)?)),
-            _ => (Some(http::HttpSender::new(&endpoint)), None),
+            _ => (Some(http::HttpSender::new(&endpoint)?), None),
         };
         Ok(Self { signal, endpoint, retry, http, grpc, stats: Arc::default() })
     }

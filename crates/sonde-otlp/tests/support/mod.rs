@@ -17,6 +17,8 @@ pub struct Receiver {
     _peer: peers::Peer,
     pub http: u16,
     pub grpc: u16,
+    /// OTLP/HTTP over TLS, when started with a certificate.
+    pub https: Option<u16>,
 }
 
 /// A plain HTTP/1.1 exchange with the receiver's control endpoints.
@@ -38,9 +40,18 @@ impl Receiver {
     /// Starts the receiver, or returns `None` (after reporting) when the
     /// Python peer is missing.
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Serves TLS on both ports with this certificate and key (PEM files).
+    pub fn start_tls(cert: &std::path::Path, key: &std::path::Path) -> Option<Self> {
+        Self::start_with(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()])
+    }
+
+    fn start_with(args: &[&str]) -> Option<Self> {
         let python = peers::python_with("opentelemetry.proto.collector.trace.v1.trace_service_pb2_grpc, grpc")?;
         let script = peers::workspace_root().join("tests/peers/otlp_receiver.py");
-        let mut child = Command::new(python).arg(script).stdout(Stdio::piped()).spawn().unwrap();
+        let mut child = Command::new(python).arg(script).args(args).stdout(Stdio::piped()).spawn().unwrap();
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let port = |key: &str| -> u16 {
@@ -50,7 +61,8 @@ impl Receiver {
                 .unwrap_or_else(|| panic!("receiver did not print its ports: {line:?}"))
         };
         let (http, grpc) = (port("http="), port("grpc="));
-        Some(Self { _peer: peers::Peer(child), http, grpc })
+        let https = line.split_whitespace().find_map(|kv| kv.strip_prefix("https=")).and_then(|p| p.parse().ok());
+        Some(Self { _peer: peers::Peer(child), http, grpc, https })
     }
 
     pub fn http_url(&self) -> String {
