@@ -115,6 +115,9 @@ fn otlp(c: &mut Criterion) {
     let spans = sonde_spans();
     assert_eq!(spans.len(), SPANS);
     g.bench_function("sonde", |b| b.iter(|| sonde_otlp::traces_request(spans.iter(), &[]).encode_to_vec()));
+    // The exporter's steady state: the previous request's allocations reused.
+    let mut encoder = sonde_otlp::TraceEncoder::default();
+    g.bench_function("sonde_reused", |b| b.iter(|| encoder.encode(spans.iter(), &[]).encode_to_vec()));
     let spans = otel_spans();
     assert_eq!(spans.len(), SPANS);
     let resource = opentelemetry_proto::transform::common::tonic::ResourceAttributesWithSchema::from(

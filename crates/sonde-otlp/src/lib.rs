@@ -56,7 +56,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
-pub use encode::{logs_request, traces_request, MetricEncoder};
+pub use encode::{logs_request, traces_request, MetricEncoder, TraceEncoder};
 pub use error::Error;
 pub use exporter::{Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter};
 /// The official generated OTLP types, re-exported.
@@ -115,7 +115,11 @@ impl Otlp {
 
     /// A span exporter.
     pub fn span_exporter(&self) -> Result<OtlpSpanExporter, Error> {
-        Ok(OtlpSpanExporter { client: self.client(Signal::Traces)?, resource: self.resource.clone() })
+        Ok(OtlpSpanExporter {
+            client: self.client(Signal::Traces)?,
+            resource: self.resource.clone(),
+            encoder: Default::default(),
+        })
     }
 
     /// An event (log record) exporter.

@@ -8,4 +8,4 @@ mod traces;
 pub(crate) use common::resource;
 pub use logs::logs_request;
 pub use metrics::MetricEncoder;
-pub use traces::traces_request;
+pub use traces::{traces_request, TraceEncoder};

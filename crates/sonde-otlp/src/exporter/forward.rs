@@ -33,7 +33,7 @@ impl<R: ExportRequest> Forwarder<R> {
             .name(format!("sonde-otlp-forward-{}", client.signal().as_str()))
             .spawn(move || {
                 for request in rx {
-                    let _ = sender.send(request); // failures are counted by the client
+                    let _ = sender.send(&request); // failures are counted by the client
                 }
             })
             .map_err(|e| crate::Error::Config(format!("cannot start the forwarding thread: {e}")))?;

@@ -8,7 +8,7 @@ use sonde::events::{Event, EventExporter};
 use sonde::trace::{SpanData, SpanExporter};
 use sonde::{Registry, Snapshot};
 
-use crate::encode::{logs_request, traces_request, MetricEncoder};
+use crate::encode::{logs_request, MetricEncoder, TraceEncoder};
 use crate::transport::{Client, Stats};
 
 mod forward;
@@ -55,7 +55,7 @@ impl sonde_export::Exporter for OtlpMetricExporter {
     }
 
     fn export(&self, snapshot: &Snapshot) -> Result<(), sonde_export::Error> {
-        Ok(self.client.send(self.encoder.encode(snapshot))?)
+        Ok(self.client.send(&self.encoder.encode(snapshot))?)
     }
 }
 
@@ -65,6 +65,8 @@ impl sonde_export::Exporter for OtlpMetricExporter {
 pub struct OtlpSpanExporter {
     pub(crate) client: Client,
     pub(crate) resource: Arc<[(String, String)]>,
+    /// Rewrites the previous request in place for the next batch.
+    pub(crate) encoder: std::sync::Mutex<TraceEncoder>,
 }
 
 impl OtlpSpanExporter {
@@ -76,7 +78,8 @@ impl OtlpSpanExporter {
 
 impl SpanExporter for OtlpSpanExporter {
     fn export(&self, batch: &[Box<SpanData>]) -> sonde::Result<()> {
-        Ok(self.client.send(traces_request(batch.iter().map(|s| &**s), &self.resource))?)
+        let mut encoder = self.encoder.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(self.client.send(encoder.encode(batch.iter().map(|s| &**s), &self.resource))?)
     }
 }
 
@@ -96,6 +99,6 @@ impl OtlpLogExporter {
 
 impl EventExporter for OtlpLogExporter {
     fn export(&self, batch: &[Arc<Event>]) -> sonde::Result<()> {
-        Ok(self.client.send(logs_request(batch, &self.resource))?)
+        Ok(self.client.send(&logs_request(batch, &self.resource))?)
     }
 }

@@ -55,10 +55,10 @@ impl Client {
     }
 
     /// Sends `request`, retrying as the policy allows.
-    pub fn send<R: ExportRequest>(&self, request: R) -> Result<(), Error> {
+    pub fn send<R: ExportRequest>(&self, request: &R) -> Result<(), Error> {
         let body = match self.endpoint.protocol {
-            Protocol::HttpProtobuf => Some(prost::Message::encode_to_vec(&request)),
-            Protocol::HttpJson => Some(serde_json::to_vec(&request).map_err(|e| Error::Transport {
+            Protocol::HttpProtobuf => Some(prost::Message::encode_to_vec(request)),
+            Protocol::HttpJson => Some(serde_json::to_vec(request).map_err(|e| Error::Transport {
                 signal: self.signal.as_str(),
                 message: format!("JSON encoding failed: {e}"),
             })?),
