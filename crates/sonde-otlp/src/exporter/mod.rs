@@ -55,7 +55,7 @@ impl sonde_export::Exporter for OtlpMetricExporter {
     }
 
     fn export(&self, snapshot: &Snapshot) -> Result<(), sonde_export::Error> {
-        Ok(self.client.send(&self.encoder.encode(snapshot))?)
+        Ok(self.encoder.encode_with(snapshot, |request| self.client.send(request))?)
     }
 }
 
