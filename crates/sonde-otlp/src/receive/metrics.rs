@@ -159,7 +159,7 @@ impl MetricIngest {
                     if v.is_nan() || v < 0.0 || v.is_infinite() {
                         return Err("bad_value");
                     }
-                    let (names, values) = self.target(state, &name, "counter", unit, &m.description, &labels, None)?;
+                    let values = self.target(state, &name, "counter", unit, &m.description, &labels, None)?;
                     let Target::Counter(f) = &state.targets[&(name.clone(), "counter")].1 else {
                         return Err("name_conflict");
                     };
@@ -168,7 +168,6 @@ impl MetricIngest {
                     } else {
                         v
                     };
-                    let _ = names;
                     f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).add(inc);
                     Ok(())
                 })
@@ -185,7 +184,7 @@ impl MetricIngest {
                     if p.bucket_counts.len() != p.explicit_bounds.len() + 1 {
                         return Err("bad_buckets");
                     }
-                    let (_, values) = self.target(
+                    let values = self.target(
                         state,
                         &name,
                         "histogram",
@@ -270,7 +269,7 @@ impl MetricIngest {
                 let labels = labels(job, &p.attributes)?;
                 let v = point_value(p)?;
                 if delta {
-                    let (_, values) = self.target(state, name, "gauge", unit, &m.description, &labels, None)?;
+                    let values = self.target(state, name, "gauge", unit, &m.description, &labels, None)?;
                     let Target::Gauge(f) = &state.targets[&(name.to_owned(), "gauge")].1 else {
                         return Err("name_conflict");
                     };
@@ -292,7 +291,7 @@ impl MetricIngest {
         labels: &[(String, String)],
         v: f64,
     ) -> Result<(), &'static str> {
-        let (_, values) = self.target(state, name, "gauge", unit, help, labels, None)?;
+        let values = self.target(state, name, "gauge", unit, help, labels, None)?;
         let Target::Gauge(f) = &state.targets[&(name.to_owned(), "gauge")].1 else { return Err("name_conflict") };
         f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).set(v);
         Ok(())
@@ -318,9 +317,9 @@ impl MetricIngest {
         Ok(inc)
     }
 
-    /// Finds or declares the family `name` of `kind`; returns its label
-    /// names and this point's values in their order (missing labels empty,
-    /// unknown ones refused).
+    /// Finds or declares the family `name` of `kind`; returns this point's
+    /// label values in the family's order (missing labels empty, unknown
+    /// ones refused).
     #[allow(clippy::too_many_arguments)]
     fn target(
         &self,
@@ -331,7 +330,7 @@ impl MetricIngest {
         help: &str,
         labels: &[(String, String)],
         bounds: Option<&[f64]>,
-    ) -> Result<(Vec<String>, Vec<String>), &'static str> {
+    ) -> Result<Vec<String>, &'static str> {
         let key = (name.to_owned(), kind);
         if !state.targets.contains_key(&key) {
             if state.targets.len() >= MAX_METRIC_NAMES {
@@ -367,15 +366,14 @@ impl MetricIngest {
             };
             state.targets.insert(key.clone(), (names, target));
         }
-        let names = state.targets[&key].0.clone();
+        let names = &state.targets[&key].0;
         if labels.iter().any(|(k, _)| !names.contains(k)) {
             return Err("label_mismatch");
         }
-        let values = names
+        Ok(names
             .iter()
             .map(|n| labels.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default())
-            .collect();
-        Ok((names, values))
+            .collect())
     }
 }
 
