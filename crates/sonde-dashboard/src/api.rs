@@ -16,7 +16,7 @@ use sonde::events::Severity;
 use sonde::trace::TraceId;
 use sonde_otlp::receive::TraceFilter;
 
-use crate::samples::samples;
+use crate::samples::family_samples;
 use crate::Dashboard;
 
 /// Most samples one listing or stream returns.
@@ -62,7 +62,7 @@ pub(crate) async fn list_samples(State(d): State<Dashboard>, Query(q): Query<Sam
             continue;
         }
         let mut family = Vec::new();
-        crate::samples::family_samples(f, &mut family);
+        family_samples(f, &mut family);
         let exemplars: Vec<Option<String>> = f.series().map(|s| s.exemplar().map(|e| e.trace_id.clone())).collect();
         let per_series = family.len() / f.len().max(1);
         for (i, s) in family.into_iter().enumerate() {
@@ -117,14 +117,23 @@ pub(crate) async fn stream(
         serde_json::from_str(&q.ids).map_err(|_| bad_request("ids: a JSON array of sample ids"))?;
     ids.truncate(MAX_SAMPLES);
     let wanted: std::collections::HashSet<String> = ids.into_iter().collect();
+    // Only the families holding the wanted samples are expanded each tick;
+    // while some id has not been seen yet, every family is looked at.
+    let mut families = std::collections::HashSet::new();
+    let mut all_found = false;
     let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(Duration::from_millis(500)));
     let events = futures_util::StreamExt::map(ticks, move |_| {
         let snapshot = d.0.source.snapshot();
-        let values: Map<String, Value> = samples(&snapshot)
-            .into_iter()
-            .filter(|s| wanted.contains(&s.id))
-            .map(|s| (s.id, number(s.value)))
-            .collect();
+        let mut found = Vec::new();
+        for f in snapshot.families.iter().filter(|f| !all_found || families.contains(&f.name)) {
+            family_samples(f, &mut found);
+        }
+        found.retain(|s| wanted.contains(&s.id));
+        if !all_found {
+            families.extend(found.iter().map(|s| s.family.clone()));
+            all_found = found.len() == wanted.len();
+        }
+        let values: Map<String, Value> = found.into_iter().map(|s| (s.id, number(s.value))).collect();
         Ok(SseEvent::default().data(json!({ "t": now_ms(), "v": values }).to_string()))
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))

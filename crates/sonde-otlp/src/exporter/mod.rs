@@ -8,7 +8,7 @@ use sonde::events::{Event, EventExporter};
 use sonde::trace::{SpanData, SpanExporter};
 use sonde::{Registry, Snapshot};
 
-use crate::encode::{logs_request, MetricEncoder, TraceEncoder};
+use crate::encode::{logs_request, traces_request, MetricEncoder, TraceEncoder};
 use crate::transport::{Client, Stats};
 
 mod forward;
@@ -78,8 +78,19 @@ impl OtlpSpanExporter {
 
 impl SpanExporter for OtlpSpanExporter {
     fn export(&self, batch: &[Box<SpanData>]) -> sonde::Result<()> {
-        let mut encoder = self.encoder.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(self.client.send(encoder.encode(batch.iter().map(|s| &**s), &self.resource))?)
+        let spans = batch.iter().map(|s| &**s);
+        // The reused request is held while sending; a second caller (a
+        // simple processor on another thread) builds its own instead of
+        // waiting behind the network.
+        let encoder = match self.encoder.try_lock() {
+            Ok(e) => Some(e),
+            Err(std::sync::TryLockError::Poisoned(p)) => Some(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        };
+        match encoder {
+            Some(mut e) => Ok(self.client.send(e.encode(spans, &self.resource))?),
+            None => Ok(self.client.send(&traces_request(spans, &self.resource))?),
+        }
     }
 }
 
