@@ -8,9 +8,15 @@ use std::time::Duration;
 use sonde::events::EventLog;
 use sonde::pipeline::BatchOptions;
 use sonde::{Counter, Family, Registry};
-use sonde_otlp::proto::collector::logs::v1::ExportLogsServiceRequest;
-use sonde_otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest;
-use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
+use sonde_otlp::proto::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use sonde_otlp::proto::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use sonde_otlp::proto::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use sonde_otlp::receive::{events_from, MetricIngest, TraceStore};
 use sonde_otlp::{Forwarder, Otlp};
 
@@ -22,11 +28,63 @@ pub const MAX_SPAN_BYTES: usize = 64 << 20;
 pub const MAX_EVENTS: usize = 10_000;
 
 /// The `error_message` of a partial success with `rejected` items refused.
-pub fn partial_message(rejected: i64) -> String {
-    if rejected > 0 {
-        format!("{rejected} item(s) refused; see sonde_hub_rejected_total")
-    } else {
-        String::new()
+fn partial_message(rejected: i64) -> String {
+    format!("{rejected} item(s) refused; see sonde_hub_rejected_total")
+}
+
+/// One of the three OTLP export requests as the hub takes it in, from any
+/// listener: where it goes, and how it is answered.
+pub trait Received: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static {
+    /// `traces`, `metrics` or `logs`.
+    const SIGNAL: &'static str;
+    /// The answer.
+    type Response: prost::Message + serde::Serialize + Send + 'static;
+    /// Hands the request to the hub; returns how many items were refused.
+    fn deliver(self, hub: &Hub, transport: &str) -> i64;
+    /// The answer, with a partial success when some items were refused.
+    fn answer(rejected: i64) -> Self::Response;
+}
+
+impl Received for ExportTraceServiceRequest {
+    const SIGNAL: &'static str = "traces";
+    type Response = ExportTraceServiceResponse;
+    fn deliver(self, hub: &Hub, transport: &str) -> i64 {
+        hub.on_traces(self, transport)
+    }
+    fn answer(rejected: i64) -> Self::Response {
+        let partial = (rejected > 0)
+            .then(|| ExportTracePartialSuccess { rejected_spans: rejected, error_message: partial_message(rejected) });
+        ExportTraceServiceResponse { partial_success: partial }
+    }
+}
+
+impl Received for ExportMetricsServiceRequest {
+    const SIGNAL: &'static str = "metrics";
+    type Response = ExportMetricsServiceResponse;
+    fn deliver(self, hub: &Hub, transport: &str) -> i64 {
+        hub.on_metrics(&self, transport)
+    }
+    fn answer(rejected: i64) -> Self::Response {
+        let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
+            rejected_data_points: rejected,
+            error_message: partial_message(rejected),
+        });
+        ExportMetricsServiceResponse { partial_success: partial }
+    }
+}
+
+impl Received for ExportLogsServiceRequest {
+    const SIGNAL: &'static str = "logs";
+    type Response = ExportLogsServiceResponse;
+    fn deliver(self, hub: &Hub, transport: &str) -> i64 {
+        hub.on_logs(&self, transport)
+    }
+    fn answer(rejected: i64) -> Self::Response {
+        let partial = (rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: partial_message(rejected),
+        });
+        ExportLogsServiceResponse { partial_success: partial }
     }
 }
 
@@ -104,6 +162,11 @@ impl Hub {
         if n > 0 {
             self.0.rejected.with(&[signal, reason]).add(n as f64);
         }
+    }
+
+    /// Takes a request in from `transport` and answers it.
+    pub fn accept<R: Received>(&self, request: R, transport: &str) -> R::Response {
+        R::answer(request.deliver(self, transport))
     }
 
     /// Keeps (and forwards) spans; returns how many were refused.

@@ -3,22 +3,16 @@
 use bytes::Bytes;
 use http_body::Frame;
 use sonde_otlp::proto::collector::logs::v1::logs_service_server::{LogsService, LogsServiceServer};
-use sonde_otlp::proto::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
+use sonde_otlp::proto::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
 use sonde_otlp::proto::collector::metrics::v1::metrics_service_server::{MetricsService, MetricsServiceServer};
-use sonde_otlp::proto::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
+use sonde_otlp::proto::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
 use sonde_otlp::proto::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use sonde_otlp::proto::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use sonde_otlp::proto::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use sonde_otlp::receive::MAX_DECODED;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use super::hub::{partial_message, Hub};
+use super::hub::Hub;
 
 /// Serves the three OTLP services on `listener` until `stop` resolves.
 pub async fn serve(
@@ -102,10 +96,7 @@ impl TraceService for Receiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let rejected = self.0.on_traces(request.into_inner(), "grpc");
-        let partial = (rejected > 0)
-            .then(|| ExportTracePartialSuccess { rejected_spans: rejected, error_message: partial_message(rejected) });
-        Ok(Response::new(ExportTraceServiceResponse { partial_success: partial }))
+        Ok(Response::new(self.0.accept(request.into_inner(), "grpc")))
     }
 }
 
@@ -115,12 +106,7 @@ impl MetricsService for Receiver {
         &self,
         request: Request<ExportMetricsServiceRequest>,
     ) -> Result<Response<ExportMetricsServiceResponse>, Status> {
-        let rejected = self.0.on_metrics(request.get_ref(), "grpc");
-        let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
-            rejected_data_points: rejected,
-            error_message: partial_message(rejected),
-        });
-        Ok(Response::new(ExportMetricsServiceResponse { partial_success: partial }))
+        Ok(Response::new(self.0.accept(request.into_inner(), "grpc")))
     }
 }
 
@@ -130,11 +116,6 @@ impl LogsService for Receiver {
         &self,
         request: Request<ExportLogsServiceRequest>,
     ) -> Result<Response<ExportLogsServiceResponse>, Status> {
-        let rejected = self.0.on_logs(request.get_ref(), "grpc");
-        let partial = (rejected > 0).then(|| ExportLogsPartialSuccess {
-            rejected_log_records: rejected,
-            error_message: partial_message(rejected),
-        });
-        Ok(Response::new(ExportLogsServiceResponse { partial_success: partial }))
+        Ok(Response::new(self.0.accept(request.into_inner(), "grpc")))
     }
 }

@@ -9,25 +9,19 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use sonde_otlp::proto::collector::logs::v1::{
-    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use sonde_otlp::proto::collector::metrics::v1::{
-    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use sonde_otlp::proto::collector::trace::v1::{
-    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use sonde_otlp::proto::collector::logs::v1::ExportLogsServiceRequest;
+use sonde_otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest;
+use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
 use sonde_otlp::receive::{decode_request, encode_response, BodyError, Encoding, MAX_BODY};
 
-use super::hub::{partial_message, Hub};
+use super::hub::{Hub, Received};
 
 /// The OTLP/HTTP routes.
 pub fn router(hub: Hub) -> Router {
     Router::new()
-        .route("/v1/traces", post(traces))
-        .route("/v1/metrics", post(metrics))
-        .route("/v1/logs", post(logs))
+        .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
+        .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
+        .route("/v1/logs", post(export::<ExportLogsServiceRequest>))
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(hub)
 }
@@ -58,47 +52,17 @@ fn answer<R: prost::Message + serde::Serialize>(response: &R, encoding: Encoding
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-async fn traces(State(hub): State<Hub>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match decode::<ExportTraceServiceRequest>(&headers, body) {
-        Err(e) => refuse(&hub, "traces", e),
+/// `POST /v1/<signal>`: decode, hand to the hub, answer in kind.
+async fn export<R: Received>(
+    State(hub): State<Hub>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    match decode::<R>(&headers, body) {
+        Err(e) => refuse(&hub, R::SIGNAL, e),
         Ok((request, encoding)) => {
             let transport = if encoding == Encoding::Json { "http/json" } else { "http/protobuf" };
-            let rejected = hub.on_traces(request, transport);
-            let partial = (rejected > 0).then(|| ExportTracePartialSuccess {
-                rejected_spans: rejected,
-                error_message: partial_message(rejected),
-            });
-            answer(&ExportTraceServiceResponse { partial_success: partial }, encoding)
-        }
-    }
-}
-
-async fn metrics(State(hub): State<Hub>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match decode::<ExportMetricsServiceRequest>(&headers, body) {
-        Err(e) => refuse(&hub, "metrics", e),
-        Ok((request, encoding)) => {
-            let transport = if encoding == Encoding::Json { "http/json" } else { "http/protobuf" };
-            let rejected = hub.on_metrics(&request, transport);
-            let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
-                rejected_data_points: rejected,
-                error_message: partial_message(rejected),
-            });
-            answer(&ExportMetricsServiceResponse { partial_success: partial }, encoding)
-        }
-    }
-}
-
-async fn logs(State(hub): State<Hub>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
-    match decode::<ExportLogsServiceRequest>(&headers, body) {
-        Err(e) => refuse(&hub, "logs", e),
-        Ok((request, encoding)) => {
-            let transport = if encoding == Encoding::Json { "http/json" } else { "http/protobuf" };
-            let rejected = hub.on_logs(&request, transport);
-            let partial = (rejected > 0).then(|| ExportLogsPartialSuccess {
-                rejected_log_records: rejected,
-                error_message: partial_message(rejected),
-            });
-            answer(&ExportLogsServiceResponse { partial_success: partial }, encoding)
+            answer(&hub.accept(request, transport), encoding)
         }
     }
 }
