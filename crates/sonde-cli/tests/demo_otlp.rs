@@ -9,17 +9,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use serde_json::Value;
-use support::Receiver;
-
-fn spans(bodies: &[Value]) -> Vec<Value> {
-    bodies
-        .iter()
-        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
-        .collect()
-}
+use support::{log_records_of, spans_of, Receiver};
 
 #[test]
 fn demo_exports_over_otlp_when_the_environment_says_so() {
@@ -58,7 +48,7 @@ fn demo_exports_over_otlp_when_the_environment_says_so() {
         let service = &rx.wait_for("metrics", 1)[0]["resourceMetrics"][0]["resource"]["attributes"];
         assert!(service.to_string().contains("demo-under-test"), "{service}");
 
-        let spans = spans(&rx.wait_for("traces", 1));
+        let spans = spans_of(&rx.wait_for("traces", 1));
         let server = spans.iter().find(|s| s["kind"] == "SPAN_KIND_SERVER").expect("server spans");
         let db = spans
             .iter()
@@ -67,13 +57,7 @@ fn demo_exports_over_otlp_when_the_environment_says_so() {
         assert_eq!(db["parentSpanId"], server["spanId"]);
         // Events go out as log records: about 3 % of the hundreds of
         // requests made by now failed, each recording `request_failed`.
-        let records: Vec<Value> = rx
-            .wait_for("logs", 1)
-            .iter()
-            .flat_map(|b| b["resourceLogs"].as_array().cloned().unwrap_or_default())
-            .flat_map(|r| r["scopeLogs"].as_array().cloned().unwrap_or_default())
-            .flat_map(|s| s["logRecords"].as_array().cloned().unwrap_or_default())
-            .collect();
+        let records = log_records_of(&rx.wait_for("logs", 1));
         let record = records
             .iter()
             .find(|r| r["eventName"] == "request_failed")

@@ -19,17 +19,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// A running `sonde serve` on free loopback ports.
-struct Hub;
-
-impl Hub {
-    fn start() -> Running {
-        Running::serve(env!("CARGO_BIN_EXE_sonde"), &[])
-    }
-
-    fn start_with(extra: &[&str]) -> Running {
-        Running::serve(env!("CARGO_BIN_EXE_sonde"), extra)
-    }
+/// `sonde serve` on free loopback ports, with `extra` arguments.
+fn hub(extra: &[&str]) -> Running {
+    Running::serve(env!("CARGO_BIN_EXE_sonde"), extra)
 }
 
 /// One HTTP/1.1 exchange: (status, body).
@@ -103,7 +95,7 @@ fn reference_senders_reach_prometheus_and_the_api() {
         return;
     };
     let Some(prometheus) = peers::program("prometheus") else { return };
-    let hub = Hub::start();
+    let hub = hub(&[]);
     let api = hub.addr("metrics").to_owned();
     let statsd_port = hub.addr("statsd udp").rsplit(':').next().unwrap().to_owned();
     let script = peers::workspace_root().join("tests/peers/otel_sdk_send.py");
@@ -180,7 +172,7 @@ fn reference_senders_reach_prometheus_and_the_api() {
 
 #[test]
 fn bad_input_is_refused_counted_and_survived() {
-    let hub = Hub::start();
+    let hub = hub(&[]);
     let (api, otlp) = (hub.addr("metrics").to_owned(), hub.addr("otlp http").to_owned());
     let proto = [("Content-Type", "application/x-protobuf")];
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, Vec<u8>, u16);
@@ -257,7 +249,7 @@ fn bad_input_is_refused_counted_and_survived() {
 #[test]
 fn grpc_garbage_gets_a_grpc_error_and_the_hub_keeps_serving() {
     let Some(python) = peers::python_with("grpc") else { return };
-    let hub = Hub::start();
+    let hub = hub(&[]);
     let probe = format!(
         "import grpc\nch = grpc.insecure_channel('{}')\n\
          call = ch.unary_unary('/opentelemetry.proto.collector.trace.v1.TraceService/Export')\n\
@@ -278,7 +270,7 @@ fn grpc_garbage_gets_a_grpc_error_and_the_hub_keeps_serving() {
 
 #[test]
 fn statsd_over_udp_and_tcp_lands_in_metrics() {
-    let hub = Hub::start();
+    let hub = hub(&[]);
     let api = hub.addr("metrics").to_owned();
     let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     sock.send_to(b"hits:1|c\nnot a statsd line\nlat:100|ms|#route:/a\ntemp:5|g\ntemp:-2|g", hub.addr("statsd udp"))
@@ -310,7 +302,7 @@ fn forwards_what_it_receives_and_flushes_on_stop() {
     let config = dir.join("hub.toml");
     // An hour's interval: metrics can only arrive through the final flush.
     std::fs::write(&config, format!("[otlp]\nendpoint = \"{}\"\ninterval = \"1h\"\n", rx.http_url())).unwrap();
-    let hub = Hub::start_with(&["--config", config.to_str().unwrap()]);
+    let hub = hub(&["--config", config.to_str().unwrap()]);
     let script = peers::workspace_root().join("tests/peers/otel_sdk_send.py");
     let url = format!("http://{}", hub.addr("otlp http"));
     assert!(Command::new(&python).arg(&script).args([url.as_str(), "http"]).status().unwrap().success());
@@ -322,12 +314,8 @@ fn forwards_what_it_receives_and_flushes_on_stop() {
     wait_until("the statsd line", || metrics(hub.addr("metrics")).contains("fwd_hits_total 3"));
     hub.stop();
 
-    let names: Vec<String> = rx
-        .wait_for("traces", 1)
+    let names: Vec<String> = otlp_support::spans_of(&rx.wait_for("traces", 1))
         .iter()
-        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
         .map(|s| s["name"].as_str().unwrap_or_default().to_owned())
         .collect();
     assert!(names.contains(&"handle".to_owned()) && names.contains(&"query".to_owned()), "{names:?}");
@@ -345,7 +333,7 @@ fn timer_buckets_come_from_the_configuration() {
     std::fs::create_dir_all(&dir).unwrap();
     let config = dir.join("hub.toml");
     std::fs::write(&config, "[hub]\ntimer_buckets = [0.1, 1.0]\n").unwrap();
-    let hub = Hub::start_with(&["--config", config.to_str().unwrap()]);
+    let hub = hub(&["--config", config.to_str().unwrap()]);
     let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
     udp.send_to(b"render:250|ms", hub.addr("statsd udp")).unwrap();
     wait_until("the timer", || metrics(hub.addr("metrics")).contains("render_seconds_count 1"));

@@ -75,12 +75,7 @@ fn resource_keys(bodies: &[Value], kind: &str) -> Vec<String> {
 
 /// Span name → (kind, parent's name, status code, event names, attribute keys).
 fn span_shape(bodies: &[Value]) -> BTreeMap<String, Value> {
-    let spans: Vec<Value> = bodies
-        .iter()
-        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|r| r["scopeSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|s| s["spans"].as_array().cloned().unwrap_or_default())
-        .collect();
+    let spans = support::spans_of(bodies);
     let name_of = |id: &Value| spans.iter().find(|s| &s["spanId"] == id).map(|s| s["name"].clone());
     spans
         .iter()

@@ -12,7 +12,7 @@ use sonde::trace::{KeyValue, SimpleProcessor, SpanKind, Status, TracerProvider};
 use sonde::{Buckets, Registry};
 use sonde_export::Exporter;
 use sonde_otlp::{Otlp, OtlpBuilder, Protocol, RetryPolicy, Temporality};
-use support::Receiver;
+use support::{spans_of, Receiver};
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
@@ -149,15 +149,6 @@ fn delta_temporality_sends_changes() {
     let first = metrics_of(&bodies[0]);
     let first_time = &metric(&first, "events")["sum"]["dataPoints"][0]["timeUnixNano"];
     assert_eq!(&sum["dataPoints"][0]["startTimeUnixNano"], first_time, "a delta starts where the last one ended");
-}
-
-fn spans_of(bodies: &[Value]) -> Vec<Value> {
-    bodies
-        .iter()
-        .flat_map(|b| b["resourceSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|rs| rs["scopeSpans"].as_array().cloned().unwrap_or_default())
-        .flat_map(|ss| ss["spans"].as_array().cloned().unwrap_or_default())
-        .collect()
 }
 
 #[test]

@@ -105,3 +105,22 @@ impl Receiver {
         exchange(self.http, "POST", "/reset", "");
     }
 }
+
+/// Every span in decoded export requests.
+pub fn spans_of(bodies: &[Value]) -> Vec<Value> {
+    items(bodies, ["resourceSpans", "scopeSpans", "spans"])
+}
+
+/// Every log record in decoded export requests.
+pub fn log_records_of(bodies: &[Value]) -> Vec<Value> {
+    items(bodies, ["resourceLogs", "scopeLogs", "logRecords"])
+}
+
+fn items(bodies: &[Value], [outer, middle, inner]: [&str; 3]) -> Vec<Value> {
+    bodies
+        .iter()
+        .flat_map(|b| b[outer].as_array().cloned().unwrap_or_default())
+        .flat_map(|r| r[middle].as_array().cloned().unwrap_or_default())
+        .flat_map(|s| s[inner].as_array().cloned().unwrap_or_default())
+        .collect()
+}
