@@ -4,7 +4,7 @@
 use sonde_check::check;
 
 /// Runs the check on a file, URL or `-` (stdin); returns the exit code.
-pub fn run(target: &str) -> u8 {
+pub(crate) fn run(target: &str) -> u8 {
     let text = if target.starts_with("http://") || target.starts_with("https://") {
         match ureq::get(target).header("Accept", "text/plain;version=0.0.4").call() {
             Ok(mut r) => match r.body_mut().read_to_string() {

@@ -40,7 +40,10 @@ pub(crate) fn load(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -
     Ok(config)
 }
 
-pub fn run(addrs: crate::serve::Addresses, file: Option<&std::path::Path>) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn run(
+    addrs: crate::serve::Addresses,
+    file: Option<&std::path::Path>,
+) -> Result<(), Box<dyn std::error::Error>> {
     let hub = crate::serve::start(addrs, file, crate::serve::Mode::Demo)?;
     let registry = hub.pipeline.registry().clone();
     let app = registry.with_namespace("demo");

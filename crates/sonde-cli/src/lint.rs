@@ -28,7 +28,7 @@ struct SpecEntry {
 
 /// A metric name found in source.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Use {
+pub(crate) struct Use {
     pub file: PathBuf,
     pub line: usize,
     pub name: String,
@@ -51,7 +51,7 @@ const PATTERNS: [(&str, MetricKind); 11] = [
 ];
 
 /// Finds metric names used in one source text.
-pub fn scan(file: &Path, text: &str) -> Vec<Use> {
+pub(crate) fn scan(file: &Path, text: &str) -> Vec<Use> {
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim_start().starts_with("//") {
@@ -107,7 +107,7 @@ fn rust_files(path: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Runs the linter; returns the process exit code (0 clean, 1 findings, 2 usage).
-pub fn run(specs: &Path, paths: &[PathBuf]) -> u8 {
+pub(crate) fn run(specs: &Path, paths: &[PathBuf]) -> u8 {
     let text = match std::fs::read_to_string(specs) {
         Ok(t) => t,
         Err(e) => {

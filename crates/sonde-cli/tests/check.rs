@@ -17,15 +17,7 @@ fn sonde_check(input: &str) -> (i32, String) {
 }
 
 fn promtool(input: &str) -> Option<i32> {
-    let path = std::env::var_os("PATH")?;
-    let bin = std::env::split_paths(&path).map(|d| d.join("promtool")).find(|p| p.is_file());
-    let Some(bin) = bin else {
-        if std::env::var("SONDE_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
-            panic!("peer promtool is required (SONDE_REQUIRE_PEERS=1) but missing");
-        }
-        eprintln!("skipping the promtool comparison: promtool is not installed");
-        return None;
-    };
+    let bin = sonde_testkit::peers::program("promtool")?;
     let mut child = Command::new(bin)
         .args(["check", "metrics"])
         .stdin(Stdio::piped())

@@ -5,23 +5,16 @@
 //! links, and that hostile strings render as text; its screenshots land in
 //! `test-artifacts/dashboard/`.
 
-#[allow(dead_code)]
-#[path = "../../sonde-prometheus/tests/support/peers.rs"]
-mod peers;
-
-#[path = "support/running.rs"]
-mod running;
-
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
-use running::Running;
+use sonde_testkit::{peers, Hub};
 
 /// Starts `sonde demo` with these arguments and waits until it is ready.
-fn demo(args: &[String]) -> Running {
+fn demo(args: &[&str]) -> Hub {
     let mut all = vec!["demo"];
-    all.extend(args.iter().map(String::as_str));
-    Running::start(env!("CARGO_BIN_EXE_sonde"), &all)
+    all.extend(args);
+    Hub::start(env!("CARGO_BIN_EXE_sonde"), &all)
 }
 
 #[test]
@@ -34,29 +27,26 @@ fn the_dashboard_works_in_a_real_browser() {
         peers::missing("chromium, node and playwright-core (scripts/install-peers.sh)");
         return;
     }
-    let port = |_| peers::free_port();
-    let (http, statsd, grpc, otlp) = (port(0), port(1), port(2), port(3));
-    let args: Vec<String> = [
-        "--listen".into(),
-        format!("127.0.0.1:{http}"),
-        "--statsd".into(),
-        format!("127.0.0.1:{statsd}"),
-        "--otlp-grpc".into(),
-        format!("127.0.0.1:{grpc}"),
-        "--otlp-http".into(),
-        format!("127.0.0.1:{otlp}"),
-    ]
-    .into();
-    let first = demo(&args);
+    // Ports the kernel picks; the restart below binds the same ones again.
+    let any = "127.0.0.1:0";
+    let first = demo(&["--listen", any, "--statsd", any, "--otlp-grpc", any, "--otlp-http", any]);
+    let (http, statsd_addr, grpc, otlp) = (
+        first.addr("metrics").to_owned(),
+        first.addr("statsd udp").to_owned(),
+        first.addr("otlp grpc").to_owned(),
+        first.addr("otlp http").to_owned(),
+    );
+    let statsd = statsd_addr.rsplit(':').next().unwrap().to_owned();
+    let args = ["--listen", &http, "--statsd", &statsd_addr, "--otlp-grpc", &grpc, "--otlp-http", &otlp];
     let artifacts = root.join("test-artifacts/dashboard");
     let _ = std::fs::remove_dir_all(&artifacts);
     let run = Command::new("node")
         .current_dir(&root)
         .env("CHROMIUM", &chromium)
         .arg("tests/browser/dashboard.mjs")
-        .arg(format!("http://127.0.0.1:{http}"))
-        .arg(statsd.to_string())
-        .arg(format!("http://127.0.0.1:{otlp}"))
+        .arg(format!("http://{http}"))
+        .arg(&statsd)
+        .arg(format!("http://{otlp}"))
         .arg(&artifacts)
         .output()
         .unwrap();
@@ -78,8 +68,8 @@ fn the_dashboard_works_in_a_real_browser() {
         .current_dir(&root)
         .env("CHROMIUM", &chromium)
         .arg("tests/browser/many_and_reconnect.mjs")
-        .arg(format!("http://127.0.0.1:{http}"))
-        .arg(statsd.to_string())
+        .arg(format!("http://{http}"))
+        .arg(&statsd)
         .arg(&artifacts)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

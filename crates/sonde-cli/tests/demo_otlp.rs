@@ -2,41 +2,38 @@
 //! an endpoint set it exports metrics, traces and events there, over HTTP
 //! or gRPC, and flushes them when stopped.
 
-#[path = "../../sonde-otlp/tests/support/mod.rs"]
-mod support;
-
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use support::{log_records_of, spans_of, Receiver};
+use sonde_testkit::otlp::{log_records_of, spans_of, Receiver};
+use sonde_testkit::{http, poll_until, Hub};
 
 #[test]
 fn demo_exports_over_otlp_when_the_environment_says_so() {
     let Some(rx) = Receiver::start() else { return };
     for (protocol, url) in [("http/protobuf", rx.http_url()), ("grpc", rx.grpc_url())] {
         rx.reset();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-            .args(["demo", "--listen", "127.0.0.1:0"])
-            .env("OTEL_EXPORTER_OTLP_ENDPOINT", &url)
-            .env("OTEL_EXPORTER_OTLP_PROTOCOL", protocol)
-            .env("OTEL_METRIC_EXPORT_INTERVAL", "300")
-            .env("OTEL_SERVICE_NAME", "demo-under-test")
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut printed = String::new();
-        while !printed.contains("press Ctrl-C") {
-            assert!(out.read_line(&mut printed).unwrap() > 0, "demo exited early: {printed}");
-        }
-        assert!(printed.contains("over OTLP"), "{printed}");
+        let demo = Hub::start_with_env(
+            env!("CARGO_BIN_EXE_sonde"),
+            &["demo", "--listen", "127.0.0.1:0"],
+            &[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", &url),
+                ("OTEL_EXPORTER_OTLP_PROTOCOL", protocol),
+                ("OTEL_METRIC_EXPORT_INTERVAL", "300"),
+                ("OTEL_SERVICE_NAME", "demo-under-test"),
+            ],
+        );
+        assert!(demo.output().contains("over OTLP"), "{}", demo.output());
         // Metrics arrive on the interval, while the demo runs.
         let metrics = rx.wait_for("metrics", 1);
         assert!(!metrics.is_empty(), "{protocol}: no metrics while running");
-        std::thread::sleep(Duration::from_millis(500));
-        assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
-        assert!(child.wait().unwrap().success());
+        // Run until a request has failed (about 3 % do), so that its
+        // `request_failed` event is among the records the stop flushes.
+        let api = demo.addr("metrics").to_owned();
+        poll_until(Duration::from_secs(20), || {
+            http::get(&api, "/metrics").text().contains("code=\"500\"").then_some(())
+        })
+        .expect("a failed request");
+        demo.stop();
 
         let names: Vec<String> = rx
             .wait_for("metrics", 1)

@@ -4,89 +4,26 @@
 //! the JSON API returns the spans with their parent links; bad input on
 //! every listener is refused with the right status and counted.
 
-#[path = "../../sonde-otlp/tests/support/mod.rs"]
-mod otlp_support;
-#[path = "support/running.rs"]
-mod running;
-
-use otlp_support::peers;
-use running::Running;
-
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
+use sonde_testkit::http::{self, get_json};
+use sonde_testkit::otlp::{self as otlp_support};
+use sonde_testkit::peers::{self, Prometheus};
+use sonde_testkit::{poll_until, statsd, Hub};
 
 /// `sonde serve` on free loopback ports, with `extra` arguments.
-fn hub(extra: &[&str]) -> Running {
-    Running::serve(env!("CARGO_BIN_EXE_sonde"), extra)
-}
-
-/// One HTTP/1.1 exchange: (status, body).
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> (u16, Vec<u8>) {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(20))).unwrap();
-    let mut head =
-        format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
-    for (k, v) in headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
-    }
-    head.push_str("\r\n");
-    s.write_all(head.as_bytes()).unwrap();
-    let _ = s.write_all(body);
-    let mut raw = Vec::new();
-    let _ = s.read_to_end(&mut raw);
-    let split = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap_or(raw.len());
-    let status =
-        String::from_utf8_lossy(&raw[..split]).split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
-    let mut body = raw.get(split + 4..).unwrap_or_default().to_vec();
-    if String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase().contains("transfer-encoding: chunked") {
-        body = dechunk(&body);
-    }
-    (status, body)
-}
-
-fn dechunk(mut b: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    while let Some(nl) = b.windows(2).position(|w| w == b"\r\n") {
-        let size = usize::from_str_radix(String::from_utf8_lossy(&b[..nl]).trim(), 16).unwrap_or(0);
-        if size == 0 {
-            break;
-        }
-        out.extend_from_slice(&b[nl + 2..nl + 2 + size]);
-        b = &b[nl + 2 + size + 2..];
-    }
-    out
-}
-
-fn get_json(addr: &str, path: &str) -> Value {
-    let (status, body) = http(addr, "GET", path, &[], b"");
-    assert_eq!(status, 200, "GET {path}: {}", String::from_utf8_lossy(&body));
-    serde_json::from_slice(&body).unwrap()
+fn hub(extra: &[&str]) -> Hub {
+    Hub::serve(env!("CARGO_BIN_EXE_sonde"), extra)
 }
 
 fn metrics(addr: &str) -> String {
-    String::from_utf8(http(addr, "GET", "/metrics", &[], b"").1).unwrap()
+    http::get(addr, "/metrics").text()
 }
 
-fn wait_until(what: &str, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-fn query(prom: &str, promql: &str) -> Option<f64> {
-    let q: String = promql
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
-    let (_, body) = http(prom, "GET", &format!("/api/v1/query?query={q}"), &[], b"");
-    let v: Value = serde_json::from_slice(&body).ok()?;
-    v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
+fn wait_until(what: &str, f: impl FnMut() -> bool) {
+    sonde_testkit::wait_until(Duration::from_secs(20), what, f)
 }
 
 #[test]
@@ -144,28 +81,22 @@ fn reference_senders_reach_prometheus_and_the_api() {
     }
     let slowest = get_json(&api, "/api/traces?order=slowest&limit=1");
     assert_eq!(slowest["traces"].as_array().unwrap().len(), 1);
-    assert_eq!(http(&api, "GET", "/api/traces/zz", &[], b"").0, 400);
-    assert_eq!(http(&api, "GET", &format!("/api/traces/{}", "ab".repeat(16)), &[], b"").0, 404);
+    assert_eq!(http::request(&api, "GET", "/api/traces/zz", &[], b"").status, 400);
+    assert_eq!(http::request(&api, "GET", &format!("/api/traces/{}", "ab".repeat(16)), &[], b"").status, 404);
     let series = get_json(&api, "/api/series");
     assert!(series["families"].as_array().unwrap().iter().any(|f| f["name"] == "py_hits" && f["kind"] == "counter"));
     assert!(get_json(&api, "/api/snapshot").to_string().contains("latency_seconds"));
 
     // A real Prometheus scrapes the hub (honor_labels keeps the senders'
     // `job`, as for a Pushgateway) and PromQL returns the values sent.
-    let (_prometheus, prom, dir) = peers::start_prometheus(&prometheus, &api, true);
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let mut got = None;
-    while Instant::now() < deadline && got.is_none() {
-        std::thread::sleep(Duration::from_millis(500));
-        if let (Some(hits), Some(jobs), Some(temp)) = (
-            query(&prom, "py_hits_total"),
-            query(&prom, "sum(jobs_total{job=\"sonde-test\"})"),
-            query(&prom, "max(temperature_celsius)"),
-        ) {
-            got = Some((hits, jobs, temp));
-        }
-    }
-    std::fs::remove_dir_all(&dir).ok();
+    let prom = Prometheus::start(&prometheus, &api, true, &[]);
+    let got = poll_until(Duration::from_secs(45), || {
+        Some((
+            prom.query_value("py_hits_total")?,
+            prom.query_value("sum(jobs_total{job=\"sonde-test\"})")?,
+            prom.query_value("max(temperature_celsius)")?,
+        ))
+    });
     assert_eq!(got, Some((5.0, 6.0, 21.5)), "PromQL over the hub");
     hub.stop();
 }
@@ -191,20 +122,21 @@ fn bad_input_is_refused_counted_and_survived() {
         ("/v1/nothing", proto.to_vec(), vec![], 404),
     ];
     for (path, headers, body, want) in &cases {
-        let (status, reply) = http(&otlp, "POST", path, headers, body);
-        assert_eq!(status, *want, "{path} {headers:?}: {}", String::from_utf8_lossy(&reply));
+        let reply = http::request(&otlp, "POST", path, headers, body);
+        assert_eq!(reply.status, *want, "{path} {headers:?}: {}", reply.text());
     }
-    assert_eq!(http(&otlp, "GET", "/v1/traces", &[], b"").0, 405);
+    assert_eq!(http::request(&otlp, "GET", "/v1/traces", &[], b"").status, 405);
     // A span with a malformed id is refused inside an accepted request: a
     // partial success, as OTLP prescribes.
-    let (status, reply) = http(
+    let reply = http::request(
         &otlp,
         "POST",
         "/v1/traces",
         &[("Content-Type", "application/json")],
         br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"00000000000000000000000000000000","spanId":"0102030405060708","name":"x"}]}]}]}"#,
     );
-    let reply: Value = serde_json::from_slice(&reply).unwrap();
+    let status = reply.status;
+    let reply: Value = reply.json();
     // Protobuf's JSON mapping allows an int64 as a number or a string.
     let rejected = &reply["partialSuccess"]["rejectedSpans"];
     let rejected = rejected.as_i64().or_else(|| rejected.as_str().and_then(|s| s.parse().ok()));
@@ -218,11 +150,10 @@ fn bad_input_is_refused_counted_and_survived() {
         r#"{{"resourceMetrics":[{{"scopeMetrics":[{{"metrics":[{{"name":"logins","gauge":{{"dataPoints":[{}]}}}}]}}]}}]}}"#,
         points.join(",")
     );
-    let (status, _) = http(&otlp, "POST", "/v1/metrics", &[("Content-Type", "application/json")], flood.as_bytes());
+    let status = http::post(&otlp, "/v1/metrics", "application/json", flood.as_bytes()).status;
     assert_eq!(status, 200);
     // Hostile StatsD names and values cannot inject series.
-    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    udp.send_to(b"evil\nname{x=\"1\"}:1|c\nok.name:1|c|#tag:\"}\\n", hub.addr("statsd udp")).unwrap();
+    statsd::send_udp(hub.addr("statsd udp"), b"evil\nname{x=\"1\"}:1|c\nok.name:1|c|#tag:\"}\\n");
 
     wait_until("the statsd datagram", || metrics(&api).contains("ok_name_total"));
     let text = metrics(&api);
@@ -264,7 +195,7 @@ fn grpc_garbage_gets_a_grpc_error_and_the_hub_keeps_serving() {
     assert_eq!(codes.len(), 2, "{codes:?}: {stderr}");
     assert!(["INTERNAL", "INVALID_ARGUMENT"].contains(&codes[0].as_str()), "truncated: {codes:?}: {stderr}");
     assert_eq!(codes[1], "RESOURCE_EXHAUSTED", "over the 32 MiB limit: {stderr}");
-    assert_eq!(http(hub.addr("metrics"), "GET", "/api/traces", &[], b"").0, 200, "still serving");
+    assert_eq!(http::request(hub.addr("metrics"), "GET", "/api/traces", &[], b"").status, 200, "still serving");
     hub.stop();
 }
 
@@ -272,12 +203,8 @@ fn grpc_garbage_gets_a_grpc_error_and_the_hub_keeps_serving() {
 fn statsd_over_udp_and_tcp_lands_in_metrics() {
     let hub = hub(&[]);
     let api = hub.addr("metrics").to_owned();
-    let sock = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    sock.send_to(b"hits:1|c\nnot a statsd line\nlat:100|ms|#route:/a\ntemp:5|g\ntemp:-2|g", hub.addr("statsd udp"))
-        .unwrap();
-    let mut t = TcpStream::connect(hub.addr("statsd tcp")).unwrap();
-    t.write_all(b"hits:2|c\nusers:alice|s\nusers:bob|s\n").unwrap();
-    drop(t);
+    statsd::send_udp(hub.addr("statsd udp"), b"hits:1|c\nnot a statsd line\nlat:100|ms|#route:/a\ntemp:5|g\ntemp:-2|g");
+    statsd::send_tcp(hub.addr("statsd tcp"), b"hits:2|c\nusers:alice|s\nusers:bob|s\n");
     wait_until("both transports", || {
         let body = metrics(&api);
         body.contains("hits_total 3") && body.contains("users 2")
@@ -297,20 +224,17 @@ fn statsd_over_udp_and_tcp_lands_in_metrics() {
 fn forwards_what_it_receives_and_flushes_on_stop() {
     let Some(rx) = otlp_support::Receiver::start() else { return };
     let Some(python) = peers::python_with("opentelemetry.sdk, opentelemetry.exporter.otlp.proto.http") else { return };
-    let dir = std::env::temp_dir().join(format!("sonde-hub-fwd-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("hub.toml");
+    let dir = peers::temp_dir("hub-fwd");
+    let config = dir.path().join("hub.toml");
     // An hour's interval: metrics can only arrive through the final flush.
     std::fs::write(&config, format!("[otlp]\nendpoint = \"{}\"\ninterval = \"1h\"\n", rx.http_url())).unwrap();
     let hub = hub(&["--config", config.to_str().unwrap()]);
     let script = peers::workspace_root().join("tests/peers/otel_sdk_send.py");
     let url = format!("http://{}", hub.addr("otlp http"));
     assert!(Command::new(&python).arg(&script).args([url.as_str(), "http"]).status().unwrap().success());
-    let mut t = TcpStream::connect(hub.addr("statsd tcp")).unwrap();
-    t.write_all(b"fwd.hits:3|c\n").unwrap();
-    drop(t);
+    statsd::send_tcp(hub.addr("statsd tcp"), b"fwd.hits:3|c\n");
     let log = br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":17,"body":{"stringValue":"disk full"}}]}]}]}"#;
-    assert_eq!(http(hub.addr("otlp http"), "POST", "/v1/logs", &[("Content-Type", "application/json")], log).0, 200);
+    assert_eq!(http::post(hub.addr("otlp http"), "/v1/logs", "application/json", log).status, 200);
     wait_until("the statsd line", || metrics(hub.addr("metrics")).contains("fwd_hits_total 3"));
     hub.stop();
 
@@ -324,21 +248,17 @@ fn forwards_what_it_receives_and_flushes_on_stop() {
     assert!(text.contains("\"fwd_hits\"") && text.contains("\"jobs\""), "StatsD and OTLP metrics forwarded: {text}");
     let logs = serde_json::to_string(&rx.wait_for("logs", 1)).unwrap();
     assert!(logs.contains("disk full"), "{logs}");
-    std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn timer_buckets_come_from_the_configuration() {
-    let dir = std::env::temp_dir().join(format!("sonde-hub-buckets-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let config = dir.join("hub.toml");
+    let dir = peers::temp_dir("hub-buckets");
+    let config = dir.path().join("hub.toml");
     std::fs::write(&config, "[hub]\ntimer_buckets = [0.1, 1.0]\n").unwrap();
     let hub = hub(&["--config", config.to_str().unwrap()]);
-    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
-    udp.send_to(b"render:250|ms", hub.addr("statsd udp")).unwrap();
+    statsd::send_udp(hub.addr("statsd udp"), b"render:250|ms");
     wait_until("the timer", || metrics(hub.addr("metrics")).contains("render_seconds_count 1"));
     let text = metrics(hub.addr("metrics"));
     assert!(text.contains("render_seconds_bucket{le=\"0.1\"} 0\nrender_seconds_bucket{le=\"1\"} 1\n"), "{text}");
     hub.stop();
-    std::fs::remove_dir_all(&dir).ok();
 }

@@ -2,14 +2,12 @@
 //! 100,000 spans (OTLP/HTTP) into `sonde serve`; everything sent is either
 //! received or counted as dropped or refused.
 
-#[path = "support/running.rs"]
-mod running;
-
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use running::Running;
+use sonde_testkit::hub::sample;
+use sonde_testkit::{http, otlp, poll_until, Hub};
 
 use prost::Message;
 use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
@@ -20,36 +18,6 @@ use sonde_otlp::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
 const LINES: u64 = 1_000_000;
 const SPANS: u64 = 100_000;
 const SPANS_PER_REQUEST: u64 = 1_000;
-
-fn post(addr: &str, path: &str, body: &[u8]) -> u16 {
-    let mut s = TcpStream::connect(addr).unwrap();
-    write!(
-        s,
-        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/x-protobuf\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .unwrap();
-    s.write_all(body).unwrap();
-    let mut reply = String::new();
-    let _ = s.read_to_string(&mut reply);
-    reply.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0)
-}
-
-fn scrape(addr: &str) -> String {
-    let mut s = TcpStream::connect(addr).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body
-}
-
-/// The value of the sample line starting with `series ` (0 if absent).
-fn sample(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series).and_then(|rest| rest.strip_prefix(' ')))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0.0)
-}
 
 fn spans_request(batch: u64) -> Vec<u8> {
     let spans = (0..SPANS_PER_REQUEST)
@@ -82,7 +50,7 @@ fn spans_request(batch: u64) -> Vec<u8> {
 
 #[test]
 fn a_million_lines_and_a_hundred_thousand_spans_are_all_accounted_for() {
-    let hub = Running::serve(env!("CARGO_BIN_EXE_sonde"), &[]);
+    let hub = Hub::serve(env!("CARGO_BIN_EXE_sonde"), &[]);
     let (api, tcp, otlp) =
         (hub.addr("metrics").to_owned(), hub.addr("statsd tcp").to_owned(), hub.addr("otlp http").to_owned());
 
@@ -106,18 +74,15 @@ fn a_million_lines_and_a_hundred_thousand_spans_are_all_accounted_for() {
         .collect();
     // OTLP: 100,000 spans in requests of 1,000, meanwhile.
     for batch in 0..SPANS / SPANS_PER_REQUEST {
-        assert_eq!(post(&otlp, "/v1/traces", &spans_request(batch)), 200);
+        assert_eq!(otlp::post_protobuf(&otlp, "/v1/traces", &spans_request(batch)).status, 200);
     }
     senders.into_iter().for_each(|s| s.join().unwrap());
 
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let text = loop {
-        let text = scrape(&api);
-        if sample(&text, "sonde_statsd_received_total") as u64 >= LINES || Instant::now() > deadline {
-            break text;
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    };
+    let scrape = || http::get(&api, "/metrics").text();
+    let text = poll_until(Duration::from_secs(120), || {
+        Some(scrape()).filter(|t| sample(t, "sonde_statsd_received_total") as u64 >= LINES)
+    })
+    .unwrap_or_else(scrape);
     let received = sample(&text, "sonde_statsd_received_total") as u64;
     let rejected: f64 = text
         .lines()

@@ -1,13 +1,10 @@
 //! `[otlp]` in the Config: metrics go to the receiver on the interval and
 //! once more at shutdown; the section's values reach the wire.
 
-#[path = "../../sonde-otlp/tests/support/mod.rs"]
-mod support;
-
 use std::time::Duration;
 
 use sonde_config::{Config, Pipeline};
-use support::Receiver;
+use sonde_testkit::otlp::Receiver;
 
 #[test]
 fn the_otlp_section_exports_metrics() {

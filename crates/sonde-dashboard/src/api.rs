@@ -20,7 +20,7 @@ use crate::samples::family_samples;
 use crate::Dashboard;
 
 /// Most samples one listing or stream returns.
-pub const MAX_SAMPLES: usize = 5000;
+pub(crate) const MAX_SAMPLES: usize = 5000;
 
 pub(crate) async fn series(State(d): State<Dashboard>) -> Json<Value> {
     let snapshot = d.0.source.snapshot();

@@ -24,7 +24,7 @@ fn id(name: &str, labels: &[(&str, &str)]) -> String {
 }
 
 /// Every sample of `family`.
-pub fn family_samples(f: &FamilySnapshot, out: &mut Vec<Sample>) {
+pub(crate) fn family_samples(f: &FamilySnapshot, out: &mut Vec<Sample>) {
     for s in f.series() {
         let labels: Vec<(&str, &str)> = s.labels().collect();
         let mut push = |name: String, extra: Option<(&str, String)>, value: f64| {

@@ -5,7 +5,7 @@ use sonde_metrics_bridge::SondeRecorder;
 
 /// Stands for third-party code: it uses only the `metrics` facade.
 mod some_library {
-    pub fn handle_request(method: &'static str, ok: bool, seconds: f64) {
+    pub(crate) fn handle_request(method: &'static str, ok: bool, seconds: f64) {
         metrics::counter!("lib_requests_total", "method" => method, "outcome" => if ok { "ok" } else { "error" })
             .increment(1);
         metrics::gauge!("lib_in_flight").increment(1.0);
@@ -13,7 +13,7 @@ mod some_library {
         metrics::gauge!("lib_in_flight").decrement(1.0);
     }
 
-    pub fn set_pool(n: f64) {
+    pub(crate) fn set_pool(n: f64) {
         metrics::gauge!("lib_pool_size").set(n);
         metrics::counter!("lib_boot_total").absolute(7);
     }

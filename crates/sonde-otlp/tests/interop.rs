@@ -3,8 +3,6 @@
 //! arrives is the same: metric names, kinds, monotonicity, temporality,
 //! units, buckets, attributes; span names, kinds, parentage, status, events.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::process::Command;
 use std::time::Duration;
@@ -14,7 +12,8 @@ use sonde::trace::{KeyValue, SimpleProcessor, SpanKind, Status, TracerProvider};
 use sonde::{Buckets, Registry};
 use sonde_export::Exporter;
 use sonde_otlp::{Otlp, Protocol};
-use support::{peers, Receiver};
+use sonde_testkit::otlp::{self, Receiver};
+use sonde_testkit::peers;
 
 /// What must agree, per metric: kind, monotonic, temporality, unit,
 /// bounds, bucket counts, point count and attribute keys.
@@ -75,7 +74,7 @@ fn resource_keys(bodies: &[Value], kind: &str) -> Vec<String> {
 
 /// Span name → (kind, parent's name, status code, event names, attribute keys).
 fn span_shape(bodies: &[Value]) -> BTreeMap<String, Value> {
-    let spans = support::spans_of(bodies);
+    let spans = otlp::spans_of(bodies);
     let name_of = |id: &Value| spans.iter().find(|s| &s["spanId"] == id).map(|s| s["name"].clone());
     spans
         .iter()

@@ -1,8 +1,6 @@
 //! Sonde's OTLP output, decoded by a receiver built on the official Python
 //! protobuf classes, over OTLP/HTTP (protobuf, JSON, gzip) and OTLP/gRPC.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -12,7 +10,7 @@ use sonde::trace::{KeyValue, SimpleProcessor, SpanKind, Status, TracerProvider};
 use sonde::{Buckets, Registry};
 use sonde_export::Exporter;
 use sonde_otlp::{Otlp, OtlpBuilder, Protocol, RetryPolicy, Temporality};
-use support::{spans_of, Receiver};
+use sonde_testkit::otlp::{spans_of, Receiver};
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {

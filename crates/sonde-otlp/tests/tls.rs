@@ -3,15 +3,14 @@
 //! HTTPS and gRPC with TLS; without it the connection is refused, never
 //! downgraded to plain text.
 
-mod support;
-
 use std::process::Command;
 use std::time::Duration;
 
 use sonde::Registry;
 use sonde_export::Exporter;
 use sonde_otlp::{Otlp, Protocol, RetryPolicy};
-use support::{peers, Receiver};
+use sonde_testkit::otlp::Receiver;
+use sonde_testkit::peers;
 
 /// A self-signed certificate for 127.0.0.1 and localhost, made by openssl.
 fn certificate(dir: &std::path::Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
@@ -37,7 +36,10 @@ fn tls_with_a_trusted_authority_and_refusal_without() {
     let dir = std::env::temp_dir().join(format!("sonde-otlp-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let Some((cert, key)) = certificate(&dir) else { return };
-    let Some(rx) = Receiver::start_tls(&cert, &key) else { return };
+    let Some(rx) = Receiver::start_with(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()])
+    else {
+        return;
+    };
     let registry = Registry::new();
     registry.counter("secure_total").register().unwrap().inc();
     let no_retries = RetryPolicy { attempts: 0, ..RetryPolicy::default() };

@@ -1,8 +1,6 @@
 //! Encoders checked by real parsers: Python's prometheus_client (text and
 //! OpenMetrics, property-tested) and promtool.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
@@ -10,14 +8,14 @@ use std::sync::Mutex;
 
 use proptest::prelude::*;
 use sonde::{encode, Buckets, Registry, SeriesValue, Snapshot, SummaryOptions};
-use support::peers;
+use sonde_testkit::{peers, ChildGuard};
 
 /// Samples as (name, labels, value).
 type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
 
 /// The Python parser, started once and fed one document per line.
 struct Parser {
-    _child: peers::Peer,
+    _child: ChildGuard,
     stdin: std::process::ChildStdin,
     stdout: BufReader<std::process::ChildStdout>,
 }
@@ -32,7 +30,7 @@ fn parse(format: &str, body: &str) -> Option<Result<Samples, String>> {
         let mut child = Command::new(python).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
         let stdin = child.stdin.take().unwrap();
         let stdout = BufReader::new(child.stdout.take().unwrap());
-        *guard = Some(Parser { _child: peers::Peer(child), stdin, stdout });
+        *guard = Some(Parser { _child: ChildGuard(child), stdin, stdout });
     }
     let p = guard.as_mut().unwrap();
     let req = serde_json::json!({"format": format, "body": body});

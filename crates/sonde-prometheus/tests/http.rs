@@ -1,18 +1,21 @@
 //! The /metrics endpoint over real TCP.
 
-mod support;
-
 use std::io::Read;
 
 use base64::Engine;
 use sonde::Registry;
 use sonde_prometheus::{Auth, MetricsServer, MetricsService};
-use support::http_client::{get, request};
+use sonde_testkit::http::{self, Reply};
 
 fn registry() -> Registry {
     let r = Registry::new();
     r.counter("served_total").help("Served.").register().unwrap().inc_by(5);
     r
+}
+
+/// `GET path` with headers.
+fn get(addr: std::net::SocketAddr, path: &str, headers: &[(&str, &str)]) -> Reply {
+    http::request(&addr.to_string(), "GET", path, headers, b"")
 }
 
 fn server(r: Registry) -> (MetricsServer, std::net::SocketAddr) {
@@ -32,8 +35,8 @@ fn serves_both_formats_with_exact_content_types() {
     assert_eq!(om.header("content-type"), Some("application/openmetrics-text; version=1.0.0; charset=utf-8"));
     assert!(om.text().ends_with("# EOF\n"));
     assert_eq!(get(addr, "/other", &[]).status, 404);
-    assert_eq!(request(addr, "POST", "/metrics", &[("Content-Length", "0")]).status, 405);
-    let head = request(addr, "HEAD", "/metrics", &[]);
+    assert_eq!(http::request(&addr.to_string(), "POST", "/metrics", &[], b"").status, 405);
+    let head = http::request(&addr.to_string(), "HEAD", "/metrics", &[], b"");
     assert_eq!(head.status, 200);
     assert!(head.body.is_empty());
 }

@@ -1,23 +1,11 @@
 //! A real Prometheus server scrapes the endpoint; PromQL returns our values.
 
-mod support;
-
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sonde::{Buckets, Registry};
 use sonde_prometheus::MetricsServer;
-use support::http_client::get;
-use support::peers;
-
-fn query(prom: std::net::SocketAddr, promql: &str) -> Option<f64> {
-    let q: String = promql
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
-    let reply = get(prom, &format!("/api/v1/query?query={q}"), &[]);
-    let v: serde_json::Value = serde_json::from_slice(&reply.body).ok()?;
-    v["data"]["result"][0]["value"][1].as_str()?.parse().ok()
-}
+use sonde_testkit::peers::{self, Prometheus};
+use sonde_testkit::poll_until;
 
 #[test]
 fn prometheus_scrapes_and_queries_our_values() {
@@ -44,27 +32,15 @@ fn prometheus_scrapes_and_queries_our_values() {
     let mut server = MetricsServer::builder(r).listen("127.0.0.1:0".parse().unwrap()).build();
     let target = server.start().unwrap();
 
-    let (_peer, prom, dir) = peers::start_prometheus(&prometheus, &target.to_string(), false);
-    let prom: std::net::SocketAddr = prom.parse().unwrap();
-
-    let deadline = Instant::now() + Duration::from_secs(45);
-    let mut got = None;
-    while Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(500));
-        if std::net::TcpStream::connect(prom).is_err() {
-            continue;
-        }
-        if let (Some(c), Some(g), Some(q)) = (
-            query(prom, "shop_orders_total"),
-            query(prom, "room_temperature_celsius{room=\"attic\"}"),
-            query(prom, "histogram_quantile(0.5, api_latency_seconds_bucket)"),
-        ) {
-            got = Some((c, g, q));
-            break;
-        }
-    }
-    let up = query(prom, "up{job=\"sonde\"}");
-    std::fs::remove_dir_all(&dir).ok();
+    let prom = Prometheus::start(&prometheus, &target.to_string(), false, &[]);
+    let got = poll_until(Duration::from_secs(45), || {
+        Some((
+            prom.query_value("shop_orders_total")?,
+            prom.query_value("room_temperature_celsius{room=\"attic\"}")?,
+            prom.query_value("histogram_quantile(0.5, api_latency_seconds_bucket)")?,
+        ))
+    });
+    let up = prom.query_value("up{job=\"sonde\"}");
     let (c, g, q) = got.unwrap_or_else(|| panic!("Prometheus never returned our series (up = {up:?})"));
     assert_eq!(c, 42.0);
     assert_eq!(g, -3.0);

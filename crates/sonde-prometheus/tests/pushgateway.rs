@@ -2,22 +2,17 @@
 //! with job and grouping labels; values are read back from its API; delete
 //! on shutdown removes the group.
 
-mod support;
-
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sonde::Registry;
 use sonde_export::Exporter;
 use sonde_prometheus::{PushMethod, PushgatewayExporter};
-use support::http_client::get;
-use support::peers::{self, Peer};
+use sonde_testkit::{http, peers, process, ChildGuard, ClosedPort};
 
 /// The metric groups the Pushgateway holds, from `/api/v1/metrics`.
-fn groups(addr: std::net::SocketAddr) -> serde_json::Value {
-    let reply = get(addr, "/api/v1/metrics", &[]);
-    let v: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
-    v["data"].clone()
+fn groups(addr: &str) -> serde_json::Value {
+    http::get_json(addr, "/api/v1/metrics")["data"].clone()
 }
 
 fn value_in(groups: &serde_json::Value, job: &str, metric: &str) -> Option<(serde_json::Value, String)> {
@@ -30,21 +25,10 @@ fn value_in(groups: &serde_json::Value, job: &str, metric: &str) -> Option<(serd
 #[test]
 fn pushes_are_grouped_read_back_and_deleted_on_shutdown() {
     let Some(bin) = peers::program("prometheus-pushgateway") else { return };
-    let port = peers::free_port();
-    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let _gw = Peer(
-        Command::new(bin)
-            .arg(format!("--web.listen-address={addr}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
+    let gw = ChildGuard::spawn(
+        Command::new(bin).arg("--web.listen-address=127.0.0.1:0").stdout(Stdio::null()).stderr(Stdio::null()),
     );
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while std::net::TcpStream::connect(addr).is_err() {
-        assert!(Instant::now() < deadline, "pushgateway did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let addr = &format!("127.0.0.1:{}", process::wait_for_tcp_listener(&gw, Duration::from_secs(15)));
 
     let r = Registry::builder().self_metrics(false).build().unwrap();
     let jobs = r.counter("batch_jobs_total").help("Jobs.").register().unwrap();
@@ -82,8 +66,8 @@ fn pushes_are_grouped_read_back_and_deleted_on_shutdown() {
 
 #[test]
 fn a_gateway_that_is_down_is_a_retryable_failure() {
-    let port = peers::free_port();
-    let e = PushgatewayExporter::builder(&format!("http://127.0.0.1:{port}"), "j")
+    let down = ClosedPort::bind();
+    let e = PushgatewayExporter::builder(&format!("http://{}", down.addr()), "j")
         .timeout(Duration::from_secs(2))
         .build()
         .unwrap();

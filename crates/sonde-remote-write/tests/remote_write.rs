@@ -3,14 +3,16 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::process::{Command, Stdio};
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::Duration;
 
 use prost::Message;
 use sonde::{Buckets, Registry};
 use sonde_export::{Exporter, PeriodicExporter};
 use sonde_remote_write::prompb::WriteRequest;
 use sonde_remote_write::{RemoteWriteExporter, STALE_NAN};
+use sonde_testkit::{http, peers, poll_until, process, wait_until, ChildGuard, ClosedPort};
 
 /// Requests received: headers (lower-cased names) and the decoded body.
 type Received = Arc<Mutex<Vec<(Vec<(String, String)>, WriteRequest)>>>;
@@ -116,10 +118,7 @@ fn server_errors_are_retried_client_errors_are_not() {
         .retries(3, Duration::from_millis(10), Duration::from_millis(20))
         .start()
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while rx.seen.lock().unwrap().len() < 2 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_until(Duration::from_secs(5), "the retried request", || rx.seen.lock().unwrap().len() >= 2);
     p.stop(Duration::from_secs(5)).unwrap();
     let snap = r.snapshot();
     let failures = snap.family("sonde_export_failures").map(|f| f.series().next().unwrap().value().as_f64());
@@ -135,70 +134,39 @@ fn server_errors_are_retried_client_errors_are_not() {
     assert!(err.is_retryable(), "429 is retryable");
 }
 
-fn require_peer(name: &str) -> Option<std::path::PathBuf> {
-    let found =
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join(name)).find(|p| p.is_file()));
-    if found.is_none() {
-        if std::env::var("SONDE_REQUIRE_PEERS").is_ok_and(|v| v == "1") {
-            panic!("peer {name} is required (SONDE_REQUIRE_PEERS=1) but missing; run scripts/install-peers.sh");
-        }
-        eprintln!("skipping: {name} is not installed");
-    }
-    found
-}
-
-fn query(port: u16, promql: &str) -> serde_json::Value {
-    let q: String = promql
-        .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
-        .collect();
-    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-    write!(s, "GET /api/v1/query?query={q} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let body = raw.split("\r\n\r\n").nth(1).unwrap_or("");
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
-}
-
 #[test]
 fn victoria_metrics_stores_and_serves_what_we_write() {
-    let Some(vm) = require_peer("victoria-metrics") else { return };
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let dir = std::env::temp_dir().join(format!("sonde-vm-{}", std::process::id()));
-    let mut child = Command::new(vm)
-        .arg(format!("-httpListenAddr=127.0.0.1:{port}"))
-        .arg(format!("-storageDataPath={}", dir.display()))
-        .arg("-search.latencyOffset=0s")
-        .arg("-search.disableCache")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "victoria-metrics did not start");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let Some(vm) = peers::program("victoria-metrics") else { return };
+    let dir = peers::temp_dir("victoria-metrics");
+    let vm = ChildGuard::spawn(
+        Command::new(vm)
+            .arg("-httpListenAddr=127.0.0.1:0")
+            .arg(format!("-storageDataPath={}", dir.path().display()))
+            .arg("-search.latencyOffset=0s")
+            .arg("-search.disableCache")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null()),
+    );
+    let addr = format!("127.0.0.1:{}", process::wait_for_tcp_listener(&vm, Duration::from_secs(20)));
+    let query = |promql: &str| -> serde_json::Value {
+        let reply = http::get(&addr, &format!("/api/v1/query?query={}", http::escape(promql)));
+        serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null)
+    };
     let r = registry();
-    let e = RemoteWriteExporter::builder(&format!("http://127.0.0.1:{port}/api/v1/write"))
-        .label("job", "sonde")
-        .build()
-        .unwrap();
+    let e = RemoteWriteExporter::builder(&format!("http://{addr}/api/v1/write")).label("job", "sonde").build().unwrap();
     e.export(&r.snapshot()).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let (mut orders, mut quantile) = (serde_json::Value::Null, serde_json::Value::Null);
-    while Instant::now() < deadline {
-        orders = query(port, "orders_total{job=\"sonde\",zone=\"b\"}");
-        quantile = query(port, "histogram_quantile(0.5, latency_seconds_bucket{job=\"sonde\"})");
-        if orders["data"]["result"][0]["value"][1].is_string() && quantile["data"]["result"][0]["value"][1].is_string()
-        {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    std::fs::remove_dir_all(&dir).ok();
+    let both = || {
+        (
+            query("orders_total{job=\"sonde\",zone=\"b\"}"),
+            query("histogram_quantile(0.5, latency_seconds_bucket{job=\"sonde\"})"),
+        )
+    };
+    let (orders, quantile) = poll_until(Duration::from_secs(20), || {
+        let (o, q) = both();
+        (o["data"]["result"][0]["value"][1].is_string() && q["data"]["result"][0]["value"][1].is_string())
+            .then_some((o, q))
+    })
+    .unwrap_or_else(both);
     assert_eq!(orders["data"]["result"][0]["value"][1], "7", "{orders}");
     let q: f64 = quantile["data"]["result"][0]["value"][1].as_str().unwrap().parse().unwrap();
     assert!((q - 0.55).abs() < 1e-9, "{quantile}");
@@ -208,35 +176,44 @@ fn victoria_metrics_stores_and_serves_what_we_write() {
 fn a_slow_receiver_times_out_as_a_retryable_failure() {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/api/v1/write", listener.local_addr().unwrap());
+    let (release, released_rx) = mpsc::channel::<()>();
+    let released = Arc::new(AtomicBool::new(false));
+    let flag = released.clone();
     std::thread::spawn(move || {
-        // Accept and say nothing for longer than the client waits.
-        let held: Vec<_> = listener.incoming().take(2).collect();
-        std::thread::sleep(Duration::from_secs(5));
-        drop(held);
+        // Accept and say nothing until the test is done (at most 60 s).
+        let _held = listener.accept();
+        let _ = released_rx.recv_timeout(Duration::from_secs(60));
+        flag.store(true, Ordering::SeqCst);
     });
     let e = RemoteWriteExporter::builder(&url).timeout(Duration::from_millis(300)).build().unwrap();
-    let started = Instant::now();
     let err = e.export(&registry().snapshot()).unwrap_err();
-    assert!(started.elapsed() < Duration::from_secs(3), "bounded by the timeout");
+    // The export gave up while the receiver still held the connection:
+    // its own timeout ended it, not the receiver.
+    assert!(!released.load(Ordering::SeqCst), "the export waited for the receiver");
+    release.send(()).unwrap();
     assert!(err.is_retryable(), "{err}");
 }
 
 #[test]
 fn shutdown_delivers_when_the_receiver_comes_back_in_time() {
-    // Reserve a port, start with nothing listening on it.
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let url = format!("http://127.0.0.1:{port}/api/v1/write");
+    // A port that is ours but refuses connections: the receiver is down.
+    let down = ClosedPort::bind();
+    let url = format!("http://{}/api/v1/write", down.addr());
     let r = registry();
     let p = PeriodicExporter::builder(r.clone(), RemoteWriteExporter::builder(&url).build().unwrap())
         .interval(Duration::from_millis(50))
         .retries(0, Duration::from_millis(10), Duration::from_millis(10))
         .start()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(300)); // several failed runs
-    let failures = r.snapshot().family("sonde_export_failures").unwrap().series().next().unwrap().value().as_f64();
-    assert!(failures >= 1.0, "the receiver was down: failures counted");
-    // The receiver comes back; shutdown's final export reaches it.
-    let listener = TcpListener::bind(("127.0.0.1", port)).unwrap();
+    let failures = || {
+        let snapshot = r.snapshot();
+        snapshot.family("sonde_export_failures").and_then(|f| f.series().next().map(|s| s.value().as_f64()))
+    };
+    wait_until(Duration::from_secs(10), "a failure counted while the receiver is down", || {
+        failures().is_some_and(|f| f >= 1.0)
+    });
+    // The receiver comes back on the same port; shutdown's final export reaches it.
+    let listener = down.listen();
     let got = Arc::new(Mutex::new(0usize));
     let g = got.clone();
     std::thread::spawn(move || {

@@ -8,7 +8,7 @@ use tracing_subscriber::layer::SubscriberExt;
 /// Stands for third-party code: it knows only `tracing`.
 mod some_library {
     #[tracing::instrument(fields(order.items = items))]
-    pub fn place_order(user: &str, items: u32) -> u32 {
+    pub(crate) fn place_order(user: &str, items: u32) -> u32 {
         tracing::info!(stage = "validated", "order accepted");
         let total = price(items);
         tracing::Span::current().record("order.items", items);
@@ -23,7 +23,7 @@ mod some_library {
         items * 10
     }
 
-    pub fn nested_with_macros() {
+    pub(crate) fn nested_with_macros() {
         let outer = tracing::info_span!("batch", size = 2_u64);
         let _o = outer.enter();
         for i in 0..2 {

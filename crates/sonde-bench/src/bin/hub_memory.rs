@@ -8,23 +8,11 @@
 //! cargo run --release -p sonde-bench --bin hub-memory -- target/release/sonde --with-history
 //! ```
 
-#[path = "../../../sonde-cli/tests/support/running.rs"]
-mod running;
-
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::TcpStream;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use running::Running;
-
-fn series_count(api: &str) -> u64 {
-    let mut s = TcpStream::connect(api).unwrap();
-    s.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
-    let mut body = String::new();
-    s.read_to_string(&mut body).unwrap();
-    body.lines().find_map(|l| l.strip_prefix("sonde_series ")).and_then(|v| v.trim().parse::<f64>().ok()).unwrap_or(0.0)
-        as u64
-}
+use sonde_testkit::{poll_until, Hub};
 
 fn main() {
     let sonde =
@@ -34,8 +22,8 @@ fn main() {
     let with_history = std::env::args().any(|a| a == "--with-history");
     let config = std::env::temp_dir().join(format!("sonde-hub-memory-{}.toml", std::process::id()));
     std::fs::write(&config, if with_history { "" } else { "[hub]\nhistory_bytes = 0\n" }).unwrap();
-    let hub = Running::serve(&sonde, &["--config", config.to_str().unwrap()]);
-    let (api, tcp) = (hub.addr("metrics").to_owned(), hub.addr("statsd tcp").to_owned());
+    let hub = Hub::serve(&sonde, &["--config", config.to_str().unwrap()]);
+    let tcp = hub.addr("statsd tcp").to_owned();
     std::thread::sleep(Duration::from_millis(500));
     let before = hub.rss_bytes() / 1024;
     let mut s = TcpStream::connect(&tcp).unwrap();
@@ -51,11 +39,9 @@ fn main() {
     }
     s.write_all(chunk.as_bytes()).unwrap();
     drop(s);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while series_count(&api) < 100_000 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    let series = series_count(&api);
+    let series_count = || hub.sample("sonde_series") as u64;
+    let series = poll_until(Duration::from_secs(60), || Some(series_count()).filter(|n| *n >= 100_000))
+        .unwrap_or_else(series_count);
     std::thread::sleep(Duration::from_millis(500));
     std::fs::remove_file(&config).ok();
     if with_history {

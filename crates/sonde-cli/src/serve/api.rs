@@ -9,6 +9,6 @@ use sonde_prometheus::MetricsService;
 use super::hub::Hub;
 
 /// `/metrics`, the dashboard page and `/api/*`.
-pub fn router(hub: &Hub, dashboard: &Dashboard) -> Router {
+pub(super) fn router(hub: &Hub, dashboard: &Dashboard) -> Router {
     dashboard.router().route_service("/metrics", MetricsService::new(hub.registry().clone()))
 }

@@ -21,11 +21,11 @@ use sonde_otlp::receive::{events_from, MetricIngest, TraceStore};
 use sonde_otlp::{Forwarder, Otlp};
 
 /// Spans kept for the API and dashboard.
-pub const MAX_SPANS: usize = 100_000;
+pub(crate) const MAX_SPANS: usize = 100_000;
 /// Memory budget of the kept spans (their protobuf size).
-pub const MAX_SPAN_BYTES: usize = 64 << 20;
+pub(crate) const MAX_SPAN_BYTES: usize = 64 << 20;
 /// Events kept for the API and dashboard.
-pub const MAX_EVENTS: usize = 10_000;
+pub(crate) const MAX_EVENTS: usize = 10_000;
 
 /// The `error_message` of a partial success with `rejected` items refused.
 fn partial_message(rejected: i64) -> String {
@@ -34,7 +34,7 @@ fn partial_message(rejected: i64) -> String {
 
 /// One of the three OTLP export requests as the hub takes it in, from any
 /// listener: where it goes, and how it is answered.
-pub trait Received: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static {
+pub(crate) trait Received: prost::Message + Default + serde::de::DeserializeOwned + Send + 'static {
     /// `traces`, `metrics` or `logs`.
     const SIGNAL: &'static str;
     /// The answer.
@@ -90,7 +90,7 @@ impl Received for ExportLogsServiceRequest {
 
 /// The hub's state, shared by every listener. Cheap to clone.
 #[derive(Clone)]
-pub struct Hub(Arc<Inner>);
+pub(crate) struct Hub(Arc<Inner>);
 
 struct Inner {
     registry: Registry,
@@ -106,7 +106,7 @@ impl Hub {
     /// A hub folding metrics into `registry`; with `otlp`, received spans
     /// and events are forwarded there too (metrics go through the
     /// pipeline's periodic OTLP export of the registry).
-    pub fn new(registry: &Registry, otlp: Option<&Otlp>) -> Result<Self, Box<dyn std::error::Error>> {
+    pub(crate) fn new(registry: &Registry, otlp: Option<&Otlp>) -> Result<Self, Box<dyn std::error::Error>> {
         let traces = TraceStore::new(MAX_SPANS, MAX_SPAN_BYTES);
         traces.register_metrics(registry)?;
         let mut events = EventLog::builder().retention(MAX_EVENTS);
@@ -143,34 +143,34 @@ impl Hub {
     }
 
     /// The registry behind `/metrics`.
-    pub fn registry(&self) -> &Registry {
+    pub(crate) fn registry(&self) -> &Registry {
         &self.0.registry
     }
 
     /// Received spans.
-    pub fn traces(&self) -> &TraceStore {
+    pub(crate) fn traces(&self) -> &TraceStore {
         &self.0.traces
     }
 
     /// Received (and the demo's own) events.
-    pub fn events(&self) -> &EventLog {
+    pub(crate) fn events(&self) -> &EventLog {
         &self.0.events
     }
 
     /// Counts a refused request or item.
-    pub fn reject(&self, signal: &str, reason: &str, n: u64) {
+    pub(crate) fn reject(&self, signal: &str, reason: &str, n: u64) {
         if n > 0 {
             self.0.rejected.with(&[signal, reason]).add(n as f64);
         }
     }
 
     /// Takes a request in from `transport` and answers it.
-    pub fn accept<R: Received>(&self, request: R, transport: &str) -> R::Response {
+    pub(crate) fn accept<R: Received>(&self, request: R, transport: &str) -> R::Response {
         R::answer(request.deliver(self, transport))
     }
 
     /// Keeps (and forwards) spans; returns how many were refused.
-    pub fn on_traces(&self, request: ExportTraceServiceRequest, transport: &str) -> i64 {
+    pub(crate) fn on_traces(&self, request: ExportTraceServiceRequest, transport: &str) -> i64 {
         let n: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
         self.0.received.with(&["traces", transport]).add(n as f64);
         if let Some(f) = &self.0.forward {
@@ -185,13 +185,13 @@ impl Hub {
 
     /// Folds metric points in; returns how many were refused (counted by
     /// reason in `sonde_otlp_rejected_points_total`).
-    pub fn on_metrics(&self, request: &ExportMetricsServiceRequest, transport: &str) -> i64 {
+    pub(crate) fn on_metrics(&self, request: &ExportMetricsServiceRequest, transport: &str) -> i64 {
         self.0.received.with(&["metrics", transport]).inc();
         self.0.metrics.ingest(request)
     }
 
     /// Keeps (and forwards) log records as events.
-    pub fn on_logs(&self, request: &ExportLogsServiceRequest, transport: &str) -> i64 {
+    pub(crate) fn on_logs(&self, request: &ExportLogsServiceRequest, transport: &str) -> i64 {
         let events = events_from(request);
         self.0.received.with(&["logs", transport]).add(events.len() as f64);
         for e in events {
@@ -201,7 +201,7 @@ impl Hub {
     }
 
     /// Flushes the forwarders within `timeout`.
-    pub fn shutdown(&self, timeout: Duration) {
+    pub(crate) fn shutdown(&self, timeout: Duration) {
         if let Some(f) = &self.0.forward {
             f.shutdown(timeout);
         }

@@ -5,7 +5,7 @@
 //! configuration enables.
 
 mod api;
-pub mod hub;
+pub(crate) mod hub;
 mod otlp_grpc;
 mod otlp_http;
 mod statsd;
@@ -22,16 +22,16 @@ use sonde_otlp::Otlp;
 use sonde_statsd::StatsdIngest;
 
 /// Default StatsD address (the StatsD convention, on loopback).
-pub const DEFAULT_STATSD: &str = "127.0.0.1:8125";
+pub(crate) const DEFAULT_STATSD: &str = "127.0.0.1:8125";
 /// Default OTLP/gRPC address (the OpenTelemetry convention, on loopback).
-pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
+pub(crate) const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
 /// Default OTLP/HTTP address (the OpenTelemetry convention, on loopback).
-pub const DEFAULT_OTLP_HTTP: &str = "127.0.0.1:4318";
+pub(crate) const DEFAULT_OTLP_HTTP: &str = "127.0.0.1:4318";
 
 /// Where the hub listens; `None` takes the configuration's or the default.
 /// (`sonde demo` skips a default ingest port that is taken.)
 #[derive(Debug, Default, clap::Args)]
-pub struct Addresses {
+pub(crate) struct Addresses {
     /// HTTP address for /metrics, the dashboard and the JSON API under
     /// /api/ (default 127.0.0.1:9464; overrides the file).
     #[arg(long)]
@@ -54,7 +54,7 @@ fn or_default(addr: Option<SocketAddr>, default: &str) -> SocketAddr {
 /// How strictly the ingest listeners bind: `serve` fails when a port is
 /// taken; the demo skips that listener with a warning.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
+pub(crate) enum Mode {
     /// `sonde serve`.
     Serve,
     /// `sonde demo`.
@@ -71,7 +71,7 @@ impl Mode {
 }
 
 /// A running hub; [`Running::stop`] shuts it down, flushing the forwarders.
-pub struct Running {
+pub(crate) struct Running {
     pub hub: hub::Hub,
     pub dashboard: sonde_dashboard::Dashboard,
     pub pipeline: Pipeline,
@@ -103,7 +103,7 @@ fn bind(
 
 /// Starts the hub: the pipeline's exporters, the HTTP side, and the StatsD
 /// and OTLP listeners; prints every bound address.
-pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Running, Box<dyn std::error::Error>> {
+pub(crate) fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Running, Box<dyn std::error::Error>> {
     let name = mode.name();
     let say = |line: String| crate::demo::say(&format!("sonde {name}: {line}"));
     let mut config = crate::demo::load(addrs.listen, file)?;
@@ -193,7 +193,7 @@ pub fn start(addrs: Addresses, file: Option<&Path>, mode: Mode) -> Result<Runnin
 impl Running {
     /// Stops the listeners, then flushes the forwarders and exporters
     /// (each within five seconds).
-    pub fn stop(self) -> Result<(), Box<dyn std::error::Error>> {
+    pub(crate) fn stop(self) -> Result<(), Box<dyn std::error::Error>> {
         self.stop_workers.store(true, Ordering::Relaxed);
         let _ = self.stop_servers.send(true);
         self.runtime.block_on(async {
@@ -215,7 +215,7 @@ impl Running {
 }
 
 /// `sonde serve`: runs until SIGINT or SIGTERM.
-pub fn run(addrs: Addresses, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn run(addrs: Addresses, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     let running = start(addrs, file.as_deref(), Mode::Serve)?;
     crate::demo::say("sonde serve: ready; press Ctrl-C to stop");
     crate::demo::wait_for_signal()?;

@@ -15,7 +15,7 @@ use tonic::{Request, Response, Status};
 use super::hub::Hub;
 
 /// Serves the three OTLP services on `listener` until `stop` resolves.
-pub async fn serve(
+pub(super) async fn serve(
     hub: Hub,
     listener: tokio::net::TcpListener,
     stop: impl std::future::Future<Output = ()> + Send + 'static,

@@ -17,7 +17,7 @@ use sonde_otlp::receive::{decode_request, encode_response, BodyError, Encoding, 
 use super::hub::{Hub, Received};
 
 /// The OTLP/HTTP routes.
-pub fn router(hub: Hub) -> Router {
+pub(super) fn router(hub: Hub) -> Router {
     Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))

@@ -12,29 +12,46 @@ use sonde_statsd::parse::{Reject, MAX_LINE};
 use sonde_statsd::StatsdIngest;
 
 /// Bound StatsD sockets, before their threads start.
-pub struct Listeners {
+pub(super) struct Listeners {
     udp: UdpSocket,
     tcp: TcpListener,
 }
 
 impl Listeners {
-    /// Binds UDP and TCP on `addr` (port 0 picks one, the same for both
-    /// only by chance: read them back with [`Listeners::addrs`]).
-    pub fn bind(addr: SocketAddr) -> std::io::Result<Self> {
-        let udp = UdpSocket::bind(addr)?;
+    /// Binds UDP and TCP on `addr`. Port 0 picks a UDP port and takes the
+    /// same port for TCP (a few tries, since another process may hold that
+    /// TCP port), so that one address serves both, as StatsD users expect.
+    pub(super) fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        let (udp, tcp) = if addr.port() == 0 {
+            let mut tries = 0;
+            loop {
+                let udp = UdpSocket::bind(addr)?;
+                match TcpListener::bind(udp.local_addr()?) {
+                    Ok(tcp) => break (udp, tcp),
+                    Err(e) if tries >= 8 => return Err(e),
+                    Err(_) => tries += 1,
+                }
+            }
+        } else {
+            (UdpSocket::bind(addr)?, TcpListener::bind(addr)?)
+        };
         udp.set_read_timeout(Some(Duration::from_millis(200)))?;
-        let tcp = TcpListener::bind(addr)?;
         tcp.set_nonblocking(true)?;
         Ok(Self { udp, tcp })
     }
 
     /// The UDP and TCP addresses.
-    pub fn addrs(&self) -> std::io::Result<(SocketAddr, SocketAddr)> {
+    pub(super) fn addrs(&self) -> std::io::Result<(SocketAddr, SocketAddr)> {
         Ok((self.udp.local_addr()?, self.tcp.local_addr()?))
     }
 
     /// Starts the receiving threads; they end when `stop` is set.
-    pub fn start(self, ingest: Arc<StatsdIngest>, roll_every: Duration, stop: Arc<AtomicBool>) -> Vec<JoinHandle<()>> {
+    pub(super) fn start(
+        self,
+        ingest: Arc<StatsdIngest>,
+        roll_every: Duration,
+        stop: Arc<AtomicBool>,
+    ) -> Vec<JoinHandle<()>> {
         let Listeners { udp, tcp } = self;
         let mut workers = Vec::new();
         {

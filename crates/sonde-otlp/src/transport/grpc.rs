@@ -75,7 +75,7 @@ pub(crate) struct GrpcSender {
 }
 
 impl GrpcSender {
-    pub fn start(signal: Signal, endpoint: &Endpoint) -> Result<Self, Error> {
+    pub(super) fn start(signal: Signal, endpoint: &Endpoint) -> Result<Self, Error> {
         let config = |m: String| Error::Config(format!("OTLP/gRPC {}: {m}", endpoint.url));
         let mut metadata = MetadataMap::new();
         for (k, v) in &endpoint.headers {
@@ -115,7 +115,7 @@ impl GrpcSender {
     }
 
     /// One call; waits at most `timeout` (plus a second of slack).
-    pub fn call<R: ExportRequest>(&self, request: R, timeout: Duration) -> Attempt {
+    pub(super) fn call<R: ExportRequest>(&self, request: R, timeout: Duration) -> Attempt {
         let (tx, rx) = std_mpsc::sync_channel::<Reply<R::Response>>(1);
         let mut request = tonic::Request::new(request);
         *request.metadata_mut() = self.metadata.clone();

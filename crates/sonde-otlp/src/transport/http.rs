@@ -14,7 +14,7 @@ pub(crate) struct HttpSender {
 }
 
 impl HttpSender {
-    pub fn new(endpoint: &Endpoint) -> Result<Self, Error> {
+    pub(super) fn new(endpoint: &Endpoint) -> Result<Self, Error> {
         let mut config =
             ureq::Agent::config_builder().timeout_global(Some(endpoint.timeout)).http_status_as_error(false);
         if let Some(pem) = &endpoint.ca_pem {
@@ -26,7 +26,7 @@ impl HttpSender {
         Ok(Self { agent: config.build().into() })
     }
 
-    pub fn post<R: ExportRequest>(&self, signal: Signal, endpoint: &Endpoint, body: &[u8]) -> Attempt {
+    pub(super) fn post<R: ExportRequest>(&self, signal: Signal, endpoint: &Endpoint, body: &[u8]) -> Attempt {
         let json = endpoint.protocol == Protocol::HttpJson;
         let mut request = self
             .agent

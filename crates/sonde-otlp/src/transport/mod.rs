@@ -42,7 +42,7 @@ pub(crate) struct Client {
 }
 
 impl Client {
-    pub fn new(signal: Signal, endpoint: Endpoint, retry: RetryPolicy) -> Result<Self, Error> {
+    pub(crate) fn new(signal: Signal, endpoint: Endpoint, retry: RetryPolicy) -> Result<Self, Error> {
         let (http, grpc) = match endpoint.protocol {
             Protocol::Grpc => (None, Some(grpc::GrpcSender::start(signal, &endpoint)?)),
             _ => (Some(http::HttpSender::new(&endpoint)?), None),
@@ -50,12 +50,12 @@ impl Client {
         Ok(Self { signal, endpoint, retry, http, grpc, stats: Arc::default() })
     }
 
-    pub fn signal(&self) -> Signal {
+    pub(crate) fn signal(&self) -> Signal {
         self.signal
     }
 
     /// Sends `request`, retrying as the policy allows.
-    pub fn send<R: ExportRequest>(&self, request: &R) -> Result<(), Error> {
+    pub(crate) fn send<R: ExportRequest>(&self, request: &R) -> Result<(), Error> {
         let body = match self.endpoint.protocol {
             Protocol::HttpProtobuf => Some(prost::Message::encode_to_vec(request)),
             Protocol::HttpJson => Some(serde_json::to_vec(request).map_err(|e| Error::Transport {

@@ -1,3 +1,0 @@
-#![allow(dead_code)]
-pub mod http_client;
-pub mod peers;
