@@ -32,7 +32,8 @@ impl sonde::trace::SpanExporter for NoopSonde {
 
 fn spans(c: &mut Criterion) {
     let mut g = c.benchmark_group("span_2_attributes");
-    use sonde::trace::{BatchOptions, BatchProcessor, Sampler, SimpleProcessor, TracerProvider};
+    use sonde::trace::{BatchProcessor, Sampler, SimpleProcessor, TracerProvider};
+    use sonde::BatchOptions;
     let batch = TracerProvider::builder().processor(BatchProcessor::new(NoopSonde, BatchOptions::default())).build();
     let t = batch.tracer("bench");
     g.bench_function("sonde_batch", |b| {

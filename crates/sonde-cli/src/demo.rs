@@ -7,8 +7,8 @@ use std::thread;
 use std::time::Duration;
 
 use sonde::events::Severity;
-use sonde::pipeline::BatchOptions;
 use sonde::trace::{KeyValue, SimpleProcessor, SpanContext, SpanKind, Status, TracerProvider};
+use sonde::BatchOptions;
 use sonde::Buckets;
 use sonde_config::{Config, PrometheusConfig};
 
@@ -62,7 +62,7 @@ pub(crate) fn run(
     let in_flight = app.up_down_counter("http_requests_in_flight").help("Requests being served.").register()?;
     let queue = app.gauge("queue_depth").help("Jobs waiting.").labels(["queue"]).register()?;
     let payload = app.summary("payload_size_bytes").help("Request payload sizes.").register()?;
-    let jobs = app.timer("job_duration").help("Background job time.").register()?;
+    let jobs = app.timer("job_duration_seconds").help("Background job time.").register()?;
     let started = std::time::Instant::now();
     app.gauge_fn("uptime_seconds", "Seconds since the demo started.", move || started.elapsed().as_secs_f64())?;
 

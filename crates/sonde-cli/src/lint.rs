@@ -19,11 +19,53 @@ struct SpecEntry {
     name: String,
     kind: String,
     #[serde(default)]
-    #[allow(dead_code)]
     unit: Option<String>,
     #[serde(default)]
-    #[allow(dead_code)]
     help: String,
+}
+
+/// What is wrong with one declared spec, by the exposition's naming rules:
+/// the name is a valid metric name; a unit is lowercase letters, digits and
+/// `_` and the name ends with it (`_seconds`, or `_seconds_total` for a
+/// counter), as OpenMetrics requires of a metric with a unit; `_total` ends
+/// counter names only, and no name ends with a suffix its exposition adds
+/// (`_count`, `_sum`, `_bucket`, `_created`, `_info`); the help text is
+/// not empty (promtool's lint warns on a missing HELP).
+fn spec_problems(name: &str, kind: MetricKind, unit: Option<&str>, help: &str) -> Vec<String> {
+    let mut problems = Vec::new();
+    let valid_name = !name.is_empty()
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
+    if !valid_name {
+        problems.push("is not a valid metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)".to_owned());
+    }
+    let base = match kind {
+        MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
+        _ if name.ends_with("_total") => {
+            problems.push(format!("ends in _total, which only counters may (it is a {kind})"));
+            name
+        }
+        _ => name,
+    };
+    for suffix in ["_count", "_sum", "_bucket", "_created", "_info"] {
+        if base.ends_with(suffix) {
+            problems.push(format!("ends in {suffix}, a suffix the exposition adds"));
+        }
+    }
+    if let Some(unit) = unit {
+        let valid_unit =
+            !unit.is_empty() && unit.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !valid_unit {
+            problems.push(format!("has unit {unit:?}: units are lowercase letters, digits and _"));
+        } else if !base.ends_with(&format!("_{unit}")) {
+            let want = if kind == MetricKind::Counter { format!("_{unit}_total") } else { format!("_{unit}") };
+            problems.push(format!("has unit {unit:?} but its name does not end in {want}"));
+        }
+    }
+    if help.trim().is_empty() {
+        problems.push("has no help text".to_owned());
+    }
+    problems
 }
 
 /// A metric name found in source.
@@ -130,6 +172,14 @@ pub(crate) fn run(specs: &Path, paths: &[PathBuf]) -> u8 {
         };
         declared.insert(normal(&s.name, kind), (s.name.clone(), kind));
     }
+    let mut findings = 0;
+    for s in &file.metric {
+        let kind = s.kind.parse::<MetricKind>().expect("checked above");
+        for problem in spec_problems(&s.name, kind, s.unit.as_deref(), &s.help) {
+            println!("{}: declared metric {:?} {problem}", specs.display(), s.name);
+            findings += 1;
+        }
+    }
     let mut files = Vec::new();
     for p in paths {
         if let Err(e) = rust_files(p, &mut files) {
@@ -137,7 +187,6 @@ pub(crate) fn run(specs: &Path, paths: &[PathBuf]) -> u8 {
             return 2;
         }
     }
-    let mut findings = 0;
     let mut used = std::collections::BTreeSet::new();
     for f in &files {
         let Ok(text) = std::fs::read_to_string(f) else { continue };
@@ -178,6 +227,31 @@ pub(crate) fn run(specs: &Path, paths: &[PathBuf]) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn spec_rules() {
+        use MetricKind::*;
+        /// (name, kind, unit, help, what each finding says)
+        type Case<'a> = (&'a str, MetricKind, Option<&'a str>, &'a str, &'a [&'a str]);
+        let cases: [Case; 9] = [
+            ("jobs_total", Counter, None, "Jobs.", &[]),
+            ("job_duration_seconds", Histogram, Some("seconds"), "Time.", &[]),
+            ("io_bytes_total", Counter, Some("bytes"), "Bytes.", &[]),
+            ("io_total", Counter, Some("bytes"), "Bytes.", &["does not end in _bytes_total"]),
+            ("latency", Histogram, Some("seconds"), "T.", &["does not end in _seconds"]),
+            ("queue_total", Gauge, None, "Q.", &["only counters"]),
+            ("rpc_count", Gauge, None, "R.", &["ends in _count"]),
+            ("temp_celsius", Gauge, Some("Celsius"), "T.", &["lowercase"]),
+            ("9lives", Gauge, None, "", &["not a valid metric name", "no help text"]),
+        ];
+        for (name, kind, unit, help, want) in cases {
+            let got = spec_problems(name, kind, unit, help);
+            assert_eq!(got.len(), want.len(), "{name}: {got:?}");
+            for (g, w) in got.iter().zip(want) {
+                assert!(g.contains(w), "{name}: {g:?} should say {w:?}");
+            }
+        }
+    }
 
     #[test]
     fn finds_call_sites_and_macros() {

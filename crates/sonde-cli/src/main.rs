@@ -10,7 +10,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-/// Sonde: telemetry you can see.
+/// Sonde: telemetry you can see. `demo` runs the hub with a workload; `serve`
+/// runs the hub; `check` validates an exposition; `lint` keeps metric call
+/// sites in step with a spec list.
 #[derive(Parser)]
 #[command(name = "sonde", version, about)]
 struct Cli {
@@ -57,7 +59,9 @@ enum Command {
     },
     /// Check metric names in Rust sources against a spec list (TOML
     /// `[[metric]]` entries with name, kind, unit, help): reports undeclared
-    /// names (file:line), declared specs never used, and kind mismatches.
+    /// names (file:line), declared specs never used, kind mismatches, and
+    /// specs that break the naming rules (a unit the name does not end in,
+    /// `_total` on a non-counter, a suffix the exposition adds, no help).
     /// Exit status: 0 clean, 1 findings, 2 usage errors.
     Lint {
         /// The spec list.

@@ -34,10 +34,13 @@ help = "Jobs."
 [[metric]]
 name = "queue_depth"
 kind = "gauge"
+help = "Queued jobs."
 
 [[metric]]
 name = "never_used_seconds"
 kind = "histogram"
+unit = "seconds"
+help = "Waits."
 "#;
 
 #[test]
@@ -64,6 +67,21 @@ fn clean_code_exits_zero() {
     );
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("0 finding(s)"), "counter names match with or without _total: {out}");
+}
+
+#[test]
+fn declared_specs_follow_the_naming_rules() {
+    let specs = "[[metric]]\nname = \"wait\"\nkind = \"histogram\"\nunit = \"seconds\"\nhelp = \"W.\"\n\n\
+                 [[metric]]\nname = \"depth_total\"\nkind = \"gauge\"\n";
+    let (code, out) = lint(specs, &[("a.rs", "r.histogram(\"wait\"); r.gauge(\"depth_total\");\n")]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("declared metric \"wait\" has unit \"seconds\" but its name does not end in _seconds"),
+        "{out}"
+    );
+    assert!(out.contains("declared metric \"depth_total\" ends in _total, which only counters may"), "{out}");
+    assert!(out.contains("declared metric \"depth_total\" has no help text"), "{out}");
+    assert!(out.contains("3 finding(s)"), "{out}");
 }
 
 #[test]

@@ -14,6 +14,10 @@ pub struct Interval(pub Duration);
 
 impl Interval {
     /// Parses `"<number><unit>"` with unit `ms`, `s`, `m` or `h`.
+    ///
+    /// # Errors
+    ///
+    /// An error message naming the text when it is not a duration such as `500ms`, `10s`, `5m` or `1h`.
     pub fn parse(s: &str) -> Result<Self, String> {
         let s = s.trim();
         let split = s
@@ -43,7 +47,8 @@ fn secs(n: u64) -> Interval {
     Interval(Duration::from_secs(n))
 }
 
-/// Everything Sonde can be told (spec 001's `Config`, in Rust terms).
+/// Everything Sonde can be told: backends, namespace, labels, intervals,
+/// endpoints and limits, from a file, the environment or code.
 #[derive(Clone, Debug, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -273,6 +278,11 @@ fn check_label(key: &str, name: &str) -> Result<(), Error> {
 
 impl Config {
     /// Parses TOML text, then validates it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] with the TOML parser's message (line and column) for bad syntax, an unknown key or a wrong
+    /// type, or the first invalid value [`Config::validate`] finds.
     pub fn from_toml(text: &str) -> Result<Self, Error> {
         let config: Config = toml::from_str(text).map_err(|e| Error::Parse(e.to_string().trim().to_owned()))?;
         config.validate()?;
@@ -280,6 +290,10 @@ impl Config {
     }
 
     /// Reads a TOML file.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the file cannot be read, or as [`Config::from_toml`].
     pub fn from_file(path: impl AsRef<std::path::Path>) -> Result<Self, Error> {
         let path = path.as_ref();
         let text =
@@ -290,6 +304,11 @@ impl Config {
     /// Applies overrides from the environment (see the crate docs for the
     /// variables), then validates. Variables from `vars` are used instead of
     /// the process environment when given (for tests).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming the variable when a `SONDE_*`, `STATSD_*` or `OTEL_*` value does not parse, or as
+    /// [`Config::validate`].
     pub fn with_env(mut self, vars: Option<&BTreeMap<String, String>>) -> Result<Self, Error> {
         let get = |k: &str| match vars {
             Some(v) => v.get(k).cloned(),
@@ -361,6 +380,11 @@ impl Config {
     }
 
     /// Checks every value; the error names the key and what is wrong.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming the first key whose value is out of range (a sample rate outside (0, 1], a zero
+    /// interval, a bad address or URL).
     pub fn validate(&self) -> Result<(), Error> {
         check_interval("flush_interval", Some(self.flush_interval))?;
         if let Some(b) = self.hub.as_ref().and_then(|h| h.timer_buckets.as_ref()) {

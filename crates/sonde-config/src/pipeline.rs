@@ -41,6 +41,11 @@ impl Pipeline {
     /// [`Pipeline::otlp`] available for spans and events; the standard
     /// `OTEL_*` variables fill in what the section leaves out.
     /// `runtime_metrics` needs a running tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the configuration is invalid, the `/metrics` server cannot bind its address, or an
+    /// exporter cannot be built (a bad endpoint, an unknown protocol).
     pub fn start(config: &Config, registry: Registry) -> Result<Self, Error> {
         config.validate()?;
         let scoped = scope(config, &registry)?;
@@ -173,6 +178,10 @@ impl Pipeline {
 
     /// Stops every exporter (each exports once more, within `timeout`) and
     /// the server. Returns the first failure, after trying them all.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] listing the exporters that did not finish their final flush within `timeout`.
     pub fn shutdown(mut self, timeout: Duration) -> Result<(), Error> {
         let mut first = Ok(());
         for p in self.exporters.drain(..) {

@@ -164,6 +164,11 @@ impl History {
     }
 
     /// Exposes `sonde_dashboard_history_{series,bytes,untracked_series}`.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the `sonde_dashboard_history_*` names is already declared as another
+    /// kind.
     pub fn register_metrics(&self, registry: &sonde::Registry) -> sonde::Result<()> {
         let h = self.clone();
         registry.gauge_fn("sonde_dashboard_history_series", "Series the dashboard keeps history for.", move || {

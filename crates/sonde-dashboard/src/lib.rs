@@ -121,8 +121,7 @@ impl Dashboard {
         DashboardBuilder { source: Arc::new(source), history_bytes: DEFAULT_HISTORY_BYTES, auth: None }
     }
 
-    /// Shows `metric` as `kind` on the views page (spec 002's
-    /// `register_view`).
+    /// Shows `metric` as `kind` on the views page.
     pub fn register_view(&self, metric: &str, kind: ChartKind) {
         self.0.views.register(metric, kind);
     }
@@ -193,14 +192,22 @@ pub enum Error {
     },
 }
 
-/// Serves a dashboard with default options over `source` on `addr`
-/// (spec 002's `start_dashboard_server`) until the task is dropped.
+/// Serves a dashboard with default options over `source` on `addr`, on the
+/// caller's tokio runtime, until the task is dropped.
+///
+/// # Errors
+///
+/// [`Error`] when `addr` cannot be bound, or when the server fails while running.
 pub async fn serve(addr: std::net::SocketAddr, source: impl DataSource) -> Result<(), Error> {
     Dashboard::builder(source).build().serve(addr).await
 }
 
 impl Dashboard {
     /// Serves this dashboard on `addr` until the task is dropped.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when `addr` cannot be bound, or when the server fails while running.
     pub async fn serve(self, addr: std::net::SocketAddr) -> Result<(), Error> {
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Io { addr, source })?;
         axum::serve(listener, self.router()).await.map_err(|source| Error::Io { addr, source })

@@ -16,7 +16,8 @@ pub enum ChartKind {
     Gauge,
     /// Current values side by side.
     Bar,
-    /// A histogram's quantiles over time (p50, p90, p99).
+    /// A histogram's buckets over time: a grid of how many observations
+    /// fell in each bucket per interval (a clicked cell links its exemplar).
     Heatmap,
     /// One big number.
     SingleStat,

@@ -76,8 +76,15 @@ async fn api_views_samples_history_traces_and_stream() {
     );
     assert_eq!(get(&d, "/api/traces/nothex", None).await.0, StatusCode::BAD_REQUEST);
 
-    tokio::time::sleep(Duration::from_millis(1200)).await; // one history tick at least
-    let (_, _, history) = get(&d, "/api/history?id=work_seconds_count", None).await;
+    // The history samples every second: wait (with a deadline) for a tick.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    let history = loop {
+        let (_, _, history) = get(&d, "/api/history?id=work_seconds_count", None).await;
+        if history.contains("1.0") || tokio::time::Instant::now() > deadline {
+            break history;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
     assert!(history.contains("1.0"), "{history}");
 
     let ids = urlencode(r#"["work_seconds_count"]"#);
@@ -117,7 +124,7 @@ fn history_budget_holds_with_100k_series() {
     assert!(bytes <= 20 << 20);
 }
 
-/// Served on its own, as spec 002's `start_dashboard_server` does.
+/// Served on its own port.
 #[tokio::test]
 async fn serves_on_its_own() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -12,6 +12,10 @@ use crate::{Error, Exporter};
 /// directory, fsynced, renamed over `path`, then the directory fsynced.
 /// Readers see the old file or the new one, never a partial one. Creates
 /// missing parent directories.
+///
+/// # Errors
+///
+/// The I/O error of creating, writing, syncing or renaming the temporary file (which is removed on failure).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
     fs::create_dir_all(dir)?;

@@ -48,9 +48,18 @@ pub trait Exporter: Send + Sync {
     /// A short name, used as the `exporter` label of self-metrics.
     fn name(&self) -> &str;
     /// Sends one snapshot.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] saying whether the failure is worth retrying ([`Error::is_retryable`]); the periodic
+    /// exporter retries, counts and reports it.
     fn export(&self, snapshot: &Snapshot) -> Result<(), Error>;
     /// Releases resources (and, for push exporters, may delete what was
     /// pushed); called once when the driver stops.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when releasing the exporter's resources fails (a final push that cannot be delivered).
     fn shutdown(&self) -> Result<(), Error> {
         Ok(())
     }

@@ -45,6 +45,11 @@ impl<E: Exporter + 'static> PeriodicBuilder<E> {
     }
 
     /// Starts the export thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the worker thread cannot be started, or the registry's error when a `sonde_export_*`
+    /// self-metric name is already taken by another kind.
     pub fn start(self) -> Result<PeriodicExporter, Error> {
         if self.interval.is_zero() {
             return Err(Error::Other {
@@ -220,6 +225,11 @@ impl PeriodicExporter {
 
     /// Stops the thread after one last export; waits at most `timeout` and
     /// returns that export's result (or an error if it did not finish).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the final export did not finish within `timeout` (the worker is left to finish on its
+    /// own) or failed.
     pub fn stop(&self, timeout: Duration) -> Result<(), Error> {
         *self.control.stop.lock().unwrap_or_else(|p| p.into_inner()) = true;
         self.control.wake.notify_all();

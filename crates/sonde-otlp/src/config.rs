@@ -54,6 +54,10 @@ pub enum Protocol {
 
 impl Protocol {
     /// Parses `http/protobuf`, `http/json` or `grpc`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming the value when it is not `grpc`, `http/protobuf` or `http/json`.
     pub fn parse(s: &str) -> Result<Self, Error> {
         match s.trim() {
             "http/protobuf" => Ok(Self::HttpProtobuf),

@@ -63,8 +63,8 @@ pub use exporter::{Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExpor
 pub use opentelemetry_proto::tonic as proto;
 pub use transport::ExportRequest;
 
-use sonde::pipeline::BatchOptions;
 use sonde::trace::BatchProcessor;
+use sonde::BatchOptions;
 use sonde::Registry;
 use sonde_export::PeriodicExporter;
 use transport::Client;
@@ -109,11 +109,21 @@ impl Otlp {
     }
 
     /// A metric exporter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the transport cannot be set up: a bad endpoint URL, an unreadable certificate, or
+    /// (gRPC) a runtime that cannot start.
     pub fn metric_exporter(&self) -> Result<OtlpMetricExporter, Error> {
         Ok(OtlpMetricExporter { client: self.client(Signal::Metrics)?, encoder: self.metric_encoder() })
     }
 
     /// A span exporter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the transport cannot be set up: a bad endpoint URL, an unreadable certificate, or
+    /// (gRPC) a runtime that cannot start.
     pub fn span_exporter(&self) -> Result<OtlpSpanExporter, Error> {
         Ok(OtlpSpanExporter {
             client: self.client(Signal::Traces)?,
@@ -123,12 +133,22 @@ impl Otlp {
     }
 
     /// An event (log record) exporter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the transport cannot be set up: a bad endpoint URL, an unreadable certificate, or
+    /// (gRPC) a runtime that cannot start.
     pub fn log_exporter(&self) -> Result<OtlpLogExporter, Error> {
         Ok(OtlpLogExporter { client: self.client(Signal::Logs)?, resource: self.resource.clone() })
     }
 
     /// Forwards received span requests here through a bounded queue of
     /// `capacity` requests (a hub passing traces on).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the transport cannot be set up, or the registry's error when a forwarder self-metric
+    /// name is taken by another kind.
     pub fn trace_forwarder(
         &self,
         capacity: usize,
@@ -138,6 +158,11 @@ impl Otlp {
 
     /// A batch span processor exporting here, with its queue and export
     /// counts registered in `registry`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the span exporter cannot be built (see [`Otlp::span_exporter`]) or its self-metrics
+    /// cannot be registered.
     pub fn batch_processor(&self, registry: &Registry, options: BatchOptions) -> Result<BatchProcessor, Error> {
         let exporter = self.span_exporter()?;
         exporter.register_metrics(registry).map_err(|e| Error::Config(e.to_string()))?;
@@ -149,6 +174,11 @@ impl Otlp {
     /// Exports `registry` every [`Otlp::metric_interval`] (and once more
     /// when stopped). Retries are the OTLP client's, so the periodic driver
     /// does not add its own.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the metric exporter cannot be built (see [`Otlp::metric_exporter`]) or the periodic
+    /// worker cannot start.
     pub fn periodic_metrics(&self, registry: Registry) -> Result<PeriodicExporter, Error> {
         let exporter = self.metric_exporter()?;
         exporter.register_metrics(&registry).map_err(|e| Error::Config(e.to_string()))?;
@@ -162,6 +192,11 @@ impl Otlp {
 
 impl OtlpBuilder {
     /// Validates every signal's options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] naming the setting when an `OTEL_*` variable or a builder value is invalid (endpoint,
+    /// protocol, headers, timeout, certificate).
     pub fn build(self) -> Result<Otlp, Error> {
         for signal in [Signal::Traces, Signal::Metrics, Signal::Logs] {
             self.resolve(signal)?;

@@ -5,12 +5,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use sonde::events::{EventLog, Severity};
-use sonde::pipeline::BatchOptions;
 use sonde::trace::{KeyValue, SimpleProcessor, SpanKind, Status, TracerProvider};
+use sonde::BatchOptions;
 use sonde::{Buckets, Registry};
 use sonde_export::Exporter;
 use sonde_otlp::{Otlp, OtlpBuilder, Protocol, RetryPolicy, Temporality};
 use sonde_testkit::otlp::{spans_of, Receiver};
+use sonde_testkit::{finishes_within, ClosedPort};
 
 fn fast_retries() -> RetryPolicy {
     RetryPolicy {
@@ -274,21 +275,30 @@ fn a_slow_receiver_times_out() {
             .unwrap()
             .metric_exporter()
             .unwrap();
-        let started = Instant::now();
+        // The receiver answers 200 after its delay: only the client's own
+        // timeout can make this an error.
         let err = exporter.export(&workload().snapshot()).unwrap_err();
         assert!(err.is_retryable(), "{protocol:?}: a timeout may succeed later: {err}");
-        assert!(started.elapsed() < Duration::from_secs(3), "{protocol:?}: took {:?}", started.elapsed());
     }
 }
 
-/// No receiver at all: the bounded queue drops and counts, the program goes
-/// on, and shutdown returns within its deadline in every kind of runtime.
+/// A receiver that never answers (it accepts nothing: connections sit in
+/// its backlog) and one that is down: recording never waits on the network
+/// (the bounded queue drops and counts), and shutdown returns while the
+/// receiver still hangs, in every kind of runtime.
 #[test]
-fn a_missing_receiver_never_blocks_or_hangs() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    for protocol in [Protocol::HttpProtobuf, Protocol::Grpc] {
+fn a_hung_or_missing_receiver_never_blocks_or_hangs() {
+    let hung = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let down = ClosedPort::bind();
+    let cases = [
+        (Protocol::HttpProtobuf, hung.local_addr().unwrap().to_string()),
+        (Protocol::Grpc, hung.local_addr().unwrap().to_string()),
+        (Protocol::HttpProtobuf, down.addr()),
+        (Protocol::Grpc, down.addr()),
+    ];
+    for (protocol, addr) in cases {
         let otlp = Otlp::builder()
-            .endpoint(format!("http://127.0.0.1:{port}"))
+            .endpoint(format!("http://{addr}"))
             .protocol(protocol)
             .retry(RetryPolicy {
                 attempts: 50,
@@ -302,19 +312,20 @@ fn a_missing_receiver_never_blocks_or_hangs() {
         let options = BatchOptions { max_queue: 16, max_batch: 4, delay: Duration::from_millis(10) };
         let provider = TracerProvider::builder().processor(otlp.batch_processor(&registry, options).unwrap()).build();
         let tracer = provider.tracer("t");
-        let started = Instant::now();
-        for _ in 0..1000 {
-            tracer.start("op").end();
-        }
-        assert!(started.elapsed() < Duration::from_secs(1), "recording waited on the network");
+        finishes_within(Duration::from_secs(30), "recording with the receiver hung", move || {
+            for _ in 0..1000 {
+                tracer.start("op").end();
+            }
+        });
         let dropped =
             registry.snapshot().family("sonde_spans_dropped").unwrap().series().next().unwrap().value().as_f64();
         assert!(dropped > 900.0, "{protocol:?}: dropped {dropped}");
 
         let shutdown = |p: &TracerProvider| {
-            let started = Instant::now();
-            let _ = p.shutdown(Duration::from_millis(500));
-            assert!(started.elapsed() < Duration::from_secs(2), "{protocol:?}: shutdown took {:?}", started.elapsed());
+            let p = p.clone();
+            finishes_within(Duration::from_secs(30), "shutdown with the receiver hung", move || {
+                let _ = p.shutdown(Duration::from_millis(500));
+            });
         };
         // From a multi-thread runtime, a current-thread one, and none.
         let multi = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();

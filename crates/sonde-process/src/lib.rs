@@ -37,6 +37,10 @@ fn or_nan(v: Option<f64>) -> f64 {
 }
 
 /// Registers the standard `process_*` metrics of this process.
+///
+/// # Errors
+///
+/// The registry's error when a `process_*` name is already declared as another kind.
 pub fn register_process_metrics(registry: &Registry) -> Result<()> {
     let tps = proc_fs::ticks_per_second();
     let page = proc_fs::page_size();
@@ -72,6 +76,10 @@ pub fn register_process_metrics(registry: &Registry) -> Result<()> {
 }
 
 /// Registers system-wide load, memory and CPU-time metrics.
+///
+/// # Errors
+///
+/// The registry's error when a `system_*` name is already declared as another kind.
 pub fn register_system_metrics(registry: &Registry) -> Result<()> {
     for (i, name) in ["system_load1", "system_load5", "system_load15"].into_iter().enumerate() {
         registry.gauge_fn(name, "System load average.", move || or_nan(proc_fs::loadavg().map(|l| l[i])))?;

@@ -5,6 +5,10 @@ use sonde::{Registry, Result};
 /// Registers `tokio_workers`, `tokio_alive_tasks` and
 /// `tokio_global_queue_depth` for the runtime behind `handle` (tokio's
 /// stable `RuntimeMetrics`), read at collection time.
+///
+/// # Errors
+///
+/// The registry's error when a `tokio_*` name is already declared as another kind.
 pub fn register_tokio_metrics(registry: &Registry, handle: &tokio::runtime::Handle) -> Result<()> {
     let h = handle.clone();
     registry.gauge_fn("tokio_workers", "Worker threads of the runtime.", move || h.metrics().num_workers() as f64)?;

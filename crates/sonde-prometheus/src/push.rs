@@ -76,6 +76,10 @@ impl PushgatewayBuilder {
     }
 
     /// Validates the options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the gateway URL or a grouping label name is invalid.
     pub fn build(self) -> Result<PushgatewayExporter, Error> {
         let bad = |m: String| Error::Other { exporter: "pushgateway".into(), message: m, retryable: false };
         if !(self.base.starts_with("http://") || self.base.starts_with("https://")) {

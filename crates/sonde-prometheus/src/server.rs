@@ -112,6 +112,11 @@ impl MetricsServer {
 
     /// Starts serving and returns the bound address; if already running,
     /// returns the address it is serving on.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Bind`] when the address cannot be bound (taken, or not local), or an error when the server
+    /// thread cannot start.
     pub fn start(&mut self) -> Result<SocketAddr, Error> {
         if let Some(r) = &self.running {
             return Ok(r.addr);

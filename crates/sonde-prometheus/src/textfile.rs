@@ -19,6 +19,11 @@ pub fn default_textfile_path() -> PathBuf {
 /// text goes to `<path>.tmp` in the same directory, is fsynced, and renamed
 /// over `path` (then the directory is fsynced). A reader sees the old file or
 /// the new one, never a partial one. Creates missing parent directories.
+///
+/// # Errors
+///
+/// [`Error`] with the I/O error of writing the temporary file or renaming it over `path`; the old file stays
+/// intact.
 pub fn write_textfile(snapshot: &Snapshot, path: &Path) -> Result<(), Error> {
     let text = encode::prometheus_text(snapshot);
     sonde_export::write_atomic(path, text.as_bytes())

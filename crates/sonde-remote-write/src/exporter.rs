@@ -55,6 +55,10 @@ impl RemoteWriteBuilder {
     }
 
     /// Validates the options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the URL or a header is invalid, or the batch size is zero.
     pub fn build(self) -> Result<RemoteWriteExporter, Error> {
         if !(self.url.starts_with("http://") || self.url.starts_with("https://")) {
             return Err(Error::Other {

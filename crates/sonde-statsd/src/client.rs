@@ -73,6 +73,11 @@ impl StatsdBuilder {
     }
 
     /// Opens the socket and starts the sender thread.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the address does not resolve, the socket cannot be created, or an option is out of
+    /// range (a sample rate outside (0, 1], a packet size too small).
     pub fn build(self) -> Result<StatsdClient, Error> {
         if self.max_packet < 64 || self.capacity == 0 || self.flush_interval.is_zero() {
             return Err(Error::Option(format!(
@@ -174,11 +179,20 @@ impl std::fmt::Debug for StatsdClient {
 
 impl StatsdClient {
     /// A UDP client for `host:port` with a name prefix and default options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when `host` does not resolve or the socket cannot be created.
     pub fn new(host: &str, port: u16, prefix: &str) -> Result<Self, Error> {
         Self::builder(host, port).prefix(prefix).build()
     }
 
     /// A client for `$STATSD_HOST:$STATSD_PORT` (default `localhost:8125`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when `STATSD_HOST`/`STATSD_PORT` are invalid (see [`env_target`]) or the socket cannot be
+    /// created.
     pub fn from_env(prefix: &str) -> Result<Self, Error> {
         let (host, port) = env_target()?;
         Self::new(&host, port, prefix)
@@ -313,6 +327,10 @@ impl StatsdClient {
 }
 
 /// `STATSD_HOST` (default `localhost`) and `STATSD_PORT` (default 8125).
+///
+/// # Errors
+///
+/// [`Error`] naming the variable when `STATSD_PORT` is not a port number.
 pub fn env_target() -> Result<(String, u16), Error> {
     let host = std::env::var("STATSD_HOST").ok().filter(|h| !h.is_empty()).unwrap_or_else(|| "localhost".into());
     let port = match std::env::var("STATSD_PORT") {

@@ -46,6 +46,10 @@ pub struct StatsdIngest {
 
 impl StatsdIngest {
     /// Aggregates into `registry`; timers use `timer_buckets` (seconds).
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the `sonde_statsd_*` names is already declared as another kind.
     pub fn new(registry: Registry, timer_buckets: Buckets) -> sonde::Result<Self> {
         let received = registry.counter("sonde_statsd_received_total").help("StatsD lines received.").register()?;
         let rejected = registry

@@ -64,7 +64,8 @@ pub(crate) struct Framing {
 pub(crate) enum Val<'a> {
     /// A number; `signed` writes `+` before non-negative values (gauge deltas).
     Num(f64, bool),
-    /// Text (set members), sanitised like a tag value.
+    /// Text (set members), sanitised like a metric name: StatsD's name
+    /// alphabet, since a member travels in the value field.
     Text(&'a str),
 }
 

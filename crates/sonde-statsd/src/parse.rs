@@ -76,6 +76,11 @@ impl Reject {
 }
 
 /// Parses one line (without its newline).
+///
+/// # Errors
+///
+/// The [`Reject`] reason: an empty name, no value, a bad value, an unknown type, a bad sample rate, bad tags,
+/// or a line over [`MAX_LINE`].
 pub fn parse_line(line: &str) -> Result<Line<'_>, Reject> {
     if line.len() > MAX_LINE {
         return Err(Reject::TooLong);

@@ -37,4 +37,4 @@ pub mod wait;
 pub use hub::Hub;
 pub use port::ClosedPort;
 pub use process::ChildGuard;
-pub use wait::{poll_until, wait_until};
+pub use wait::{finishes_within, poll_until, wait_until};

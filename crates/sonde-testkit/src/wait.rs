@@ -27,6 +27,18 @@ pub fn wait_until(timeout: Duration, what: &str, mut f: impl FnMut() -> bool) {
     }
 }
 
+/// Runs `f` on its own thread and returns its result; panics naming `what`
+/// if it has not finished within `timeout`. For calls that must not hang
+/// (a shutdown while a downstream never answers): the deadline is generous,
+/// the property is that the call returns at all while the cause persists.
+pub fn finishes_within<T: Send + 'static>(timeout: Duration, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(timeout).unwrap_or_else(|_| panic!("{what} did not finish within {timeout:?}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

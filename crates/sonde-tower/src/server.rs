@@ -29,6 +29,10 @@ pub struct HttpMetricsLayer {
 
 impl HttpMetricsLayer {
     /// Metrics on `registry`; spans on `tracer` when given.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the `http_server_*` names is already declared differently.
     pub fn new(registry: &Registry, tracer: Option<Tracer>) -> sonde::Result<Self> {
         let labels = ["method", "route", "status"];
         Ok(Self {

@@ -50,13 +50,18 @@
 pub mod encode;
 mod error;
 pub mod events;
-pub mod hooks;
 mod labels;
+pub mod metric_sets;
 mod metrics;
-pub mod pipeline;
+mod pipeline;
 mod registry;
 mod snapshot;
+mod sync;
 pub mod trace;
+
+/// loom models of the concurrent core (`RUSTFLAGS="--cfg loom"`).
+#[cfg(all(test, loom))]
+mod models;
 
 pub use error::{Error, Result};
 pub use labels::{
@@ -66,8 +71,8 @@ pub use metrics::{
     Buckets, Counter, CounterFn, DropReason, Gauge, GaugeFn, Histogram, Metric, MetricKind, Stopwatch, Summary,
     SummaryOptions, Timer, UpDownCounter,
 };
+pub use pipeline::{BatchOptions, BatchStats};
 pub use registry::{
-    global, Child, Family, FamilyBuilder, LayoutOf, MetricBuilder, MetricSpec, Registry, RegistryBuilder,
-    DEFAULT_CARDINALITY_LIMIT,
+    Child, Family, FamilyBuilder, MetricBuilder, MetricSpec, Registry, RegistryBuilder, DEFAULT_CARDINALITY_LIMIT,
 };
 pub use snapshot::{Exemplar, FamilySnapshot, HistogramSnapshot, SeriesRef, SeriesValue, Snapshot};

@@ -125,3 +125,27 @@ fn more_threads_than_stripes_keep_exact_totals() {
     assert_eq!(c.exact(), Some(MANY as u64 * 50_000));
     assert_eq!(h.snapshot().count, MANY as u64 * 50_000);
 }
+
+/// Series removed and recreated while eight threads look them up and
+/// record, with collections reclaiming what was unlinked: no crash and no
+/// read of freed memory (`scripts/sanitize.sh` runs this under
+/// AddressSanitizer), and the family ends with at most the keys in use.
+#[test]
+fn removal_and_reclamation_race_lookups_safely() {
+    let r = Registry::new();
+    let f = r.counter("churn_total").labels(["key"]).register().unwrap();
+    let (f2, r2) = (f.clone(), r.clone());
+    const KEYS: [&str; 4] = ["a", "b", "c", "d"];
+    hammer(move |t, i| {
+        f2.with(&[KEYS[(i as usize + t) % 4]]).inc();
+        if t == 0 && i % 64 == 0 {
+            f2.remove(&[KEYS[(i / 64) as usize % 4]]);
+        }
+        if t == 1 && i % 1024 == 0 {
+            r2.snapshot();
+        }
+    });
+    assert!(f.len() <= KEYS.len());
+    let snap = r.snapshot();
+    assert_eq!(snap.family("churn").unwrap().series().count(), f.len());
+}

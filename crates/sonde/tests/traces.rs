@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use sonde::trace::propagation::{extract, inject, Baggage};
 use sonde::trace::*;
+use sonde::BatchOptions;
 
 fn setup(sampler: Sampler) -> (TracerProvider, InMemoryExporter) {
     let spans = InMemoryExporter::new();
@@ -109,7 +110,53 @@ fn futures_carry_their_span_across_awaits_and_worker_threads() {
         assert!(children.iter().all(|c| c.context.trace_id == job.context.trace_id));
         assert!(job.end_unix_nanos >= children.iter().map(|c| c.end_unix_nanos).max().unwrap());
     }
-    assert!(threads.lock().unwrap().len() >= 2, "the futures ran on several worker threads");
+    // Which worker threads ran them is tokio's choice (it promises no
+    // spread); the next test moves a future between threads on purpose.
+    assert!(!threads.lock().unwrap().is_empty());
+}
+
+/// Pending once, then ready: a future that must be polled twice.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+    fn poll(mut self: std::pin::Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        if std::mem::replace(&mut self.0, true) {
+            std::task::Poll::Ready(())
+        } else {
+            std::task::Poll::Pending
+        }
+    }
+}
+
+#[test]
+fn an_instrumented_future_polled_on_two_threads_keeps_its_span() {
+    let (p, spans) = setup(Sampler::AlwaysOn);
+    let t = p.tracer("t");
+    let root = t.span("job").root().start();
+    let (t1, t2) = (t.clone(), t.clone());
+    let fut = Box::pin(
+        async move {
+            drop(t1.start("before"));
+            YieldOnce(false).await;
+            drop(t2.start("after"));
+        }
+        .instrument(root),
+    );
+    let poll = |fut: &mut std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>| {
+        fut.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    };
+    let mut fut: std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>> = fut;
+    // First poll here, second on another thread; nothing is current between.
+    assert!(poll(&mut fut).is_pending());
+    assert!(t.start("outside").context().is_valid());
+    let second = std::thread::spawn(move || poll(&mut fut).is_ready()).join().unwrap();
+    assert!(second);
+    let s = spans.spans();
+    let job = by_name(&s, "job");
+    assert_eq!(by_name(&s, "before").parent_span_id, job.context.span_id);
+    assert_eq!(by_name(&s, "after").parent_span_id, job.context.span_id, "the span followed the future");
+    assert_ne!(by_name(&s, "outside").parent_span_id, job.context.span_id, "not current between polls");
 }
 
 #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use sonde::events::EventLog;
-use sonde::pipeline::BatchOptions;
+use sonde::BatchOptions;
 use sonde::{Counter, Family, Registry};
 use sonde_otlp::proto::collector::logs::v1::{
     ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,

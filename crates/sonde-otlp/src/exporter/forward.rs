@@ -60,6 +60,10 @@ impl<R: ExportRequest> Forwarder<R> {
     /// Exposes `sonde_otlp_forward_<signal>_{queued,dropped}_total` and the
     /// client's request, failure, retry and rejection counts
     /// (`sonde_otlp_forward_<signal>_requests_total`...).
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when a `sonde_otlp_forward_*` name is already declared as another kind.
     pub fn register_metrics(&self, registry: &sonde::Registry) -> sonde::Result<()> {
         super::register(&self.client, registry, "sonde_otlp_forward")?;
         let signal = self.client.signal().as_str();

@@ -44,6 +44,10 @@ pub struct OtlpMetricExporter {
 
 impl OtlpMetricExporter {
     /// Exposes this exporter's request, failure, retry and rejection counts.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when a `sonde_otlp_metrics_*` name is already declared as another kind.
     pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
         register(&self.client, registry, "sonde_otlp")
     }
@@ -71,6 +75,10 @@ pub struct OtlpSpanExporter {
 
 impl OtlpSpanExporter {
     /// Exposes this exporter's request, failure, retry and rejection counts.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when a `sonde_otlp_traces_*` name is already declared as another kind.
     pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
         register(&self.client, registry, "sonde_otlp")
     }
@@ -103,6 +111,10 @@ pub struct OtlpLogExporter {
 
 impl OtlpLogExporter {
     /// Exposes this exporter's request, failure, retry and rejection counts.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when a `sonde_otlp_logs_*` name is already declared as another kind.
     pub fn register_metrics(&self, registry: &Registry) -> sonde::Result<()> {
         register(&self.client, registry, "sonde_otlp")
     }

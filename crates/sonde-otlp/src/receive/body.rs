@@ -59,6 +59,11 @@ impl BodyError {
 }
 
 /// Decodes one export request from an OTLP/HTTP body.
+///
+/// # Errors
+///
+/// A [`BodyError`] whose status is the one OTLP/HTTP prescribes: 415 for a media type or encoding it does not
+/// take, 413 over the size caps, 400 for bad gzip or a message that does not decode.
 pub fn decode_request<R>(
     content_type: Option<&str>,
     content_encoding: Option<&str>,

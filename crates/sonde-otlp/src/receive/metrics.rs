@@ -110,6 +110,10 @@ fn labels(source: &Source, attributes: &[KeyValue]) -> Result<Vec<(String, Strin
 impl MetricIngest {
     /// Folds into `registry`, registering `sonde_otlp_received_points_total`
     /// and `sonde_otlp_rejected_points_total{reason}` there.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the ingest's self-metric names is already declared as another kind.
     pub fn new(registry: Registry) -> sonde::Result<Self> {
         let received =
             registry.counter("sonde_otlp_received_points_total").help("OTLP metric points received.").register()?;

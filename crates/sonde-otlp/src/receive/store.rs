@@ -212,6 +212,10 @@ impl TraceStore {
 
     /// Exposes `sonde_trace_store_{spans_stored,spans_evicted,spans_rejected}_total`
     /// and `sonde_trace_store_spans`.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when a `sonde_trace_store_*` name is already declared as another kind.
     pub fn register_metrics(&self, registry: &sonde::Registry) -> sonde::Result<()> {
         type Field = fn(&Shared) -> &AtomicU64;
         let counts: [(&str, &str, Field); 3] = [

@@ -84,6 +84,11 @@ impl Event {
 /// Receives batches of events.
 pub trait EventExporter: Send + Sync {
     /// Exports a batch.
+    ///
+    /// # Errors
+    ///
+    /// An error when the batch could not be delivered; it is counted in `sonde_events_export_failed_total`
+    /// and not retried here.
     fn export(&self, batch: &[Arc<Event>]) -> Result<()>;
     /// Releases resources; called once at shutdown.
     fn shutdown(&self) {}
@@ -267,6 +272,11 @@ impl EventLog {
 
     /// Registers `sonde_events_total`, `sonde_events_evicted_total` and,
     /// with an exporter, `sonde_events_{exported,dropped,export_failed}_total`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) when a `sonde_events_*` name is already declared as
+    /// another kind.
     pub fn register_metrics(&self, registry: &crate::Registry) -> Result<()> {
         let me = self.clone();
         registry.counter_fn("sonde_events_total", "Events recorded.", move || me.recorded() as f64)?;
@@ -281,6 +291,10 @@ impl EventLog {
     }
 
     /// Exports everything queued; waits at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Export`](crate::Error::Export) when the queued events were not exported within `timeout`.
     pub fn flush(&self, timeout: Duration) -> Result<()> {
         match &self.0.batcher {
             Some(b) => b.flush(timeout),
@@ -289,6 +303,11 @@ impl EventLog {
     }
 
     /// Flushes and stops the exporter.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Export`](crate::Error::Export) when the queued events were not exported within `timeout` (the
+    /// worker is left behind).
     pub fn shutdown(&self, timeout: Duration) -> Result<()> {
         match &self.0.batcher {
             Some(b) => b.shutdown(timeout),

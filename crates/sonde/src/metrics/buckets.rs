@@ -26,6 +26,11 @@ pub struct Buckets {
 impl Buckets {
     /// Validates `bounds`: at least one, all finite, strictly increasing.
     /// A trailing `+Inf` is accepted and dropped, since it is implicit.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) when there is no finite bound, a bound is NaN
+    /// or infinite, or the bounds are not strictly increasing.
     pub fn new(bounds: impl IntoIterator<Item = f64>) -> Result<Self> {
         let mut v: Vec<f64> = bounds.into_iter().collect();
         if v.last() == Some(&f64::INFINITY) {
@@ -47,6 +52,11 @@ impl Buckets {
     }
 
     /// `count` bounds `start, start + width, ...`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) when `count` is zero, `width` is not positive,
+    /// or a bound is not finite.
     pub fn linear(start: f64, width: f64, count: usize) -> Result<Self> {
         if width.is_nan() || width <= 0.0 || count == 0 {
             return Err(Error::InvalidBuckets(format!(
@@ -57,6 +67,11 @@ impl Buckets {
     }
 
     /// `count` bounds `start, start * factor, ...`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) when `count` is zero, `start` is not positive,
+    /// `factor` is not above 1, or a bound is not finite.
     pub fn exponential(start: f64, factor: f64, count: usize) -> Result<Self> {
         if start.is_nan() || start <= 0.0 || factor.is_nan() || factor <= 1.0 || count == 0 {
             return Err(Error::InvalidBuckets(format!(

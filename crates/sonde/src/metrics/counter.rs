@@ -4,7 +4,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::dropped::{drop_value, DropReason};
-use super::sum_cell::SumCell;
+use super::sum_cell::{Baseline, SumCell};
 use super::Metric;
 use crate::snapshot::{from_unix_nanos, now_unix_nanos, FamilySnapshot, SeriesValue};
 use crate::MetricKind;
@@ -35,24 +35,6 @@ struct CounterCore {
     created_ns: AtomicU64,
     first_add_ns: AtomicU64,
     baseline: Baseline,
-}
-
-/// What `reset` subtracts; read-side, so a reset never races a writer.
-#[derive(Default)]
-pub(crate) struct Baseline {
-    int: AtomicU64,
-    float: AtomicU64,
-}
-
-impl Baseline {
-    pub(crate) fn apply(&self, int: u64, float: f64) -> (u64, f64) {
-        (int.wrapping_sub(self.int.load(Relaxed)), float - f64::from_bits(self.float.load(Relaxed)))
-    }
-
-    pub(crate) fn set(&self, int: u64, float: f64) {
-        self.int.store(int, Relaxed);
-        self.float.store(float.to_bits(), Relaxed);
-    }
 }
 
 impl Default for Counter {
@@ -136,7 +118,7 @@ impl Counter {
 
     fn parts(&self) -> (u64, f64) {
         let c = &self.0;
-        let (int, float) = c.baseline.apply(c.cell.int(), c.cell.float());
+        let (int, float) = c.baseline.read(&c.cell);
         // Float parts only grow between resets; clamp rounding residue.
         (int, float.max(0.0))
     }
@@ -164,6 +146,10 @@ impl Metric for Counter {
     const KIND: MetricKind = MetricKind::Counter;
     type Layout = ();
 
+    fn default_layout(_: Option<&str>) {}
+
+    fn layout(&self) {}
+
     fn create(_: &()) -> Self {
         Self::new()
     }
@@ -180,7 +166,7 @@ impl Metric for Counter {
 
     fn reset(&self) {
         let c = &self.0;
-        c.baseline.set(c.cell.int(), c.cell.float());
+        c.baseline.reset(&c.cell);
         c.created_ns.store(now_unix_nanos(), Relaxed);
         c.first_add_ns.store(0, Relaxed);
     }

@@ -86,6 +86,10 @@ impl Metric for Gauge {
     const KIND: MetricKind = MetricKind::Gauge;
     type Layout = ();
 
+    fn default_layout(_: Option<&str>) {}
+
+    fn layout(&self) {}
+
     fn create(_: &()) -> Self {
         Self::new()
     }

@@ -4,7 +4,7 @@
 //! without locking or allocating. Collection reads the cells into a
 //! [`crate::FamilySnapshot`]; nothing here knows about encoders or exporters.
 
-mod bucket_cell;
+pub(crate) mod bucket_cell;
 pub(crate) mod buckets;
 mod callback;
 mod counter;
@@ -12,7 +12,7 @@ pub(crate) mod dropped;
 mod gauge;
 mod histogram;
 mod quantile_sketch;
-mod sum_cell;
+pub(crate) mod sum_cell;
 mod summary;
 pub(crate) mod thread_slot;
 mod timer;
@@ -100,6 +100,17 @@ pub trait Metric: Clone + Send + Sync + sealed::Sealed + 'static {
 
     #[doc(hidden)]
     fn create(layout: &Self::Layout) -> Self;
+    /// The layout a family gets when none is given, from its unit.
+    #[doc(hidden)]
+    fn default_layout(unit: Option<&str>) -> Self::Layout;
+    /// The layout of an existing instrument (for `Registry::register`).
+    #[doc(hidden)]
+    fn layout(&self) -> Self::Layout;
+    /// The layout with exemplar capture switched on, where the kind has it.
+    #[doc(hidden)]
+    fn with_exemplars(layout: Self::Layout) -> Self::Layout {
+        layout
+    }
     #[doc(hidden)]
     fn empty_family(
         name: &str,

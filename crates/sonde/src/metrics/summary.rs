@@ -4,10 +4,9 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use super::counter::Baseline;
 use super::dropped::{drop_value, DropReason};
 use super::quantile_sketch::{Sketch, MIN_MAGNITUDE};
-use super::sum_cell::SumCell;
+use super::sum_cell::{Baseline, SumCell};
 use super::Metric;
 use crate::snapshot::{from_unix_nanos, now_unix_nanos, FamilySnapshot, SeriesValue};
 use crate::{Error, MetricKind, Result};
@@ -31,6 +30,10 @@ impl Default for SummaryOptions {
 
 impl SummaryOptions {
     /// Sets the reported quantiles (each in `[0, 1]`; sorted and de-duplicated).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidQuantile`](crate::Error::InvalidQuantile) for a quantile outside [0, 1] or NaN.
     pub fn quantiles(mut self, qs: impl IntoIterator<Item = f64>) -> Result<Self> {
         let mut v: Vec<f64> = qs.into_iter().collect();
         if let Some(&bad) = v.iter().find(|q| !(0.0..=1.0).contains(*q)) {
@@ -44,6 +47,10 @@ impl SummaryOptions {
 
     /// Sets the window: observations older than `max_age` stop counting
     /// toward quantiles; the window slides in `age_buckets` steps.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption) when `max_age` is zero or `age_buckets` is zero.
     pub fn max_age(mut self, max_age: Duration, age_buckets: u32) -> Result<Self> {
         if max_age.is_zero() || age_buckets == 0 {
             return Err(Error::InvalidOption {
@@ -169,12 +176,12 @@ impl Summary {
 
     /// Observations since creation or the last reset.
     pub fn count(&self) -> u64 {
-        self.0.baseline.apply(self.0.totals.int(), 0.0).0
+        self.0.baseline.read(&self.0.totals).0
     }
 
     /// Sum of observations since creation or the last reset.
     pub fn sum(&self) -> f64 {
-        self.0.baseline.apply(0, self.0.totals.float()).1
+        self.0.baseline.read(&self.0.totals).1
     }
 
     /// The configured quantiles.
@@ -186,6 +193,14 @@ impl Summary {
 impl Metric for Summary {
     const KIND: MetricKind = MetricKind::Summary;
     type Layout = SummaryOptions;
+
+    fn default_layout(_: Option<&str>) -> SummaryOptions {
+        SummaryOptions::default()
+    }
+
+    fn layout(&self) -> SummaryOptions {
+        self.options().clone()
+    }
 
     fn create(layout: &SummaryOptions) -> Self {
         Self::new(layout.clone())
@@ -216,7 +231,7 @@ impl Metric for Summary {
 
     fn reset(&self) {
         let c = &self.0;
-        c.baseline.set(c.totals.int(), c.totals.float());
+        c.baseline.reset(&c.totals);
         for w in c.windows.iter() {
             w.clear();
         }

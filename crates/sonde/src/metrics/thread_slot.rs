@@ -10,7 +10,8 @@
 //! store before the new owner's first load.
 
 use std::cell::Cell;
-use std::sync::Mutex;
+
+use crate::sync::Mutex;
 
 /// The value of a thread that has no slot: its thread-locals are being torn
 /// down. Such a thread takes the shared (atomic read-modify-write) path.
@@ -22,13 +23,27 @@ struct SlotPool {
     free: Vec<u32>,
 }
 
+#[cfg(not(loom))]
 static POOL: Mutex<SlotPool> = Mutex::new(SlotPool { next: 0, free: Vec::new() });
 
+#[cfg(not(loom))]
 thread_local! {
     /// `slot + 1`, or 0 before the thread first asks, or `NO_SLOT` after release.
     static SLOT_PLUS_ONE: Cell<u32> = const { Cell::new(0) };
     /// Releases the slot when the thread exits.
     static RELEASE: SlotRelease = const { SlotRelease };
+}
+
+// Under the model: the same, but per model execution and per loom thread.
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref POOL: Mutex<SlotPool> = Mutex::new(SlotPool { next: 0, free: Vec::new() });
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static SLOT_PLUS_ONE: Cell<u32> = Cell::new(0);
+    static RELEASE: SlotRelease = SlotRelease;
 }
 
 struct SlotRelease;

@@ -97,6 +97,18 @@ impl Metric for Timer {
     const KIND: MetricKind = MetricKind::Histogram;
     type Layout = Buckets;
 
+    fn default_layout(_: Option<&str>) -> Buckets {
+        Buckets::default_seconds()
+    }
+
+    fn layout(&self) -> Buckets {
+        Metric::layout(&self.0)
+    }
+
+    fn with_exemplars(layout: Buckets) -> Buckets {
+        layout.with_exemplars()
+    }
+
     fn create(layout: &Buckets) -> Self {
         Self::new(layout.clone())
     }

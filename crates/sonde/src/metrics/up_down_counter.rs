@@ -2,9 +2,8 @@
 
 use std::sync::Arc;
 
-use super::counter::Baseline;
 use super::dropped::{drop_value, DropReason};
-use super::sum_cell::SumCell;
+use super::sum_cell::{Baseline, SumCell};
 use super::Metric;
 use crate::snapshot::{FamilySnapshot, SeriesValue};
 use crate::MetricKind;
@@ -71,7 +70,7 @@ impl UpDownCounter {
 
     /// The current value.
     pub fn value(&self) -> f64 {
-        let (int, float) = self.0 .1.apply(self.0 .0.int(), self.0 .0.float());
+        let (int, float) = self.0 .1.read(&self.0 .0);
         int as i64 as f64 + float
     }
 }
@@ -79,6 +78,10 @@ impl UpDownCounter {
 impl Metric for UpDownCounter {
     const KIND: MetricKind = MetricKind::UpDownCounter;
     type Layout = ();
+
+    fn default_layout(_: Option<&str>) {}
+
+    fn layout(&self) {}
 
     fn create(_: &()) -> Self {
         Self::new()
@@ -90,7 +93,7 @@ impl Metric for UpDownCounter {
 
     /// Like gauges, up-down counters persist across `reset`.
     fn reset(&self) {
-        self.0 .1.set(self.0 .0.int(), self.0 .0.float());
+        self.0 .1.reset(&self.0 .0);
     }
 
     fn fingerprint(&self) -> u64 {

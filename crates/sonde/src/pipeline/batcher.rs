@@ -1,11 +1,10 @@
 //! A bounded lock-free queue drained in batches by a background thread.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::*};
-use std::sync::{Arc, Condvar, Mutex};
-use std::thread::JoinHandle;
+use std::sync::atomic::AtomicU64;
 use std::time::{Duration, Instant};
 
-use crossbeam_queue::ArrayQueue;
+use crate::sync::thread::{self, JoinHandle};
+use crate::sync::{Arc, ArrayQueue, AtomicBool, Condvar, Mutex, Ordering::*};
 
 use crate::{Error, Result};
 
@@ -45,7 +44,7 @@ type FlushState = (u64, u64, bool);
 
 struct Shared<T> {
     queue: ArrayQueue<T>,
-    stats: BatchStats,
+    stats: std::sync::Arc<BatchStats>,
     wake: Mutex<FlushState>,
     signal: Condvar,
     done: Condvar,
@@ -75,14 +74,14 @@ impl<T: Send + 'static> Batcher<T> {
         let max_batch = options.max_batch.max(1);
         let shared = Arc::new(Shared {
             queue: ArrayQueue::new(options.max_queue.max(1)),
-            stats: BatchStats::default(),
+            stats: std::sync::Arc::default(),
             wake: Mutex::new((0, 0, false)),
             signal: Condvar::new(),
             done: Condvar::new(),
             stopping: AtomicBool::new(false),
         });
         let worker = shared.clone();
-        let thread = std::thread::Builder::new()
+        let thread = thread::Builder::new()
             .name(format!("sonde-{name}-batch"))
             .spawn(move || {
                 let mut batch: Vec<T> = Vec::with_capacity(max_batch);
@@ -111,17 +110,19 @@ impl<T: Send + 'static> Batcher<T> {
                         };
                         batch.drain(..).for_each(&release);
                     }
-                    let stopping = worker.stopping.load(Acquire);
+                    // Exit once stopping with nothing left; a late push that
+                    // lands after this check is counted by `count_leftovers`.
+                    let exiting = worker.stopping.load(Acquire) && worker.queue.is_empty();
                     {
                         let mut w = worker.wake.lock().unwrap_or_else(|p| p.into_inner());
                         w.1 = w.1.max(flush_to);
-                        if stopping {
+                        if exiting {
                             w.1 = w.0;
                             w.2 = true;
                         }
                         worker.done.notify_all();
                     }
-                    if stopping && worker.queue.is_empty() {
+                    if exiting {
                         on_stop();
                         return;
                     }
@@ -153,6 +154,13 @@ impl<T: Send + 'static> Batcher<T> {
         &self.shared.stats
     }
 
+    /// The counts, readable after the batcher is gone (its final drop
+    /// counts late arrivals too).
+    #[cfg(all(test, loom))]
+    pub(crate) fn stats_handle(&self) -> std::sync::Arc<BatchStats> {
+        self.shared.stats.clone()
+    }
+
     /// Registers `sonde_<what>_exported_total`, `_dropped_total` and
     /// `_export_failed_total` as callback counters.
     pub(crate) fn register_metrics(&self, registry: &crate::Registry, what: &str) -> Result<()> {
@@ -172,7 +180,9 @@ impl<T: Send + 'static> Batcher<T> {
         Ok(())
     }
 
-    /// Waits until everything queued before this call is exported.
+    /// Waits until everything queued before this call is exported, or the
+    /// worker has exited (after draining the queue: whatever is queued
+    /// later is counted as dropped at shutdown).
     pub(crate) fn flush(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         let mut w = self.shared.wake.lock().unwrap_or_else(|p| p.into_inner());
@@ -186,7 +196,7 @@ impl<T: Send + 'static> Batcher<T> {
             }
             w = self.shared.done.wait_timeout(w, left).unwrap_or_else(|p| p.into_inner()).0;
         }
-        if w.1 >= want {
+        if w.1 >= want || w.2 {
             Ok(())
         } else {
             Err(Error::Export {
@@ -198,15 +208,27 @@ impl<T: Send + 'static> Batcher<T> {
 
     /// Stops accepting, exports everything queued, stops the worker. Waits
     /// at most `timeout`; a worker stuck in an exporter is left behind.
+    ///
+    /// A `push` that raced the stop (it saw the batcher open, then queued
+    /// after the worker's last drain) is counted as dropped here, or at the
+    /// latest when the batcher drops: nothing queued is lost without a count.
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<()> {
         self.shared.stopping.store(true, Release);
         let result = self.flush(timeout);
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             if result.is_ok() {
                 let _ = t.join();
+                self.count_leftovers();
             }
         }
         result
+    }
+
+    /// Counts (and drops) items still queued once the worker has exited.
+    fn count_leftovers(&self) {
+        while self.shared.queue.pop().is_some() {
+            self.shared.stats.dropped.fetch_add(1, Relaxed);
+        }
     }
 }
 
@@ -214,9 +236,14 @@ impl<T: Send + 'static> Drop for Batcher<T> {
     fn drop(&mut self) {
         // An explicit shutdown already waited (with its own deadline): a
         // second wait here would only delay the drop.
-        if self.shared.stopping.load(Acquire) {
-            return;
+        if !self.shared.stopping.load(Acquire) {
+            let _ = self.shutdown(Duration::from_secs(5));
         }
-        let _ = self.shutdown(Duration::from_secs(5));
+        // No `push` can run any more (it borrows the batcher); if the worker
+        // has exited, whatever is left was queued too late: count it.
+        let exited = self.thread.lock().unwrap_or_else(|p| p.into_inner()).is_none();
+        if exited {
+            self.count_leftovers();
+        }
     }
 }

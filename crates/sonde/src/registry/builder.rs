@@ -3,7 +3,7 @@
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use super::{Family, LayoutOf, Registry};
+use super::{Family, Registry};
 use crate::labels::OVERFLOW_LABEL_VALUE;
 use crate::metrics::Metric;
 use crate::{Buckets, Histogram, Result, Summary, SummaryOptions, Timer};
@@ -24,6 +24,8 @@ pub(crate) struct Declaration<L> {
     pub(crate) unit: Option<String>,
     pub(crate) labels: Vec<String>,
     pub(crate) layout: Option<L>,
+    /// Exemplar capture asked for (applied to whichever layout results).
+    pub(crate) exemplars: bool,
     pub(crate) limit: Option<usize>,
     pub(crate) ttl: Option<Duration>,
 }
@@ -32,10 +34,7 @@ pub(crate) struct Declaration<L> {
 #[must_use = "nothing is declared until `register` is called"]
 pub struct FamilyBuilder<'r, M: Metric>(MetricBuilder<'r, M>);
 
-impl<'r, M: Metric> MetricBuilder<'r, M>
-where
-    M::Layout: LayoutOf<M>,
-{
+impl<'r, M: Metric> MetricBuilder<'r, M> {
     pub(crate) fn new(registry: &'r Registry, name: &str) -> Self {
         Self {
             registry,
@@ -45,6 +44,7 @@ where
                 unit: None,
                 labels: Vec::new(),
                 layout: None,
+                exemplars: false,
                 limit: None,
                 ttl: None,
             },
@@ -71,6 +71,12 @@ where
     }
 
     /// Declares the instrument (or returns the existing identical one).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`](crate::Error) naming the input: an invalid metric name or unit, a name already declared
+    /// with another kind, labels, unit or layout ([`Error::Conflict`](crate::Error::Conflict)), or (in a
+    /// strict registry) a name not declared or of another kind.
     pub fn register(self) -> Result<M> {
         let family = self.declare()?;
         Ok(family.bind(&[]))
@@ -87,10 +93,7 @@ where
     }
 }
 
-impl<'r, M: Metric> FamilyBuilder<'r, M>
-where
-    M::Layout: LayoutOf<M>,
-{
+impl<'r, M: Metric> FamilyBuilder<'r, M> {
     /// Sets the family's cardinality limit (the registry's default otherwise).
     pub fn cardinality_limit(mut self, limit: usize) -> Self {
         self.0.decl.limit = Some(limit);
@@ -111,6 +114,13 @@ where
     }
 
     /// Declares the family (or returns the existing identical one).
+    ///
+    /// # Errors
+    ///
+    /// An [`Error`](crate::Error) naming the input: an invalid metric or label name, a label reserved for the
+    /// kind (`le`, `quantile`) or declared twice, too many labels, a zero cardinality limit, a name already
+    /// declared with another kind, labels, unit or layout ([`Error::Conflict`](crate::Error::Conflict)), or
+    /// (in a strict registry) a name not declared or of another kind.
     pub fn register(self) -> Result<Family<M>> {
         self.0.declare()
     }
@@ -125,11 +135,10 @@ macro_rules! bucket_options {
                 self
             }
 
-            /// Captures exemplars (see [`Buckets::with_exemplars`]); call
-            /// after `unit` and `buckets`.
+            /// Captures exemplars (see [`Buckets::with_exemplars`]), in
+            /// whichever order `unit`, `buckets` and this are called.
             pub fn exemplars(mut self) -> Self {
-                let layout = self.decl.layout.take().unwrap_or_else(|| Buckets::for_unit(self.decl.unit.as_deref()));
-                self.decl.layout = Some(layout.with_exemplars());
+                self.decl.exemplars = true;
                 self
             }
         }
@@ -140,10 +149,10 @@ macro_rules! bucket_options {
                 self
             }
 
-            /// Captures exemplars (see [`Buckets::with_exemplars`]); call
-            /// after `buckets`.
+            /// Captures exemplars (see [`Buckets::with_exemplars`]), in
+            /// whichever order `buckets` and this are called.
             pub fn exemplars(mut self) -> Self {
-                self.0 = self.0.exemplars();
+                self.0.decl.exemplars = true;
                 self
             }
         }

@@ -277,6 +277,12 @@ impl<M: Metric> Family<M> {
 
     /// Like [`Family::with`], but reports a wrong number of values, an
     /// oversize value or a full family as an error.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LabelCount`](crate::Error::LabelCount) for the wrong number of values,
+    /// [`Error::LabelValueTooLong`](crate::Error::LabelValueTooLong) for an oversize value, or
+    /// [`Error::CardinalityLimit`](crate::Error::CardinalityLimit) when the family is full.
     pub fn try_with(&self, values: &[&str]) -> Result<Child<'_, M>> {
         let guard = ReadGuard::enter();
         let lookup = LabelLookup { prefix: &self.prefix, values };
@@ -294,7 +300,16 @@ impl<M: Metric> Family<M> {
     /// it keep working but are no longer exported.
     pub fn remove(&self, values: &[&str]) -> bool {
         let lookup = LabelLookup { prefix: &self.prefix, values };
-        self.core.series.remove_where(|key, _| lookup.matches(key)) > 0
+        // The idle-series record goes too, so a series recreated with the
+        // same values starts a fresh TTL. (Lock order as in `expire`.)
+        let mut seen = self.core.seen.lock().unwrap_or_else(|p| p.into_inner());
+        self.core.series.remove_where(|key, _| {
+            let matches = lookup.matches(key);
+            if matches {
+                seen.remove(key.bytes());
+            }
+            matches
+        }) > 0
     }
 
     /// Number of series, the overflow series included.

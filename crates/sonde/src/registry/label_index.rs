@@ -6,12 +6,18 @@
 //! release stores. Unlinked entries and outgrown tables are retired and freed
 //! once [`reclaim::quiescent`] shows no reader can still hold them.
 
-use std::alloc::{alloc, alloc_zeroed, dealloc, handle_alloc_error, Layout};
-use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
-use std::sync::Mutex;
+use crate::sync::{AtomicPtr, AtomicUsize, Liveness, Mutex, Ordering::*};
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 
 use super::reclaim::{self, ReadGuard};
 use crate::labels::{LabelKeyRef, LabelLookup};
+
+/// Slots in a new index's table.
+#[cfg(not(loom))]
+const INITIAL_CAPACITY: usize = 16;
+/// Under the model: two slots, so the second insert already grows the table.
+#[cfg(loom)]
+const INITIAL_CAPACITY: usize = 2;
 
 /// A slot whose entry was removed: probing continues past it.
 const TOMBSTONE: usize = 1;
@@ -22,6 +28,8 @@ const TOMBSTONE: usize = 1;
 struct Entry<M> {
     hash: u64,
     key_len: usize,
+    /// Zero-sized outside the loom model, where it catches reads after free.
+    live: Liveness,
     metric: M,
 }
 
@@ -46,7 +54,7 @@ impl<M> Entry<M> {
         // SAFETY: `p` is a fresh allocation of `layout`: the header fits at
         // the start and `key_len` bytes at `offset`.
         unsafe {
-            p.write(Self { hash, key_len, metric });
+            p.write(Self { hash, key_len, live: Liveness::new(), metric });
             let mut at = (p as *mut u8).add(offset);
             for v in lookup.iter() {
                 std::ptr::copy_nonoverlapping((v.len() as u32).to_le_bytes().as_ptr(), at, 4);
@@ -55,6 +63,19 @@ impl<M> Entry<M> {
             }
         }
         p
+    }
+
+    /// The entry's hash.
+    ///
+    /// # Safety
+    /// `p` must be a live entry from [`Entry::allocate`].
+    #[inline(always)]
+    unsafe fn hash_of(p: *const Self) -> u64 {
+        // SAFETY: per the contract.
+        unsafe {
+            (*p).live.check();
+            (*p).hash
+        }
     }
 
     /// The encoded key.
@@ -66,6 +87,7 @@ impl<M> Entry<M> {
         // SAFETY: per the contract, the key bytes follow the header; bytes
         // have alignment 1, so they start right at the header's size.
         unsafe {
+            (*p).live.check();
             let len = (*p).key_len;
             LabelKeyRef::new(std::slice::from_raw_parts((p as *const u8).add(size_of::<Self>()), len))
         }
@@ -76,6 +98,7 @@ impl<M> Entry<M> {
     unsafe fn free(p: *mut Self) {
         // SAFETY: per the contract.
         unsafe {
+            (*p).live.retire();
             let layout = Self::layout((*p).key_len).0;
             std::ptr::drop_in_place(p);
             dealloc(p as *mut u8, layout);
@@ -87,27 +110,40 @@ impl<M> Entry<M> {
 #[repr(C)]
 struct Table {
     mask: usize,
+    /// Zero-sized outside the loom model, where it catches reads after free.
+    live: Liveness,
 }
 
 impl Table {
-    fn layout(capacity: usize) -> Layout {
-        Layout::new::<Self>()
+    /// Where the slots start: right after the header, aligned for them.
+    const SLOTS_AT: usize = size_of::<Self>().next_multiple_of(align_of::<AtomicPtr<()>>());
+
+    /// The allocation's layout and the slots' offset in it.
+    fn layout(capacity: usize) -> (Layout, usize) {
+        let (layout, offset) = Layout::new::<Self>()
             .extend(Layout::array::<AtomicPtr<()>>(capacity).expect("capacity fits"))
-            .expect("table layout fits")
-            .0
-            .pad_to_align()
+            .expect("table layout fits");
+        debug_assert_eq!(offset, Self::SLOTS_AT);
+        (layout.pad_to_align(), offset)
     }
 
     /// A table of `capacity` (a power of two) empty slots.
     fn allocate(capacity: usize) -> *mut Self {
-        let layout = Self::layout(capacity);
-        // SAFETY: non-zero size; all-zero bytes are valid null `AtomicPtr`s.
-        let p = unsafe { alloc_zeroed(layout) } as *mut Self;
+        let (layout, offset) = Self::layout(capacity);
+        // SAFETY: non-zero size (the header is at least one word).
+        let p = unsafe { alloc(layout) } as *mut Self;
         if p.is_null() {
             handle_alloc_error(layout);
         }
-        // SAFETY: fresh allocation with room for the header.
-        unsafe { p.write(Self { mask: capacity - 1 }) };
+        // SAFETY: fresh allocation with room for the header at the start and
+        // `capacity` slots at `offset`, each written before use.
+        unsafe {
+            p.write(Self { mask: capacity - 1, live: Liveness::new() });
+            let slots = (p as *mut u8).add(offset) as *mut AtomicPtr<()>;
+            for i in 0..capacity {
+                slots.add(i).write(AtomicPtr::new(std::ptr::null_mut()));
+            }
+        }
         p
     }
 
@@ -115,16 +151,29 @@ impl Table {
     /// `p` must be a live table from [`Table::allocate`].
     #[inline(always)]
     unsafe fn slots<'a, M>(p: *const Self) -> &'a [AtomicPtr<Entry<M>>] {
-        // SAFETY: per the contract, `mask + 1` slots follow the header (the
-        // header is one word, so the slots are aligned right after it).
-        unsafe { std::slice::from_raw_parts(p.add(1) as *const AtomicPtr<Entry<M>>, (*p).mask + 1) }
+        // SAFETY: per the contract, `mask + 1` initialised slots start at
+        // the layout's offset (`AtomicPtr<T>` has the same layout for all T).
+        unsafe {
+            (*p).live.check();
+            let capacity = (*p).mask + 1;
+            std::slice::from_raw_parts((p as *const u8).add(Self::SLOTS_AT) as *const AtomicPtr<Entry<M>>, capacity)
+        }
     }
 
     /// # Safety
     /// `p` must be a live table no reader can reach; its entries are not freed.
     unsafe fn free(p: *mut Self) {
-        // SAFETY: per the contract.
-        unsafe { dealloc(p as *mut u8, Self::layout((*p).mask + 1)) }
+        // SAFETY: per the contract; the slots and header were written by
+        // `allocate` and are dropped in place (a no-op outside the model).
+        unsafe {
+            (*p).live.retire();
+            let capacity = (*p).mask + 1;
+            let (layout, offset) = Self::layout(capacity);
+            let slots = (p as *mut u8).add(offset) as *mut AtomicPtr<()>;
+            std::ptr::drop_in_place(std::ptr::slice_from_raw_parts_mut(slots, capacity));
+            std::ptr::drop_in_place(p);
+            dealloc(p as *mut u8, layout);
+        }
     }
 }
 
@@ -232,6 +281,14 @@ fn tail_word(b: &[u8]) -> u64 {
     }
 }
 
+/// Under the model a fixed seed: loom replays each execution, which must
+/// then probe the same slots.
+#[cfg(loom)]
+fn random_seed() -> u64 {
+    0x9E37_79B9_7F4A_7C15
+}
+
+#[cfg(not(loom))]
 fn random_seed() -> u64 {
     use std::hash::{BuildHasher, Hasher};
     let mut h = std::collections::hash_map::RandomState::new().build_hasher();
@@ -243,7 +300,7 @@ impl<M> LabelIndex<M> {
     pub(crate) fn new() -> Self {
         reclaim::init();
         Self {
-            table: AtomicPtr::new(Table::allocate(16)),
+            table: AtomicPtr::new(Table::allocate(INITIAL_CAPACITY)),
             len: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             sorted: Mutex::new((usize::MAX, Vec::new())),
@@ -271,9 +328,9 @@ impl<M> LabelIndex<M> {
             if p.is_null() {
                 return None;
             }
-            if p as usize != TOMBSTONE {
+            if p.addr() != TOMBSTONE {
                 // SAFETY: published entries stay allocated while a guard is held.
-                if unsafe { (*p).hash } == hash && lookup.matches(unsafe { Entry::key(p) }) {
+                if unsafe { Entry::hash_of(p) } == hash && lookup.matches(unsafe { Entry::key(p) }) {
                     // SAFETY: as above.
                     return Some(unsafe { &(*p).metric });
                 }
@@ -313,8 +370,8 @@ impl<M> LabelIndex<M> {
         let mut i = hash as usize & mask;
         loop {
             let p = slots[i].load(Relaxed);
-            if p.is_null() || p as usize == TOMBSTONE {
-                if p as usize == TOMBSTONE {
+            if p.is_null() || p.addr() == TOMBSTONE {
+                if p.addr() == TOMBSTONE {
                     w.tombstones -= 1;
                 }
                 slots[i].store(entry, Release);
@@ -341,11 +398,11 @@ impl<M> LabelIndex<M> {
         let slots = unsafe { Table::slots::<M>(fresh) };
         for s in old_slots {
             let p = s.load(Relaxed);
-            if p.is_null() || p as usize == TOMBSTONE {
+            if p.is_null() || p.addr() == TOMBSTONE {
                 continue;
             }
             // SAFETY: live entry owned by this index.
-            let mut i = unsafe { (*p).hash } as usize & (cap - 1);
+            let mut i = unsafe { Entry::hash_of(p) } as usize & (cap - 1);
             while !slots[i].load(Relaxed).is_null() {
                 i = (i + 1) & (cap - 1);
             }
@@ -365,12 +422,12 @@ impl<M> LabelIndex<M> {
         let mut removed = 0;
         for s in slots {
             let p = s.load(Relaxed);
-            if p.is_null() || p as usize == TOMBSTONE {
+            if p.is_null() || p.addr() == TOMBSTONE {
                 continue;
             }
             // SAFETY: live entry owned by this index.
             if remove(unsafe { Entry::key(p) }, unsafe { &(*p).metric }) {
-                s.store(TOMBSTONE as *mut Entry<M>, Release);
+                s.store(std::ptr::without_provenance_mut(TOMBSTONE), Release);
                 w.tombstones += 1;
                 self.len.fetch_sub(1, Relaxed);
                 w.retired.push(Retired::Entry(p));
@@ -401,7 +458,7 @@ impl<M> LabelIndex<M> {
         let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
         for s in slots {
             let p = s.load(Acquire);
-            if !p.is_null() && p as usize != TOMBSTONE {
+            if !p.is_null() && p.addr() != TOMBSTONE {
                 // SAFETY: as in `get`.
                 f(unsafe { Entry::key(p) }, unsafe { &(*p).metric });
             }
@@ -417,7 +474,7 @@ impl<M> LabelIndex<M> {
             let mut entries: Vec<*mut Entry<M>> = Vec::with_capacity(self.len());
             // SAFETY: as in `get`.
             let slots = unsafe { Table::slots::<M>(self.table.load(Acquire)) };
-            entries.extend(slots.iter().map(|s| s.load(Acquire)).filter(|p| !p.is_null() && *p as usize != TOMBSTONE));
+            entries.extend(slots.iter().map(|s| s.load(Acquire)).filter(|p| !p.is_null() && p.addr() != TOMBSTONE));
             // SAFETY: live entries (guard held).
             entries.sort_unstable_by(|a, b| unsafe { Entry::key(*a).values().cmp(Entry::key(*b).values()) });
             *sorted = (generation, entries);
@@ -440,12 +497,13 @@ impl<M> LabelIndex<M> {
 impl<M> Drop for LabelIndex<M> {
     fn drop(&mut self) {
         // `&mut self`: no reader holds a guard borrowed from this index.
-        let table = *self.table.get_mut();
+        // `&mut self`: no other reference exists, so a relaxed load is exact.
+        let table = self.table.load(Relaxed);
         // SAFETY: the current table and its live entries are owned here.
         unsafe {
             for s in Table::slots::<M>(table) {
                 let p = s.load(Relaxed);
-                if !p.is_null() && p as usize != TOMBSTONE {
+                if !p.is_null() && p.addr() != TOMBSTONE {
                     Entry::free(p);
                 }
             }
@@ -455,7 +513,7 @@ impl<M> Drop for LabelIndex<M> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
     use std::collections::HashSet;
@@ -501,7 +559,7 @@ mod tests {
             .map(|t| {
                 let idx = idx.clone();
                 std::thread::spawn(move || {
-                    for round in 0..2000u64 {
+                    for round in 0..if cfg!(miri) { 120 } else { 2000u64 } {
                         let k = format!("k{}", round % 300);
                         let g = ReadGuard::enter();
                         let v = idx.get_or_insert_with(&lookup(&[&k]), || Arc::new(round % 300), &g);

@@ -4,8 +4,8 @@
 mod builder;
 mod callback_family;
 mod family;
-mod label_index;
-mod reclaim;
+pub(crate) mod label_index;
+pub(crate) mod reclaim;
 mod self_metrics;
 mod spec;
 
@@ -141,13 +141,25 @@ impl std::fmt::Debug for Registry {
     }
 }
 
-/// The process-wide default registry.
-pub fn global() -> &'static Registry {
-    static GLOBAL: OnceLock<Registry> = OnceLock::new();
-    GLOBAL.get_or_init(Registry::new)
-}
-
 impl Registry {
+    /// The process-wide default registry, created on first use, for code
+    /// that has no registry handed to it (libraries, scripts). Everything
+    /// else works the same with an explicit [`Registry::new`], which tests
+    /// should prefer: state in the global one is shared by the process.
+    ///
+    /// ```
+    /// let jobs = sonde::Registry::global().counter("doc_global_jobs_total").register()?;
+    /// jobs.inc();
+    /// // Declaring it again elsewhere returns the same counter.
+    /// let again = sonde::Registry::global().counter("doc_global_jobs_total").register()?;
+    /// assert_eq!(again.value(), 1.0);
+    /// # Ok::<(), sonde::Error>(())
+    /// ```
+    pub fn global() -> &'static Registry {
+        static GLOBAL: OnceLock<Registry> = OnceLock::new();
+        GLOBAL.get_or_init(Registry::new)
+    }
+
     /// An empty registry with self-metrics on.
     pub fn new() -> Self {
         Self::build(None, DEFAULT_CARDINALITY_LIMIT, true)
@@ -165,6 +177,11 @@ impl Registry {
     /// assert!(r.counter("typo_total").register().is_err());
     /// assert!(r.gauge("jobs_total").register().is_err());
     /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`Error::DuplicateSpec`](crate::Error::DuplicateSpec) when a name is declared twice, or an error
+    /// naming an invalid name or unit.
     pub fn strict(specs: impl IntoIterator<Item = MetricSpec>) -> Result<Self> {
         Self::builder().specs(specs).build()
     }
@@ -215,6 +232,11 @@ impl Registry {
     }
 
     /// A view that adds constant labels to everything it declares.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidLabelName`](crate::Error::InvalidLabelName) for an invalid name or one already
+    /// constant in this view, or [`Error::LabelValueTooLong`](crate::Error::LabelValueTooLong).
     pub fn with_labels<'a>(&self, labels: impl IntoIterator<Item = (&'a str, &'a str)>) -> Result<Self> {
         let mut names = self.scope.const_names.clone();
         let mut values: Vec<Box<str>> = self.scope.const_values.to_vec();
@@ -267,12 +289,22 @@ impl Registry {
     }
 
     /// Registers a gauge computed by `f` at each collection.
+    ///
+    /// # Errors
+    ///
+    /// An error naming the input for an invalid name, or [`Error::Conflict`](crate::Error::Conflict) when the
+    /// name is declared as something else.
     pub fn gauge_fn(&self, name: &str, help: &str, f: impl Fn() -> f64 + Send + Sync + 'static) -> Result<()> {
         self.register_callback(name, help, MetricKind::Gauge, GaugeFn::new(f).0)
     }
 
     /// Registers a counter computed by `f` at each collection (`f` must
     /// not decrease).
+    ///
+    /// # Errors
+    ///
+    /// An error naming the input for an invalid name, or [`Error::Conflict`](crate::Error::Conflict) when the
+    /// name is declared as something else.
     pub fn counter_fn(&self, name: &str, help: &str, f: impl Fn() -> f64 + Send + Sync + 'static) -> Result<()> {
         self.register_callback(name, help, MetricKind::Counter, CounterFn::new(f).0)
     }
@@ -309,17 +341,19 @@ impl Registry {
     /// assert_eq!(r.snapshot().family("made_elsewhere").unwrap().len(), 1);
     /// assert!(r.unregister("made_elsewhere_total"));
     /// ```
-    pub fn register<M: Metric>(&self, name: &str, help: &str, metric: M) -> Result<()>
-    where
-        M::Layout: LayoutOf<M>,
-    {
+    ///
+    /// # Errors
+    ///
+    /// An error naming the input for an invalid name, [`Error::Conflict`](crate::Error::Conflict) when the
+    /// name is already registered, or (in a strict registry) a name not declared or of another kind.
+    pub fn register<M: Metric>(&self, name: &str, help: &str, metric: M) -> Result<()> {
         let (full, help, unit) = self.resolve(name, help, None, M::KIND)?;
         let full = if M::KIND == MetricKind::Counter { strip_total(&full) } else { full };
         let desc = Descriptor {
             kind: M::KIND,
             label_names: self.scope.const_names.clone().into(),
             unit,
-            layout: M::Layout::layout_of(&metric),
+            layout: metric.layout(),
         };
         let core = FamilyCore::<M>::new(full.clone(), help, desc, self.inner.cardinality_limit, None);
         let values: Vec<&str> = self.scope.const_values.iter().map(|v| &**v).collect();
@@ -378,11 +412,8 @@ impl Registry {
         Ok((full, help, unit))
     }
 
-    pub(crate) fn declare<M: Metric>(&self, d: Declaration<M::Layout>) -> Result<Family<M>>
-    where
-        M::Layout: LayoutOf<M>,
-    {
-        let Declaration { name, help, unit, labels, layout, limit, ttl } = d;
+    pub(crate) fn declare<M: Metric>(&self, d: Declaration<M::Layout>) -> Result<Family<M>> {
+        let Declaration { name, help, unit, labels, layout, exemplars, limit, ttl } = d;
         let (name, help, unit, labels) = (name.as_str(), help.as_str(), unit.as_deref(), labels.as_slice());
         let (full, help, unit) = self.resolve(name, help, unit, M::KIND)?;
         let full = if M::KIND == MetricKind::Counter { strip_total(&full) } else { full };
@@ -405,7 +436,8 @@ impl Registry {
         if names.len() > MAX_LABEL_NAMES {
             return Err(Error::TooManyLabels { metric: full, count: names.len(), limit: MAX_LABEL_NAMES });
         }
-        let layout = layout.unwrap_or_else(|| M::Layout::default_for(unit.as_deref()));
+        let layout = layout.unwrap_or_else(|| M::default_layout(unit.as_deref()));
+        let layout = if exemplars { M::with_exemplars(layout) } else { layout };
         let desc = Descriptor { kind: M::KIND, label_names: names.into(), unit, layout };
         let limit = limit.unwrap_or(self.inner.cardinality_limit);
         if limit == 0 {
@@ -562,6 +594,11 @@ impl RegistryBuilder {
     }
 
     /// Builds the registry, validating the options.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidOption`](crate::Error::InvalidOption) for a zero cardinality limit, or the errors of
+    /// [`Registry::strict`] for the specs.
     pub fn build(self) -> Result<Registry> {
         if self.limit == 0 {
             return Err(Error::InvalidOption {
@@ -594,45 +631,6 @@ fn with_unit_suffix(name: &str, unit: &str) -> String {
 /// Counters are named without `_total` inside the registry; encoders add it.
 pub(crate) fn strip_total(name: &str) -> String {
     name.strip_suffix("_total").filter(|s| !s.is_empty()).unwrap_or(name).to_owned()
-}
-
-/// How a kind's layout is defaulted and read back from an instrument.
-#[doc(hidden)]
-pub trait LayoutOf<M>: Sized {
-    fn default_for(unit: Option<&str>) -> Self;
-    fn layout_of(metric: &M) -> Self;
-}
-
-impl<M: Metric<Layout = ()>> LayoutOf<M> for () {
-    fn default_for(_: Option<&str>) -> Self {}
-    fn layout_of(_: &M) -> Self {}
-}
-
-impl LayoutOf<crate::Histogram> for crate::Buckets {
-    fn default_for(unit: Option<&str>) -> Self {
-        crate::Buckets::for_unit(unit)
-    }
-    fn layout_of(h: &crate::Histogram) -> Self {
-        crate::Buckets::new(h.bounds().iter().copied()).unwrap_or_default()
-    }
-}
-
-impl LayoutOf<crate::Timer> for crate::Buckets {
-    fn default_for(_: Option<&str>) -> Self {
-        crate::Buckets::default_seconds()
-    }
-    fn layout_of(t: &crate::Timer) -> Self {
-        crate::Buckets::new(t.snapshot().bounds.iter().copied()).unwrap_or_default()
-    }
-}
-
-impl LayoutOf<crate::Summary> for crate::SummaryOptions {
-    fn default_for(_: Option<&str>) -> Self {
-        crate::SummaryOptions::default()
-    }
-    fn layout_of(s: &crate::Summary) -> Self {
-        s.options().clone()
-    }
 }
 
 #[cfg(test)]

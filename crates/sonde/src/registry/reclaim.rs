@@ -7,54 +7,127 @@
 //! every running thread of the process executes a full fence) shows no
 //! reader active. This is the asymmetric-fence pattern of userspace RCU: the
 //! reader pays two plain stores, the rare writer pays a system call.
-//! Where `membarrier` is unavailable, readers use a real `SeqCst` fence.
-
-use std::sync::atomic::{compiler_fence, fence, AtomicBool, AtomicU32, AtomicU8, Ordering::*};
+//! Where `membarrier` is unavailable (and under loom and Miri), readers use
+//! a real `SeqCst` fence.
 
 use crossbeam_utils::CachePadded;
 
 use crate::metrics::thread_slot;
+use crate::sync::{compiler_fence, fence, AtomicU32, AtomicU8, Mutex, Ordering::*};
 
 /// Threads with a slot below this track their reads in their own line;
 /// others share one atomic counter.
+#[cfg(not(loom))]
 const TRACKED: usize = 256;
-
-static DEPTH: [CachePadded<AtomicU32>; TRACKED] = [const { CachePadded::new(AtomicU32::new(0)) }; TRACKED];
-static SHARED_DEPTH: CachePadded<AtomicU32> = CachePadded::new(AtomicU32::new(0));
+/// Under the model: two tracked slots, so a third thread shares the counter.
+#[cfg(loom)]
+const TRACKED: usize = 2;
 
 const UNKNOWN: u8 = 0;
 const FAST: u8 = 1;
 const FENCED: u8 = 2;
-static STRATEGY: AtomicU8 = AtomicU8::new(UNKNOWN);
-static DETECTING: AtomicBool = AtomicBool::new(false);
 
-/// Chooses the barrier strategy once (cold: the first index created).
+/// The readers of every label index.
+#[cfg(not(loom))]
+static READERS: Readers = Readers::new();
+#[cfg(not(loom))]
+static STRATEGY: AtomicU8 = AtomicU8::new(UNKNOWN);
+#[cfg(not(loom))]
+static DECIDING: Mutex<()> = Mutex::new(());
+
+// Under the model: the same, fresh for each model execution.
+#[cfg(loom)]
+loom::lazy_static! {
+    static ref READERS: Readers = Readers::new();
+    static ref STRATEGY: AtomicU8 = AtomicU8::new(UNKNOWN);
+    static ref DECIDING: Mutex<()> = Mutex::new(());
+}
+
+/// Chooses the barrier strategy once (cold: the first index created), and
+/// returns only once it is decided: a second caller waits for the first.
+/// (Returning early would let a thread build and write an index while the
+/// strategy is still unknown: its writer would free after a plain fence
+/// while readers that saw `FAST` rely on the heavy barrier.)
 pub(crate) fn init() {
-    if STRATEGY.load(Acquire) != UNKNOWN || DETECTING.swap(true, AcqRel) {
+    if STRATEGY.load(Acquire) != UNKNOWN {
         return;
     }
-    let s = if membarrier::register() { FAST } else { FENCED };
-    STRATEGY.store(s, Release);
+    let _deciding = DECIDING.lock().unwrap_or_else(|p| p.into_inner());
+    if STRATEGY.load(Relaxed) == UNKNOWN {
+        let s = if membarrier::register() { FAST } else { FENCED };
+        STRATEGY.store(s, Release);
+    }
+}
+
+/// Whether [`init`] has decided (the loom model).
+#[cfg(all(test, loom))]
+pub(crate) fn decided() -> bool {
+    STRATEGY.load(Relaxed) != UNKNOWN
+}
+
+/// A set of readers: a depth counter per tracked thread slot (each in its
+/// own cache line, written only by its thread) and one shared counter for
+/// the other slots.
+pub(crate) struct Readers {
+    depth: [CachePadded<AtomicU32>; TRACKED],
+    shared: CachePadded<AtomicU32>,
+}
+
+impl Readers {
+    #[cfg(not(loom))]
+    pub(crate) const fn new() -> Self {
+        Self {
+            depth: [const { CachePadded::new(AtomicU32::new(0)) }; TRACKED],
+            shared: CachePadded::new(AtomicU32::new(0)),
+        }
+    }
+
+    #[cfg(loom)]
+    pub(crate) fn new() -> Self {
+        Self {
+            depth: std::array::from_fn(|_| CachePadded::new(AtomicU32::new(0))),
+            shared: CachePadded::new(AtomicU32::new(0)),
+        }
+    }
+
+    /// Marks the calling thread as reading until the guard drops.
+    #[inline(always)]
+    pub(crate) fn enter(&'static self) -> ReadGuard {
+        let slot = thread_slot::current();
+        if (slot as usize) < TRACKED {
+            let d = &self.depth[slot as usize];
+            d.store(d.load(Relaxed) + 1, Relaxed);
+        } else {
+            self.shared.fetch_add(1, SeqCst);
+        }
+        light_barrier();
+        ReadGuard { readers: self, slot, _not_send: std::marker::PhantomData }
+    }
+
+    /// True when no thread (the caller included: it may hold a lent series)
+    /// is between `enter` and its guard's drop, as seen after a heavy
+    /// barrier: memory unlinked before this call can then be freed.
+    pub(crate) fn quiescent(&self) -> bool {
+        if STRATEGY.load(Acquire) == FAST {
+            membarrier::heavy();
+        }
+        fence(SeqCst);
+        self.depth.iter().all(|d| d.load(Acquire) == 0) && self.shared.load(Acquire) == 0
+    }
 }
 
 /// Marks the calling thread as reading until the guard drops.
 pub(crate) struct ReadGuard {
+    readers: &'static Readers,
     slot: u32,
     _not_send: std::marker::PhantomData<*const ()>,
 }
 
 impl ReadGuard {
+    /// Enters the label indexes' read side.
     #[inline(always)]
     pub(crate) fn enter() -> Self {
-        let slot = thread_slot::current();
-        if (slot as usize) < TRACKED {
-            let d = &DEPTH[slot as usize];
-            d.store(d.load(Relaxed) + 1, Relaxed);
-        } else {
-            SHARED_DEPTH.fetch_add(1, SeqCst);
-        }
-        light_barrier();
-        Self { slot, _not_send: std::marker::PhantomData }
+        READERS.enter()
     }
 }
 
@@ -62,10 +135,10 @@ impl Drop for ReadGuard {
     #[inline(always)]
     fn drop(&mut self) {
         if (self.slot as usize) < TRACKED {
-            let d = &DEPTH[self.slot as usize];
+            let d = &self.readers.depth[self.slot as usize];
             d.store(d.load(Relaxed) - 1, Release);
         } else {
-            SHARED_DEPTH.fetch_sub(1, Release);
+            self.readers.shared.fetch_sub(1, Release);
         }
     }
 }
@@ -79,18 +152,12 @@ fn light_barrier() {
     }
 }
 
-/// True when no thread (the caller included: it may hold a lent series) is
-/// between `ReadGuard::enter` and its drop, as seen after a heavy barrier:
-/// memory unlinked before this call can then be freed.
+/// [`Readers::quiescent`] for the label indexes' readers.
 pub(crate) fn quiescent() -> bool {
-    if STRATEGY.load(Acquire) == FAST {
-        membarrier::heavy();
-    }
-    fence(SeqCst);
-    DEPTH.iter().all(|d| d.load(Acquire) == 0) && SHARED_DEPTH.load(Acquire) == 0
+    READERS.quiescent()
 }
 
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(loom), not(miri)))]
 mod membarrier {
     const QUERY: i32 = 0;
     const PRIVATE_EXPEDITED: i32 = 1 << 3;
@@ -114,7 +181,9 @@ mod membarrier {
     }
 }
 
-#[cfg(not(target_os = "linux"))]
+/// Elsewhere, and under loom and Miri (which model neither the system call
+/// nor its effect on other threads), readers take the fenced strategy.
+#[cfg(any(not(target_os = "linux"), loom, miri))]
 mod membarrier {
     pub(super) fn register() -> bool {
         false
@@ -122,29 +191,45 @@ mod membarrier {
     pub(super) fn heavy() {}
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(loom)))]
 mod tests {
     use super::*;
 
-    /// Other tests in this process may be reading at any moment, so the
-    /// positive case is checked with retries.
-    fn eventually_quiescent() -> bool {
-        (0..1000).any(|_| {
-            std::thread::yield_now();
-            quiescent()
-        })
+    /// A reader set of its own, so other tests' readers do not interfere.
+    fn private_readers() -> &'static Readers {
+        Box::leak(Box::new(Readers::new()))
     }
 
     #[test]
     fn guards_nest_and_quiesce() {
         init();
-        let a = ReadGuard::enter();
-        let b = ReadGuard::enter();
-        assert!(!quiescent(), "a reader on this thread blocks freeing");
-        assert!(!std::thread::spawn(quiescent).join().unwrap(), "another thread sees this reader");
+        let readers = private_readers();
+        assert!(readers.quiescent());
+        let a = readers.enter();
+        let b = readers.enter();
+        assert!(!readers.quiescent(), "a reader on this thread blocks freeing");
+        assert!(!std::thread::spawn(|| readers.quiescent()).join().unwrap(), "another thread sees this reader");
         drop(b);
-        assert!(!quiescent(), "guards nest");
+        assert!(!readers.quiescent(), "guards nest");
         drop(a);
-        assert!(eventually_quiescent());
+        assert!(readers.quiescent());
+    }
+
+    #[test]
+    fn a_reader_on_another_thread_blocks_until_it_leaves() {
+        init();
+        let readers = private_readers();
+        let (entered, leave) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let _g = readers.enter();
+                entered.wait();
+                leave.wait();
+            });
+            entered.wait();
+            assert!(!readers.quiescent());
+            leave.wait();
+        });
+        assert!(readers.quiescent());
     }
 }

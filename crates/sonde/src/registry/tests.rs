@@ -171,25 +171,42 @@ fn register_unregister_and_callbacks() {
     assert!(!r.unregister("external"));
 }
 
+/// A TTL of zero expires, at a collection, every series unchanged since the
+/// previous one: exact, with no clock in the test.
 #[test]
 fn idle_series_expire_after_ttl() {
     let r = quiet();
-    let f = r.counter("conn_total").labels(["peer"]).time_to_live(Duration::from_millis(50)).register().unwrap();
+    let f = r.counter("conn_total").labels(["peer"]).time_to_live(Duration::ZERO).register().unwrap();
     f.with(&["old"]).inc();
     f.with(&["busy"]).inc();
-    r.snapshot(); // first sighting
-    std::thread::sleep(Duration::from_millis(80));
-    f.with(&["busy"]).inc(); // changed: stays
+    r.snapshot(); // first sighting of both
+    f.with(&["busy"]).inc(); // changed since: stays
     let snap = r.snapshot();
     let fam = snap.family("conn").unwrap();
     assert!(fam.find(&["busy"]).is_some());
-    assert!(
-        r.snapshot().family("conn").unwrap().find(&["old"]).is_none() || {
-            std::thread::sleep(Duration::from_millis(10));
-            r.snapshot().family("conn").unwrap().find(&["old"]).is_none()
-        }
-    );
+    assert!(fam.find(&["old"]).is_none(), "unchanged since the last collection: expired");
     assert_eq!(f.len(), 1);
+
+    // A long TTL keeps an unchanged series.
+    let g = r.counter("kept_total").labels(["peer"]).time_to_live(Duration::from_secs(3600)).register().unwrap();
+    g.with(&["idle"]).inc();
+    r.snapshot();
+    r.snapshot();
+    assert_eq!(g.len(), 1);
+}
+
+/// A removed series takes its idle record with it: recreated with the same
+/// values (and the same value), it is not expired at its first collection.
+#[test]
+fn a_removed_and_recreated_series_starts_a_fresh_ttl() {
+    let r = quiet();
+    let f = r.counter("conn_total").labels(["peer"]).time_to_live(Duration::ZERO).register().unwrap();
+    f.with(&["a"]).inc();
+    r.snapshot(); // sighted with value 1
+    assert!(f.remove(&["a"]));
+    f.with(&["a"]).inc(); // value 1 again
+    let snap = r.snapshot();
+    assert!(snap.family("conn").unwrap().find(&["a"]).is_some(), "first sighting of the new series");
 }
 
 #[test]
@@ -201,4 +218,22 @@ fn self_metrics_are_reported() {
     assert_eq!(snap.family("sonde_collections").unwrap().series().next().unwrap().value().as_f64(), 1.0);
     assert_eq!(snap.family("sonde_series").unwrap().series().next().unwrap().value().as_f64(), 1.0);
     assert!(snap.family("sonde_dropped_values").unwrap().find(&["nan_observation"]).is_some());
+}
+
+/// `.exemplars()` holds whatever order it is called in relative to
+/// `.unit()` and `.buckets()` (a later `.buckets()` used to drop it, an
+/// earlier `.exemplars()` to ignore the unit's buckets).
+#[test]
+fn exemplars_hold_in_any_builder_order() {
+    use crate::Metric;
+    let r = quiet();
+    let bounds = || Buckets::new([0.1, 1.0]).unwrap();
+    let a = r.histogram("a_seconds").exemplars().buckets(bounds()).register().unwrap();
+    let b = r.histogram("b_seconds").buckets(bounds()).exemplars().register().unwrap();
+    let c = r.histogram("c").exemplars().unit("bytes").register().unwrap();
+    let f = r.histogram("d_seconds").labels(["x"]).exemplars().buckets(bounds()).register().unwrap();
+    for h in [&a, &b, &f.with(&["1"])] {
+        assert_eq!(h.layout(), bounds().with_exemplars());
+    }
+    assert_eq!(c.layout(), Buckets::for_unit(Some("bytes")).with_exemplars());
 }

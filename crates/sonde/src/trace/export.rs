@@ -13,6 +13,11 @@ use crate::{Error, Result};
 /// the processor reuses their storage afterwards.
 pub trait SpanExporter: Send + Sync {
     /// Exports a batch.
+    ///
+    /// # Errors
+    ///
+    /// An error when the batch could not be delivered; processors count it
+    /// (`sonde_spans_export_failed_total`) and do not retry it.
     fn export(&self, batch: &[Box<SpanData>]) -> Result<()>;
     /// Releases resources; called once at shutdown.
     fn shutdown(&self) {}

@@ -29,7 +29,6 @@ mod trace_state;
 mod tracer;
 mod value;
 
-pub use crate::pipeline::{BatchOptions, BatchStats};
 pub(crate) use clock::now_unix_nanos;
 pub use context::{SpanContext, TraceFlags};
 pub use current::{current_span_context, pop_context, push_context, Entered, InCurrentSpan, Instrument, Instrumented};

@@ -27,8 +27,16 @@ pub trait SpanProcessor: Send + Sync {
     /// storage to `recycler` when done with it.
     fn on_end(&self, span: Box<SpanData>, recycler: &Recycler<'_>);
     /// Exports everything received so far.
+    ///
+    /// # Errors
+    ///
+    /// An error when spans queued before the call could not be exported.
     fn force_flush(&self) -> Result<()>;
     /// Flushes, then stops; waits at most `timeout`.
+    ///
+    /// # Errors
+    ///
+    /// An error when queued spans were not exported within `timeout`.
     fn shutdown(&self, timeout: Duration) -> Result<()>;
 }
 
@@ -108,6 +116,11 @@ impl BatchProcessor {
 
     /// Registers `sonde_spans_exported_total`, `sonde_spans_dropped_total`
     /// and `sonde_spans_export_failed_total` on `registry`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Conflict`](crate::Error::Conflict) when a `sonde_spans_*` name is already declared as another
+    /// kind.
     pub fn register_metrics(&self, registry: &crate::Registry) -> Result<()> {
         self.batcher.register_metrics(registry, "spans")
     }

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
-use crossbeam_queue::ArrayQueue;
+use crate::sync::ArrayQueue;
 
 use super::clock::now_unix_nanos;
 use super::current::{self, with_current};
@@ -202,11 +202,19 @@ impl TracerProvider {
     }
 
     /// Exports everything finished so far.
+    ///
+    /// # Errors
+    ///
+    /// The first processor's error when spans queued before the call could not be exported.
     pub fn force_flush(&self) -> Result<()> {
         self.0.processors.iter().try_for_each(|p| p.force_flush())
     }
 
     /// Flushes and stops every processor, waiting at most `timeout` each.
+    ///
+    /// # Errors
+    ///
+    /// The first processor's error when queued spans were not exported within `timeout`.
     pub fn shutdown(&self, timeout: Duration) -> Result<()> {
         let mut first_error = Ok(());
         for p in &self.0.processors {

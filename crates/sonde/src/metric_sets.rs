@@ -1,15 +1,15 @@
-//! Ready-made metric sets for common subsystems (spec 003's hooks), each
-//! with its names fixed by a list of [`MetricSpec`]s, so a strict registry
-//! can declare them.
+//! Ready-made metric sets for common subsystems (health checks, queues,
+//! coordination), each with its names fixed by a list of [`MetricSpec`]s,
+//! so a strict registry can declare them.
 //!
 //! ```
 //! use std::time::Duration;
-//! use sonde::hooks::{HealthHooks, HealthStatus, QueueHooks};
+//! use sonde::metric_sets::{HealthMetrics, HealthStatus, QueueMetrics};
 //!
 //! let registry = sonde::Registry::new();
-//! let health = HealthHooks::register(&registry)?;
+//! let health = HealthMetrics::register(&registry)?;
 //! health.record_check(HealthStatus::Healthy, Duration::from_millis(3));
-//! let queue = QueueHooks::register(&registry)?;
+//! let queue = QueueMetrics::register(&registry)?;
 //! queue.sent();
 //! queue.received();
 //! queue.set_size(4);
@@ -38,13 +38,13 @@ pub enum HealthStatus {
 
 /// `health_status`, `health_checks_total`, `health_check_duration_seconds`.
 #[derive(Clone, Debug)]
-pub struct HealthHooks {
+pub struct HealthMetrics {
     status: Gauge,
     checks: Counter,
     duration: Histogram,
 }
 
-impl HealthHooks {
+impl HealthMetrics {
     /// The metrics this set registers.
     pub fn specs() -> Vec<MetricSpec> {
         vec![
@@ -60,6 +60,11 @@ impl HealthHooks {
     }
 
     /// Registers (or gets) the set on `registry`.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the set's names is declared differently, or (in a strict registry)
+    /// not declared.
     pub fn register(registry: &Registry) -> Result<Self> {
         let s = Self::specs();
         Ok(Self {
@@ -85,14 +90,14 @@ impl HealthHooks {
 /// `messages_sent_total`, `messages_received_total`, `message_queue_size`,
 /// `message_processing_duration_seconds`.
 #[derive(Clone, Debug)]
-pub struct QueueHooks {
+pub struct QueueMetrics {
     sent: Counter,
     received: Counter,
     size: Gauge,
     processing: Timer,
 }
 
-impl QueueHooks {
+impl QueueMetrics {
     /// The metrics this set registers.
     pub fn specs() -> Vec<MetricSpec> {
         vec![
@@ -109,6 +114,11 @@ impl QueueHooks {
     }
 
     /// Registers (or gets) the set on `registry`.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the set's names is declared differently, or (in a strict registry)
+    /// not declared.
     pub fn register(registry: &Registry) -> Result<Self> {
         let s = Self::specs();
         Ok(Self {
@@ -148,13 +158,13 @@ impl QueueHooks {
 /// `coordination_messages_total`, `coordination_active_nodes`,
 /// `coordination_message_latency_seconds`.
 #[derive(Clone, Debug)]
-pub struct CoordinationHooks {
+pub struct CoordinationMetrics {
     messages: Counter,
     nodes: Gauge,
     latency: Histogram,
 }
 
-impl CoordinationHooks {
+impl CoordinationMetrics {
     /// The metrics this set registers.
     pub fn specs() -> Vec<MetricSpec> {
         vec![
@@ -170,6 +180,11 @@ impl CoordinationHooks {
     }
 
     /// Registers (or gets) the set on `registry`.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the set's names is declared differently, or (in a strict registry)
+    /// not declared.
     pub fn register(registry: &Registry) -> Result<Self> {
         let s = Self::specs();
         Ok(Self {
@@ -196,12 +211,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn hook_sets_fit_a_strict_registry_of_their_specs() {
-        let specs = [HealthHooks::specs(), QueueHooks::specs(), CoordinationHooks::specs()].concat();
+    fn metric_sets_fit_a_strict_registry_of_their_specs() {
+        let specs = [HealthMetrics::specs(), QueueMetrics::specs(), CoordinationMetrics::specs()].concat();
         let strict = Registry::strict(specs).unwrap();
-        let health = HealthHooks::register(&strict).unwrap();
-        let queue = QueueHooks::register(&strict).unwrap();
-        let coord = CoordinationHooks::register(&strict).unwrap();
+        let health = HealthMetrics::register(&strict).unwrap();
+        let queue = QueueMetrics::register(&strict).unwrap();
+        let coord = CoordinationMetrics::register(&strict).unwrap();
         health.record_check(HealthStatus::Degraded, Duration::from_millis(5));
         queue.process(|| ());
         coord.message(Duration::from_millis(2));
@@ -218,7 +233,7 @@ mod tests {
             assert!(text.contains(name), "{name} in\n{text}");
         }
         // Registering twice returns the same instruments.
-        HealthHooks::register(&strict).unwrap().record_check(HealthStatus::Healthy, Duration::ZERO);
+        HealthMetrics::register(&strict).unwrap().record_check(HealthStatus::Healthy, Duration::ZERO);
         assert!(crate::encode::prometheus_text(&strict.snapshot()).contains("health_checks_total 2"));
     }
 }

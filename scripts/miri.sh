@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Miri over the unit tests of the core's unsafe modules: the label index
+# and its reclamation, the single-writer cells, thread slots, the label
+# key encoding, the quantile sketch, the registry's families over them, and
+# the global tracer provider. Under Miri the reclamation takes its fenced
+# path (no membarrier) and the concurrent tests run fewer rounds.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+rustup component add --toolchain nightly miri rust-src >/dev/null
+export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}"
+timeout "${MIRI_SECONDS:-1200}" cargo +nightly miri test -p sonde --lib -- \
+  labels::key metrics::sum_cell metrics::bucket_cell metrics::thread_slot metrics::quantile_sketch \
+  metrics::histogram metrics::counter registry:: trace::global
+echo "miri: no undefined behaviour found"
