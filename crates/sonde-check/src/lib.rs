@@ -16,7 +16,6 @@
 //! assert!(findings.iter().any(|f| f.message.contains("+Inf")));
 //! ```
 
-#![warn(missing_docs)]
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 

@@ -102,3 +102,31 @@ fn our_own_exposition_passes_over_http() {
     let (code, text) = sonde_check(&om);
     assert_eq!(code, 0, "OpenMetrics with # EOF: {text}");
 }
+
+/// A file is checked and its findings carry its name; an unreadable file or
+/// an unreachable URL is a usage error (exit 2) with a message, not a crash.
+#[test]
+fn files_and_unreachable_targets() {
+    let dir = sonde_testkit::peers::temp_dir("check");
+    let good = dir.path().join("good.prom");
+    std::fs::write(&good, "# HELP up Up.\n# TYPE up gauge\nup 1\n").unwrap();
+    let bad = dir.path().join("bad.prom");
+    std::fs::write(&bad, "# TYPE up gauge\nup one\n").unwrap();
+    let run = |target: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_sonde")).args(["check", target]).output().unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let (code, out, _) = run(good.to_str().unwrap());
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("3 line(s), 0 finding(s)"), "{out}");
+    let (code, out, _) = run(bad.to_str().unwrap());
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains(&format!("{}:2:", bad.display())), "findings name the file and line: {out}");
+    let (code, _, err) = run(dir.path().join("missing.prom").to_str().unwrap());
+    assert_eq!(code, Some(2));
+    assert!(err.contains("cannot read"), "{err}");
+    let down = sonde_testkit::ClosedPort::bind();
+    let (code, _, err) = run(&format!("http://{}/metrics", down.addr()));
+    assert_eq!(code, Some(2));
+    assert!(err.contains("cannot fetch"), "{err}");
+}

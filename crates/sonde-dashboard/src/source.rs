@@ -76,3 +76,42 @@ impl DataSource for LocalSource {
         self.events.as_ref().map(|e| e.for_trace(trace_id)).unwrap_or_default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonde::events::Severity;
+    use sonde::trace::{SimpleProcessor, TracerProvider};
+
+    #[test]
+    fn a_metrics_only_source_has_no_traces_or_events() {
+        let source = LocalSource::new(Registry::new());
+        let id = TraceId::from_bytes([7; 16]);
+        assert!(source.snapshot().family("sonde_collections").is_some());
+        assert!(DataSource::traces(&source, &TraceFilter::default()).is_empty());
+        assert!(source.trace(id).is_empty());
+        assert!(DataSource::events(&source, 10).is_empty());
+        assert!(source.trace_events(id).is_empty());
+    }
+
+    #[test]
+    fn traces_and_events_come_from_their_stores() {
+        let store = TraceStore::new(100, 1 << 20);
+        let log = EventLog::builder().build();
+        let source = LocalSource::new(Registry::new()).traces(store.clone()).events(log.clone());
+        let provider = TracerProvider::builder().processor(SimpleProcessor::new(store)).build();
+        let tracer = provider.tracer("t");
+        let trace_id = tracer.in_span("job", |span| {
+            log.record_in(Some(span.context()), Severity::Warn, "slow", [], []);
+            span.context().trace_id
+        });
+        log.record_event("unrelated", [], []);
+        let list = DataSource::traces(&source, &TraceFilter::default());
+        assert_eq!(list.len(), 1);
+        assert_eq!(source.trace(trace_id).len(), 1);
+        assert_eq!(DataSource::events(&source, 10).len(), 2);
+        let of_trace = source.trace_events(trace_id);
+        assert_eq!(of_trace.len(), 1);
+        assert_eq!(of_trace[0].name, "slow");
+    }
+}

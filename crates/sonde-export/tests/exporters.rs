@@ -5,6 +5,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sonde::{Registry, Snapshot};
+
 use sonde_export::{Error, Exporter, JsonFileExporter, LoggerExporter, MultiExporter, PeriodicExporter};
 
 /// An exporter that fails its first `fail_first` calls, then succeeds, and
@@ -130,6 +131,36 @@ fn multi_keeps_going_when_a_child_fails_and_counts_per_child() {
     assert_eq!(good.seen.lock().unwrap().len(), 3);
     assert_eq!(multi.failures("bad"), Some(3));
     assert_eq!(multi.failures("good"), Some(0));
+    assert_eq!(multi.failures("absent"), None);
+    assert_eq!(multi.name(), "multi[bad,good]");
+    assert!(multi.shutdown().is_ok(), "both children shut down");
+
+    // Exporters behind a Box or an Arc behave as themselves.
+    let shared: Arc<dyn Exporter> = Arc::new(good.clone());
+    let boxed: Box<dyn Exporter> = Box::new(shared.clone());
+    assert_eq!((shared.name(), boxed.name()), ("good", "good"));
+    boxed.export(&r.snapshot()).unwrap();
+    assert!(boxed.shutdown().is_ok() && shared.shutdown().is_ok());
+    assert_eq!(good.seen.lock().unwrap().len(), 4);
+}
+
+/// A child whose shutdown fails is named in the multi exporter's error.
+#[test]
+fn multi_reports_children_whose_shutdown_fails() {
+    struct FailsShutdown;
+    impl Exporter for FailsShutdown {
+        fn name(&self) -> &str {
+            "stubborn"
+        }
+        fn export(&self, _: &Snapshot) -> Result<(), Error> {
+            Ok(())
+        }
+        fn shutdown(&self) -> Result<(), Error> {
+            Err(Error::Status { exporter: "stubborn".into(), status: 500, message: "no".into(), retryable: false })
+        }
+    }
+    let multi = MultiExporter::new(vec![Box::new(FailsShutdown), Box::new(Scripted::new("fine", 0, true))]);
+    assert!(matches!(multi.shutdown(), Err(Error::Partial(names)) if names == ["stubborn"]));
 }
 
 struct Capture(Mutex<Vec<String>>);
@@ -154,10 +185,21 @@ fn logger_writes_one_readable_line_per_series() {
     let r = Registry::builder().self_metrics(false).build().unwrap();
     r.counter("requests_total").labels(["method"]).register().unwrap().with(&["GET"]).inc_by(1027);
     r.histogram("latency_seconds").register().unwrap().observe(0.5);
+    r.histogram("idle_seconds").register().unwrap();
+    r.counter("ratio_total").register().unwrap().add(0.25);
+    r.gauge("temperature_celsius").register().unwrap().set(-3.5);
+    let sizes = r.summary("payload_bytes").register().unwrap();
+    sizes.observe(10.0);
     LoggerExporter::new().export(&r.snapshot()).unwrap();
+    LoggerExporter::new().level(log::Level::Warn).export(&r.snapshot()).unwrap();
     let lines = CAPTURE.0.lock().unwrap().clone();
     assert!(lines.contains(&"requests_total{method=\"GET\"} 1027".to_string()), "{lines:?}");
-    assert!(lines.iter().any(|l| l.starts_with("latency_seconds count=1 sum=0.5")), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("latency_seconds count=1 sum=0.5 mean=0.5")), "{lines:?}");
+    assert!(lines.iter().any(|l| l == "idle_seconds count=0 sum=0 mean=NaN"), "{lines:?}");
+    assert!(lines.contains(&"ratio_total 0.25".to_string()), "{lines:?}");
+    assert!(lines.contains(&"temperature_celsius -3.5".to_string()), "{lines:?}");
+    assert!(lines.iter().any(|l| l.starts_with("payload_bytes count=1 sum=10 p0.5=")), "{lines:?}");
+    assert_eq!(lines.len(), 12, "six series, logged twice (info, then warn): {lines:?}");
 }
 
 #[test]

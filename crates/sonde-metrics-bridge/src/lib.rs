@@ -26,7 +26,6 @@
 //! Prometheus series; it gets a no-op handle and is counted in
 //! [`SondeRecorder::rejected`].
 
-#![warn(missing_docs)]
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;

@@ -14,7 +14,6 @@
 //! # Ok::<(), sonde_export::Error>(())
 //! ```
 
-#![warn(missing_docs)]
 
 mod exporter;
 mod series;

@@ -100,3 +100,65 @@ impl Metric for UpDownCounter {
         self.value().to_bits()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Registry;
+
+    #[test]
+    fn adds_both_ways_exactly_and_drops_non_finite() {
+        let c = UpDownCounter::new();
+        c.inc();
+        c.inc();
+        c.dec();
+        c.add(-3.0);
+        c.add(0.5);
+        assert_eq!(c.value(), -1.5);
+        let before = DropReason::InvalidUpDownAdd.count();
+        c.add(f64::NAN);
+        c.add(f64::INFINITY);
+        assert_eq!(c.value(), -1.5);
+        assert!(DropReason::InvalidUpDownAdd.count() >= before + 2);
+        assert_eq!(format!("{c:?}"), "UpDownCounter(-1.5)");
+    }
+
+    #[test]
+    fn exposed_as_a_gauge_that_persists_across_reset_but_not_reset_all() {
+        let r = Registry::builder().self_metrics(false).build().unwrap();
+        let f = r.up_down_counter("in_flight").help("Busy.").labels(["pool"]).register().unwrap();
+        f.with(&["a"]).add(4.0);
+        f.with(&["a"]).dec();
+        let value = |r: &Registry| r.snapshot().family("in_flight").unwrap().find(&["a"]).unwrap().value().as_f64();
+        assert_eq!(r.snapshot().family("in_flight").unwrap().kind, MetricKind::UpDownCounter);
+        assert_eq!(value(&r), 3.0);
+        r.reset();
+        assert_eq!(value(&r), 3.0, "reset keeps it, as it keeps gauges");
+        r.reset_all();
+        assert_eq!(value(&r), 0.0);
+        f.with(&["a"]).dec();
+        assert_eq!(value(&r), -1.0, "counts on from the new zero");
+    }
+
+    #[test]
+    fn concurrent_adds_are_exact() {
+        let c = UpDownCounter::new();
+        let threads: Vec<_> = (0..4)
+            .map(|t| {
+                let c = c.clone();
+                std::thread::spawn(move || {
+                    for _ in 0..if cfg!(miri) { 50 } else { 10_000 } {
+                        if t % 2 == 0 {
+                            c.inc()
+                        } else {
+                            c.add(-2.0)
+                        }
+                    }
+                })
+            })
+            .collect();
+        threads.into_iter().for_each(|t| t.join().unwrap());
+        let n = if cfg!(miri) { 50.0 } else { 10_000.0 };
+        assert_eq!(c.value(), 2.0 * n - 4.0 * n);
+    }
+}

@@ -6,6 +6,18 @@ use std::time::Duration;
 use crate::pipeline::{BatchOptions, Batcher};
 use crate::sync::{thread, Arc, AtomicU64, Ordering};
 
+/// A batcher whose export counts the items it was given.
+fn counting_batcher(max_queue: usize) -> (Batcher<u32>, Arc<AtomicU64>) {
+    let exported = Arc::new(AtomicU64::new(0));
+    let options = BatchOptions { max_queue, max_batch: 16, delay: Duration::from_secs(3600) };
+    let counted = exported.clone();
+    let export = move |batch: &[u32]| {
+        counted.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        Ok(())
+    };
+    (Batcher::new("model", options, export, drop, || {}), exported)
+}
+
 /// Property: nothing queued is lost without a count. A producer pushing
 /// while the batcher shuts down gets each item either exported, refused
 /// (counted as dropped) or, if it slipped in after the worker's last drain,
@@ -15,19 +27,8 @@ use crate::sync::{thread, Arc, AtomicU64, Ordering};
 #[test]
 fn every_pushed_item_is_exported_or_counted_dropped() {
     super::check(|| {
-        let exported = Arc::new(AtomicU64::new(0));
-        let options = BatchOptions { max_queue: 2, max_batch: 16, delay: Duration::from_secs(3600) };
-        let counted = exported.clone();
-        let batcher = Arc::new(Batcher::new(
-            "model",
-            options,
-            move |batch: &[u32]| {
-                counted.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                Ok(())
-            },
-            drop,
-            || {},
-        ));
+        let (batcher, exported) = counting_batcher(2);
+        let batcher = Arc::new(batcher);
         let stats = batcher.stats_handle();
         let producer = {
             let batcher = batcher.clone();
@@ -50,19 +51,7 @@ fn every_pushed_item_is_exported_or_counted_dropped() {
 #[test]
 fn flush_waits_for_what_was_queued_before_it() {
     super::check(|| {
-        let exported = Arc::new(AtomicU64::new(0));
-        let options = BatchOptions { max_queue: 4, max_batch: 16, delay: Duration::from_secs(3600) };
-        let counted = exported.clone();
-        let batcher = Batcher::new(
-            "model",
-            options,
-            move |batch: &[u32]| {
-                counted.fetch_add(batch.len() as u64, Ordering::Relaxed);
-                Ok(())
-            },
-            drop,
-            || {},
-        );
+        let (batcher, exported) = counting_batcher(4);
         batcher.push(7).unwrap();
         batcher.flush(Duration::from_secs(60)).unwrap();
         assert_eq!(exported.load(Ordering::Relaxed), 1);

@@ -195,15 +195,12 @@ mod membarrier {
 mod tests {
     use super::*;
 
-    /// A reader set of its own, so other tests' readers do not interfere.
-    fn private_readers() -> &'static Readers {
-        Box::leak(Box::new(Readers::new()))
-    }
-
     #[test]
     fn guards_nest_and_quiesce() {
         init();
-        let readers = private_readers();
+        // A reader set of its own, so other tests' readers do not interfere.
+        static READERS: Readers = Readers::new();
+        let readers = &READERS;
         assert!(readers.quiescent());
         let a = readers.enter();
         let b = readers.enter();
@@ -218,7 +215,8 @@ mod tests {
     #[test]
     fn a_reader_on_another_thread_blocks_until_it_leaves() {
         init();
-        let readers = private_readers();
+        static READERS: Readers = Readers::new();
+        let readers = &READERS;
         let (entered, leave) = (std::sync::Barrier::new(2), std::sync::Barrier::new(2));
         std::thread::scope(|s| {
             s.spawn(|| {

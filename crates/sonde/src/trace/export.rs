@@ -133,3 +133,81 @@ impl SpanExporter for JsonLinesExporter {
             .map_err(|e| Error::Export { exporter: "json-lines".into(), reason: e.to_string() })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{SimpleProcessor, TracerProvider};
+
+    /// A writer whose bytes the test can read back, or one that fails.
+    #[derive(Clone, Default)]
+    struct Shared(Arc<Mutex<Vec<u8>>>, bool);
+
+    impl Write for Shared {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            if self.1 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn json_lines_carry_every_field_and_write_errors_are_reported() {
+        let out = Shared::default();
+        let provider = TracerProvider::builder().processor(SimpleProcessor::new(JsonLinesExporter::new(out.clone()))).build();
+        let tracer = provider.tracer("scope-a");
+        let parent = tracer.span("parent").kind(SpanKind::Server).start();
+        let mut child = tracer.span("child").kind(SpanKind::Client).parent(parent.context()).start();
+        child.set_attribute("s", "x");
+        child.set_attribute("b", true);
+        child.set_attribute("i", 3i64);
+        child.set_attribute("f", 0.5);
+        child.set_attribute("nan", f64::NAN);
+        child.set_attribute("sa", vec!["a", "b"]);
+        child.set_attribute("ba", vec![true]);
+        child.set_attribute("ia", vec![1i64, 2]);
+        child.set_attribute("fa", vec![1.5]);
+        child.add_event("retry", [KeyValue::new("attempt", 2i64)]);
+        child.add_link(parent.context().clone(), [KeyValue::new("why", "caused")]);
+        child.set_status(Status::Error { message: "boom".into() });
+        child.end();
+        drop(parent);
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<Json> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(lines.len(), 2);
+        let (c, p) = (&lines[0], &lines[1]);
+        assert_eq!((c["name"].as_str(), c["kind"].as_str(), p["kind"].as_str()), (Some("child"), Some("client"), Some("server")));
+        assert_eq!(c["parentSpanId"], p["spanId"]);
+        assert_eq!(p["parentSpanId"], "");
+        assert_eq!(
+            c["attributes"],
+            json!({"s": "x", "b": true, "i": 3, "f": 0.5, "nan": null, "sa": ["a", "b"], "ba": [true], "ia": [1, 2], "fa": [1.5]})
+        );
+        assert_eq!(c["events"][0]["attributes"]["attempt"], 2);
+        assert_eq!(c["links"][0]["spanId"], p["spanId"]);
+        assert_eq!(c["status"], json!({"code": "error", "message": "boom"}));
+        assert_eq!(c["scope"], "scope-a");
+
+        let mem = InMemoryExporter::default();
+        let p = TracerProvider::builder().processor(SimpleProcessor::new(mem.clone())).build();
+        p.tracer("t").start("y").end();
+        let failing = JsonLinesExporter::new(Shared(Arc::default(), true));
+        let err = failing.export(&[Box::new(mem.spans().remove(0))]).unwrap_err();
+        assert!(err.to_string().contains("disk full"), "{err}");
+    }
+
+    #[test]
+    fn in_memory_keeps_and_clears() {
+        let mem = InMemoryExporter::new();
+        let provider = TracerProvider::builder().processor(SimpleProcessor::new(mem.clone())).build();
+        provider.tracer("t").start("a").end();
+        assert_eq!(mem.spans().len(), 1);
+        mem.clear();
+        assert!(mem.spans().is_empty());
+    }
+}

@@ -51,3 +51,35 @@ pub fn callsite_tracer(cell: &'static OnceLock<&'static Scope>, scope: &'static 
     let scope = *cell.get_or_init(|| intern_scope(scope));
     global_provider().tracer_for(scope)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::trace::{InMemoryExporter, SimpleProcessor};
+
+    /// The only test touching the global provider in this test binary.
+    #[test]
+    fn default_then_set_then_replaced() {
+        // Until one is set: spans carry context but are not sampled.
+        let unsampled = global_tracer("t").start("before");
+        assert!(unsampled.context().is_valid());
+        assert!(!unsampled.context().is_sampled());
+        assert!(std::ptr::eq(global_provider(), global_provider()), "one default provider");
+
+        let first = InMemoryExporter::default();
+        let previous = set_global_provider(TracerProvider::builder().processor(SimpleProcessor::new(first.clone())).build());
+        assert!(previous.is_some(), "the default provider came back");
+        global_tracer("t").start("one").end();
+        static SCOPE: OnceLock<&'static Scope> = OnceLock::new();
+        callsite_tracer(&SCOPE, "callsite").start("two").end();
+        let names: Vec<String> = first.spans().iter().map(|s| s.name.to_string()).collect();
+        assert_eq!(names, ["one", "two"]);
+
+        let second = InMemoryExporter::default();
+        let replaced = set_global_provider(TracerProvider::builder().processor(SimpleProcessor::new(second.clone())).build());
+        replaced.unwrap().tracer("t").start("old").end();
+        global_tracer("t").start("new").end();
+        assert_eq!(first.spans().last().unwrap().name, "old", "the returned provider still works");
+        assert_eq!(second.spans()[0].name, "new");
+    }
+}

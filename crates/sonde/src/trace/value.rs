@@ -121,3 +121,38 @@ impl std::fmt::Display for Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions_and_display() {
+        let cases: [(Value, &str); 14] = [
+            ("str".into(), "str"),
+            (String::from("owned").into(), "owned"),
+            (true.into(), "true"),
+            ((-8i8).into(), "-8"),
+            (300i16.into(), "300"),
+            (70_000i32.into(), "70000"),
+            (1i64.into(), "1"),
+            (255u8.into(), "255"),
+            (65_535u16.into(), "65535"),
+            (4_000_000_000u32.into(), "4000000000"),
+            ((-3isize).into(), "-3"),
+            (0.25.into(), "0.25"),
+            (vec!["a", "b"].into(), r#"["a", "b"]"#),
+            (vec![String::from("c")].into(), r#"["c"]"#),
+        ];
+        for (value, shown) in cases {
+            assert_eq!(value.to_string(), shown, "{value:?}");
+        }
+        assert_eq!(Value::from(vec![true, false]).to_string(), "[true, false]");
+        assert_eq!(Value::from(vec![1i64, 2]).to_string(), "[1, 2]");
+        assert_eq!(Value::from(vec![0.5, 1.5]).to_string(), "[0.5, 1.5]");
+        assert_eq!(Value::from(4_000_000_000u32), Value::I64(4_000_000_000));
+        assert!(matches!(Value::from("s"), Value::Str(Cow::Borrowed("s"))), "static strings are not copied");
+        let kv = KeyValue::new("http.status", 200u16);
+        assert_eq!((kv.key.as_ref(), &kv.value), ("http.status", &Value::I64(200)));
+    }
+}
