@@ -16,7 +16,6 @@
 //! assert!(findings.iter().any(|f| f.message.contains("+Inf")));
 //! ```
 
-
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// One finding: a line number (0 for the whole input) and what is wrong.

@@ -114,7 +114,11 @@ fn files_and_unreachable_targets() {
     std::fs::write(&bad, "# TYPE up gauge\nup one\n").unwrap();
     let run = |target: &str| {
         let out = Command::new(env!("CARGO_BIN_EXE_sonde")).args(["check", target]).output().unwrap();
-        (out.status.code(), String::from_utf8_lossy(&out.stdout).into_owned(), String::from_utf8_lossy(&out.stderr).into_owned())
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
     };
     let (code, out, _) = run(good.to_str().unwrap());
     assert_eq!(code, Some(0), "{out}");

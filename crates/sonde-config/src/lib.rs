@@ -41,7 +41,6 @@
 //! `SONDE_STATSD_ADDRESS`, and `STATSD_HOST`/`STATSD_PORT` for a `[statsd]`
 //! section without an address. The environment overrides the file.
 
-
 mod config;
 mod error;
 mod pipeline;

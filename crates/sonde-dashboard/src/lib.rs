@@ -24,7 +24,6 @@
 //! from the data as text (never HTML) and sends a Content-Security-Policy
 //! that allows only its own scripts.
 
-
 mod api;
 mod assets;
 mod history;

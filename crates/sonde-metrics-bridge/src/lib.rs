@@ -26,7 +26,6 @@
 //! Prometheus series; it gets a no-op handle and is counted in
 //! [`SondeRecorder::rejected`].
 
-
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};

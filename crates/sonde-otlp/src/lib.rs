@@ -43,7 +43,6 @@
 //! on a small runtime of its own, so nothing here needs, or can deadlock,
 //! the application's tokio runtime; every wait has a deadline.
 
-
 mod config;
 mod encode;
 mod error;

@@ -19,7 +19,6 @@
 //! Values come from Linux `/proc`; elsewhere the families are registered
 //! but report nothing.
 
-
 mod proc_fs;
 #[cfg(feature = "tokio")]
 mod tokio_metrics;

@@ -14,7 +14,6 @@
 //! # Ok::<(), sonde_export::Error>(())
 //! ```
 
-
 mod exporter;
 mod series;
 

@@ -11,7 +11,6 @@
 //! [`StatsdExporter`] pushes a whole registry as StatsD lines (counters as
 //! deltas) through a client, driven by `sonde_export::PeriodicExporter`.
 
-
 mod client;
 mod error;
 mod exporter;

@@ -101,8 +101,10 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, Reject> {
         _ => return Err(Reject::UnknownType),
     };
     let value = match kind {
-        Kind::Set if !value.is_empty() => Value::Member(value),
-        Kind::Set => return Err(Reject::BadValue),
+        Kind::Set => match value {
+            "" => return Err(Reject::BadValue),
+            member => Value::Member(member),
+        },
         _ => {
             let signed = value.starts_with(['+', '-']);
             let n: f64 = value.parse().map_err(|_| Reject::BadValue)?;
@@ -185,6 +187,12 @@ mod tests {
         }
         assert_eq!(parse_line(&format!("a:1|c|#{}", vec!["t"; 40].join(","))), Err(Reject::BadTags));
         assert_eq!(parse_line(&"a".repeat(MAX_LINE + 1)), Err(Reject::TooLong));
+        // Exactly MAX_LINE is not too long (its name is, though).
+        assert_eq!(parse_line(&format!("{}:1|c", "a".repeat(MAX_LINE - 4))), Err(Reject::BadName));
+        let longest = "n".repeat(MAX_NAME);
+        assert_eq!(ok(&format!("{longest}:1|c")).name, longest);
+        assert_eq!(parse_line(&format!("{longest}n:1|c")), Err(Reject::BadName));
+        assert_eq!(parse_line("a\u{7}b:1|c"), Err(Reject::BadName));
         let results: Vec<_> = parse_datagram("a:1|c\nbroken\r\n\nb:2|g\n").collect();
         assert_eq!(results.len(), 3);
         assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok(), "bad lines do not spoil good ones");

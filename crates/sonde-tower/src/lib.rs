@@ -13,7 +13,6 @@
 //! through `/users/10000` stay one series. [`PropagateLayer`] injects the
 //! current span's `traceparent` into outgoing requests.
 
-
 mod client;
 mod server;
 

@@ -28,7 +28,6 @@
 //! severity, their `message` as name, the other fields as fields, and are
 //! also added to their span as span events.
 
-
 use std::borrow::Cow;
 
 use sonde::events::{EventLog, Severity};

@@ -45,7 +45,6 @@
 //! This crate does no I/O and needs no async runtime: HTTP exposition and
 //! textfiles live in `sonde-prometheus`.
 
-
 pub mod encode;
 mod error;
 pub mod events;

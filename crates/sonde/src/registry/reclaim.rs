@@ -225,8 +225,10 @@ mod tests {
                 leave.wait();
             });
             entered.wait();
-            assert!(!readers.quiescent());
+            // Release the reader before asserting, so a failure cannot hang.
+            let seen_quiescent = readers.quiescent();
             leave.wait();
+            assert!(!seen_quiescent, "a reader on another thread blocks freeing");
         });
         assert!(readers.quiescent());
     }

@@ -159,7 +159,8 @@ mod tests {
     #[test]
     fn json_lines_carry_every_field_and_write_errors_are_reported() {
         let out = Shared::default();
-        let provider = TracerProvider::builder().processor(SimpleProcessor::new(JsonLinesExporter::new(out.clone()))).build();
+        let provider =
+            TracerProvider::builder().processor(SimpleProcessor::new(JsonLinesExporter::new(out.clone()))).build();
         let tracer = provider.tracer("scope-a");
         let parent = tracer.span("parent").kind(SpanKind::Server).start();
         let mut child = tracer.span("child").kind(SpanKind::Client).parent(parent.context()).start();
@@ -181,7 +182,10 @@ mod tests {
         let lines: Vec<Json> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         assert_eq!(lines.len(), 2);
         let (c, p) = (&lines[0], &lines[1]);
-        assert_eq!((c["name"].as_str(), c["kind"].as_str(), p["kind"].as_str()), (Some("child"), Some("client"), Some("server")));
+        assert_eq!(
+            (c["name"].as_str(), c["kind"].as_str(), p["kind"].as_str()),
+            (Some("child"), Some("client"), Some("server"))
+        );
         assert_eq!(c["parentSpanId"], p["spanId"]);
         assert_eq!(p["parentSpanId"], "");
         assert_eq!(

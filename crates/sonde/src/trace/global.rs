@@ -67,7 +67,8 @@ mod tests {
         assert!(std::ptr::eq(global_provider(), global_provider()), "one default provider");
 
         let first = InMemoryExporter::default();
-        let previous = set_global_provider(TracerProvider::builder().processor(SimpleProcessor::new(first.clone())).build());
+        let previous =
+            set_global_provider(TracerProvider::builder().processor(SimpleProcessor::new(first.clone())).build());
         assert!(previous.is_some(), "the default provider came back");
         global_tracer("t").start("one").end();
         static SCOPE: OnceLock<&'static Scope> = OnceLock::new();
@@ -76,7 +77,8 @@ mod tests {
         assert_eq!(names, ["one", "two"]);
 
         let second = InMemoryExporter::default();
-        let replaced = set_global_provider(TracerProvider::builder().processor(SimpleProcessor::new(second.clone())).build());
+        let replaced =
+            set_global_provider(TracerProvider::builder().processor(SimpleProcessor::new(second.clone())).build());
         replaced.unwrap().tracer("t").start("old").end();
         global_tracer("t").start("new").end();
         assert_eq!(first.spans().last().unwrap().name, "old", "the returned provider still works");
