@@ -68,6 +68,15 @@ pub enum Error {
         /// The limit.
         limit: usize,
     },
+    /// The registry holds its maximum number of series (all families
+    /// together), so a new series was refused.
+    #[error("metric {metric:?}: the registry holds its limit of {limit} series")]
+    SeriesLimit {
+        /// The family that asked for a new series.
+        metric: String,
+        /// The registry's limit.
+        limit: usize,
+    },
     /// Bucket boundaries that are empty, unsorted, repeated or not finite.
     #[error("invalid buckets: {0}")]
     InvalidBuckets(String),

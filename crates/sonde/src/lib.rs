@@ -63,7 +63,8 @@ mod models;
 
 pub use error::{Error, Result};
 pub use labels::{
-    sanitize_label_name, sanitize_metric_name, MAX_LABEL_NAMES, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE,
+    sanitize_label_name, sanitize_label_value, sanitize_metric_name, MAX_LABEL_NAMES, MAX_LABEL_VALUE_LEN,
+    OVERFLOW_LABEL_VALUE,
 };
 pub use metrics::{
     Buckets, Counter, CounterFn, DropReason, Gauge, GaugeFn, Histogram, Metric, MetricKind, Stopwatch, Summary,

@@ -42,7 +42,7 @@ impl Severity {
 }
 
 /// One recorded event.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Event {
     /// When it was recorded (Unix nanoseconds).
     pub time_unix_nanos: u64,
@@ -61,6 +61,17 @@ pub struct Event {
 }
 
 impl Event {
+    /// The memory the event holds, in bytes: its struct and every string and
+    /// vector it owns (by capacity). What an event log's byte budget counts.
+    pub fn heap_bytes(&self) -> usize {
+        size_of::<Self>()
+            + self.name.capacity()
+            + self.fields.capacity() * size_of::<KeyValue>()
+            + self.fields.iter().map(|kv| kv.heap_bytes()).sum::<usize>()
+            + self.labels.capacity() * size_of::<(String, String)>()
+            + self.labels.iter().map(|(k, v)| k.capacity() + v.capacity()).sum::<usize>()
+    }
+
     /// The event as JSON: `timeUnixNano`, `severity`, `name`, `fields`,
     /// `labels`, and `traceId`/`spanId` in hex when it has them.
     pub fn to_json(&self) -> serde_json::Value {
@@ -96,9 +107,16 @@ pub trait EventExporter: Send + Sync {
 
 type Hook = Arc<dyn Fn(&Event) + Send + Sync>;
 
+/// The kept events and the bytes they hold.
+struct Ring {
+    events: VecDeque<(Arc<Event>, usize)>,
+    bytes: usize,
+}
+
 struct Inner {
-    ring: Mutex<VecDeque<Arc<Event>>>,
+    ring: Mutex<Ring>,
     retention: usize,
+    retention_bytes: usize,
     hooks: RwLock<Vec<Hook>>,
     recorded: AtomicU64,
     evicted: AtomicU64,
@@ -123,13 +141,18 @@ pub struct EventLog(Arc<Inner>);
 
 impl std::fmt::Debug for EventLog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("EventLog").field("retention", &self.0.retention).field("recorded", &self.recorded()).finish()
+        f.debug_struct("EventLog")
+            .field("retention", &self.0.retention)
+            .field("retention_bytes", &self.0.retention_bytes)
+            .field("recorded", &self.recorded())
+            .finish()
     }
 }
 
 /// Options for an [`EventLog`].
 pub struct EventLogBuilder {
     retention: usize,
+    retention_bytes: usize,
     exporter: Option<(Box<dyn EventExporter>, BatchOptions)>,
 }
 
@@ -137,6 +160,14 @@ impl EventLogBuilder {
     /// How many recent events the ring buffer keeps (default 10,000).
     pub fn retention(mut self, n: usize) -> Self {
         self.retention = n;
+        self
+    }
+
+    /// How many bytes of events (as [`Event::heap_bytes`] counts them) the
+    /// ring buffer keeps at most (default: no byte limit); the oldest go
+    /// first, counted as evicted. The newest event is always kept.
+    pub fn retention_bytes(mut self, bytes: usize) -> Self {
+        self.retention_bytes = bytes;
         self
     }
 
@@ -154,8 +185,9 @@ impl EventLogBuilder {
             Batcher::new("event", options, move |b: &[Arc<Event>]| e1.export(b), drop, move || e2.shutdown())
         });
         EventLog(Arc::new(Inner {
-            ring: Mutex::new(VecDeque::with_capacity(self.retention.min(1 << 16))),
+            ring: Mutex::new(Ring { events: VecDeque::with_capacity(self.retention.min(1 << 16)), bytes: 0 }),
             retention: self.retention,
+            retention_bytes: self.retention_bytes,
             hooks: RwLock::new(Vec::new()),
             recorded: AtomicU64::new(0),
             evicted: AtomicU64::new(0),
@@ -173,7 +205,7 @@ impl Default for EventLog {
 impl EventLog {
     /// Options for a log.
     pub fn builder() -> EventLogBuilder {
-        EventLogBuilder { retention: 10_000, exporter: None }
+        EventLogBuilder { retention: 10_000, retention_bytes: usize::MAX, exporter: None }
     }
 
     /// Records an `Info` event with fields and labels.
@@ -235,12 +267,15 @@ impl EventLog {
         if self.0.retention == 0 {
             return;
         }
+        let size = event.heap_bytes();
         let mut ring = self.0.ring.lock().unwrap_or_else(|p| p.into_inner());
-        if ring.len() == self.0.retention {
-            ring.pop_front();
+        ring.events.push_back((event, size));
+        ring.bytes += size;
+        while ring.events.len() > self.0.retention || (ring.bytes > self.0.retention_bytes && ring.events.len() > 1) {
+            let Some((_, old)) = ring.events.pop_front() else { break };
+            ring.bytes -= old;
             self.0.evicted.fetch_add(1, Relaxed);
         }
-        ring.push_back(event);
     }
 
     /// Calls `hook` for every event recorded from now on.
@@ -251,13 +286,13 @@ impl EventLog {
     /// Up to `limit` most recent events, oldest first.
     pub fn recent(&self, limit: usize) -> Vec<Arc<Event>> {
         let ring = self.0.ring.lock().unwrap_or_else(|p| p.into_inner());
-        ring.iter().skip(ring.len().saturating_sub(limit)).cloned().collect()
+        ring.events.iter().skip(ring.events.len().saturating_sub(limit)).map(|(e, _)| e.clone()).collect()
     }
 
     /// The kept events of one trace, oldest first.
     pub fn for_trace(&self, trace_id: TraceId) -> Vec<Arc<Event>> {
         let ring = self.0.ring.lock().unwrap_or_else(|p| p.into_inner());
-        ring.iter().filter(|e| e.trace_id == Some(trace_id)).cloned().collect()
+        ring.events.iter().filter(|(e, _)| e.trace_id == Some(trace_id)).map(|(e, _)| e.clone()).collect()
     }
 
     /// Events recorded since the log was built.
@@ -270,7 +305,14 @@ impl EventLog {
         self.0.evicted.load(Relaxed)
     }
 
-    /// Registers `sonde_events_total`, `sonde_events_evicted_total` and,
+    /// Events held in the ring buffer, and the bytes they hold.
+    pub fn held(&self) -> (usize, usize) {
+        let ring = self.0.ring.lock().unwrap_or_else(|p| p.into_inner());
+        (ring.events.len(), ring.bytes)
+    }
+
+    /// Registers `sonde_events_total`, `sonde_events_evicted_total`,
+    /// `sonde_events_bytes` and,
     /// with an exporter, `sonde_events_{exported,dropped,export_failed}_total`.
     ///
     /// # Errors
@@ -283,6 +325,10 @@ impl EventLog {
         let me = self.clone();
         registry.counter_fn("sonde_events_evicted_total", "Events pushed out of the ring buffer.", move || {
             me.evicted() as f64
+        })?;
+        let me = self.clone();
+        registry.gauge_fn("sonde_events_bytes", "Bytes held by the events in the ring buffer.", move || {
+            me.held().1 as f64
         })?;
         match &self.0.batcher {
             Some(b) => b.register_metrics(registry, "events"),
@@ -319,6 +365,31 @@ impl EventLog {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_byte_budget_evicts_the_oldest_and_keeps_the_newest() {
+        let big = "x".repeat(10_000);
+        let one = Event { name: "e".into(), fields: vec![KeyValue::new("blob", big.clone())], ..Default::default() };
+        let size = one.heap_bytes();
+        assert!(size > 10_000 && size < 10_400, "{size}");
+        let log = EventLog::builder().retention_bytes(3 * size + size / 2).build();
+        for i in 0..10 {
+            log.append(Event {
+                name: format!("e{i}"),
+                fields: vec![KeyValue::new("blob", big.clone())],
+                ..Default::default()
+            });
+        }
+        let (held, bytes) = log.held();
+        assert_eq!(held, 3, "three fit in three and a half");
+        assert!(bytes <= 3 * size + size / 2);
+        assert_eq!(log.evicted(), 7);
+        assert_eq!(log.recent(10).last().unwrap().name, "e9");
+        // One event larger than the whole budget is still kept (alone).
+        let small = EventLog::builder().retention_bytes(10).build();
+        small.append(one);
+        assert_eq!(small.held().0, 1);
+    }
     use crate::trace::{InMemoryExporter, SimpleProcessor, TracerProvider};
 
     #[derive(Clone, Default)]

@@ -4,7 +4,7 @@ mod key;
 mod name;
 
 pub(crate) use key::{LabelKeyRef, LabelLookup};
-pub use name::{sanitize_label_name, sanitize_metric_name};
+pub use name::{sanitize_label_name, sanitize_label_value, sanitize_metric_name};
 pub(crate) use name::{validate_label_name, validate_metric_name, validate_unit};
 
 /// Longest label value accepted, in bytes. Longer values go to the overflow

@@ -68,9 +68,44 @@ pub fn sanitize_label_name(key: &str) -> String {
     out
 }
 
+/// Makes a foreign value (a StatsD tag value, an OpenTelemetry attribute)
+/// safe as a label value: every control character (Unicode category Cc:
+/// NUL, the other C0 controls, DEL and the C1 controls, newline and tab
+/// included) becomes U+FFFD `\u{FFFD}`. Everything else is kept as given;
+/// the encoders escape `\`, `"` and newlines as each format requires.
+/// Borrows when there is nothing to replace.
+///
+/// ```
+/// assert_eq!(sonde::sanitize_label_value("GET /a"), "GET /a");
+/// assert_eq!(sonde::sanitize_label_value("a\0b\n"), "a\u{FFFD}b\u{FFFD}");
+/// ```
+pub fn sanitize_label_value(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.chars().any(char::is_control) {
+        value.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect::<String>().into()
+    } else {
+        value.into()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn label_values_lose_control_characters_only() {
+        let cases = [
+            ("plain", "plain"),
+            ("", ""),
+            ("tab\there", "tab\u{FFFD}here"),
+            ("nul\0", "nul\u{FFFD}"),
+            ("del\u{7f}c1\u{85}", "del\u{FFFD}c1\u{FFFD}"),
+            ("quote\"back\\slash é ✓", "quote\"back\\slash é ✓"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(sanitize_label_value(input), want, "{input:?}");
+        }
+        assert!(matches!(sanitize_label_value("ok"), std::borrow::Cow::Borrowed(_)));
+    }
 
     #[test]
     fn metric_names() {

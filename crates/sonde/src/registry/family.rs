@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use super::label_index::LabelIndex;
 use super::reclaim::ReadGuard;
+use super::SeriesBudget;
 use crate::labels::{LabelKeyRef, LabelLookup, MAX_LABEL_VALUE_LEN, OVERFLOW_LABEL_VALUE};
 use crate::metrics::Metric;
 use crate::snapshot::FamilySnapshot;
@@ -31,6 +32,8 @@ pub(crate) struct FamilyCore<M: Metric> {
     pub(crate) desc: Descriptor<M::Layout>,
     series: LabelIndex<M>,
     limit: usize,
+    /// The registry-wide count and limit of series.
+    budget: Arc<SeriesBudget>,
     ttl: Option<Duration>,
     /// Per series: last fingerprint and when it last changed (TTL only).
     seen: Mutex<LastChanges>,
@@ -45,6 +48,7 @@ impl<M: Metric> FamilyCore<M> {
         desc: Descriptor<M::Layout>,
         limit: usize,
         ttl: Option<Duration>,
+        budget: Arc<SeriesBudget>,
     ) -> Self {
         Self {
             name,
@@ -52,6 +56,7 @@ impl<M: Metric> FamilyCore<M> {
             desc,
             series: LabelIndex::new(),
             limit,
+            budget,
             ttl,
             seen: Mutex::new(HashMap::new()),
             overflowed: AtomicU64::new(0),
@@ -63,14 +68,15 @@ impl<M: Metric> FamilyCore<M> {
     pub(crate) fn insert(&self, values: &[&str], metric: M) {
         let guard = ReadGuard::enter();
         let lookup = LabelLookup { prefix: &[], values };
-        self.series.get_or_insert_with(&lookup, || metric, &guard);
+        self.series.get_or_insert_with(&lookup, || self.budget.counted(metric), &guard);
     }
 
     fn overflow_series<'g>(&'g self, guard: &'g ReadGuard) -> &'g M {
         self.overflowed.fetch_add(1, Relaxed);
         let values: Vec<&str> = self.desc.label_names.iter().map(|_| OVERFLOW_LABEL_VALUE).collect();
         let lookup = LabelLookup { prefix: &[], values: &values };
-        self.series.get_or_insert_with(&lookup, || M::create(&self.desc.layout), guard)
+        // The overflow series itself is never refused: one per family.
+        self.series.get_or_insert_with(&lookup, || self.budget.counted(M::create(&self.desc.layout)), guard)
     }
 
     /// The series for `lookup`, created if the limit allows.
@@ -97,7 +103,11 @@ impl<M: Metric> FamilyCore<M> {
         if self.series.len() >= self.limit {
             return Err(Error::CardinalityLimit { metric: self.name.clone(), limit: self.limit });
         }
-        Ok(self.series.get_or_insert_with(lookup, || M::create(&self.desc.layout), guard))
+        if self.budget.is_full() {
+            self.budget.refused.fetch_add(1, Relaxed);
+            return Err(Error::SeriesLimit { metric: self.name.clone(), limit: self.budget.max });
+        }
+        Ok(self.series.get_or_insert_with(lookup, || self.budget.counted(M::create(&self.desc.layout)), guard))
     }
 
     pub(crate) fn collect(&self) -> FamilySnapshot {
@@ -143,6 +153,7 @@ impl<M: Metric> FamilyCore<M> {
             }
         });
         self.expired.fetch_add(removed as u64, Relaxed);
+        self.budget.release(removed);
     }
 
     pub(crate) fn reset(&self) {
@@ -152,6 +163,13 @@ impl<M: Metric> FamilyCore<M> {
     pub(crate) fn for_each(&self, f: impl FnMut(LabelKeyRef<'_>, &M)) {
         let guard = ReadGuard::enter();
         self.series.for_each(&guard, f);
+    }
+}
+
+impl<M: Metric> Drop for FamilyCore<M> {
+    fn drop(&mut self) {
+        // An unregistered family's series leave the registry's count.
+        self.budget.release(self.series.len());
     }
 }
 
@@ -303,13 +321,15 @@ impl<M: Metric> Family<M> {
         // The idle-series record goes too, so a series recreated with the
         // same values starts a fresh TTL. (Lock order as in `expire`.)
         let mut seen = self.core.seen.lock().unwrap_or_else(|p| p.into_inner());
-        self.core.series.remove_where(|key, _| {
+        let removed = self.core.series.remove_where(|key, _| {
             let matches = lookup.matches(key);
             if matches {
                 seen.remove(key.bytes());
             }
             matches
-        }) > 0
+        });
+        self.core.budget.release(removed);
+        removed > 0
     }
 
     /// Number of series, the overflow series included.

@@ -10,7 +10,7 @@ mod self_metrics;
 mod spec;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::{Instant, SystemTime};
 
@@ -29,8 +29,41 @@ use family::{Collect, Descriptor, FamilyCore};
 /// Default per-family cardinality limit.
 pub const DEFAULT_CARDINALITY_LIMIT: usize = 10_000;
 
+/// The registry-wide count of series and its limit, shared by every family.
+pub(crate) struct SeriesBudget {
+    pub(crate) max: usize,
+    used: AtomicUsize,
+    pub(crate) refused: AtomicU64,
+}
+
+impl SeriesBudget {
+    fn new(max: usize) -> Self {
+        Self { max, used: AtomicUsize::new(0), refused: AtomicU64::new(0) }
+    }
+
+    /// Whether a new (non-overflow) series must be refused. Checked before
+    /// inserting, so concurrent creators can overshoot by a few series.
+    pub(crate) fn is_full(&self) -> bool {
+        self.used.load(Relaxed) >= self.max
+    }
+
+    /// Counts a series being created; returns it.
+    pub(crate) fn counted<M>(&self, metric: M) -> M {
+        self.used.fetch_add(1, Relaxed);
+        metric
+    }
+
+    /// Uncounts `n` removed series.
+    pub(crate) fn release(&self, n: usize) {
+        if n > 0 {
+            self.used.fetch_sub(n, Relaxed);
+        }
+    }
+}
+
 pub(crate) struct RegistryInner {
     families: RwLock<Families>,
+    series: Arc<SeriesBudget>,
     specs: Option<BTreeMap<String, MetricSpec>>,
     cardinality_limit: usize,
     self_metrics: bool,
@@ -162,7 +195,7 @@ impl Registry {
 
     /// An empty registry with self-metrics on.
     pub fn new() -> Self {
-        Self::build(None, DEFAULT_CARDINALITY_LIMIT, true)
+        Self::build(None, DEFAULT_CARDINALITY_LIMIT, usize::MAX, true)
     }
 
     /// A strict registry: only the declared specs can be registered, each
@@ -188,13 +221,14 @@ impl Registry {
 
     /// A builder for registries with non-default options.
     pub fn builder() -> RegistryBuilder {
-        RegistryBuilder { specs: None, limit: DEFAULT_CARDINALITY_LIMIT, self_metrics: true }
+        RegistryBuilder { specs: None, limit: DEFAULT_CARDINALITY_LIMIT, max_series: usize::MAX, self_metrics: true }
     }
 
-    fn build(specs: Option<BTreeMap<String, MetricSpec>>, limit: usize, self_metrics: bool) -> Self {
+    fn build(specs: Option<BTreeMap<String, MetricSpec>>, limit: usize, max_series: usize, self_metrics: bool) -> Self {
         Self {
             inner: Arc::new(RegistryInner {
                 families: RwLock::new(Families::default()),
+                series: Arc::new(SeriesBudget::new(max_series)),
                 specs,
                 cardinality_limit: limit,
                 self_metrics,
@@ -355,7 +389,14 @@ impl Registry {
             unit,
             layout: metric.layout(),
         };
-        let core = FamilyCore::<M>::new(full.clone(), help, desc, self.inner.cardinality_limit, None);
+        let core = FamilyCore::<M>::new(
+            full.clone(),
+            help,
+            desc,
+            self.inner.cardinality_limit,
+            None,
+            self.inner.series.clone(),
+        );
         let values: Vec<&str> = self.scope.const_values.iter().map(|v| &**v).collect();
         core.insert(&values, metric);
         let mut families = self.inner.families.write().unwrap_or_else(|p| p.into_inner());
@@ -455,7 +496,7 @@ impl Registry {
             return Self::same_family(existing, &full, &help, desc, prefix);
         }
         let requested = format!("{} with labels {:?}", desc.kind, desc.label_names);
-        let core = Arc::new(FamilyCore::<M>::new(full.clone(), help, desc, limit, ttl));
+        let core = Arc::new(FamilyCore::<M>::new(full.clone(), help, desc, limit, ttl, self.inner.series.clone()));
         families.insert(full, M::KIND, core.clone(), requested)?;
         Ok(Family { core, prefix })
     }
@@ -518,6 +559,31 @@ impl Registry {
         }
     }
 
+    /// Snapshots of the named families only (as the registry names them:
+    /// counters without `_total`), in name order; names not registered are
+    /// skipped. For readers that follow a few families, so that their cost
+    /// does not grow with the rest of the registry.
+    ///
+    /// ```
+    /// let r = sonde::Registry::new();
+    /// r.counter("a_total").register()?.inc();
+    /// r.gauge("b").register()?.set(2.0);
+    /// let some = r.snapshot_families(["b", "missing"]);
+    /// assert_eq!(some.len(), 1);
+    /// assert_eq!(some[0].name, "b");
+    /// # Ok::<(), sonde::Error>(())
+    /// ```
+    pub fn snapshot_families<'a>(&self, names: impl IntoIterator<Item = &'a str>) -> Vec<FamilySnapshot> {
+        let families: Vec<Arc<dyn Collect>> = {
+            let map = self.inner.families.read().unwrap_or_else(|p| p.into_inner());
+            let mut wanted: Vec<&str> = names.into_iter().collect();
+            wanted.sort_unstable();
+            wanted.dedup();
+            wanted.iter().filter_map(|n| map.by_name.get(*n).cloned()).collect()
+        };
+        families.iter().map(|f| f.collect()).collect()
+    }
+
     /// Names of the registered families, sorted.
     pub fn names(&self) -> Vec<String> {
         self.inner.families.read().unwrap_or_else(|p| p.into_inner()).by_name.keys().cloned().collect()
@@ -539,6 +605,13 @@ impl Registry {
         for fam in map.by_name.values() {
             f(&**fam);
         }
+    }
+
+    /// Series held by the registry, all families together (overflow series
+    /// included, self-metrics excluded): what [`RegistryBuilder::max_series`]
+    /// bounds. Cheap: one atomic read.
+    pub fn series_count(&self) -> usize {
+        self.inner.series.used.load(Relaxed)
     }
 
     /// Per-second rate of the counter `name` since its first increment,
@@ -571,6 +644,7 @@ impl Registry {
 pub struct RegistryBuilder {
     specs: Option<Vec<MetricSpec>>,
     limit: usize,
+    max_series: usize,
     self_metrics: bool,
 }
 
@@ -578,6 +652,17 @@ impl RegistryBuilder {
     /// Default cardinality limit of each family (10,000 unless set).
     pub fn cardinality_limit(mut self, limit: usize) -> Self {
         self.limit = limit;
+        self
+    }
+
+    /// The most series the registry holds, all families together (default:
+    /// no limit). Beyond it a new series is refused: [`Family::with`] sends
+    /// its values to the family's overflow series, [`Family::try_with`]
+    /// returns [`Error::SeriesLimit`]; refusals are counted in
+    /// `sonde_series_refused_total`. A server that takes series from the
+    /// network (the hub) sets it so that memory stays bounded.
+    pub fn max_series(mut self, max: usize) -> Self {
+        self.max_series = max;
         self
     }
 
@@ -610,7 +695,7 @@ impl RegistryBuilder {
             None => None,
             Some(list) => Some(spec::index(list)?),
         };
-        Ok(Registry::build(specs, self.limit, self.self_metrics))
+        Ok(Registry::build(specs, self.limit, self.max_series, self.self_metrics))
     }
 }
 

@@ -43,6 +43,15 @@ pub(super) fn append(out: &mut Vec<FamilySnapshot>, families: &[Arc<dyn Collect>
     out.push(f);
 
     let mut f = family(
+        "sonde_series_refused",
+        "New series refused because the registry held its max_series (sent to the family's overflow series).",
+        MetricKind::Counter,
+        &[],
+    );
+    f.push([], counter(inner.series.refused.load(Relaxed)), None, &[], &[]);
+    out.push(f);
+
+    let mut f = family(
         "sonde_dropped_values",
         "Values dropped on the recording path (process-wide), by reason.",
         MetricKind::Counter,

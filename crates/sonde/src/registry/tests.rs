@@ -237,3 +237,34 @@ fn exemplars_hold_in_any_builder_order() {
     }
     assert_eq!(c.layout(), Buckets::for_unit(Some("bytes")).with_exemplars());
 }
+
+/// `max_series` bounds the registry as a whole: new series beyond it go to
+/// each family's overflow series, counted; removals and unregistration
+/// free room again.
+#[test]
+fn max_series_bounds_every_family_together() {
+    let r = Registry::builder().max_series(3).build().unwrap();
+    let a = r.counter("a_total").labels(["k"]).register().unwrap();
+    let b = r.gauge("b").labels(["k"]).register().unwrap();
+    a.with(&["1"]).inc();
+    a.with(&["2"]).inc();
+    b.with(&["1"]).set(1.0);
+    assert_eq!(r.series_count(), 3);
+    b.with(&["2"]).set(2.0); // refused: to b's overflow series
+    assert!(matches!(a.try_with(&["3"]), Err(Error::SeriesLimit { limit: 3, .. })));
+    let snap = r.snapshot();
+    assert_eq!(snap.family("b").unwrap().find(&[crate::OVERFLOW_LABEL_VALUE]).unwrap().value().as_f64(), 2.0);
+    assert_eq!(snap.family("sonde_series_refused").unwrap().series().next().unwrap().value().as_f64(), 2.0);
+    assert_eq!(r.series_count(), 4, "the overflow series is always allowed");
+    assert!(a.remove(&["1"]));
+    assert_eq!(r.series_count(), 3);
+    assert!(r.unregister("b"));
+    drop(b); // the family's series leave the count with its last handle
+    assert_eq!(r.series_count(), 1);
+    a.with(&["4"]).inc();
+    assert!(snap_has(&r, "a", &["4"]));
+}
+
+fn snap_has(r: &Registry, family: &str, values: &[&str]) -> bool {
+    r.snapshot().family(family).is_some_and(|f| f.find(values).is_some())
+}

@@ -40,6 +40,36 @@ impl KeyValue {
     pub fn new(key: impl Into<Cow<'static, str>>, value: impl Into<Value>) -> Self {
         Self { key: key.into(), value: value.into() }
     }
+
+    /// Heap bytes the attribute owns (its key, if owned, and its value's),
+    /// beyond its own struct.
+    pub fn heap_bytes(&self) -> usize {
+        let key = match &self.key {
+            Cow::Owned(k) => k.capacity(),
+            Cow::Borrowed(_) => 0,
+        };
+        key + self.value.heap_bytes()
+    }
+}
+
+impl Value {
+    /// Heap bytes the value owns (strings by capacity, arrays by length).
+    pub fn heap_bytes(&self) -> usize {
+        let text = |s: &Cow<'static, str>| match s {
+            Cow::Owned(s) => s.capacity(),
+            Cow::Borrowed(_) => 0,
+        };
+        match self {
+            Self::Str(s) => text(s),
+            Self::Bool(_) | Self::I64(_) | Self::F64(_) => 0,
+            Self::StrArray(a) => {
+                2 * size_of::<usize>() + a.iter().map(|s| size_of::<Cow<'static, str>>() + text(s)).sum::<usize>()
+            }
+            Self::BoolArray(a) => 2 * size_of::<usize>() + a.len(),
+            Self::I64Array(a) => 2 * size_of::<usize>() + a.len() * 8,
+            Self::F64Array(a) => 2 * size_of::<usize>() + a.len() * 8,
+        }
+    }
 }
 
 impl From<&'static str> for Value {
