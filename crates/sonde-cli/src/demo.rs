@@ -1,6 +1,5 @@
 //! `sonde demo`: an instrumented workload serving its own /metrics.
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
@@ -10,7 +9,7 @@ use sonde::events::Severity;
 use sonde::trace::{KeyValue, SimpleProcessor, SpanContext, SpanKind, Status, TracerProvider};
 use sonde::BatchOptions;
 use sonde::Buckets;
-use sonde_config::{Config, PrometheusConfig};
+use sonde_config::Config;
 
 /// A small deterministic pseudo-random source (xorshift), enough for a demo.
 struct Dice(u64);
@@ -25,27 +24,25 @@ impl Dice {
 }
 
 /// The configuration of `demo` and `serve`: the file (if any), then the
-/// environment, then `--listen`; `/metrics` is always served.
-pub(crate) fn load(listen: Option<SocketAddr>, file: Option<&std::path::Path>) -> Result<Config, sonde_config::Error> {
-    let mut config = match file {
+/// environment.
+pub(crate) fn load(file: Option<&std::path::Path>) -> Result<Config, sonde_config::Error> {
+    let config = match file {
         Some(path) => Config::from_file(path)?,
         None => Config::default(),
     }
     .with_env(None)?;
-    let prometheus = config.prometheus.get_or_insert_with(PrometheusConfig::default);
-    if let Some(addr) = listen {
-        prometheus.listen = addr.to_string();
-    }
     config.validate()?;
     Ok(config)
 }
 
 pub(crate) fn run(
-    addrs: crate::serve::Addresses,
+    addrs: crate::serve::AddressArgs,
     file: Option<&std::path::Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let hub = crate::serve::start(addrs, file, crate::serve::Mode::Demo)?;
-    let registry = hub.pipeline.registry().clone();
+    let mut options = crate::serve::options(&addrs, file, "sonde-demo")?;
+    options.skip_busy_ingest_ports = true;
+    let hub = crate::serve::start(options, "demo")?;
+    let registry = hub.registry().clone();
     let app = registry.with_namespace("demo");
     let requests = app
         .counter("http_requests_total")
@@ -74,13 +71,13 @@ pub(crate) fn run(
         ("demo_queue_depth", ChartKind::Gauge),
         ("demo_http_requests_in_flight", ChartKind::SingleStat),
     ] {
-        hub.dashboard.register_view(metric, kind);
+        hub.dashboard().register_view(metric, kind);
     }
     // The workload's spans land in the hub's trace store (and go out over
     // OTLP when configured); its events in the hub's event log.
     let mut tracing =
-        TracerProvider::builder().service_name("sonde-demo").processor(SimpleProcessor::new(hub.hub.traces().clone()));
-    if let Some(otlp) = &hub.otlp {
+        TracerProvider::builder().service_name("sonde-demo").processor(SimpleProcessor::new(hub.traces().clone()));
+    if let Some(otlp) = hub.otlp() {
         let batches = BatchOptions { delay: Duration::from_secs(1), ..BatchOptions::default() };
         tracing = tracing.processor(otlp.batch_processor(&registry, batches)?);
     }
@@ -94,7 +91,7 @@ pub(crate) fn run(
     // the span context crosses threads, the child span names its parent.
     let (mail_tx, mail_rx) = std::sync::mpsc::sync_channel::<SpanContext>(64);
     {
-        let (tracer, events, running) = (tracing.tracer("sonde-demo"), hub.hub.events().clone(), running.clone());
+        let (tracer, events, running) = (tracing.tracer("sonde-demo"), hub.events().clone(), running.clone());
         workers.push(thread::spawn(move || {
             while running.load(Ordering::Relaxed) {
                 let Ok(parent) = mail_rx.recv_timeout(Duration::from_millis(200)) else { continue };
@@ -108,7 +105,7 @@ pub(crate) fn run(
     }
     for w in 0..2u64 {
         let mail_tx = mail_tx.clone();
-        let (tracer, events) = (tracing.tracer("sonde-demo"), hub.hub.events().clone());
+        let (tracer, events) = (tracing.tracer("sonde-demo"), hub.events().clone());
         let (running, requests, latency, in_flight, queue, payload, jobs) = (
             running.clone(),
             requests.clone(),
@@ -179,8 +176,7 @@ pub(crate) fn run(
         let _ = w.join();
     });
     let _ = tracing.shutdown(Duration::from_secs(5));
-    hub.stop()?;
-    say("sonde demo: stopped");
+    crate::serve::stop(hub, "demo");
     Ok(())
 }
 

@@ -36,6 +36,57 @@ impl Interval {
     }
 }
 
+/// A size in bytes, written as an integer (`1048576`) or with a unit
+/// (`"64MiB"`, `"500MB"`, `"1GiB"`, `"4096B"`; KiB/MiB/GiB are powers of
+/// 1024, kB/MB/GB of 1000).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ByteSize(pub usize);
+
+impl ByteSize {
+    /// Parses `"<number><unit>"` (units B, kB, KB, KiB, MB, MiB, GB, GiB) or
+    /// a bare integer.
+    ///
+    /// # Errors
+    ///
+    /// An error message naming the text when it is not such a size.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let s = s.trim();
+        let split = s.find(|c: char| !c.is_ascii_digit() && c != '.').unwrap_or(s.len());
+        let (n, unit) = s.split_at(split);
+        let n: f64 = n.parse().map_err(|_| format!("{s:?} does not start with a number"))?;
+        let scale: f64 = match unit.trim() {
+            "" | "B" => 1.0,
+            "kB" | "KB" => 1e3,
+            "KiB" => 1024.0,
+            "MB" => 1e6,
+            "MiB" => 1024.0 * 1024.0,
+            "GB" => 1e9,
+            "GiB" => 1024.0 * 1024.0 * 1024.0,
+            other => return Err(format!("unknown unit {other:?} in {s:?} (use B, KiB, MiB, GiB, kB, MB or GB)")),
+        };
+        let bytes = n * scale;
+        if !(0.0..=usize::MAX as f64).contains(&bytes) {
+            return Err(format!("{s:?} is out of range"));
+        }
+        Ok(Self(bytes as usize))
+    }
+}
+
+impl<'de> Deserialize<'de> for ByteSize {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Text(String),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => usize::try_from(n).map(Self).map_err(serde::de::Error::custom),
+            Raw::Text(t) => Self::parse(&t).map_err(serde::de::Error::custom),
+        }
+    }
+}
+
 impl<'de> Deserialize<'de> for Interval {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = String::deserialize(d)?;
@@ -216,8 +267,10 @@ pub struct OtlpConfig {
     pub service_name: Option<String>,
 }
 
-/// `[hub]`: how `sonde serve` folds what it receives.
-#[derive(Clone, Debug, Deserialize, PartialEq)]
+/// `[hub]`: how `sonde serve` folds what it receives, and its bounds.
+/// Every key is optional; the defaults fit a hub in 1 GiB (see the
+/// `sonde-hub` crate's `Limits` for what each buys).
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct HubConfig {
     /// Buckets (seconds) of the histograms StatsD timers become (default:
@@ -226,6 +279,62 @@ pub struct HubConfig {
     /// Memory budget of the dashboard's history in bytes (default 200 MB;
     /// 0 keeps no history).
     pub history_bytes: Option<usize>,
+    /// Bytes of received spans kept (decoded; default 256 MiB).
+    pub trace_bytes: Option<ByteSize>,
+    /// Bytes of received events kept (decoded; default 64 MiB).
+    pub event_bytes: Option<ByteSize>,
+    /// Bytes of spans queued for forwarding over OTLP (default 128 MiB).
+    pub forward_bytes: Option<ByteSize>,
+    /// Series in the hub's registry, all families together (default 300,000).
+    pub max_series: Option<usize>,
+    /// Largest decoded form of one OTLP request (default 64 MiB).
+    pub max_decoded_request: Option<ByteSize>,
+    /// OTLP requests decoded at once (default 2).
+    pub decode_concurrency: Option<usize>,
+    /// Open connections per HTTP or gRPC listener (default 1024).
+    pub max_connections: Option<usize>,
+    /// Open StatsD TCP connections (default 256).
+    pub max_statsd_connections: Option<usize>,
+    /// Idle connections are closed after this long (default `"60s"`).
+    pub idle_timeout: Option<Interval>,
+    /// Time a client has to send a request's headers (default `"10s"`).
+    pub header_timeout: Option<Interval>,
+    /// Longest a request may take, body included (default `"30s"`).
+    pub request_timeout: Option<Interval>,
+    /// How long a stop (SIGTERM, SIGINT) waits in all for in-flight
+    /// requests and the forwarders' final flush (default `"5s"`).
+    pub shutdown_grace: Option<Interval>,
+    /// Listening beyond loopback without auth is meant (no warning).
+    #[serde(default)]
+    pub insecure_listen: bool,
+    /// `[hub.auth]`: credentials every HTTP route and OTLP/gRPC call needs.
+    pub auth: Option<HubAuthConfig>,
+    /// `[hub.tls]`: serve the HTTP port over TLS.
+    pub tls: Option<HubTlsConfig>,
+}
+
+/// `[hub.auth]`: a bearer token (from a file, or `SONDE_HUB_TOKEN`) or a
+/// basic user with an argon2 or bcrypt password hash. Secrets never come
+/// from the command line.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HubAuthConfig {
+    /// A file whose content (trimmed) is the bearer token.
+    pub bearer_token_file: Option<String>,
+    /// The basic-auth user.
+    pub basic_user: Option<String>,
+    /// The basic-auth password's argon2 (`$argon2id$...`) or bcrypt (`$2b$...`) hash.
+    pub basic_password_hash: Option<String>,
+}
+
+/// `[hub.tls]`: the HTTP port's certificate chain and key (PEM files).
+#[derive(Clone, Debug, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct HubTlsConfig {
+    /// The certificate chain, leaf first.
+    pub cert_file: String,
+    /// The private key.
+    pub key_file: String,
 }
 
 /// `[textfile]` and `[json_file]`.

@@ -46,8 +46,8 @@ mod error;
 mod pipeline;
 
 pub use config::{
-    Config, FileConfig, HubConfig, Interval, LoggerConfig, OtlpConfig, PrometheusConfig, PushgatewayConfig,
-    RemoteWriteConfig, StatsdConfig,
+    ByteSize, Config, FileConfig, HubAuthConfig, HubConfig, HubTlsConfig, Interval, LoggerConfig, OtlpConfig,
+    PrometheusConfig, PushgatewayConfig, RemoteWriteConfig, StatsdConfig,
 };
 pub use error::Error;
 pub use pipeline::Pipeline;

@@ -56,7 +56,9 @@ use std::time::Duration;
 pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
 pub use encode::{logs_request, traces_request, MetricEncoder, TraceEncoder};
 pub use error::Error;
-pub use exporter::{Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter};
+pub use exporter::{
+    ForwardDropReason, ForwardReport, Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter,
+};
 /// The official generated OTLP types, re-exported.
 pub use opentelemetry_proto::tonic as proto;
 pub use transport::ExportRequest;
@@ -140,8 +142,9 @@ impl Otlp {
         Ok(OtlpLogExporter { client: self.client(Signal::Logs)?, resource: self.resource.clone() })
     }
 
-    /// Forwards received span requests here through a bounded queue of
-    /// `capacity` requests (a hub passing traces on).
+    /// Forwards received span requests here through a queue holding at
+    /// most `max_bytes` (a hub passing traces on), with its counts
+    /// registered in `registry` (see [`Forwarder`]).
     ///
     /// # Errors
     ///
@@ -149,9 +152,10 @@ impl Otlp {
     /// name is taken by another kind.
     pub fn trace_forwarder(
         &self,
-        capacity: usize,
+        max_bytes: usize,
+        registry: &Registry,
     ) -> Result<Forwarder<proto::collector::trace::v1::ExportTraceServiceRequest>, Error> {
-        Forwarder::start(self.client(Signal::Traces)?, capacity)
+        Forwarder::start(self.client(Signal::Traces)?, max_bytes, "spans", registry)
     }
 
     /// A batch span processor exporting here, with its queue and export

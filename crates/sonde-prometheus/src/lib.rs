@@ -33,7 +33,7 @@ mod server;
 mod service;
 mod textfile;
 
-pub use auth::Auth;
+pub use auth::{Auth, BadHash};
 pub use error::Error;
 pub use negotiate::{negotiate, Format};
 pub use push::{PushMethod, PushgatewayBuilder, PushgatewayExporter};

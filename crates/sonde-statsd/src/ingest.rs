@@ -42,6 +42,7 @@ pub struct StatsdIngest {
     sets: Mutex<SetMembers>,
     received: Counter,
     rejected: Family<Counter>,
+    collisions: Counter,
 }
 
 impl StatsdIngest {
@@ -57,18 +58,34 @@ impl StatsdIngest {
             .help("StatsD lines rejected, by reason.")
             .labels(["reason"])
             .register()?;
-        Ok(Self { registry, timer_buckets, targets: Mutex::default(), sets: Mutex::default(), received, rejected })
+        let collisions = registry
+            .counter("sonde_statsd_tag_collisions_total")
+            .help("DogStatsD tags dropped because another tag of the line has the same name once sanitised (the first is kept).")
+            .register()?;
+        Ok(Self {
+            registry,
+            timer_buckets,
+            targets: Mutex::default(),
+            sets: Mutex::default(),
+            received,
+            rejected,
+            collisions,
+        })
     }
 
-    /// Handles one datagram or TCP chunk; bad lines are counted and skipped.
-    pub fn ingest(&self, text: &str) {
+    /// Handles one datagram or TCP chunk; bad lines are counted and
+    /// skipped. Returns how many lines it held.
+    pub fn ingest(&self, text: &str) -> u64 {
+        let mut lines = 0;
         for line in parse_datagram(text) {
+            lines += 1;
             self.received.inc();
             let result = line.map_err(Reject::as_str).and_then(|l| self.apply(&l));
             if let Err(reason) = result {
                 self.rejected.with(&[reason]).inc();
             }
         }
+        lines
     }
 
     /// Counts a line the caller rejected before parsing (for example a TCP
@@ -79,12 +96,19 @@ impl StatsdIngest {
     }
 
     fn apply(&self, line: &Line<'_>) -> Result<(), &'static str> {
-        let mut tags: Vec<(String, &str)> =
-            line.tags.iter().map(|(k, v)| (sonde::sanitize_label_name(k), *v)).collect();
+        // Names are sanitised to the label alphabet, values lose control
+        // characters (see `sonde::sanitize_label_value`); two tags whose
+        // names collide once sanitised keep the first, and the rest are counted.
+        let mut tags: Vec<(String, std::borrow::Cow<'_, str>)> =
+            line.tags.iter().map(|(k, v)| (sonde::sanitize_label_name(k), sonde::sanitize_label_value(v))).collect();
         tags.sort_by(|a, b| a.0.cmp(&b.0));
+        let before = tags.len();
         tags.dedup_by(|a, b| a.0 == b.0);
+        if tags.len() < before {
+            self.collisions.inc_by((before - tags.len()) as u64);
+        }
         let names: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
-        let values: Vec<&str> = tags.iter().map(|(_, v)| *v).collect();
+        let values: Vec<&str> = tags.iter().map(|(_, v)| v.as_ref()).collect();
         let kind = match line.kind {
             Kind::Distribution => Kind::Histogram,
             k => k,

@@ -12,7 +12,7 @@ use crate::encode::{logs_request, traces_request, MetricEncoder, TraceEncoder};
 use crate::transport::{Client, Stats};
 
 mod forward;
-pub use forward::Forwarder;
+pub use forward::{DropReason as ForwardDropReason, ForwardReport, Forwarder};
 
 /// Registers `<prefix>_<signal>_{requests,failures,retries,rejected_items}_total`.
 fn register(client: &Client, registry: &Registry, prefix: &str) -> sonde::Result<()> {

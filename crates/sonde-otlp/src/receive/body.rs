@@ -1,6 +1,9 @@
 //! OTLP/HTTP request and response bodies: protobuf or JSON, maybe gzipped.
 
+use std::borrow::Cow;
 use std::io::Read;
+
+use crate::Signal;
 
 /// Largest request body accepted as sent (compressed or not), in bytes.
 pub const MAX_BODY: usize = 8 << 20;
@@ -34,6 +37,15 @@ pub enum BodyError {
     /// Not a valid message of the expected type.
     #[error("cannot decode the request: {0}")]
     BadMessage(String),
+    /// Its decoded form would hold more than the receiver's per-request
+    /// budget (priced before decoding: see [`super::decoded_cost`]).
+    #[error("the request would take {cost} bytes once decoded; the limit is {limit}")]
+    TooCostly {
+        /// The priced decoded size.
+        cost: usize,
+        /// The budget.
+        limit: usize,
+    },
 }
 
 impl BodyError {
@@ -41,7 +53,7 @@ impl BodyError {
     pub fn status(&self) -> u16 {
         match self {
             Self::UnsupportedMediaType(_) | Self::UnsupportedEncoding(_) => 415,
-            Self::TooLarge(_) => 413,
+            Self::TooLarge(_) | Self::TooCostly { .. } => 413,
             Self::BadGzip(_) | Self::BadMessage(_) => 400,
         }
     }
@@ -54,11 +66,13 @@ impl BodyError {
             Self::UnsupportedEncoding(_) => "unsupported_encoding",
             Self::BadGzip(_) => "bad_gzip",
             Self::BadMessage(_) => "bad_message",
+            Self::TooCostly { .. } => "too_large_decoded",
         }
     }
 }
 
-/// Decodes one export request from an OTLP/HTTP body.
+/// Decodes one export request from an OTLP/HTTP body: [`unpack`], then
+/// [`decode_unpacked`].
 ///
 /// # Errors
 ///
@@ -72,6 +86,21 @@ pub fn decode_request<R>(
 where
     R: prost::Message + Default + serde::de::DeserializeOwned,
 {
+    let (bytes, encoding) = unpack(content_type, content_encoding, body)?;
+    Ok((decode_unpacked(&bytes, encoding)?, encoding))
+}
+
+/// Checks an OTLP/HTTP body's media type and size, and inflates it if it
+/// is gzipped (up to [`MAX_DECODED`]); borrows when it is not compressed.
+///
+/// # Errors
+///
+/// As [`decode_request`], for everything but the message itself.
+pub fn unpack<'a>(
+    content_type: Option<&str>,
+    content_encoding: Option<&str>,
+    body: &'a [u8],
+) -> Result<(Cow<'a, [u8]>, Encoding), BodyError> {
     if body.len() > MAX_BODY {
         return Err(BodyError::TooLarge(MAX_BODY));
     }
@@ -81,9 +110,8 @@ where
         "application/json" => Encoding::Json,
         _ => return Err(BodyError::UnsupportedMediaType(media)),
     };
-    let inflated;
     let bytes = match content_encoding.map(|e| e.trim().to_ascii_lowercase()).as_deref() {
-        None | Some("") | Some("identity") => body,
+        None | Some("") | Some("identity") => Cow::Borrowed(body),
         Some("gzip") => {
             let mut out = Vec::new();
             flate2::read::GzDecoder::new(body)
@@ -93,16 +121,40 @@ where
             if out.len() > MAX_DECODED {
                 return Err(BodyError::TooLarge(MAX_DECODED));
             }
-            inflated = out;
-            &inflated[..]
+            Cow::Owned(out)
         }
         Some(other) => return Err(BodyError::UnsupportedEncoding(other.to_owned())),
     };
-    let request = match encoding {
-        Encoding::Protobuf => R::decode(bytes).map_err(|e| BodyError::BadMessage(e.to_string()))?,
-        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| BodyError::BadMessage(e.to_string()))?,
-    };
-    Ok((request, encoding))
+    Ok((bytes, encoding))
+}
+
+/// What an unpacked body of `signal` will hold once decoded: for protobuf
+/// [`super::decoded_cost`], for JSON the bound [`super::json_cost`].
+///
+/// # Errors
+///
+/// [`BodyError::BadMessage`] when a protobuf body is not well-formed.
+pub fn price(signal: Signal, bytes: &[u8], encoding: Encoding) -> Result<usize, BodyError> {
+    match encoding {
+        Encoding::Protobuf => super::decoded_cost(signal, bytes)
+            .map_err(|_| BodyError::BadMessage("malformed protobuf (truncated, or nested too deep)".into())),
+        Encoding::Json => Ok(super::json_cost(bytes)),
+    }
+}
+
+/// Decodes an unpacked body.
+///
+/// # Errors
+///
+/// [`BodyError::BadMessage`] when it is not a valid message of type `R`.
+pub fn decode_unpacked<R>(bytes: &[u8], encoding: Encoding) -> Result<R, BodyError>
+where
+    R: prost::Message + Default + serde::de::DeserializeOwned,
+{
+    match encoding {
+        Encoding::Protobuf => R::decode(bytes).map_err(|e| BodyError::BadMessage(e.to_string())),
+        Encoding::Json => serde_json::from_slice(bytes).map_err(|e| BodyError::BadMessage(e.to_string())),
+    }
 }
 
 /// A response body in the request's encoding, with its content type.

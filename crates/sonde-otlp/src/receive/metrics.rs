@@ -100,11 +100,23 @@ fn labels(source: &Source, attributes: &[KeyValue]) -> Result<Vec<(String, Strin
         if name == "job" || name == "instance" {
             continue;
         }
-        out.push((name, value_text(kv.value.as_ref())));
+        out.push((name, sonde::sanitize_label_value(&value_text(kv.value.as_ref())).into_owned()));
     }
     out.sort();
     out.dedup_by(|a, b| a.0 == b.0);
     Ok(out)
+}
+
+/// How many data points a metric carries (whatever its kind).
+pub fn point_count(m: &Metric) -> usize {
+    match &m.data {
+        Some(Data::Gauge(g)) => g.data_points.len(),
+        Some(Data::Sum(s)) => s.data_points.len(),
+        Some(Data::Histogram(h)) => h.data_points.len(),
+        Some(Data::ExponentialHistogram(h)) => h.data_points.len(),
+        Some(Data::Summary(s)) => s.data_points.len(),
+        None => 0,
+    }
 }
 
 impl MetricIngest {

@@ -3,17 +3,26 @@
 //! and keeping received spans in a bounded store.
 //!
 //! All input here is untrusted: bodies are size-capped (compressed and
-//! decompressed), metric names and attributes are sanitised and capped,
+//! decompressed) and priced before decoding ([`decoded_cost`]), items are
+//! cut to [`ItemLimits`], stores count the memory items hold
+//! ([`heap_bytes`]), metric names and attributes are sanitised and capped,
 //! and every refused item is counted by reason.
 
 mod body;
+pub mod heap_bytes;
+mod limits;
 mod logs;
 mod metrics;
+mod scan;
 mod store;
 
-pub use body::{decode_request, encode_response, BodyError, Encoding, MAX_BODY, MAX_DECODED};
+pub use body::{
+    decode_request, decode_unpacked, encode_response, price, unpack, BodyError, Encoding, MAX_BODY, MAX_DECODED,
+};
+pub use limits::{limit_attributes, limit_log_record, limit_span, ItemLimits, Trimmed};
 pub use logs::events_from;
-pub use metrics::{MetricIngest, MAX_METRIC_NAMES, MAX_TRACKED_SERIES};
+pub use metrics::{point_count, MetricIngest, MAX_METRIC_NAMES, MAX_TRACKED_SERIES};
+pub use scan::{decoded_cost, json_cost, Malformed};
 pub use store::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};

@@ -7,7 +7,6 @@ use std::sync::{Arc, Mutex};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span};
-use prost::Message;
 use serde::Serialize;
 
 use super::service_name;
@@ -22,6 +21,16 @@ pub struct StoredSpan {
 }
 
 impl StoredSpan {
+    /// Bytes this span holds in the store: the span and everything it owns,
+    /// its service name, and its places in the store's two indexes.
+    pub fn heap_bytes(&self) -> usize {
+        super::heap_bytes::span(&self.span)
+            + self.service.capacity()
+            + 2 * size_of::<usize>() // the Arc's counts
+            + size_of::<([u8; 16], Arc<StoredSpan>, usize)>() // the eviction order
+            + size_of::<Arc<StoredSpan>>() // the trace's list
+    }
+
     fn failed(&self) -> bool {
         self.span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32)
     }
@@ -86,8 +95,9 @@ struct Shared {
 pub struct TraceStore(Arc<Shared>);
 
 impl TraceStore {
-    /// Keeps at most `max_spans` spans and about `max_bytes` of them
-    /// (measured as their protobuf size).
+    /// Keeps at most `max_spans` spans holding at most `max_bytes` (as
+    /// [`StoredSpan::heap_bytes`] counts them: decoded memory, not wire
+    /// bytes), evicting the oldest; the newest span is always kept.
     pub fn new(max_spans: usize, max_bytes: usize) -> Self {
         Self(Arc::new(Shared {
             inner: Mutex::new(Inner { order: VecDeque::new(), traces: HashMap::new(), bytes: 0 }),
@@ -124,8 +134,8 @@ impl TraceStore {
         if trace_id == [0; 16] || span.span_id.len() != 8 || span.span_id == [0; 8] || !valid_parent {
             return self.reject();
         }
-        let size = span.encoded_len();
         let stored = Arc::new(StoredSpan { service: service.to_owned(), span });
+        let size = stored.heap_bytes();
         let mut inner = self.0.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.traces.entry(trace_id).or_default().push(stored.clone());
         inner.order.push_back((trace_id, stored, size));
@@ -210,8 +220,8 @@ impl TraceStore {
         self.len() == 0
     }
 
-    /// Exposes `sonde_trace_store_{spans_stored,spans_evicted,spans_rejected}_total`
-    /// and `sonde_trace_store_spans`.
+    /// Exposes `sonde_trace_store_{spans_stored,spans_evicted,spans_rejected}_total`,
+    /// `sonde_trace_store_spans` and `sonde_trace_store_bytes`.
     ///
     /// # Errors
     ///
@@ -230,7 +240,16 @@ impl TraceStore {
             })?;
         }
         let store = self.clone();
-        registry.gauge_fn("sonde_trace_store_spans", "Spans held by the trace store.", move || store.len() as f64)
+        registry.gauge_fn("sonde_trace_store_spans", "Spans held by the trace store.", move || store.len() as f64)?;
+        let store = self.clone();
+        registry.gauge_fn("sonde_trace_store_bytes", "Bytes held by the spans in the trace store.", move || {
+            store.bytes() as f64
+        })
+    }
+
+    /// Bytes held by the kept spans (see [`StoredSpan::heap_bytes`]).
+    pub fn bytes(&self) -> usize {
+        self.0.inner.lock().unwrap_or_else(|p| p.into_inner()).bytes
     }
 }
 

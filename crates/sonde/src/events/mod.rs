@@ -305,6 +305,16 @@ impl EventLog {
         self.0.evicted.load(Relaxed)
     }
 
+    /// Events the exporter did not deliver: dropped (queue full, or still
+    /// queued or in flight when a shutdown's deadline passed) or whose
+    /// export failed. Zero without an exporter.
+    pub fn undelivered(&self) -> u64 {
+        self.0.batcher.as_ref().map_or(0, |b| {
+            let stats = b.stats();
+            stats.dropped.load(Relaxed) + stats.failed.load(Relaxed)
+        })
+    }
+
     /// Events held in the ring buffer, and the bytes they hold.
     pub fn held(&self) -> (usize, usize) {
         let ring = self.0.ring.lock().unwrap_or_else(|p| p.into_inner());

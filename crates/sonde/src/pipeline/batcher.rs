@@ -46,6 +46,8 @@ struct Shared<T> {
     queue: ArrayQueue<T>,
     stats: std::sync::Arc<BatchStats>,
     wake: Mutex<FlushState>,
+    /// Items of the batch being exported (0 when none).
+    in_flight: crate::sync::AtomicU64,
     signal: Condvar,
     done: Condvar,
     stopping: AtomicBool,
@@ -76,6 +78,7 @@ impl<T: Send + 'static> Batcher<T> {
             queue: ArrayQueue::new(options.max_queue.max(1)),
             stats: std::sync::Arc::default(),
             wake: Mutex::new((0, 0, false)),
+            in_flight: crate::sync::AtomicU64::new(0),
             signal: Condvar::new(),
             done: Condvar::new(),
             stopping: AtomicBool::new(false),
@@ -103,8 +106,12 @@ impl<T: Send + 'static> Batcher<T> {
                         if batch.is_empty() {
                             break;
                         }
-                        let n = batch.len() as u64;
-                        match export(&batch) {
+                        worker.in_flight.store(batch.len() as u64, Relaxed);
+                        let result = export(&batch);
+                        // A shutdown that gave up on this batch already
+                        // counted it as dropped (whoever swaps first counts).
+                        let n = worker.in_flight.swap(0, AcqRel);
+                        match result {
                             Ok(()) => worker.stats.exported.fetch_add(n, Relaxed),
                             Err(_) => worker.stats.failed.fetch_add(n, Relaxed),
                         };
@@ -212,15 +219,23 @@ impl<T: Send + 'static> Batcher<T> {
     /// A `push` that raced the stop (it saw the batcher open, then queued
     /// after the worker's last drain) is counted as dropped here, or at the
     /// latest when the batcher drops: nothing queued is lost without a count.
+    ///
+    /// When the deadline passes first (an exporter stuck on a downstream
+    /// that does not answer), what is still queued and the batch in flight
+    /// are counted as dropped at once: the stop says what it lost.
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<()> {
         self.shared.stopping.store(true, Release);
         let result = self.flush(timeout);
         if let Some(t) = self.thread.lock().unwrap_or_else(|p| p.into_inner()).take() {
             if result.is_ok() {
                 let _ = t.join();
-                self.count_leftovers();
             }
         }
+        if result.is_err() {
+            let abandoned = self.shared.in_flight.swap(0, AcqRel);
+            self.shared.stats.dropped.fetch_add(abandoned, Relaxed);
+        }
+        self.count_leftovers();
         result
     }
 

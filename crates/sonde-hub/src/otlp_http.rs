@@ -1,6 +1,6 @@
 //! OTLP/HTTP in: `POST /v1/traces`, `/v1/metrics`, `/v1/logs`, protobuf or
-//! JSON, gzip or not, answered in the request's encoding with a partial
-//! success when items were refused.
+//! JSON, gzip or not, decoded off the serving runtime and answered in the
+//! request's encoding with a partial success when items were refused.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -12,12 +12,12 @@ use axum::Router;
 use sonde_otlp::proto::collector::logs::v1::ExportLogsServiceRequest;
 use sonde_otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
-use sonde_otlp::receive::{decode_request, encode_response, BodyError, Encoding, MAX_BODY};
+use sonde_otlp::receive::{encode_response, BodyError, Encoding, MAX_BODY};
 
-use super::hub::{Hub, Received};
+use crate::state::{HubState, Received};
 
 /// The OTLP/HTTP routes.
-pub(super) fn router(hub: Hub) -> Router {
+pub(crate) fn router(hub: HubState) -> Router {
     Router::new()
         .route("/v1/traces", post(export::<ExportTraceServiceRequest>))
         .route("/v1/metrics", post(export::<ExportMetricsServiceRequest>))
@@ -26,22 +26,8 @@ pub(super) fn router(hub: Hub) -> Router {
         .with_state(hub)
 }
 
-/// The decoded request, or why it was refused.
-fn decode<R>(headers: &HeaderMap, body: Result<Bytes, BytesRejection>) -> Result<(R, Encoding), BodyError>
-where
-    R: prost::Message + Default + serde::de::DeserializeOwned,
-{
-    let header = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok());
-    let body = match body {
-        Ok(b) => b,
-        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => return Err(BodyError::TooLarge(MAX_BODY)),
-        Err(e) => return Err(BodyError::BadMessage(e.body_text())),
-    };
-    decode_request(header(header::CONTENT_TYPE), header(header::CONTENT_ENCODING), &body)
-}
-
 /// Counts a refused request and answers it with its status.
-fn refuse(hub: &Hub, signal: &str, e: BodyError) -> Response {
+fn refuse(hub: &HubState, signal: &str, e: BodyError) -> Response {
     hub.reject(signal, e.reason(), 1);
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
     (status, e.to_string()).into_response()
@@ -52,14 +38,26 @@ fn answer<R: prost::Message + serde::Serialize>(response: &R, encoding: Encoding
     ([(header::CONTENT_TYPE, content_type)], body).into_response()
 }
 
-/// `POST /v1/<signal>`: decode, hand to the hub, answer in kind.
+/// `POST /v1/<signal>`: decode (on the blocking pool), hand to the hub,
+/// answer in kind.
 async fn export<R: Received>(
-    State(hub): State<Hub>,
+    State(hub): State<HubState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
-    match decode::<R>(&headers, body) {
-        Err(e) => refuse(&hub, R::SIGNAL, e),
+    let signal = R::SIGNAL.as_str();
+    let body = match body {
+        Ok(b) => b,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return refuse(&hub, signal, BodyError::TooLarge(MAX_BODY))
+        }
+        Err(e) => return refuse(&hub, signal, BodyError::BadMessage(e.body_text())),
+    };
+    let header = |name| headers.get(name).and_then(|v: &axum::http::HeaderValue| v.to_str().ok()).map(str::to_owned);
+    let decoded =
+        hub.decoder().http::<R>(R::SIGNAL, header(header::CONTENT_TYPE), header(header::CONTENT_ENCODING), body).await;
+    match decoded {
+        Err(e) => refuse(&hub, signal, e),
         Ok((request, encoding)) => {
             let transport = if encoding == Encoding::Json { "http/json" } else { "http/protobuf" };
             answer(&hub.accept(request, transport), encoding)

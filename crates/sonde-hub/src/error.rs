@@ -1,0 +1,38 @@
+//! Why the hub could not start.
+
+/// Why the hub could not start (or its configuration is unusable).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A listener could not bind its address.
+    #[error("{what} at {addr}: {source}")]
+    Bind {
+        /// Which listener (`http`, `statsd`, `otlp grpc`, `otlp http`).
+        what: &'static str,
+        /// Its address.
+        addr: std::net::SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The configuration is invalid (an option, a file it names).
+    #[error("{0}")]
+    Config(String),
+    /// The TLS certificate or key cannot be used.
+    #[error("tls: {0}")]
+    Tls(String),
+    /// The auth settings cannot be used.
+    #[error("auth: {0}")]
+    Auth(String),
+    /// A self-metric could not be registered.
+    #[error(transparent)]
+    Metrics(#[from] sonde::Error),
+    /// An exporter of the pipeline could not start.
+    #[error(transparent)]
+    Pipeline(#[from] sonde_config::Error),
+    /// The OTLP forwarder could not start.
+    #[error(transparent)]
+    Otlp(#[from] sonde_otlp::Error),
+    /// The runtime or a thread could not start.
+    #[error("cannot start: {0}")]
+    Io(#[from] std::io::Error),
+}

@@ -1,0 +1,215 @@
+//! How a hub is started: its addresses, bounds, auth, TLS and stop grace,
+//! from the `[hub]` section of a [`Config`] and the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sonde::Buckets;
+use sonde_config::{Config, HubConfig};
+use sonde_prometheus::Auth;
+
+use crate::{Error, Limits};
+
+/// Default StatsD address (the StatsD convention, on loopback).
+pub const DEFAULT_STATSD: &str = "127.0.0.1:8125";
+/// Default OTLP/gRPC address (the OpenTelemetry convention, on loopback).
+pub const DEFAULT_OTLP_GRPC: &str = "127.0.0.1:4317";
+/// Default OTLP/HTTP address (the OpenTelemetry convention, on loopback).
+pub const DEFAULT_OTLP_HTTP: &str = "127.0.0.1:4318";
+/// Default address of `/metrics`, the dashboard and the API.
+pub const DEFAULT_HTTP: &str = "127.0.0.1:9464";
+/// The environment variable that can hold the bearer token.
+pub const TOKEN_ENV: &str = "SONDE_HUB_TOKEN";
+
+/// Where the hub listens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Addresses {
+    /// `/metrics`, the dashboard and the JSON API.
+    pub http: SocketAddr,
+    /// StatsD over UDP and TCP.
+    pub statsd: SocketAddr,
+    /// OTLP/gRPC.
+    pub otlp_grpc: SocketAddr,
+    /// OTLP/HTTP.
+    pub otlp_http: SocketAddr,
+}
+
+impl Default for Addresses {
+    fn default() -> Self {
+        let parse = |a: &str| a.parse().expect("constant address");
+        Self {
+            http: parse(DEFAULT_HTTP),
+            statsd: parse(DEFAULT_STATSD),
+            otlp_grpc: parse(DEFAULT_OTLP_GRPC),
+            otlp_http: parse(DEFAULT_OTLP_HTTP),
+        }
+    }
+}
+
+/// Everything a hub needs to start. [`HubOptions::from_config`] fills it
+/// from a configuration; the fields can be set directly as well.
+#[derive(Clone, Debug)]
+pub struct HubOptions {
+    /// The configuration (exporters the hub forwards through, `[otlp]`...).
+    pub config: Config,
+    /// Where to listen.
+    pub addresses: Addresses,
+    /// Skip an ingest listener whose port is taken instead of failing
+    /// (`sonde demo`, which may run next to another hub).
+    pub skip_busy_ingest_ports: bool,
+    /// Every bound.
+    pub limits: Limits,
+    /// Credentials every HTTP route and OTLP/gRPC call needs.
+    pub auth: Option<Auth>,
+    /// TLS for the HTTP port: certificate chain and key (PEM files).
+    pub tls: Option<(PathBuf, PathBuf)>,
+    /// Buckets (seconds) of the histograms StatsD timers become.
+    pub timer_buckets: Buckets,
+    /// Memory budget of the dashboard's history (0: none).
+    pub history_bytes: usize,
+    /// How long a stop waits in all (in-flight requests, final flushes).
+    pub shutdown_grace: Duration,
+    /// Listening beyond loopback without auth is meant: no warning.
+    pub insecure_listen: bool,
+    /// The `service.name` of what the hub sends itself (`sonde-serve`).
+    pub service_name: String,
+}
+
+impl HubOptions {
+    /// Options from `config` (its `[hub]` section, defaults for what it
+    /// leaves out) and `addresses`; the bearer token may also come from
+    /// the `SONDE_HUB_TOKEN` environment variable.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for invalid timer buckets, [`Error::Auth`] for an
+    /// unreadable token file, an empty token, a password hash that is not
+    /// argon2 or bcrypt, or both a token and a basic user.
+    pub fn from_config(config: Config, addresses: Addresses) -> Result<Self, Error> {
+        let hub = config.hub.clone().unwrap_or_default();
+        let defaults = Limits::default();
+        let limits = Limits {
+            trace_bytes: hub.trace_bytes.map_or(defaults.trace_bytes, |b| b.0),
+            event_bytes: hub.event_bytes.map_or(defaults.event_bytes, |b| b.0),
+            forward_bytes: hub.forward_bytes.map_or(defaults.forward_bytes, |b| b.0),
+            max_series: hub.max_series.unwrap_or(defaults.max_series),
+            max_decoded_request: hub.max_decoded_request.map_or(defaults.max_decoded_request, |b| b.0),
+            decode_concurrency: hub.decode_concurrency.unwrap_or(defaults.decode_concurrency).max(1),
+            max_connections: hub.max_connections.unwrap_or(defaults.max_connections).max(1),
+            max_statsd_connections: hub.max_statsd_connections.unwrap_or(defaults.max_statsd_connections).max(1),
+            idle_timeout: hub.idle_timeout.map_or(defaults.idle_timeout, |i| i.0),
+            header_timeout: hub.header_timeout.map_or(defaults.header_timeout, |i| i.0),
+            request_timeout: hub.request_timeout.map_or(defaults.request_timeout, |i| i.0),
+            ..defaults
+        };
+        let timer_buckets = match &hub.timer_buckets {
+            Some(b) => Buckets::new(b.iter().copied()).map_err(|e| Error::Config(format!("hub.timer_buckets: {e}")))?,
+            None => Buckets::default_seconds(),
+        };
+        Ok(Self {
+            auth: auth(&hub, std::env::var(TOKEN_ENV).ok())?,
+            tls: hub.tls.as_ref().map(|t| (PathBuf::from(&t.cert_file), PathBuf::from(&t.key_file))),
+            history_bytes: hub.history_bytes.unwrap_or(sonde_dashboard::DEFAULT_HISTORY_BYTES),
+            shutdown_grace: hub.shutdown_grace.map_or(Duration::from_secs(5), |i| i.0),
+            insecure_listen: hub.insecure_listen,
+            config,
+            addresses,
+            skip_busy_ingest_ports: false,
+            limits,
+            timer_buckets,
+            service_name: "sonde-serve".into(),
+        })
+    }
+
+    /// The listeners that face beyond loopback without auth (to warn about).
+    pub fn exposed_without_auth(&self) -> Vec<SocketAddr> {
+        if self.auth.is_some() || self.insecure_listen {
+            return Vec::new();
+        }
+        let a = self.addresses;
+        [a.http, a.statsd, a.otlp_grpc, a.otlp_http].into_iter().filter(|s| !s.ip().is_loopback()).collect()
+    }
+}
+
+fn auth(hub: &HubConfig, env_token: Option<String>) -> Result<Option<Auth>, Error> {
+    let Some(section) = &hub.auth else {
+        return match env_token.map(|t| t.trim().to_owned()) {
+            Some(t) if !t.is_empty() => Ok(Some(Auth::Bearer(t))),
+            _ => Ok(None),
+        };
+    };
+    let token = match (&section.bearer_token_file, env_token) {
+        (Some(path), _) => {
+            let text =
+                std::fs::read_to_string(path).map_err(|e| Error::Auth(format!("bearer_token_file {path}: {e}")))?;
+            Some(text.trim().to_owned())
+        }
+        (None, Some(env)) => Some(env.trim().to_owned()),
+        (None, None) => None,
+    };
+    match (token, &section.basic_user, &section.basic_password_hash) {
+        (Some(t), None, None) if t.is_empty() => Err(Error::Auth("the bearer token is empty".into())),
+        (Some(t), None, None) => Ok(Some(Auth::Bearer(t))),
+        (None, Some(user), Some(hash)) => {
+            Auth::basic_hash(user, hash).map(Some).map_err(|e| Error::Auth(e.to_string()))
+        }
+        (None, None, None) => Ok(None),
+        (Some(_), _, _) => Err(Error::Auth("use either a bearer token or a basic user, not both".into())),
+        (None, _, _) => Err(Error::Auth("basic auth needs both basic_user and basic_password_hash".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sonde_config::HubAuthConfig;
+
+    fn hub(auth: HubAuthConfig) -> HubConfig {
+        HubConfig { auth: Some(auth), ..HubConfig::default() }
+    }
+
+    #[test]
+    fn auth_from_file_environment_or_hash() {
+        let dir = std::env::temp_dir().join(format!("sonde-hub-auth-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("token");
+        std::fs::write(&file, "  s3cret\n").unwrap();
+        let from_file =
+            hub(HubAuthConfig { bearer_token_file: Some(file.display().to_string()), ..Default::default() });
+        assert!(matches!(auth(&from_file, None).unwrap(), Some(Auth::Bearer(t)) if t == "s3cret"));
+        assert!(
+            matches!(auth(&HubConfig::default(), Some("env".into())).unwrap(), Some(Auth::Bearer(t)) if t == "env")
+        );
+        assert!(auth(&HubConfig::default(), None).unwrap().is_none());
+        assert!(auth(&hub(HubAuthConfig::default()), Some(" tok ".into())).unwrap().is_some());
+        let missing = hub(HubAuthConfig { bearer_token_file: Some("/nonexistent/token".into()), ..Default::default() });
+        assert!(matches!(auth(&missing, None), Err(Error::Auth(_))));
+        let half = hub(HubAuthConfig { basic_user: Some("u".into()), ..Default::default() });
+        assert!(matches!(auth(&half, None), Err(Error::Auth(_))));
+        let bad_hash = hub(HubAuthConfig {
+            basic_user: Some("u".into()),
+            basic_password_hash: Some("plain".into()),
+            ..Default::default()
+        });
+        assert!(matches!(auth(&bad_hash, None), Err(Error::Auth(_))));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn limits_come_from_the_hub_section() {
+        let config = Config::from_toml(
+            "[hub]\ntrace_bytes = \"1MiB\"\nmax_series = 10\nidle_timeout = \"2s\"\nshutdown_grace = \"1s\"\n",
+        )
+        .unwrap();
+        let o = HubOptions::from_config(config, Addresses::default()).unwrap();
+        assert_eq!((o.limits.trace_bytes, o.limits.max_series), (1 << 20, 10));
+        assert_eq!((o.limits.idle_timeout, o.shutdown_grace), (Duration::from_secs(2), Duration::from_secs(1)));
+        assert_eq!(o.limits.event_bytes, Limits::default().event_bytes);
+        let mut exposed = o.clone();
+        exposed.addresses.http = "0.0.0.0:9464".parse().unwrap();
+        assert_eq!(exposed.exposed_without_auth(), vec![exposed.addresses.http]);
+        exposed.insecure_listen = true;
+        assert!(exposed.exposed_without_auth().is_empty());
+    }
+}

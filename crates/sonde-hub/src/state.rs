@@ -1,0 +1,289 @@
+//! What the hub holds: the registry received metrics fold into, the stores
+//! of received spans and events, the forwarder, and the hub's own counts;
+//! every listener hands its decoded requests here.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sonde::events::EventLog;
+use sonde::{BatchOptions, Counter, Family, Registry};
+use sonde_otlp::proto::collector::logs::v1::{
+    ExportLogsPartialSuccess, ExportLogsServiceRequest, ExportLogsServiceResponse,
+};
+use sonde_otlp::proto::collector::metrics::v1::{
+    ExportMetricsPartialSuccess, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
+};
+use sonde_otlp::proto::collector::trace::v1::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use sonde_otlp::receive::{events_from, heap_bytes, limit_log_record, limit_span, MetricIngest, TraceStore, Trimmed};
+use sonde_otlp::{ForwardReport, Forwarder, Otlp, Signal};
+
+use crate::decode::Decoder;
+use crate::Limits;
+
+/// The `error_message` of a partial success: where the refusals are counted.
+fn partial_message(rejected: i64, counter: &str) -> String {
+    format!("{rejected} item(s) refused; see {counter} for the reasons")
+}
+
+/// One of the three OTLP export requests as the hub takes it in, from any
+/// listener: where it goes, and how it is answered.
+pub(crate) trait Received:
+    prost::Message + Default + serde::de::DeserializeOwned + Clone + Send + 'static
+{
+    /// Which signal.
+    const SIGNAL: Signal;
+    /// The answer.
+    type Response: prost::Message + serde::Serialize + Send + 'static;
+    /// Hands the request to the hub; returns how many items were refused.
+    fn deliver(self, hub: &HubState, transport: &str) -> i64;
+    /// The answer, with a partial success when some items were refused.
+    fn answer(rejected: i64) -> Self::Response;
+}
+
+impl Received for ExportTraceServiceRequest {
+    const SIGNAL: Signal = Signal::Traces;
+    type Response = ExportTraceServiceResponse;
+    fn deliver(self, hub: &HubState, transport: &str) -> i64 {
+        hub.on_traces(self, transport)
+    }
+    fn answer(rejected: i64) -> Self::Response {
+        let partial = (rejected > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: rejected,
+            error_message: partial_message(rejected, "sonde_hub_rejected_total{signal=\"traces\"}"),
+        });
+        ExportTraceServiceResponse { partial_success: partial }
+    }
+}
+
+impl Received for ExportMetricsServiceRequest {
+    const SIGNAL: Signal = Signal::Metrics;
+    type Response = ExportMetricsServiceResponse;
+    fn deliver(self, hub: &HubState, transport: &str) -> i64 {
+        hub.on_metrics(&self, transport)
+    }
+    fn answer(rejected: i64) -> Self::Response {
+        let partial = (rejected > 0).then(|| ExportMetricsPartialSuccess {
+            rejected_data_points: rejected,
+            error_message: partial_message(rejected, "sonde_otlp_rejected_points_total"),
+        });
+        ExportMetricsServiceResponse { partial_success: partial }
+    }
+}
+
+impl Received for ExportLogsServiceRequest {
+    const SIGNAL: Signal = Signal::Logs;
+    type Response = ExportLogsServiceResponse;
+    fn deliver(self, hub: &HubState, transport: &str) -> i64 {
+        hub.on_logs(self, transport)
+    }
+    fn answer(rejected: i64) -> Self::Response {
+        let partial = (rejected > 0).then(|| ExportLogsPartialSuccess {
+            rejected_log_records: rejected,
+            error_message: partial_message(rejected, "sonde_hub_rejected_total{signal=\"logs\"}"),
+        });
+        ExportLogsServiceResponse { partial_success: partial }
+    }
+}
+
+/// What a stop could not deliver.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DropReport {
+    /// Spans still queued for forwarding (or in flight) at the deadline.
+    pub spans: u64,
+    /// Events whose export failed or that were still queued.
+    pub events: u64,
+}
+
+/// The hub's state, shared by every listener. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct HubState(Arc<Inner>);
+
+struct Inner {
+    registry: Registry,
+    limits: Limits,
+    decoder: Decoder,
+    metrics: MetricIngest,
+    traces: TraceStore,
+    events: EventLog,
+    forward: Option<Forwarder<ExportTraceServiceRequest>>,
+    received: Family<Counter>,
+    rejected: Family<Counter>,
+    trimmed: Family<Counter>,
+}
+
+impl HubState {
+    /// A hub folding metrics into `registry` within `limits`; with `otlp`,
+    /// received spans and events are forwarded there too (metrics go
+    /// through the pipeline's periodic OTLP export of the registry).
+    pub(crate) fn new(registry: &Registry, limits: Limits, otlp: Option<&Otlp>) -> Result<Self, crate::Error> {
+        let traces = TraceStore::new(limits.trace_spans, limits.trace_bytes);
+        traces.register_metrics(registry)?;
+        let mut events = EventLog::builder().retention(limits.event_count).retention_bytes(limits.event_bytes);
+        let mut forward = None;
+        if let Some(otlp) = otlp {
+            let logs = otlp.log_exporter()?;
+            logs.register_metrics(registry)?;
+            events = events.exporter(logs, BatchOptions { delay: Duration::from_secs(1), ..BatchOptions::default() });
+            forward = Some(otlp.trace_forwarder(limits.forward_bytes, registry)?);
+        }
+        let events = events.build();
+        events.register_metrics(registry)?;
+        let received = registry
+            .counter("sonde_hub_received_total")
+            .help(
+                "Items received by the hub (spans, metric points, log records, StatsD lines), by signal and transport.",
+            )
+            .labels(["signal", "transport"])
+            .register()?;
+        let rejected = registry
+            .counter("sonde_hub_rejected_total")
+            .help("Requests, connections or items the hub refused, by signal and reason.")
+            .labels(["signal", "reason"])
+            .register()?;
+        let trimmed = registry
+            .counter("sonde_hub_trimmed_total")
+            .help("Attributes, events, links dropped and values shortened to the per-item limits, by signal and what.")
+            .labels(["signal", "what"])
+            .register()?;
+        let decoder = Decoder::new(limits.decode_concurrency, limits.max_decoded_request);
+        Ok(Self(Arc::new(Inner {
+            registry: registry.clone(),
+            metrics: MetricIngest::new(registry.clone())?,
+            limits,
+            decoder,
+            traces,
+            events,
+            forward,
+            received,
+            rejected,
+            trimmed,
+        })))
+    }
+
+    /// The registry behind `/metrics`.
+    pub(crate) fn registry(&self) -> &Registry {
+        &self.0.registry
+    }
+
+    /// The bounds.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.0.limits
+    }
+
+    /// The off-runtime decoder.
+    pub(crate) fn decoder(&self) -> &Decoder {
+        &self.0.decoder
+    }
+
+    /// Received spans.
+    pub(crate) fn traces(&self) -> &TraceStore {
+        &self.0.traces
+    }
+
+    /// Received (and the demo's own) events.
+    pub(crate) fn events(&self) -> &EventLog {
+        &self.0.events
+    }
+
+    /// Counts a refused request, connection or item.
+    pub(crate) fn reject(&self, signal: &str, reason: &str, n: u64) {
+        if n > 0 {
+            self.0.rejected.with(&[signal, reason]).inc_by(n);
+        }
+    }
+
+    fn trimmed(&self, signal: &str, t: Trimmed) {
+        for (what, n) in [("attributes", t.attributes), ("events", t.events), ("links", t.links), ("values", t.values)]
+        {
+            if n > 0 {
+                self.0.trimmed.with(&[signal, what]).inc_by(n);
+            }
+        }
+    }
+
+    /// Takes a request in from `transport` and answers it.
+    pub(crate) fn accept<R: Received>(&self, request: R, transport: &str) -> R::Response {
+        R::answer(request.deliver(self, transport))
+    }
+
+    /// Cuts spans to the limits, forwards and keeps them; returns how many
+    /// were refused.
+    pub(crate) fn on_traces(&self, mut request: ExportTraceServiceRequest, transport: &str) -> i64 {
+        let mut total = Trimmed::default();
+        let (mut n, mut bytes) = (0u64, 0usize);
+        for span in request.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
+            let t = limit_span(span, &self.0.limits.items);
+            total.attributes += t.attributes;
+            total.events += t.events;
+            total.links += t.links;
+            total.values += t.values;
+            n += 1;
+            bytes += heap_bytes::span(span);
+        }
+        self.0.received.with(&["traces", transport]).inc_by(n);
+        self.trimmed("traces", total);
+        if let Some(f) = &self.0.forward {
+            f.forward(request.clone(), n, bytes); // refusals are counted by the forwarder
+        }
+        let rejected = self.0.traces.add_request(request);
+        self.reject("traces", "bad_ids", rejected as u64);
+        rejected
+    }
+
+    /// Folds metric points in; returns how many were refused (counted by
+    /// reason in `sonde_otlp_rejected_points_total`).
+    pub(crate) fn on_metrics(&self, request: &ExportMetricsServiceRequest, transport: &str) -> i64 {
+        let points: usize = request
+            .resource_metrics
+            .iter()
+            .flat_map(|r| &r.scope_metrics)
+            .flat_map(|s| &s.metrics)
+            .map(sonde_otlp::receive::point_count)
+            .sum();
+        self.0.received.with(&["metrics", transport]).inc_by(points as u64);
+        self.0.metrics.ingest(request)
+    }
+
+    /// Cuts log records to the limits and keeps (and forwards) them as events.
+    pub(crate) fn on_logs(&self, mut request: ExportLogsServiceRequest, transport: &str) -> i64 {
+        let mut total = Trimmed::default();
+        for record in request.resource_logs.iter_mut().flat_map(|r| &mut r.scope_logs).flat_map(|s| &mut s.log_records)
+        {
+            let t = limit_log_record(record, &self.0.limits.items);
+            total.attributes += t.attributes;
+            total.values += t.values;
+        }
+        self.trimmed("logs", total);
+        let events = events_from(&request);
+        self.0.received.with(&["logs", transport]).inc_by(events.len() as u64);
+        for e in events {
+            self.0.events.append(e);
+        }
+        0
+    }
+
+    /// Counts StatsD lines received over `transport`.
+    pub(crate) fn statsd_received(&self, transport: &str, lines: u64) {
+        if lines > 0 {
+            self.0.received.with(&["metrics", transport]).inc_by(lines);
+        }
+    }
+
+    /// Flushes the forwarder and the event export within `timeout`; returns
+    /// what could not be delivered.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> DropReport {
+        let started = std::time::Instant::now();
+        let spans = match &self.0.forward {
+            Some(f) => {
+                let ForwardReport { dropped_at_shutdown, .. } = f.shutdown(timeout);
+                dropped_at_shutdown
+            }
+            None => 0,
+        };
+        let left = timeout.saturating_sub(started.elapsed());
+        let _ = self.0.events.shutdown(left);
+        DropReport { spans, events: self.0.events.undelivered() }
+    }
+}
