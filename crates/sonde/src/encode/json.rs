@@ -93,4 +93,20 @@ mod tests {
         assert!(doc["timestamp"].as_f64().unwrap() > 1.6e9);
         assert_eq!(doc["metrics"]["temp{room=\"a\"}"]["value"], serde_json::Value::Null);
     }
+
+    #[test]
+    fn numbers_and_histogram_means() {
+        let r = Registry::builder().self_metrics(false).build().unwrap();
+        r.gauge("g").register().unwrap().set(2.5);
+        let h = r.histogram("h").buckets(crate::Buckets::new([1.0]).unwrap()).register().unwrap();
+        h.observe(0.5);
+        h.observe(2.5);
+        r.histogram("empty").buckets(crate::Buckets::new([1.0]).unwrap()).register().unwrap();
+        let doc: serde_json::Value = serde_json::from_str(&super::json(&r.snapshot())).unwrap();
+        assert_eq!(doc["metrics"]["g"]["value"], 2.5);
+        let h = &doc["metrics"]["h"]["value"];
+        assert_eq!((h["count"].as_u64(), h["sum"].as_f64(), h["mean"].as_f64()), (Some(2), Some(3.0), Some(1.5)));
+        assert_eq!(h["buckets"], serde_json::json!({"1.0": 1, "+Inf": 2}));
+        assert_eq!(doc["metrics"]["empty"]["value"]["mean"], serde_json::Value::Null, "no observations: no mean");
+    }
 }

@@ -7,7 +7,7 @@ pub(super) fn write_value(out: &mut String, v: f64) {
     if v.is_nan() {
         out.push_str("NaN");
     } else if v.is_infinite() {
-        out.push_str(if v > 0.0 { "+Inf" } else { "-Inf" });
+        out.push_str(if v.is_sign_positive() { "+Inf" } else { "-Inf" });
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
@@ -94,6 +94,10 @@ mod tests {
             (-3.0, "-3"),
             (0.5, "0.5"),
             (1e20, "1e20"),
+            // Integers are spelled out below 1e15; from there on, ryu's form.
+            (999_999_999_999_999.0, "999999999999999"),
+            (1e15, "1000000000000000.0"),
+            (-1e15, "-1000000000000000.0"),
             (f64::NAN, "NaN"),
             (f64::INFINITY, "+Inf"),
             (f64::NEG_INFINITY, "-Inf"),

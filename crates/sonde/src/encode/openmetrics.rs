@@ -166,4 +166,19 @@ mod tests {
         assert!(text.contains("s{quantile=\"0.5\"} NaN\ns_sum 0\ns_count 0\n"), "empty summary window is NaN: {text}");
         assert!(text.ends_with("# EOF\n"));
     }
+
+    /// An exemplar on a bucket's bound belongs to that bucket (`le` is
+    /// inclusive), not the next one.
+    #[test]
+    fn an_exemplar_on_a_bound_sits_on_that_bucket() {
+        use crate::trace::{InMemoryExporter, SimpleProcessor, TracerProvider};
+        let r = Registry::builder().self_metrics(false).build().unwrap();
+        let h = r.histogram("wait").buckets(Buckets::new([1.0, 2.0]).unwrap()).exemplars().register().unwrap();
+        let provider = TracerProvider::builder().processor(SimpleProcessor::new(InMemoryExporter::new())).build();
+        provider.tracer("t").in_span("op", |_| h.observe(1.0));
+        let text = openmetrics(&r.snapshot());
+        let line = text.lines().find(|l| l.starts_with("wait_bucket{le=\"1.0\"}")).unwrap();
+        assert!(line.contains(" # {trace_id="), "{text}");
+        assert!(!text.lines().find(|l| l.starts_with("wait_bucket{le=\"2.0\"}")).unwrap().contains('#'));
+    }
 }

@@ -160,6 +160,16 @@ fn same_bytes(a: &[u8], b: &[u8]) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// A value whose encoded length differs is not a match, even when its
+    /// first bytes are the lookup's value and the rest would parse on.
+    #[test]
+    fn a_longer_value_never_matches_a_shorter_one() {
+        let key = LabelKey::new(["a\u{1}\0\0\0x"]);
+        assert!(!LabelLookup { prefix: &[], values: &["a", "x"] }.matches(key.as_ref()));
+        assert!(LabelLookup { prefix: &[], values: &["a\u{1}\0\0\0x"] }.matches(key.as_ref()));
+        assert_ne!(LabelKey::new(["a"]).as_ref().bytes(), LabelKey::new(["b"]).as_ref().bytes());
+    }
+
     #[test]
     fn same_bytes_matches_slice_equality() {
         let samples: Vec<Vec<u8>> = (0..=20)

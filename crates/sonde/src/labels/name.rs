@@ -92,6 +92,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn sanitized_metric_names_keep_colons_and_underscores() {
+        assert_eq!(sanitize_metric_name("ns:sub_name.x-y"), "ns:sub_name_x_y");
+        assert_eq!(sanitize_metric_name("9lives"), "_9lives");
+        assert_eq!(sanitize_metric_name(""), "_");
+    }
+
+    #[test]
     fn label_values_lose_control_characters_only() {
         let cases = [
             ("plain", "plain"),

@@ -110,7 +110,8 @@ impl Baggage {
                 member.push(';');
                 member.push_str(props);
             }
-            if out.len() + member.len() + 1 > MAX_BAGGAGE_LEN {
+            let comma = usize::from(!out.is_empty());
+            if out.len() + comma + member.len() > MAX_BAGGAGE_LEN {
                 break;
             }
             if !out.is_empty() {

@@ -165,3 +165,58 @@ proptest! {
         }
     }
 }
+
+/// Each separator is checked on its own, and a future version of exactly
+/// 55 characters is accepted (nothing to read past its end).
+#[test]
+fn traceparent_separators_and_future_lengths() {
+    let good = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    assert!(parse_traceparent(good).is_some());
+    for at in [2, 35, 52] {
+        let mut bad = good.to_owned().into_bytes();
+        bad[at] = b'_';
+        assert!(parse_traceparent(std::str::from_utf8(&bad).unwrap()).is_none(), "separator at {at}");
+    }
+    let future = good.replacen("00-", "01-", 1);
+    assert!(parse_traceparent(&future).is_some(), "version 01, exactly 55 characters");
+    assert!(parse_traceparent(&format!("{future}-more")).is_some());
+    assert!(parse_traceparent(&format!("{future}more")).is_none());
+}
+
+/// The baggage limits hold at their exact boundaries.
+#[test]
+fn baggage_limits_at_their_boundaries() {
+    // A header of exactly the maximum length is read; one byte more is not.
+    let fill = |len: usize| format!("k={}", "v".repeat(len - 2));
+    assert_eq!(Baggage::parse(&fill(MAX_BAGGAGE_LEN)).iter().count(), 1);
+    assert_eq!(Baggage::parse(&fill(MAX_BAGGAGE_LEN + 1)).iter().count(), 0);
+    // A member that exactly fills the header is written; the next is left out.
+    let full = Baggage::parse("").insert("k", &"v".repeat(MAX_BAGGAGE_LEN - 2)).unwrap();
+    assert_eq!(full.to_header().len(), MAX_BAGGAGE_LEN);
+    let two = Baggage::parse("a=1").insert("k", &"v".repeat(MAX_BAGGAGE_LEN - 6)).unwrap();
+    assert_eq!(
+        two.to_header(),
+        format!("a=1,k={}", "v".repeat(MAX_BAGGAGE_LEN - 6)),
+        "a=1 + , + k=... is exactly full"
+    );
+    let over = Baggage::parse("a=1").insert("k", &"v".repeat(MAX_BAGGAGE_LEN - 5)).unwrap();
+    assert_eq!(over.to_header(), "a=1");
+    // Inserting an existing key replaces it and keeps the others.
+    let b = Baggage::parse("a=1,b=2").insert("a", "3").unwrap();
+    assert_eq!(b.iter().collect::<Vec<_>>(), [("b", "2"), ("a", "3")]);
+    let many: Vec<String> = (0..MAX_ENTRIES + 5).map(|i| format!("k{i}=v")).collect();
+    assert_eq!(Baggage::parse(&many.join(",")).iter().count(), MAX_ENTRIES);
+}
+
+/// `http::HeaderMap` is an injection carrier too.
+#[test]
+fn header_map_injection() {
+    let ctx = parse_traceparent("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01").unwrap();
+    let mut headers = http::HeaderMap::new();
+    inject(&ctx, &Baggage::default(), &mut headers);
+    assert_eq!(headers["traceparent"], "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
+    let mut bad = http::HeaderMap::new();
+    Injector::set(&mut bad, "bad header\n", "x".into());
+    Injector::set(&mut bad, "ok", "bad\nvalue".into());
+    assert!(bad.is_empty(), "invalid names and values are skipped");
+}
