@@ -82,6 +82,7 @@ pub(crate) fn run(
         tracing = tracing.processor(otlp.batch_processor(&registry, batches)?);
     }
     let tracing = tracing.build();
+    let signals = Signals::install()?;
     say("press Ctrl-C to stop");
 
     let running = Arc::new(AtomicBool::new(true));
@@ -170,7 +171,7 @@ pub(crate) fn run(
         }));
     }
 
-    wait_for_signal()?;
+    signals.wait();
     running.store(false, Ordering::Relaxed);
     workers.into_iter().for_each(|w| {
         let _ = w.join();
@@ -187,14 +188,34 @@ pub(crate) fn say(line: &str) {
     let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
-/// Blocks until SIGINT or SIGTERM.
-pub(crate) fn wait_for_signal() -> std::io::Result<()> {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-    rt.block_on(async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        tokio::select! {
-            r = tokio::signal::ctrl_c() => r,
-            _ = term.recv() => Ok(()),
-        }
-    })
+/// SIGINT and SIGTERM, caught from the moment this is made (make it
+/// before saying "ready": a signal in between would otherwise kill the
+/// process with the default action).
+pub(crate) struct Signals {
+    runtime: tokio::runtime::Runtime,
+    interrupt: tokio::signal::unix::Signal,
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    /// Installs the handlers.
+    pub(crate) fn install() -> std::io::Result<Self> {
+        use tokio::signal::unix::{signal, SignalKind};
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let (interrupt, terminate) = {
+            let _entered = runtime.enter();
+            (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
+        };
+        Ok(Self { runtime, interrupt, terminate })
+    }
+
+    /// Blocks until one of them arrives.
+    pub(crate) fn wait(mut self) {
+        self.runtime.block_on(async {
+            tokio::select! {
+                _ = self.interrupt.recv() => {},
+                _ = self.terminate.recv() => {},
+            }
+        });
+    }
 }

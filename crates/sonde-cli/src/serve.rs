@@ -120,9 +120,10 @@ pub(crate) fn stop(hub: Hub, mode: &str) {
 
 /// `sonde serve`: runs until SIGINT or SIGTERM.
 pub(crate) fn run(args: AddressArgs, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+    let signals = crate::demo::Signals::install()?;
     let hub = start(options(&args, file.as_deref(), "sonde-serve")?, "serve")?;
     say("sonde serve: ready; press Ctrl-C to stop");
-    crate::demo::wait_for_signal()?;
+    signals.wait();
     stop(hub, "serve");
     Ok(())
 }

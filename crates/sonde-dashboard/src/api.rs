@@ -1,9 +1,16 @@
 //! The JSON API the page uses (documented in `docs/api.md`), generic over
-//! the [`DataSource`].
+//! the [`DataSource`]. Every answer is bounded: lists by a count and, in
+//! bytes, by [`Limits::max_answer_bytes`] (a cut list says
+//! `"truncated": true`); live streams by their number and their ids; bad
+//! parameters are answered `400` with `{"error": ...}`.
 
+use std::collections::{HashMap, HashSet};
 use std::convert::Infallible;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{header, StatusCode};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -14,13 +21,50 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sonde::events::Severity;
 use sonde::trace::TraceId;
+use sonde::Snapshot;
 use sonde_otlp::receive::TraceFilter;
 
 use crate::samples::family_samples;
-use crate::Dashboard;
+use crate::{Dashboard, Limits};
 
-/// Most samples one listing or stream returns.
-pub(crate) const MAX_SAMPLES: usize = 5000;
+fn bad_request(message: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+}
+
+/// The query, or a `400` naming what was wrong with it.
+fn query<T>(q: Result<Query<T>, QueryRejection>) -> Result<T, Box<Response>> {
+    q.map(|Query(q)| q).map_err(|e| Box::new(bad_request(&e.body_text())))
+}
+
+fn number(v: f64) -> Value {
+    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
+}
+
+/// Collects JSON items up to a byte budget.
+struct Bounded {
+    items: Vec<Value>,
+    bytes: usize,
+    max: usize,
+    truncated: bool,
+}
+
+impl Bounded {
+    fn new(max: usize) -> Self {
+        Self { items: Vec::new(), bytes: 0, max, truncated: false }
+    }
+
+    /// Adds `item` if it fits; false (and truncated) when it does not.
+    fn push(&mut self, item: Value) -> bool {
+        let size = serde_json::to_string(&item).map_or(0, |s| s.len()) + 1;
+        if self.bytes + size > self.max {
+            self.truncated = true;
+            return false;
+        }
+        self.bytes += size;
+        self.items.push(item);
+        true
+    }
+}
 
 pub(crate) async fn series(State(d): State<Dashboard>) -> Json<Value> {
     let snapshot = d.0.source.snapshot();
@@ -41,9 +85,59 @@ pub(crate) async fn series(State(d): State<Dashboard>) -> Json<Value> {
     Json(json!({ "families": families }))
 }
 
-pub(crate) async fn snapshot(State(d): State<Dashboard>) -> Response {
-    let body = sonde::encode::json(&d.0.source.snapshot());
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+#[derive(Deserialize)]
+pub(crate) struct SnapshotQuery {
+    /// Only this family.
+    family: Option<String>,
+    /// Only families whose name starts with this.
+    prefix: Option<String>,
+    /// Skip this many (matching) families.
+    #[serde(default)]
+    offset: usize,
+    /// At most this many families (default 100, at most 1,000).
+    #[serde(default)]
+    limit: usize,
+}
+
+/// A page of the registry in Sonde's JSON form: families in name order,
+/// `next` the offset of the next page (null at the end); a family that
+/// alone exceeds the byte cap is named in `too_large` instead.
+pub(crate) async fn snapshot(State(d): State<Dashboard>, q: Result<Query<SnapshotQuery>, QueryRejection>) -> Response {
+    let q = match query(q) {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
+    let limit = if q.limit == 0 { 100 } else { q.limit.min(1000) };
+    let mut names: Vec<String> = d.0.source.family_names();
+    names.sort();
+    names.retain(|n| {
+        q.family.as_ref().is_none_or(|f| n == f) && q.prefix.as_ref().is_none_or(|p| n.starts_with(p.as_str()))
+    });
+    let page: Vec<&str> = names.iter().skip(q.offset).take(limit).map(String::as_str).collect();
+    let max = d.0.limits.max_answer_bytes;
+    let (mut metrics, mut bytes, mut too_large) = (Map::new(), 0usize, Vec::new());
+    let mut taken = 0;
+    for name in &page {
+        let family = d.0.source.families(&[name]);
+        let one = Snapshot { timestamp: SystemTime::now(), families: family };
+        let doc: Value = serde_json::from_str(&sonde::encode::json(&one)).unwrap_or_default();
+        let Some(Value::Object(entries)) = doc.get("metrics").cloned() else { continue };
+        let size = serde_json::to_string(&entries).map_or(0, |s| s.len());
+        if size > max {
+            too_large.push(*name);
+            taken += 1;
+            continue;
+        }
+        if bytes + size > max {
+            break;
+        }
+        bytes += size;
+        metrics.extend(entries);
+        taken += 1;
+    }
+    let next = (q.offset + taken < names.len()).then_some(q.offset + taken);
+    let ts = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0);
+    Json(json!({ "timestamp": ts, "metrics": metrics, "next": next, "too_large": too_large })).into_response()
 }
 
 #[derive(Deserialize)]
@@ -54,13 +148,20 @@ pub(crate) struct SampleQuery {
 
 /// Current samples (one per plottable number), with their family and the
 /// trace of the series' latest exemplar.
-pub(crate) async fn list_samples(State(d): State<Dashboard>, Query(q): Query<SampleQuery>) -> Json<Value> {
-    let snapshot = d.0.source.snapshot();
-    let mut out = Vec::new();
-    for f in &snapshot.families {
-        if q.family.as_ref().is_some_and(|name| &f.name != name) {
-            continue;
-        }
+pub(crate) async fn list_samples(
+    State(d): State<Dashboard>,
+    q: Result<Query<SampleQuery>, QueryRejection>,
+) -> Response {
+    let q = match query(q) {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
+    let families = match &q.family {
+        Some(name) => d.0.source.families(&[name.as_str()]),
+        None => d.0.source.snapshot().families,
+    };
+    let mut out = Bounded::new(d.0.limits.max_answer_bytes);
+    'families: for f in &families {
         let mut family = Vec::new();
         family_samples(f, &mut family);
         let exemplars: Vec<Option<String>> = f.series().map(|s| s.exemplar().map(|e| e.trace_id.clone())).collect();
@@ -70,26 +171,29 @@ pub(crate) async fn list_samples(State(d): State<Dashboard>, Query(q): Query<Sam
                 continue;
             }
             let exemplar = exemplars.get(i / per_series.max(1)).cloned().flatten();
-            out.push(json!({ "id": s.id, "family": s.family, "kind": f.kind.as_str(), "value": number(s.value), "exemplar_trace": exemplar }));
-            if out.len() >= MAX_SAMPLES {
-                return Json(json!({ "samples": out, "truncated": true }));
+            let item = json!({ "id": s.id, "family": s.family, "kind": f.kind.as_str(), "value": number(s.value), "exemplar_trace": exemplar });
+            if out.items.len() >= MAX_SAMPLES || !out.push(item) {
+                out.truncated = true;
+                break 'families;
             }
         }
     }
-    Json(json!({ "samples": out, "truncated": false }))
+    Json(json!({ "samples": out.items, "truncated": out.truncated })).into_response()
 }
 
-fn number(v: f64) -> Value {
-    serde_json::Number::from_f64(v).map(Value::Number).unwrap_or(Value::Null)
-}
+/// Most samples one listing returns.
+pub(crate) const MAX_SAMPLES: usize = 5000;
 
 #[derive(Deserialize)]
 pub(crate) struct HistoryQuery {
     id: String,
 }
 
-pub(crate) async fn history(State(d): State<Dashboard>, Query(q): Query<HistoryQuery>) -> Json<Value> {
-    Json(serde_json::to_value(d.0.history.points(&q.id)).unwrap_or_default())
+pub(crate) async fn history(State(d): State<Dashboard>, q: Result<Query<HistoryQuery>, QueryRejection>) -> Response {
+    match query(q) {
+        Ok(q) => Json(serde_json::to_value(d.0.history.points(&q.id)).unwrap_or_default()).into_response(),
+        Err(r) => *r,
+    }
 }
 
 pub(crate) async fn views(State(d): State<Dashboard>) -> Json<Value> {
@@ -106,34 +210,85 @@ fn now_ms() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
 }
 
-/// Every 500 ms, the current values of the requested samples (at most
-/// [`MAX_SAMPLES`]) as one SSE message `{"t": ms, "v": {id: value}}`. The
-/// browser's `EventSource` reconnects by itself after a restart.
+/// The family a sample id belongs to, among `names`: the id's sample name
+/// (before `{`) as it is, or without the suffix its kind adds.
+fn family_of<'a>(id: &str, names: &'a HashSet<String>) -> Option<&'a String> {
+    let sample = id.split('{').next().unwrap_or(id);
+    std::iter::once(sample)
+        .chain(["_total", "_count", "_sum", "_bucket"].iter().filter_map(|s| sample.strip_suffix(s)))
+        .find_map(|candidate| names.get(candidate))
+}
+
+/// Counts one open stream until dropped.
+struct OpenStream(Arc<AtomicUsize>);
+
+impl Drop for OpenStream {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Relaxed);
+    }
+}
+
+/// Every 500 ms, the current values of the requested samples as one SSE
+/// message `{"t": ms, "v": {id: value}}`. The ids are resolved to their
+/// families from the family names (no snapshot), ids whose family does not
+/// exist yet again every two seconds; each tick collects only the families
+/// found, so a stream costs what it asks for. At most
+/// [`Limits::max_streams`] streams and [`Limits::max_stream_ids`] ids each;
+/// more streams are answered `503`. The browser's `EventSource` reconnects
+/// by itself after a restart.
 pub(crate) async fn stream(
     State(d): State<Dashboard>,
-    Query(q): Query<StreamQuery>,
+    q: Result<Query<StreamQuery>, QueryRejection>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, Response> {
+    let q = query(q).map_err(|r| *r)?;
     let mut ids: Vec<String> =
         serde_json::from_str(&q.ids).map_err(|_| bad_request("ids: a JSON array of sample ids"))?;
-    ids.truncate(MAX_SAMPLES);
-    let wanted: std::collections::HashSet<String> = ids.into_iter().collect();
-    // Only the families holding the wanted samples are expanded each tick;
-    // while some id has not been seen yet, every family is looked at.
-    let mut families = std::collections::HashSet::new();
-    let mut all_found = false;
+    let Limits { max_streams, max_stream_ids, .. } = d.0.limits;
+    if ids.len() > max_stream_ids {
+        return Err(bad_request(&format!("ids: at most {max_stream_ids} per stream")));
+    }
+    if d.0.streams.fetch_add(1, Relaxed) >= max_streams {
+        d.0.streams.fetch_sub(1, Relaxed);
+        let mut busy =
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "error": "too many live streams" }))).into_response();
+        busy.headers_mut().insert(header::RETRY_AFTER, axum::http::HeaderValue::from_static("5"));
+        return Err(busy);
+    }
+    let open = OpenStream(d.0.streams.clone());
+    ids.sort();
+    ids.dedup();
+    let mut unresolved: Vec<String> = ids;
+    let mut families: Vec<String> = Vec::new();
+    let mut wanted: HashSet<String> = HashSet::new();
+    let mut tick = 0u64;
     let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(Duration::from_millis(500)));
     let events = futures_util::StreamExt::map(ticks, move |_| {
-        let snapshot = d.0.source.snapshot();
+        let _open = &open;
+        if !unresolved.is_empty() && tick % 4 == 0 {
+            let names: HashSet<String> = d.0.source.family_names().into_iter().collect();
+            let mut by_family: HashMap<String, Vec<String>> = HashMap::new();
+            unresolved.retain(|id| match family_of(id, &names) {
+                Some(f) => {
+                    by_family.entry(f.clone()).or_default().push(id.clone());
+                    false
+                }
+                None => true,
+            });
+            for (f, ids) in by_family {
+                if !families.contains(&f) {
+                    families.push(f);
+                }
+                wanted.extend(ids);
+            }
+        }
+        tick += 1;
+        let names: Vec<&str> = families.iter().map(String::as_str).collect();
         let mut found = Vec::new();
-        for f in snapshot.families.iter().filter(|f| !all_found || families.contains(&f.name)) {
-            family_samples(f, &mut found);
+        for f in d.0.source.families(&names) {
+            family_samples(&f, &mut found);
         }
-        found.retain(|s| wanted.contains(&s.id));
-        if !all_found {
-            families.extend(found.iter().map(|s| s.family.clone()));
-            all_found = found.len() == wanted.len();
-        }
-        let values: Map<String, Value> = found.into_iter().map(|s| (s.id, number(s.value))).collect();
+        let values: Map<String, Value> =
+            found.into_iter().filter(|s| wanted.contains(&s.id)).map(|s| (s.id, number(s.value))).collect();
         Ok(SseEvent::default().data(json!({ "t": now_ms(), "v": values }).to_string()))
     });
     Ok(Sse::new(events).keep_alive(KeepAlive::default()))
@@ -152,7 +307,11 @@ pub(crate) struct TraceQuery {
     limit: usize,
 }
 
-pub(crate) async fn traces(State(d): State<Dashboard>, Query(q): Query<TraceQuery>) -> Response {
+pub(crate) async fn traces(State(d): State<Dashboard>, q: Result<Query<TraceQuery>, QueryRejection>) -> Response {
+    let q = match query(q) {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
     let slowest_first = match q.order.as_deref() {
         None | Some("") | Some("latest") => false,
         Some("slowest") => true,
@@ -166,8 +325,17 @@ pub(crate) async fn traces(State(d): State<Dashboard>, Query(q): Query<TraceQuer
         slowest_first,
         limit: q.limit.min(1000),
     };
-    Json(json!({ "traces": d.0.source.traces(&filter) })).into_response()
+    let mut out = Bounded::new(d.0.limits.max_answer_bytes);
+    for t in d.0.source.traces(&filter) {
+        if !out.push(serde_json::to_value(t).unwrap_or_default()) {
+            break;
+        }
+    }
+    Json(json!({ "traces": out.items, "truncated": out.truncated })).into_response()
 }
+
+/// Most spans one trace answer holds.
+const MAX_TRACE_SPANS: usize = 10_000;
 
 /// One trace: its spans, its events, and the metric series whose latest
 /// exemplar points at it.
@@ -179,20 +347,41 @@ pub(crate) async fn trace(State(d): State<Dashboard>, Path(id): Path<String>) ->
     if spans.is_empty() {
         return (StatusCode::NOT_FOUND, Json(json!({ "error": "no such trace (or it was evicted)" }))).into_response();
     }
-    let events: Vec<Value> = d.0.source.trace_events(trace_id).iter().map(|e| e.to_json()).collect();
+    let max = d.0.limits.max_answer_bytes;
+    let mut kept = Bounded::new(max / 2);
+    for s in spans.iter().take(MAX_TRACE_SPANS) {
+        if !kept.push(serde_json::to_value(s.as_ref()).unwrap_or_default()) {
+            break;
+        }
+    }
+    let mut events = Bounded::new(max / 4);
+    for e in d.0.source.trace_events(trace_id).iter() {
+        if !events.push(e.to_json()) {
+            break;
+        }
+    }
     let snapshot = d.0.source.snapshot();
-    let mut exemplars = Vec::new();
-    for f in &snapshot.families {
+    let mut exemplars = Bounded::new(max / 4);
+    'families: for f in &snapshot.families {
         for s in f.series() {
             if let Some(e) = s.exemplar().filter(|e| e.trace_id == id) {
                 let labels: Map<String, Value> = s.labels().map(|(k, v)| (k.to_owned(), v.into())).collect();
-                exemplars
-                    .push(json!({ "family": f.name, "labels": labels, "value": number(e.value), "spanId": e.span_id }));
+                let item = json!({ "family": f.name, "labels": labels, "value": number(e.value), "spanId": e.span_id });
+                if !exemplars.push(item) {
+                    break 'families;
+                }
             }
         }
     }
-    let spans: Vec<&sonde_otlp::receive::StoredSpan> = spans.iter().map(|s| s.as_ref()).collect();
-    Json(json!({ "traceId": id, "spans": spans, "events": events, "exemplars": exemplars })).into_response()
+    let truncated = kept.truncated || spans.len() > MAX_TRACE_SPANS || events.truncated || exemplars.truncated;
+    Json(json!({
+        "traceId": id,
+        "spans": kept.items,
+        "events": events.items,
+        "exemplars": exemplars.items,
+        "truncated": truncated,
+    }))
+    .into_response()
 }
 
 #[derive(Deserialize)]
@@ -215,27 +404,29 @@ fn severity(s: &str) -> Option<Severity> {
     })
 }
 
-pub(crate) async fn events(State(d): State<Dashboard>, Query(q): Query<EventQuery>) -> Response {
+pub(crate) async fn events(State(d): State<Dashboard>, q: Result<Query<EventQuery>, QueryRejection>) -> Response {
+    let q = match query(q) {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
     let min = match q.severity.as_deref().map(severity) {
         None => Severity::Trace,
         Some(Some(s)) => s,
         Some(None) => return bad_request("severity: TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
     };
     let limit = if q.limit == 0 { 100 } else { q.limit.min(1000) };
-    let mut out: Vec<Value> =
-        d.0.source
-            .events(10_000)
-            .iter()
-            .rev()
-            .filter(|e| e.severity >= min)
-            .filter(|e| q.q.as_ref().is_none_or(|text| e.name.contains(text.as_str())))
-            .take(limit)
-            .map(|e| e.to_json())
-            .collect();
-    out.reverse();
-    Json(json!({ "events": out })).into_response()
-}
-
-fn bad_request(message: &str) -> Response {
-    (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
+    let mut out = Bounded::new(d.0.limits.max_answer_bytes);
+    for e in d.0.source.events(10_000).iter().rev() {
+        if out.items.len() >= limit {
+            break;
+        }
+        if e.severity < min || q.q.as_ref().is_some_and(|text| !e.name.contains(text.as_str())) {
+            continue;
+        }
+        if !out.push(e.to_json()) {
+            break;
+        }
+    }
+    out.items.reverse();
+    Json(json!({ "events": out.items, "truncated": out.truncated })).into_response()
 }

@@ -49,11 +49,31 @@ pub use views::{ChartKind, View, Views};
 /// Default memory budget of the history (200 MB).
 pub const DEFAULT_HISTORY_BYTES: usize = 200 << 20;
 
+/// Bounds on what the API answers (see `docs/api.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest JSON list answer in bytes (default 8 MiB): longer lists are
+    /// cut and say `"truncated": true`; `/api/snapshot` pages.
+    pub max_answer_bytes: usize,
+    /// Live-update streams open at once (default 64); more get `503`.
+    pub max_streams: usize,
+    /// Sample ids one live-update stream may follow (default 5,000).
+    pub max_stream_ids: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_answer_bytes: 8 << 20, max_streams: 64, max_stream_ids: 5000 }
+    }
+}
+
 struct Inner {
     source: Arc<dyn DataSource>,
     history: History,
     views: Views,
     auth: Option<Auth>,
+    limits: Limits,
+    streams: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 /// The dashboard: a [`DataSource`], its history and its registered views.
@@ -68,12 +88,19 @@ pub struct DashboardBuilder {
     source: Arc<dyn DataSource>,
     history_bytes: usize,
     auth: Option<Auth>,
+    limits: Limits,
 }
 
 impl DashboardBuilder {
     /// The history's memory budget (default [`DEFAULT_HISTORY_BYTES`]).
     pub fn history_bytes(mut self, bytes: usize) -> Self {
         self.history_bytes = bytes;
+        self
+    }
+
+    /// Bounds on what the API answers (default [`Limits::default`]).
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
         self
     }
 
@@ -90,6 +117,8 @@ impl DashboardBuilder {
             history: History::new(self.history_bytes),
             views: Views::default(),
             auth: self.auth,
+            limits: self.limits,
+            streams: Arc::default(),
         }));
         let weak = Arc::downgrade(&d.0);
         let _ = std::thread::Builder::new().name("sonde-dashboard-history".into()).spawn(move || sample_loop(weak));
@@ -116,7 +145,12 @@ fn sample_loop(dashboard: Weak<Inner>) {
 impl Dashboard {
     /// Options for a dashboard over `source`.
     pub fn builder(source: impl DataSource) -> DashboardBuilder {
-        DashboardBuilder { source: Arc::new(source), history_bytes: DEFAULT_HISTORY_BYTES, auth: None }
+        DashboardBuilder {
+            source: Arc::new(source),
+            history_bytes: DEFAULT_HISTORY_BYTES,
+            auth: None,
+            limits: Limits::default(),
+        }
     }
 
     /// Shows `metric` as `kind` on the views page.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use sonde::events::{Event, EventLog};
 use sonde::trace::TraceId;
-use sonde::{Registry, Snapshot};
+use sonde::{FamilySnapshot, Registry, Snapshot};
 use sonde_otlp::receive::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
 
 /// What the dashboard shows: metrics, and optionally traces and events.
@@ -13,6 +13,16 @@ use sonde_otlp::receive::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
 pub trait DataSource: Send + Sync + 'static {
     /// The registry's current values.
     fn snapshot(&self) -> Snapshot;
+    /// The names of the families [`DataSource::snapshot`] would hold
+    /// (cheap to ask: override it when a snapshot is not).
+    fn family_names(&self) -> Vec<String> {
+        self.snapshot().families.into_iter().map(|f| f.name).collect()
+    }
+    /// The current values of the named families only, in name order
+    /// (override it when collecting a few families is cheaper than all).
+    fn families(&self, names: &[&str]) -> Vec<FamilySnapshot> {
+        self.snapshot().families.into_iter().filter(|f| names.contains(&f.name.as_str())).collect()
+    }
     /// Trace summaries matching `filter`.
     fn traces(&self, _filter: &TraceFilter) -> Vec<TraceSummary> {
         Vec::new()
@@ -62,6 +72,12 @@ impl LocalSource {
 impl DataSource for LocalSource {
     fn snapshot(&self) -> Snapshot {
         self.registry.snapshot()
+    }
+    fn family_names(&self) -> Vec<String> {
+        self.registry.names()
+    }
+    fn families(&self, names: &[&str]) -> Vec<FamilySnapshot> {
+        self.registry.snapshot_families(names.iter().copied())
     }
     fn traces(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
         self.traces.as_ref().map(|t| t.list(filter)).unwrap_or_default()

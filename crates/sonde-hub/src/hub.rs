@@ -127,7 +127,14 @@ impl Hub {
         let source = sonde_dashboard::LocalSource::new(registry.clone())
             .traces(state.traces().clone())
             .events(state.events().clone());
-        let dashboard = Dashboard::builder(source).history_bytes(options.history_bytes).build();
+        let dashboard = Dashboard::builder(source)
+            .history_bytes(options.history_bytes)
+            .limits(sonde_dashboard::Limits {
+                max_answer_bytes: limits.max_answer_bytes,
+                max_streams: limits.max_streams,
+                max_stream_ids: limits.max_stream_ids,
+            })
+            .build();
         dashboard.history().register_metrics(&registry)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)

@@ -81,7 +81,7 @@ impl Default for Limits {
             request_timeout: Duration::from_secs(30),
             expensive_concurrency: 4,
             max_streams: 64,
-            max_stream_ids: 1000,
+            max_stream_ids: 5000,
             max_answer_bytes: 8 << 20,
         }
     }

@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use crate::process::{self, ChildGuard};
 
+/// A temporary directory removed (with its content) when dropped.
+pub use tempfile::TempDir;
+
 /// Whether a missing peer fails the test (`SONDE_REQUIRE_PEERS=1`).
 pub fn required() -> bool {
     std::env::var("SONDE_REQUIRE_PEERS").is_ok_and(|v| v == "1")

@@ -521,6 +521,7 @@ mod tests {
         let hostile = sum("x\ny{z=\"1\"}", 1, cumulative, vec![attr("__name__", "\"\n")]);
         assert_eq!(ingest.ingest(&request(vec![hostile])), 0, "names are sanitised, values kept as data");
         let text = sonde::encode::prometheus_text(&r.snapshot());
-        assert!(text.contains("x_y_z__1___total{job=\"shop\",key___name__=\"\\\"\\n\"} 1"), "{text}");
+        // Control characters in values are replaced (sonde::sanitize_label_value).
+        assert!(text.contains("x_y_z__1___total{job=\"shop\",key___name__=\"\\\"\u{FFFD}\"} 1"), "{text}");
     }
 }
