@@ -8,6 +8,7 @@ use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
 use opentelemetry::KeyValue;
 use prost::Message;
+use std::hint::black_box;
 
 const SERIES: usize = 10_000;
 const SPANS: usize = 10_000;
@@ -142,23 +143,35 @@ fn otlp(c: &mut Criterion) {
     g.finish();
 }
 
-/// The hub's side: an OTLP/HTTP protobuf body of 1,000 spans decoded and
-/// kept in the bounded trace store (which evicts as it goes), per span.
+/// The hub's side, as `sonde serve` does it per request: an OTLP/HTTP
+/// protobuf body of 1,000 spans priced (the schema walk), decoded, cut to
+/// the per-item limits, measured in heap bytes and kept in the bounded
+/// trace store (which evicts as it goes); per span.
 fn ingest(c: &mut Criterion) {
     use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use sonde_otlp::receive::{decoded_cost, heap_bytes, limit_span, ItemLimits};
     let spans = sonde_spans();
     let body = sonde_otlp::traces_request(spans.iter().take(1000), &[]).encode_to_vec();
-    let store = sonde_otlp::receive::TraceStore::new(100_000, 64 << 20);
+    let store = sonde_otlp::receive::TraceStore::new(1_000_000, 256 << 20);
+    let limits = ItemLimits::default();
     let mut g = c.benchmark_group("otlp_ingest_spans");
     g.throughput(Throughput::Elements(1000));
     g.bench_function("sonde_1000_spans", |b| {
         b.iter(|| {
-            let (request, _) = sonde_otlp::receive::decode_request::<ExportTraceServiceRequest>(
+            let cost = decoded_cost(sonde_otlp::Signal::Traces, &body).unwrap();
+            assert!(cost < 64 << 20);
+            let (mut request, _) = sonde_otlp::receive::decode_request::<ExportTraceServiceRequest>(
                 Some("application/x-protobuf"),
                 None,
                 &body,
             )
             .unwrap();
+            let mut bytes = 0;
+            for span in request.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
+                limit_span(span, &limits);
+                bytes += heap_bytes::span(span);
+            }
+            black_box(bytes);
             store.add_request(request)
         })
     });

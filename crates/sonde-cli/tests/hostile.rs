@@ -463,3 +463,65 @@ fn smaller_points() {
     assert_eq!(sample(&text, "sonde_hub_rejected_total{signal=\"traces\",reason=\"too_large\"}"), 1.0, "{text}");
     hub.stop();
 }
+
+/// `[hub.tls]` serves the HTTP port over TLS (with the auth still asked);
+/// a plain-HTTP request there gets no answer.
+#[test]
+fn the_http_port_over_tls() {
+    let dir = peers::temp_dir("tls");
+    let Some((cert, key)) = peers::self_signed_certificate(dir.path()) else { return };
+    let Some(python) = peers::python_with("ssl") else { return };
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t0ken").unwrap();
+    let (hub, _config) = hub(&format!(
+        "[hub.tls]\ncert_file = \"{}\"\nkey_file = \"{}\"\n[hub.auth]\nbearer_token_file = \"{}\"\n",
+        cert.display(),
+        key.display(),
+        token.display()
+    ));
+    assert!(hub.output().contains("metrics at https://"), "{}", hub.output());
+    let fetch = format!(
+        "import ssl, urllib.request\nctx = ssl.create_default_context(cafile='{}')\n\
+         for auth in [None, 'Bearer t0ken']:\n\
+         \x20   req = urllib.request.Request('https://{}/metrics', headers={{'Authorization': auth}} if auth else {{}})\n\
+         \x20   try:\n        r = urllib.request.urlopen(req, context=ctx, timeout=10)\n        print(r.status, 'sonde_series' in r.read().decode())\n\
+         \x20   except urllib.error.HTTPError as e:\n        print(e.code, False)\n",
+        cert.display(),
+        hub.addr("metrics")
+    );
+    let out = Command::new(python).args(["-c", &fetch]).output().unwrap();
+    let said = String::from_utf8_lossy(&out.stdout).to_string();
+    assert_eq!(
+        said.lines().collect::<Vec<_>>(),
+        ["401 False", "200 True"],
+        "{said}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(http::get(hub.addr("metrics"), "/metrics").status, 0, "no plain-HTTP answer on the TLS port");
+    hub.stop();
+}
+
+/// Listening beyond loopback without auth is said at start, unless meant.
+#[test]
+fn an_exposed_listener_without_auth_is_warned_about() {
+    let exposed = |extra: &[&str]| {
+        let mut args = vec!["serve", "--listen", "0.0.0.0:0"];
+        args.extend_from_slice(extra);
+        args.extend_from_slice(&[
+            "--statsd",
+            "127.0.0.1:0",
+            "--otlp-grpc",
+            "127.0.0.1:0",
+            "--otlp-http",
+            "127.0.0.1:0",
+        ]);
+        Hub::start(SONDE, &args)
+    };
+    let hub = exposed(&[]);
+    let said = hub.output();
+    assert!(said.contains("warning: 0.0.0.0:") && said.contains("no [hub.auth]"), "{said}");
+    hub.stop();
+    let quiet = exposed(&["--insecure-listen"]);
+    assert!(!quiet.output().contains("warning"), "{}", quiet.output());
+    quiet.stop();
+}

@@ -3,7 +3,6 @@
 //! HTTPS and gRPC with TLS; without it the connection is refused, never
 //! downgraded to plain text.
 
-use std::process::Command;
 use std::time::Duration;
 
 use sonde::Registry;
@@ -12,30 +11,11 @@ use sonde_otlp::{Otlp, Protocol, RetryPolicy};
 use sonde_testkit::otlp::Receiver;
 use sonde_testkit::peers;
 
-/// A self-signed certificate for 127.0.0.1 and localhost, made by openssl.
-fn certificate(dir: &std::path::Path) -> Option<(std::path::PathBuf, std::path::PathBuf)> {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
-    let made = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
-        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
-        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !made {
-        peers::missing("openssl");
-        return None;
-    }
-    Some((cert, key))
-}
-
 #[test]
 fn tls_with_a_trusted_authority_and_refusal_without() {
     let dir = std::env::temp_dir().join(format!("sonde-otlp-tls-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    let Some((cert, key)) = certificate(&dir) else { return };
+    let Some((cert, key)) = peers::self_signed_certificate(&dir) else { return };
     let Some(rx) = Receiver::start_with(&["--tls-cert", cert.to_str().unwrap(), "--tls-key", key.to_str().unwrap()])
     else {
         return;

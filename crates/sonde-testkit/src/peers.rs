@@ -76,6 +76,26 @@ pub fn temp_dir(tag: &str) -> tempfile::TempDir {
     tempfile::Builder::new().prefix(&format!("sonde-{tag}-")).tempdir().expect("temporary directory")
 }
 
+/// A self-signed certificate for 127.0.0.1 and localhost made by openssl
+/// in `dir`: (certificate, key) PEM files, or `None` after [`missing`].
+pub fn self_signed_certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    let made = Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
+        .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])
+        .args(["-addext", "basicConstraints=critical,CA:FALSE", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !made {
+        missing("openssl");
+        return None;
+    }
+    Some((cert, key))
+}
+
 /// A real Prometheus server, its data in a temporary directory.
 pub struct Prometheus {
     /// The server process, killed when dropped.
