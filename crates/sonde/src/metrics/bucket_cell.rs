@@ -33,6 +33,12 @@ impl BucketCell {
         Self { owner: AtomicU32::new(0), base: zeroed(buckets + 1), stripes: AtomicPtr::new(std::ptr::null_mut()) }
     }
 
+    /// Heap bytes: the base row, and the stripe rows once contended.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let stripes = if self.stripes.load(Relaxed).is_null() { 0 } else { (STRIPES + 1) * self.stride() };
+        (self.base.len() + stripes) * size_of::<AtomicU64>()
+    }
+
     fn row_len(&self) -> usize {
         self.base.len()
     }

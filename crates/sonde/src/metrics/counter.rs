@@ -1,5 +1,6 @@
 //! `Counter`: a monotonic total, integer-exact with fractional adds allowed.
 
+use super::ARC_COUNTS;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -174,6 +175,10 @@ impl Metric for Counter {
     fn fingerprint(&self) -> u64 {
         let (int, float) = self.parts();
         int ^ float.to_bits().rotate_left(17)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        ARC_COUNTS + size_of::<CounterCore>() + self.0.cell.heap_bytes()
     }
 }
 

@@ -1,5 +1,6 @@
 //! `Gauge`: a value that is set, or moved up and down.
 
+use super::ARC_COUNTS;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -105,6 +106,10 @@ impl Metric for Gauge {
 
     fn fingerprint(&self) -> u64 {
         self.0.load(Relaxed)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        ARC_COUNTS + size_of::<AtomicU64>()
     }
 }
 

@@ -1,5 +1,6 @@
 //! `Histogram`: observations counted into fixed buckets.
 
+use super::ARC_COUNTS;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
@@ -230,6 +231,12 @@ impl Metric for Histogram {
     fn fingerprint(&self) -> u64 {
         let s = self.snapshot();
         s.count ^ s.sum.to_bits().rotate_left(17)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        // The bounds are shared by the family's series: not counted here.
+        let exemplar = if self.0.exemplar.is_some() { size_of::<Mutex<Option<RawExemplar>>>() } else { 0 };
+        ARC_COUNTS + size_of::<HistogramCore>() + self.0.cell.heap_bytes() + exemplar
     }
 }
 

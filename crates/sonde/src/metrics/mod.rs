@@ -30,6 +30,9 @@ pub use up_down_counter::UpDownCounter;
 
 use crate::snapshot::FamilySnapshot;
 
+/// The strong and weak counts in front of every `Arc` allocation.
+pub(crate) const ARC_COUNTS: usize = 2 * size_of::<usize>();
+
 /// The kinds of metric a registry holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
@@ -129,6 +132,9 @@ pub trait Metric: Clone + Send + Sync + sealed::Sealed + 'static {
     /// A number that changes whenever the series is written (for idle expiry).
     #[doc(hidden)]
     fn fingerprint(&self) -> u64;
+    /// Estimated heap bytes of the series' state (what its handle points to).
+    #[doc(hidden)]
+    fn heap_bytes(&self) -> usize;
 }
 
 macro_rules! seal {

@@ -44,6 +44,12 @@ struct Store {
 }
 
 impl Store {
+    /// Heap bytes: the chunk table and the chunks in use.
+    fn heap_bytes(&self) -> usize {
+        let used = self.chunks.iter().filter(|c| !c.load(Relaxed).is_null()).count();
+        self.chunks.len() * size_of::<AtomicPtr<[AtomicU64; CHUNK]>>() + used * size_of::<[AtomicU64; CHUNK]>()
+    }
+
     fn new() -> Self {
         let n = mapping().keys.div_ceil(CHUNK);
         Self { chunks: (0..n).map(|_| AtomicPtr::new(std::ptr::null_mut())).collect() }
@@ -122,6 +128,11 @@ pub(crate) struct Sketch {
 }
 
 impl Sketch {
+    /// Heap bytes of both stores.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.positive.heap_bytes() + self.negative.heap_bytes()
+    }
+
     pub(crate) fn new() -> Self {
         Self { positive: Store::new(), negative: Store::new(), zero: AtomicU64::new(0) }
     }

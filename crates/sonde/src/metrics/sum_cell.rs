@@ -58,6 +58,15 @@ impl Default for SumCell {
 }
 
 impl SumCell {
+    /// Heap bytes beyond the cell itself: the stripes, once contended.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        if self.stripes.load(Relaxed).is_null() {
+            0
+        } else {
+            size_of::<Stripes>()
+        }
+    }
+
     pub(crate) fn new() -> Self {
         Self {
             owner: AtomicU32::new(0),

@@ -1,5 +1,6 @@
 //! `Summary`: sliding-window quantiles plus all-time count and sum.
 
+use super::ARC_COUNTS;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -240,6 +241,11 @@ impl Metric for Summary {
 
     fn fingerprint(&self) -> u64 {
         self.count() ^ self.sum().to_bits().rotate_left(17)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        let windows: usize = self.0.windows.iter().map(|w| size_of::<Sketch>() + w.heap_bytes()).sum();
+        ARC_COUNTS + size_of::<SummaryCore>() + self.0.totals.heap_bytes() + windows
     }
 }
 

@@ -134,6 +134,10 @@ impl Metric for Timer {
     fn fingerprint(&self) -> u64 {
         self.0.fingerprint()
     }
+
+    fn heap_bytes(&self) -> usize {
+        self.0.heap_bytes()
+    }
 }
 
 #[cfg(test)]

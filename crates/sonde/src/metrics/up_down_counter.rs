@@ -1,5 +1,6 @@
 //! `UpDownCounter`: a total that may go down, summed like a counter.
 
+use super::ARC_COUNTS;
 use std::sync::Arc;
 
 use super::dropped::{drop_value, DropReason};
@@ -98,6 +99,10 @@ impl Metric for UpDownCounter {
 
     fn fingerprint(&self) -> u64 {
         self.value().to_bits()
+    }
+
+    fn heap_bytes(&self) -> usize {
+        ARC_COUNTS + size_of::<(SumCell, Baseline)>() + self.0 .0.heap_bytes()
     }
 }
 

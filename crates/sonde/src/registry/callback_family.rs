@@ -50,6 +50,15 @@ impl Collect for CallbackFamily {
         0
     }
 
+    /// A callback holds no series: its value is read at collection.
+    fn heap_bytes(&self) -> usize {
+        0
+    }
+
+    fn collected_bytes(&self) -> usize {
+        0
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

@@ -2,7 +2,7 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -39,6 +39,8 @@ pub(crate) struct FamilyCore<M: Metric> {
     seen: Mutex<LastChanges>,
     pub(crate) overflowed: AtomicU64,
     pub(crate) expired: AtomicU64,
+    /// Heap bytes as of the last collection.
+    collected_bytes: AtomicUsize,
 }
 
 impl<M: Metric> FamilyCore<M> {
@@ -61,6 +63,7 @@ impl<M: Metric> FamilyCore<M> {
             seen: Mutex::new(HashMap::new()),
             overflowed: AtomicU64::new(0),
             expired: AtomicU64::new(0),
+            collected_bytes: AtomicUsize::new(0),
         }
     }
 
@@ -124,8 +127,21 @@ impl<M: Metric> FamilyCore<M> {
         );
         let guard = ReadGuard::enter();
         out.reserve(self.series.len());
-        self.series.for_each_sorted(&guard, |key, m| m.collect_into(key.values(), &mut out));
+        let mut bytes = 0;
+        self.series.for_each_sorted(&guard, |key, m| {
+            bytes += m.heap_bytes();
+            m.collect_into(key.values(), &mut out)
+        });
+        self.collected_bytes.store(bytes + self.series.heap_bytes(), Relaxed);
         out
+    }
+
+    /// Heap bytes of the series: label keys, the index and each series' state.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        let guard = ReadGuard::enter();
+        let mut bytes = self.series.heap_bytes();
+        self.series.for_each(&guard, |_, m| bytes += m.heap_bytes());
+        bytes
     }
 
     /// Removes series whose value has not changed for `ttl`.
@@ -181,6 +197,10 @@ pub(crate) trait Collect: Send + Sync {
     fn describe(&self) -> String;
     fn overflowed(&self) -> u64;
     fn expired(&self) -> u64;
+    /// Heap bytes of the family's series now (walks them).
+    fn heap_bytes(&self) -> usize;
+    /// Heap bytes of the family's series at its last collection.
+    fn collected_bytes(&self) -> usize;
     fn as_any(&self) -> &dyn Any;
 }
 
@@ -203,6 +223,14 @@ impl<M: Metric> Collect for FamilyCore<M> {
 
     fn overflowed(&self) -> u64 {
         self.overflowed.load(Relaxed)
+    }
+
+    fn heap_bytes(&self) -> usize {
+        FamilyCore::heap_bytes(self)
+    }
+
+    fn collected_bytes(&self) -> usize {
+        self.collected_bytes.load(Relaxed)
     }
 
     fn expired(&self) -> u64 {

@@ -205,6 +205,8 @@ struct Writer<M> {
 pub(crate) struct LabelIndex<M> {
     table: AtomicPtr<Table>,
     len: AtomicUsize,
+    /// Bytes of the live entries' allocations (keys included).
+    entry_bytes: AtomicUsize,
     /// Bumped whenever the set of entries changes.
     generation: AtomicUsize,
     /// Entries sorted by label values, valid for `generation`.
@@ -302,6 +304,7 @@ impl<M> LabelIndex<M> {
         Self {
             table: AtomicPtr::new(Table::allocate(INITIAL_CAPACITY)),
             len: AtomicUsize::new(0),
+            entry_bytes: AtomicUsize::new(0),
             generation: AtomicUsize::new(0),
             sorted: Mutex::new((usize::MAX, Vec::new())),
             seed: random_seed(),
@@ -376,6 +379,8 @@ impl<M> LabelIndex<M> {
                 }
                 slots[i].store(entry, Release);
                 self.len.fetch_add(1, Relaxed);
+                // SAFETY: live entry, owned by this index.
+                self.entry_bytes.fetch_add(Entry::<M>::layout(unsafe { (*entry).key_len }).0.size(), Relaxed);
                 self.generation.fetch_add(1, Release);
                 return;
             }
@@ -430,6 +435,8 @@ impl<M> LabelIndex<M> {
                 s.store(std::ptr::without_provenance_mut(TOMBSTONE), Release);
                 w.tombstones += 1;
                 self.len.fetch_sub(1, Relaxed);
+                // SAFETY: as above.
+                self.entry_bytes.fetch_sub(Entry::<M>::layout(unsafe { (*p).key_len }).0.size(), Relaxed);
                 w.retired.push(Retired::Entry(p));
                 self.generation.fetch_add(1, Release);
                 removed += 1;
@@ -486,6 +493,15 @@ impl<M> LabelIndex<M> {
             // memory is not freed while the guard is held.
             f(unsafe { Entry::key(p) }, unsafe { &(*p).metric });
         }
+    }
+
+    /// Heap bytes of the index itself: its table, its entries (label keys
+    /// included, the metrics' own allocations not), its sorted-order cache.
+    pub(crate) fn heap_bytes(&self) -> usize {
+        // SAFETY: the table pointer is always a live table; only its mask is read.
+        let capacity = unsafe { (*self.table.load(Acquire)).mask } + 1;
+        let sorted = self.sorted.lock().unwrap_or_else(|p| p.into_inner()).1.capacity();
+        Table::layout(capacity).0.size() + self.entry_bytes.load(Relaxed) + sorted * size_of::<*mut Entry<M>>()
     }
 
     /// Number of series.
@@ -550,6 +566,28 @@ mod tests {
         assert!(seen.contains(r#"["v3", "x"]"#));
         assert_eq!(seen.len(), idx.len());
         assert_eq!(idx.len(), 550);
+    }
+
+    #[test]
+    fn heap_bytes_follow_inserts_and_removals() {
+        let idx = LabelIndex::<u64>::new();
+        let empty = idx.heap_bytes();
+        let g = ReadGuard::enter();
+        let long = "x".repeat(1000);
+        idx.get_or_insert_with(&lookup(&[&long]), || 1, &g);
+        let one = idx.heap_bytes();
+        // The entry holds the 1000-byte value and its 4-byte length.
+        assert!(one - empty >= 1004 + size_of::<Entry<u64>>(), "{empty} -> {one}");
+        assert!(one - empty < 1004 + size_of::<Entry<u64>>() + 16, "{empty} -> {one}");
+        drop(g);
+        idx.remove_where(|_, _| true);
+        assert_eq!(idx.heap_bytes(), empty);
+        let g = ReadGuard::enter();
+        for i in 0..1000u64 {
+            idx.get_or_insert_with(&lookup(&[&i.to_string()]), || i, &g);
+        }
+        // The table grew to at least two slots per series.
+        assert!(idx.heap_bytes() >= 2000 * size_of::<usize>() + 1000 * size_of::<Entry<u64>>());
     }
 
     #[test]

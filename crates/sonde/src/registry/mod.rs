@@ -614,6 +614,24 @@ impl Registry {
         self.inner.series.used.load(Relaxed)
     }
 
+    /// Estimated heap bytes of the registry's series, all families together
+    /// (label keys, the index tables and each series' cells; self-metrics
+    /// excluded). Walks every series: for budgets and diagnostics, not for a
+    /// hot loop. Collections report the same figure as `sonde_series_bytes`.
+    ///
+    /// ```
+    /// let r = sonde::Registry::new();
+    /// let before = r.series_bytes();
+    /// let c = r.counter("requests_total").labels(["path"]).register().unwrap();
+    /// c.with(&["/a/long/path/value"]).inc();
+    /// assert!(r.series_bytes() > before);
+    /// ```
+    pub fn series_bytes(&self) -> usize {
+        let mut bytes = 0;
+        self.each(|f| bytes += f.heap_bytes());
+        bytes
+    }
+
     /// Per-second rate of the counter `name` since its first increment,
     /// summed over its series; None if no such counter exists.
     ///

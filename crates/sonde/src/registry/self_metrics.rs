@@ -42,6 +42,16 @@ pub(super) fn append(out: &mut Vec<FamilySnapshot>, families: &[Arc<dyn Collect>
     f.push([], SeriesValue::Gauge(series as f64), None, &[], &[]);
     out.push(f);
 
+    let bytes: usize = families.iter().map(|f| f.collected_bytes()).sum();
+    let mut f = family(
+        "sonde_series_bytes",
+        "Estimated heap bytes of this registry's series (label keys, index and cells), self-metrics excluded.",
+        MetricKind::Gauge,
+        &[],
+    );
+    f.push([], SeriesValue::Gauge(bytes as f64), None, &[], &[]);
+    out.push(f);
+
     let mut f = family(
         "sonde_series_refused",
         "New series refused because the registry held its max_series (sent to the family's overflow series).",

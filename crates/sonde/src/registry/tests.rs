@@ -268,3 +268,33 @@ fn max_series_bounds_every_family_together() {
 fn snap_has(r: &Registry, family: &str, values: &[&str]) -> bool {
     r.snapshot().family(family).is_some_and(|f| f.find(values).is_some())
 }
+
+/// `series_bytes` counts label keys, the index and each series' state; it
+/// follows removals, and collections report it as `sonde_series_bytes`.
+#[test]
+fn series_bytes_follow_the_series_held() {
+    let r = Registry::new();
+    let c = r.counter("hits_total").labels(["path", "code"]).register().unwrap();
+    let h = r.histogram("latency_seconds").labels(["path"]).register().unwrap();
+    let empty = r.series_bytes();
+    let n = if cfg!(miri) { 50 } else { 1000 };
+    let paths: Vec<String> = (0..n).map(|i| format!("/api/v1/items/{i:06}")).collect();
+    for p in &paths {
+        c.with(&[p, "200"]).inc();
+        h.with(&[p]).observe(0.1);
+    }
+    let full = r.series_bytes();
+    let per_series = (full - empty) / (2 * n);
+    // A 20-byte key and a small counter, or a histogram row of 12 words:
+    // above the keys alone, well below a kilobyte each.
+    assert!((100..1000).contains(&per_series), "{per_series} bytes per series");
+    let reported = r.snapshot().family("sonde_series_bytes").unwrap().series().next().unwrap().value().as_f64();
+    // The collection sorted the series once: that order is cached, and counted.
+    assert_eq!(reported as usize, r.series_bytes());
+    assert_eq!(r.series_bytes() - full, 2 * n * size_of::<usize>());
+    for p in &paths {
+        c.remove(&[p, "200"]);
+    }
+    let after = r.series_bytes();
+    assert!(after < full - n * 30, "{full} -> {after}");
+}
