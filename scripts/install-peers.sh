@@ -16,7 +16,7 @@ command -v prometheus-pushgateway >/dev/null || debs+=(prometheus-pushgateway)
 command -v victoria-metrics >/dev/null || debs+=(victoria-metrics)
 # Headless Chromium for the dashboard's browser test (driven by playwright-core).
 [ -x /usr/bin/chromium ] || debs+=(chromium)
-# openssl makes the certificate of the OTLP TLS test.
+# openssl makes the certificates of the TLS tests (OTLP export, the hub).
 command -v openssl >/dev/null || debs+=(openssl)
 # Only when the machine has no Node.js of its own (never replace one).
 command -v node >/dev/null && command -v npm >/dev/null || debs+=(nodejs npm)

@@ -29,8 +29,15 @@
 //! `resource_attributes`, `headers`, `insecure`; the `OTEL_*` variables fill
 //! in the rest),
 //! `[textfile]` and `[json_file]` (`path`, `interval`), `[logger]`
-//! (`interval`), `[hub]` (`timer_buckets`, `history_bytes`, for `sonde serve`). Unknown keys
-//! are errors.
+//! (`interval`). `[hub]`, for `sonde serve`: `timer_buckets`,
+//! `history_bytes`, the byte budgets `trace_bytes`, `event_bytes`,
+//! `forward_bytes` (`1048576` or `"64MiB"`), `max_series`,
+//! `max_decoded_request`, `decode_concurrency`, `max_connections`,
+//! `max_statsd_connections`, the timeouts `idle_timeout`, `header_timeout`,
+//! `request_timeout`, `shutdown_grace`, `insecure_listen`; `[hub.auth]`
+//! (`bearer_token_file`, or `basic_user` with `basic_password_hash`) and
+//! `[hub.tls]` (`cert_file`, `key_file`); see [`HubConfig`] for the
+//! defaults. Unknown keys are errors.
 //!
 //! # Environment
 //!
@@ -39,7 +46,8 @@
 //! `SONDE_PROMETHEUS_LISTEN`, `SONDE_PUSHGATEWAY_URL` (with
 //! `SONDE_PUSHGATEWAY_JOB`), `SONDE_REMOTE_WRITE_URL`,
 //! `SONDE_STATSD_ADDRESS`, and `STATSD_HOST`/`STATSD_PORT` for a `[statsd]`
-//! section without an address. The environment overrides the file.
+//! section without an address; `SONDE_HUB_TOKEN` is the hub's bearer token
+//! when no `bearer_token_file` is set. The environment overrides the file.
 
 mod config;
 mod error;
