@@ -27,6 +27,13 @@
 //! basic with a password hash) covers every HTTP route and OTLP/gRPC call;
 //! TLS is optional. A stop takes at most its grace period and reports what
 //! it could not deliver.
+//!
+//! Label values that arrive from the network (StatsD and DogStatsD tags,
+//! OTLP attributes that become labels) keep their text, except that every
+//! control character (Unicode category Cc: NUL, tab, newline, DEL, C1)
+//! becomes U+FFFD (`sonde::sanitize_label_value`). DogStatsD tags whose
+//! names collide once sanitised keep the first value; each collision is
+//! counted in `sonde_statsd_tag_collisions_total`.
 
 mod decode;
 mod error;
