@@ -49,12 +49,20 @@ enum Command {
         config: Option<std::path::PathBuf>,
     },
     /// Validate a Prometheus text or OpenMetrics exposition (a file, an
-    /// http(s) URL, or - for stdin): syntax with line numbers, HELP/TYPE
-    /// misuse, names, duplicates, histogram buckets, missing help.
-    /// Exit status: 0 clean, 1 findings, 2 usage errors.
+    /// http(s) URL, or - for stdin), with line numbers. Text is read as
+    /// Prometheus' parser reads it and linted as `promtool check metrics`
+    /// lints it; OpenMetrics by its specification (exemplars, UNIT, info,
+    /// stateset, gauge histograms, created, sample names by type, # EOF).
+    /// Both also get histogram bucket, duplicate series and grouping checks.
+    /// The format comes from --format, else the URL's Content-Type, else a
+    /// `# EOF` line. Exit status (as promtool's): 0 clean, 1 errors, 3 lint
+    /// findings only, 2 usage errors.
     Check {
         /// File, URL or -.
         target: String,
+        /// `text` or `openmetrics` (default: detected).
+        #[arg(long, value_parser = ["text", "openmetrics"])]
+        format: Option<String>,
     },
     /// Check metric names in Rust sources against a spec list (TOML
     /// `[[metric]]` entries with name, kind, unit, help): reports undeclared
@@ -78,7 +86,7 @@ fn main() -> ExitCode {
         Command::Demo { addrs, config } => demo::run(addrs, config.as_deref()),
         Command::Serve { addrs, config } => serve::run(addrs, config),
         Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
-        Command::Check { target } => return ExitCode::from(check::run(&target)),
+        Command::Check { target, format } => return ExitCode::from(check::run(&target, format.as_deref())),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -1,90 +1,79 @@
-//! `sonde check` against promtool on the same inputs, and the checks
-//! promtool does not make.
+//! The `sonde check` command: exit codes as promtool's, line numbers and
+//! severities, bytes that are not UTF-8, the format flag, files and URLs.
 
 use std::io::Write;
 use std::process::{Command, Stdio};
 
-fn sonde_check(input: &str) -> (i32, String) {
+/// `sonde check [flags] -` with `input` on stdin: the exit code and stdout.
+fn check_stdin(flags: &[&str], input: &[u8]) -> (i32, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_sonde"))
-        .args(["check", "-"])
+        .arg("check")
+        .args(flags)
+        .arg("-")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
     let out = child.wait_with_output().unwrap();
     (out.status.code().unwrap(), String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
-fn promtool(input: &str) -> Option<i32> {
-    let bin = sonde_testkit::peers::program("promtool")?;
-    let mut child = Command::new(bin)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
-    Some(child.wait().unwrap().code().unwrap())
+fn sonde_check(input: &str) -> (i32, String) {
+    check_stdin(&[], input.as_bytes())
 }
 
-/// Inputs and whether they are clean. promtool must agree on each.
-const TABLE: &[(&str, bool)] = &[
-    ("# HELP up Up.\n# TYPE up gauge\nup 1\n", true),
-    ("# HELP x_total Xs.\n# TYPE x_total counter\nx_total{a=\"1\",b=\"q\\\"\\\\\\n\"} 3 1700000000000\n", true),
-    (
-        "# HELP h Lat.\n# TYPE h histogram\nh_bucket{le=\"0.5\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1.5\nh_count 2\n",
-        true,
-    ),
-    ("# HELP s S.\n# TYPE s summary\ns{quantile=\"0.5\"} NaN\ns_sum 0\ns_count 0\n", true),
-    ("# HELP g G.\n# TYPE g gauge\ng +Inf\ng{k=\"v\",} -Inf\n", true),
-    ("9bad 1\n", false),
-    ("# HELP x h\n# TYPE x gauge\n# TYPE x gauge\nx 1\n", false),
-    ("# HELP x h\n# TYPE x gauge\nx{a=\"1\" 1\n", false),
-    ("# HELP x h\n# TYPE x gauge\nx notanumber\n", false),
-    ("# HELP x h\n# TYPE x gauge\nx{9a=\"1\"} 1\n", false),
-    ("# HELP x h\n# TYPE x gauge\nx{a=\"\\q\"} 1\n", false),
-    ("# HELP x h\n# TYPE x thermometer\nx 1\n", false),
-    ("# HELP x h\n# HELP x again\n# TYPE x gauge\nx 1\n", false),
-    ("up 1\n", false),                               // no help text (a promtool lint)
-    ("# HELP c C.\n# TYPE c counter\nc 1\n", false), // counter without _total (a promtool lint)
-];
-
+/// Exit codes as promtool's: 0 clean, 1 an error, 3 lints only. The full
+/// table of cases against promtool and Python's parser is
+/// `crates/sonde-check/tests/reference.rs`; this checks the command.
 #[test]
-fn agrees_with_promtool_on_good_and_bad_inputs() {
-    for (input, clean) in TABLE {
+fn exit_codes_match_promtool() {
+    for (input, want) in [
+        ("# HELP up Up.\n# TYPE up gauge\nup 1\n", 0),
+        ("# HELP x h\n# TYPE x gauge\nx notanumber\n", 1),
+        ("up 1\n", 3),
+        ("# HELP c C.\n# TYPE c counter\nc 1\n", 3),
+    ] {
         let (code, out) = sonde_check(input);
-        assert_eq!(code == 0, *clean, "sonde check on {input:?}: {out}");
-        if let Some(pt) = promtool(input) {
-            assert_eq!(pt == 0, *clean, "promtool on {input:?} exited {pt}");
+        assert_eq!(code, want, "sonde check on {input:?}: {out}");
+        if let Some(promtool) = sonde_testkit::exposition::promtool_check(input) {
+            assert_eq!(promtool.code, want, "promtool on {input:?}: {}", promtool.report);
         }
     }
 }
 
 #[test]
-fn findings_carry_line_numbers() {
+fn findings_carry_line_numbers_and_severity() {
     let (code, out) = sonde_check("# HELP x h\n# TYPE x gauge\nx 1\nx{a=\"1\" 2\n");
     assert_eq!(code, 1);
-    assert!(out.contains("-:4: expected ',' or '}' after a label value"), "{out}");
-    assert!(out.contains("sonde check: 4 line(s), 1 finding(s)"), "{out}");
+    assert!(out.contains("-:4: unexpected end of label value \"1\""), "{out}");
+    assert!(out.contains("sonde check: 4 line(s) of text, 1 finding(s)"), "{out}");
+    let (code, out) = sonde_check("# HELP aB A.\n# TYPE aB gauge\naB 1\n");
+    assert_eq!(code, 3);
+    assert!(out.contains("-:0: aB: metric names should be written in 'snake_case' not 'camelCase' (lint)"), "{out}");
 }
 
+/// Bytes that are not UTF-8 are a finding on their line, not a crash.
 #[test]
-fn histogram_and_duplicate_checks_beyond_promtool() {
-    let cases: &[(&str, &str)] = &[
-        ("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 3\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 2\n", "not cumulative"),
-        ("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_sum 1\nh_count 1\n", "no +Inf bucket"),
-        ("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 1\nh_count 3\n", "_count 3 differs from the +Inf bucket 2"),
-        ("# HELP h h\n# TYPE h histogram\nh_bucket{le=\"2\"} 1\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 1\nh_sum 1\nh_count 1\n", "not sorted by le"),
-        ("# HELP x h\n# TYPE x gauge\nx 1\nx 2\n", "duplicate series"),
-        ("# HELP a h\n# TYPE a gauge\na 1\n# HELP b h\n# TYPE b gauge\nb 1\na{k=\"v\"} 2\n", "not grouped together"),
-    ];
-    for (input, want) in cases {
-        let (code, out) = sonde_check(input);
-        assert_eq!(code, 1, "{input:?}: {out}");
-        assert!(out.contains(want), "{input:?}: want {want:?} in {out}");
-    }
+fn invalid_utf8_is_a_finding() {
+    let (code, text) = check_stdin(&[], b"# HELP a A.\n# TYPE a gauge\na{x=\"\xff\"} 1\n");
+    assert_eq!(code, 1, "{text}");
+    assert!(text.contains("-:3: invalid UTF-8"), "{text}");
+}
+
+/// `--format` overrides detection: an OpenMetrics document without `# EOF`
+/// is read as text unless told (where `a_total` is a family of its own,
+/// without help), and as OpenMetrics its missing `# EOF` is the finding.
+#[test]
+fn the_format_flag() {
+    let input = "# TYPE a counter\n# HELP a A.\na_total 1\n";
+    let run = |flags: &[&str]| check_stdin(flags, input.as_bytes());
+    let (code, out) = run(&[]);
+    assert_eq!(code, 3, "{out}");
+    assert!(out.contains("a_total: no help text (lint)"), "{out}");
+    let (code, out) = run(&["--format", "openmetrics"]);
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("must end with # EOF"), "{out}");
 }
 
 #[test]
@@ -122,7 +111,7 @@ fn files_and_unreachable_targets() {
     };
     let (code, out, _) = run(good.to_str().unwrap());
     assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("3 line(s), 0 finding(s)"), "{out}");
+    assert!(out.contains("3 line(s) of text, 0 finding(s)"), "{out}");
     let (code, out, _) = run(bad.to_str().unwrap());
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains(&format!("{}:2:", bad.display())), "findings name the file and line: {out}");

@@ -171,8 +171,9 @@ fn bad_input_is_refused_counted_and_survived() {
     }
     let logins = text.lines().filter(|l| l.starts_with("logins{")).count();
     assert!(logins <= 10_001, "{logins} series: the limit (10,000) plus the overflow series");
+    // StatsD brings no help text (a promtool lint); nothing may be invalid.
     let findings = sonde_check::check(&text);
-    assert!(findings.is_empty(), "the exposition stays valid after hostile input: {findings:?}");
+    assert!(!sonde_check::has_errors(&findings), "the exposition stays valid after hostile input: {findings:?}");
     assert!(hub.rss_bytes() < 300 << 20, "RSS {} MB", hub.rss_bytes() >> 20);
     hub.stop();
 }

@@ -132,7 +132,7 @@ pub fn traced(args: TokenStream, item: TokenStream) -> TokenStream {
     } else {
         quote! {
             #start
-            #[allow(clippy::redundant_closure_call)]
+            #[allow(clippy::redundant_closure_call, reason = "the closure scopes the body's `return`s to the span")]
             let __sonde_result: #ret = {
                 let __sonde_entered = __sonde_span.enter();
                 (|| -> #ret #block)()

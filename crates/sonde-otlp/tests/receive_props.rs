@@ -143,8 +143,10 @@ proptest! {
         }
         let snapshot = registry.snapshot();
         for text in [sonde::encode::prometheus_text(&snapshot), sonde::encode::openmetrics(&snapshot)] {
+            // Names come from the sender, so promtool's style lints may fire;
+            // the exposition itself must be valid.
             let findings = sonde_check::check(&text);
-            prop_assert!(findings.is_empty(), "{findings:?}\n{text}");
+            prop_assert!(!sonde_check::has_errors(&findings), "{findings:?}\n{text}");
         }
     }
 

@@ -2,45 +2,18 @@
 //! OpenMetrics, property-tested) and promtool.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
-use std::sync::Mutex;
 
 use proptest::prelude::*;
 use sonde::{encode, Buckets, Registry, SeriesValue, Snapshot, SummaryOptions};
-use sonde_testkit::{peers, ChildGuard};
 
 /// Samples as (name, labels, value).
 type Samples = Vec<(String, BTreeMap<String, String>, f64)>;
 
-/// The Python parser, started once and fed one document per line.
-struct Parser {
-    _child: ChildGuard,
-    stdin: std::process::ChildStdin,
-    stdout: BufReader<std::process::ChildStdout>,
-}
-
-static PARSER: Mutex<Option<Parser>> = Mutex::new(None);
-
 fn parse(format: &str, body: &str) -> Option<Result<Samples, String>> {
-    let mut guard = PARSER.lock().unwrap_or_else(|p| p.into_inner());
-    if guard.is_none() {
-        let python = peers::python_with("prometheus_client")?;
-        let script = peers::workspace_root().join("tests/peers/parse_exposition.py");
-        let mut child = Command::new(python).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-        let stdin = child.stdin.take().unwrap();
-        let stdout = BufReader::new(child.stdout.take().unwrap());
-        *guard = Some(Parser { _child: ChildGuard(child), stdin, stdout });
-    }
-    let p = guard.as_mut().unwrap();
-    let req = serde_json::json!({"format": format, "body": body});
-    writeln!(p.stdin, "{req}").unwrap();
-    let mut line = String::new();
-    p.stdout.read_line(&mut line).unwrap();
-    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
-    if v["ok"] != true {
-        return Some(Err(v["error"].as_str().unwrap_or("?").to_owned()));
-    }
+    let v = match sonde_testkit::exposition::python_parse(format, body)? {
+        Ok(v) => v,
+        Err(e) => return Some(Err(e)),
+    };
     let samples = v["samples"]
         .as_array()
         .unwrap()
@@ -279,13 +252,8 @@ fn exemplars_are_written_and_parsed() {
         "request_latency_seconds_bucket{{le=\"0.5\"}} 2 # {{trace_id=\"{trace_id}\",span_id=\"{span_id}\"}} 0.3 "
     );
     assert!(body.contains(&want), "{body}");
-    let Some(python) = peers::python_with("prometheus_client") else { return };
-    let script = peers::workspace_root().join("tests/peers/parse_exposition.py");
-    let mut child = Command::new(python).arg(script).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
-    let req = serde_json::json!({"format": "openmetrics", "body": body});
-    writeln!(child.stdin.take().unwrap(), "{req}").unwrap();
-    let out = child.wait_with_output().unwrap();
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let Some(parsed) = sonde_testkit::exposition::python_parse("openmetrics", &body) else { return };
+    let v = parsed.unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(v["ok"], true, "{v}");
     let ex = &v["exemplars"][0];
     assert_eq!(ex[1]["le"], "0.5");
@@ -309,21 +277,9 @@ fn every_kind() -> Registry {
 
 #[test]
 fn promtool_accepts_every_instrument_kind() {
-    let Some(promtool) = peers::program("promtool") else {
-        return;
-    };
     let body = encode::prometheus_text(&every_kind().snapshot());
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child.stdin.take().unwrap().write_all(body.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    let report = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(out.status.success() && report.trim().is_empty(), "promtool: {report}\n{body}");
+    let Some(verdict) = sonde_testkit::exposition::promtool_check(&body) else { return };
+    assert!(verdict.code == 0 && verdict.report.trim().is_empty(), "promtool: {verdict:?}\n{body}");
 }
 
 #[test]

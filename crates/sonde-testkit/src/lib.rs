@@ -18,6 +18,7 @@
 //!   `SONDE_REQUIRE_PEERS=1` and skips it with a printed reason otherwise.
 //! - [`process`]: [`ChildGuard`] kills a child by PID when dropped; what a
 //!   process listens on, its resident memory and descriptors, from `/proc`.
+//! - [`exposition`]: the reference exposition parsers (promtool, Python).
 //! - [`http`]: one small blocking HTTP/1.1 client.
 //! - [`hub`]: [`Hub`], a `sonde serve` or `sonde demo` under test.
 //! - [`otlp`]: the Python OTLP receiver in `tests/peers`, and OTLP/HTTP posts.
@@ -25,6 +26,7 @@
 //! - [`port`]: [`ClosedPort`], a port that refuses connections until it listens.
 //! - [`wait`]: [`wait_until`], polling a condition until a deadline.
 
+pub mod exposition;
 pub mod http;
 pub mod hub;
 pub mod otlp;

@@ -268,7 +268,7 @@ impl MetricIngest {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "one point's context, each read once")]
     fn gauges(
         &self,
         state: &mut State,
@@ -336,7 +336,7 @@ impl MetricIngest {
     /// Finds or declares the family `name` of `kind`; returns this point's
     /// label values in the family's order (missing labels empty, unknown
     /// ones refused).
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments, reason = "one point's context, each read once")]
     fn target(
         &self,
         state: &mut State,
