@@ -10,8 +10,8 @@
 //! The route label is the route *template*: axum's `MatchedPath` when the
 //! layer runs inside a router (add it with `Router::layer`), otherwise a
 //! constant `"unmatched"`; raw paths never become labels, so `/users/1`
-//! through `/users/10000` stay one series. [`PropagateLayer`] injects the
-//! current span's `traceparent` into outgoing requests.
+//! through `/users/10000` stay one series. [`PropagateLayer`] starts a
+//! client span per outgoing request and injects its `traceparent`.
 
 mod client;
 mod server;

@@ -4,24 +4,47 @@ use super::id::{SpanId, TraceId};
 use super::trace_state::TraceState;
 
 /// The W3C trace flags byte.
+///
+/// A received byte is kept whole, so code that inspects a remote context can
+/// see bits this version does not define ([`raw`](Self::raw)); what is sent
+/// and exported carries only the defined bits ([`to_byte`](Self::to_byte)),
+/// as the specification requires ("vendors MUST set those to zero").
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct TraceFlags(u8);
 
 impl TraceFlags {
     /// Bit 0: the caller may have recorded this trace.
     pub const SAMPLED: Self = Self(0x01);
-    /// Bit 1 (Trace Context Level 2): the trace id's right 7 bytes are random.
+    /// Bit 1 (Trace Context Level 2): at least the trace id's right-most
+    /// 7 bytes are random.
     pub const RANDOM: Self = Self(0x02);
+    /// The bits Trace Context Level 2 defines.
+    const DEFINED: u8 = 0x03;
 
-    /// From the wire byte, keeping only the flags this version defines
-    /// (others must be propagated as zero).
+    /// From the wire byte, every bit kept (see [`raw`](Self::raw)).
     pub const fn from_byte(b: u8) -> Self {
-        Self(b & 0x03)
+        Self(b)
     }
 
-    /// The wire byte.
-    pub const fn to_byte(self) -> u8 {
+    /// The byte as received, bits this version does not define included.
+    ///
+    /// ```
+    /// use sonde::trace::TraceFlags;
+    /// let f = TraceFlags::from_byte(0xff);
+    /// assert_eq!((f.raw(), f.to_byte()), (0xff, 0x03));
+    /// ```
+    pub const fn raw(self) -> u8 {
         self.0
+    }
+
+    /// The byte to send: only the bits Level 2 defines (sampled, random).
+    pub const fn to_byte(self) -> u8 {
+        self.0 & Self::DEFINED
+    }
+
+    /// These flags without the bits Level 2 does not define.
+    pub const fn defined(self) -> Self {
+        Self(self.0 & Self::DEFINED)
     }
 
     /// Whether `flag` is set.

@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use super::propagation::Level;
+
 /// Most list-members a `tracestate` may hold; a header with more is dropped.
 pub const MAX_MEMBERS: usize = 32;
 /// Length a propagated `tracestate` is truncated to.
@@ -25,12 +27,26 @@ impl TraceState {
 }
 
 impl TraceState {
-    /// Parses a `tracestate` value (several header lines joined with `,`).
-    /// Members are trimmed of spaces and tabs; empty members are skipped.
-    /// Returns `None` (discard the whole header, as the W3C spec asks) for
-    /// a member that breaks the grammar, a repeated key, or more than
+    /// Parses a `tracestate` value (several header lines joined with `,`)
+    /// by Trace Context Level 2's grammar. Members are trimmed of spaces and
+    /// tabs; empty members are skipped; of a repeated key the first member
+    /// is kept. Returns `None` (discard the whole header, as the W3C spec
+    /// allows) for a member that breaks the grammar, or more than
     /// [`MAX_MEMBERS`] members.
+    ///
+    /// ```
+    /// use sonde::trace::TraceState;
+    /// // Level 2 keys: a letter or digit, then up to 255 of a-z 0-9 _ - * / @.
+    /// let s = TraceState::parse("1vendor=a, tenant@sys@x=b").unwrap();
+    /// assert_eq!(s.get("tenant@sys@x"), Some("b"));
+    /// assert!(TraceState::parse("@vendor=a").is_none());
+    /// ```
     pub fn parse(header: &str) -> Option<Self> {
+        Self::parse_at(header, Level::Two)
+    }
+
+    /// [`parse`](Self::parse) by the key grammar of `level`.
+    pub(crate) fn parse_at(header: &str, level: Level) -> Option<Self> {
         let mut members: Vec<(String, String)> = Vec::new();
         for raw in header.split(',') {
             let m = raw.trim_matches([' ', '\t']);
@@ -38,8 +54,16 @@ impl TraceState {
                 continue;
             }
             let (k, v) = m.split_once('=')?;
-            if !valid_key(k) || !valid_value(v) || members.iter().any(|(x, _)| x == k) {
+            if !valid_key(k, level) || !valid_value(v) {
                 return None;
+            }
+            if members.iter().any(|(x, _)| x == k) {
+                match level {
+                    // Level 1: a repeated key makes the header invalid.
+                    Level::One => return None,
+                    // Level 2: vendors may discard duplicates; the first stays.
+                    Level::Two => continue,
+                }
             }
             members.push((k.to_owned(), v.to_owned()));
             if members.len() > MAX_MEMBERS {
@@ -57,7 +81,7 @@ impl TraceState {
     /// A copy with `key` set to `value` and moved to the front (the W3C
     /// rule for a vendor updating its entry). None if either is invalid.
     pub fn insert(&self, key: &str, value: &str) -> Option<Self> {
-        if !valid_key(key) || !valid_value(value) {
+        if !valid_key(key, Level::Two) || !valid_value(value) {
             return None;
         }
         let mut v: Vec<(String, String)> = vec![(key.to_owned(), value.to_owned())];
@@ -111,11 +135,19 @@ fn key_char(c: u8) -> bool {
     c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, b'_' | b'-' | b'*' | b'/')
 }
 
+/// A key by `level`'s grammar. Level 2: a lowercase letter or digit, then
+/// up to 255 of lowercase letters, digits and `_-*/@`. Level 1: a
 /// `simple-key` (lcalpha then up to 255 of lcalpha, digit, `_-*/`), or
 /// `tenant@system` (tenant: lcalpha/digit then up to 240; system: lcalpha
 /// then up to 13).
-fn valid_key(k: &str) -> bool {
+fn valid_key(k: &str, level: Level) -> bool {
     let b = k.as_bytes();
+    if level == Level::Two {
+        return !b.is_empty()
+            && b.len() <= 256
+            && (b[0].is_ascii_lowercase() || b[0].is_ascii_digit())
+            && b.iter().all(|&c| key_char(c) || c == b'@');
+    }
     match k.split_once('@') {
         None => !b.is_empty() && b.len() <= 256 && b[0].is_ascii_lowercase() && b.iter().all(|&c| key_char(c)),
         Some((tenant, system)) => {
@@ -155,16 +187,22 @@ mod tests {
             ("t@s=v", Some(1)),
             ("1tenant@sys=v", Some(1)),
             ("Foo=1", None),
-            ("1foo=1", None),
+            ("1foo=1", Some(1)),
+            ("@foo=1", None),
+            ("foo@=1", Some(1)),
+            ("foo@@bar=1", Some(1)),
+            ("foo@bar@baz=1", Some(1)),
+            ("foo.bar=1", None),
+            ("foo =1", None),
             ("foo=", None),
             ("foo", None),
             ("foo=a,b", None),
-            ("foo=1,foo=2", None),
+            ("foo=1,foo=2", Some(1)),
             ("foo=a=b", None),
             ("foo=val ", Some(1)), // the trailing space is list whitespace
             ("foo=va l", Some(1)),
-            ("t@1sys=v", None),
-            ("t@systemnameistoolong=v", None),
+            ("t@1sys=v", Some(1)),
+            ("t@systemnameistoolong=v", Some(1)),
             ("foo=\u{7f}", None),
         ];
         for (h, want) in cases {
@@ -180,12 +218,37 @@ mod tests {
         assert!(TraceState::parse(&format!("{v256}v")).is_none());
     }
 
+    /// Where Level 1's key grammar differs: digit-first keys only as a
+    /// tenant, one `@` between a tenant and a short system id.
+    #[test]
+    fn level_one_keys() {
+        for (h, ok) in [
+            ("foo=1", true),
+            ("t@s=v", true),
+            ("1tenant@sys=v", true),
+            ("1foo=1", false),
+            ("foo@=1", false),
+            ("foo@@bar=1", false),
+            ("t@1sys=v", false),
+            ("t@systemnameistoolong=v", false),
+            ("foo=1,foo=1", false),
+        ] {
+            assert_eq!(TraceState::parse_at(h, Level::One).is_some(), ok, "{h:?}");
+        }
+    }
+
     #[test]
     fn member_limit() {
         let members = |n: usize| (0..n).map(|i| format!("k{i}=v")).collect::<Vec<_>>().join(",");
         assert!(TraceState::parse(&format!("a{}", &members(32)[1..])).is_some());
         assert_eq!(TraceState::parse(&members(32).replace("k0", "a")).unwrap().members().len(), 32);
         assert!(TraceState::parse(&members(33).replace("k0", "a")).is_none(), "33 members discard the header");
+    }
+
+    #[test]
+    fn the_first_of_a_repeated_key_stays() {
+        let s = TraceState::parse("foo=1,bar=2,foo=3").unwrap();
+        assert_eq!(s.to_header(), "foo=1,bar=2");
     }
 
     #[test]

@@ -352,9 +352,10 @@ impl Tracer {
     #[inline]
     fn begin(&self, name: Cow<'static, str>, kind: SpanKind, parent: Option<&SpanContext>) -> Span {
         let (trace_id, flags, state, parent_span_id, parent_remote) = match parent {
-            // Same trace: keep the parent's flags (the Level-2 random flag
-            // stays true for this trace id) and vendor state.
-            Some(p) => (p.trace_id, p.flags, p.state.clone(), p.span_id, p.remote),
+            // Same trace: keep the parent's defined flags (the Level-2
+            // random flag stays as received for this trace id; bits no
+            // version defines are not passed on) and vendor state.
+            Some(p) => (p.trace_id, p.flags.defined(), p.state.clone(), p.span_id, p.remote),
             // New root: our ids are random, so say so.
             None => (TraceId::random(), TraceFlags::RANDOM, TraceState::default(), SpanId::INVALID, false),
         };

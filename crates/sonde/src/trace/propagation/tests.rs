@@ -51,10 +51,13 @@ fn traceparent_table() {
 
 #[test]
 fn flags_and_versions_on_the_wire() {
-    // Unknown flag bits are zeroed; sampled and random (Level 2) are kept.
+    // Unknown flag bits are kept for inspection and never sent; sampled
+    // and random (Level 2) are sent.
     let ctx = parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-ff").unwrap();
+    assert_eq!(ctx.flags.raw(), 0xff);
     assert_eq!(ctx.flags.to_byte(), 0x03);
     assert!(ctx.flags.contains(crate::trace::TraceFlags::RANDOM));
+    assert!(format_traceparent(&ctx).ends_with("-03"));
     // A higher version is re-emitted as version 00.
     let future = parse_traceparent("cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra").unwrap();
     assert_eq!(format_traceparent(&future), VALID);
@@ -161,7 +164,8 @@ proptest! {
         let parsed = parse_traceparent(&format_traceparent(&ctx));
         prop_assert_eq!(parsed.is_some(), ctx.is_valid());
         if let Some(p) = parsed {
-            prop_assert_eq!((p.trace_id, p.span_id, p.flags), (ctx.trace_id, ctx.span_id, ctx.flags));
+            // What goes out is what Level 2 defines; that much comes back.
+            prop_assert_eq!((p.trace_id, p.span_id, p.flags), (ctx.trace_id, ctx.span_id, ctx.flags.defined()));
         }
     }
 }
@@ -219,4 +223,59 @@ fn header_map_injection() {
     Injector::set(&mut bad, "bad header\n", "x".into());
     Injector::set(&mut bad, "ok", "bad\nvalue".into());
     assert!(bad.is_empty(), "invalid names and values are skipped");
+}
+
+/// Level 1 and Level 2 side by side, one row per rule where they differ:
+/// the random flag sent or zeroed, `tracestate` keys accepted or the header
+/// dropped. Unknown flag bits are never sent at either level.
+#[test]
+fn levels_differ_where_the_spec_does() {
+    let (one, two) = (Propagator::new(Level::One), Propagator::new(Level::Two));
+    let tp = |flags: &str| format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}");
+    for (flags, sent_by_one, sent_by_two) in [
+        ("00", "00", "00"),
+        ("01", "01", "01"),
+        ("02", "00", "02"),
+        ("03", "01", "03"),
+        ("ff", "01", "03"),
+        ("04", "00", "00"),
+    ] {
+        for (p, want) in [(one, sent_by_one), (two, sent_by_two)] {
+            let ctx = p.extract(&carrier(&[("traceparent", &tp(flags))])).context.unwrap();
+            assert_eq!(ctx.flags.raw(), u8::from_str_radix(flags, 16).unwrap(), "received bits are kept");
+            let mut out: HashMap<String, String> = HashMap::new();
+            p.inject(&ctx, &Baggage::default(), &mut out);
+            assert_eq!(out["traceparent"], tp(want), "{:?} sending flags {flags}", p.level());
+        }
+    }
+    for (state, kept_by_one, kept_by_two) in [
+        ("vendor=1", true, true),
+        ("tenant@sys=1", true, true),
+        ("1vendor=1", false, true),
+        ("vendor@=1", false, true),
+        ("a@b@c=1", false, true),
+        ("t@waytoolongsystem=1", false, true),
+        ("a=1,a=2", false, true),
+        ("@vendor=1", false, false),
+        ("Vendor=1", false, false),
+    ] {
+        for (p, kept) in [(one, kept_by_one), (two, kept_by_two)] {
+            let ctx = p.extract(&carrier(&[("traceparent", VALID), ("tracestate", state)])).context.unwrap();
+            assert_eq!(!ctx.state.is_empty(), kept, "{:?} reading tracestate {state:?}", p.level());
+        }
+    }
+}
+
+/// A child of a remote parent keeps the trace's random flag as received and
+/// does not pass on bits no level defines.
+#[test]
+fn children_keep_the_defined_flags_of_their_remote_parent() {
+    let tracer = crate::trace::TracerProvider::builder().build().tracer("t");
+    for (flags, child) in [("ff", 0x03), ("fe", 0x02), ("01", 0x01), ("00", 0x00)] {
+        let tp = format!("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-{flags}");
+        let parent = extract(&carrier(&[("traceparent", &tp)])).context.unwrap();
+        let span = tracer.span("child").parent(&parent).start();
+        assert_eq!(span.context().flags.to_byte() & 0x02, child & 0x02, "random as received ({flags})");
+        assert_eq!(span.context().flags.raw() & !0x03, 0, "no undefined bits ({flags})");
+    }
 }

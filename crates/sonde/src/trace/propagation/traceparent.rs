@@ -4,7 +4,8 @@ use crate::trace::{SpanContext, SpanId, TraceFlags, TraceId};
 
 /// Parses one `traceparent` value. Surrounding spaces and tabs are ignored.
 ///
-/// Version `00` must be exactly 55 characters. A higher version (`01`..`fe`)
+/// Version `00` must be exactly 55 characters. The flags byte is kept whole
+/// ([`TraceFlags::raw`]). A higher version (`01`..`fe`)
 /// is parsed by its first four fields, and may continue only with `-`
 /// (the context is then re-emitted as version `00`). Version `ff`, uppercase
 /// hex, all-zero ids, and any other deviation make the header invalid:
@@ -40,7 +41,13 @@ pub fn parse_traceparent(value: &str) -> Option<SpanContext> {
     Some(ctx)
 }
 
-/// Formats a context as a version-`00` `traceparent`.
+/// Formats a context as a version-`00` `traceparent` (Level 2: the sampled
+/// and random flags; bits no level defines are never sent).
 pub fn format_traceparent(ctx: &SpanContext) -> String {
-    format!("00-{}-{}-{:02x}", ctx.trace_id, ctx.span_id, ctx.flags.to_byte())
+    format(ctx, ctx.flags.to_byte())
+}
+
+/// A version-`00` `traceparent` with the flags byte given.
+pub(super) fn format(ctx: &SpanContext, flags: u8) -> String {
+    format!("00-{}-{}-{flags:02x}", ctx.trace_id, ctx.span_id)
 }
