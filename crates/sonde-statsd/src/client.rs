@@ -155,6 +155,8 @@ impl Drop for Inner {
 ///
 /// Names and tag values are sanitised: characters that would end a field or
 /// a line (`:|@#,`, whitespace) become `_`, so no input can inject a metric.
+/// Label values that the exporter folds into names (tags off) follow the
+/// stricter name alphabet (see [`StatsdExporter`](crate::StatsdExporter)).
 ///
 /// ```no_run
 /// let statsd = sonde_statsd::StatsdClient::new("127.0.0.1", 8125, "myapp")?;

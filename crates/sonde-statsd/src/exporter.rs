@@ -14,8 +14,11 @@ use crate::{Kind, StatsdClient};
 /// exact), gauges and up-down counters as gauges, histograms and timers as
 /// `<name>.count` and `<name>.sum` increases, summaries as those plus one
 /// gauge per quantile (`<name>.p50`...). Labels become DogStatsD tags, or
-/// with `tags(false)` are appended to the name (`name.GET.200`). Lines go
-/// through the client's batching; each export ends with a flush.
+/// with `tags(false)` are appended to the name as segments in StatsD's name
+/// alphabet (`name.GET.200`; `/api/orders` becomes `_api_orders`: each run
+/// of characters outside `[A-Za-z0-9_.-]` is one `_`, and empty segments are
+/// dropped). Lines go through the client's batching; each export ends with a
+/// flush.
 ///
 /// Drive it with `sonde_export::PeriodicExporter`.
 pub struct StatsdExporter {
@@ -62,8 +65,7 @@ impl Exporter for StatsdExporter {
                 } else {
                     let mut n = f.name.clone();
                     for (_, v) in &labels {
-                        n.push('.');
-                        n.push_str(v);
+                        crate::line::push_name_segments(&mut n, v);
                     }
                     (n, &[])
                 };

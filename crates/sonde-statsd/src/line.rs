@@ -42,6 +42,28 @@ fn clean(out: &mut String, s: &str, also_colon: bool) {
     }
 }
 
+/// Appends `value` to `name` as StatsD name segments (for labels without
+/// tags): characters outside StatsD's name alphabet `[A-Za-z0-9_.-]` are
+/// replaced, each run of them by one `_`; the value's own dots separate
+/// segments, and empty segments are dropped, so an empty value adds nothing.
+pub(crate) fn push_name_segments(name: &mut String, value: &str) {
+    let mut mapped = String::with_capacity(value.len());
+    let mut in_run = false;
+    for c in value.chars() {
+        if c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-') {
+            mapped.push(c);
+            in_run = false;
+        } else if !in_run {
+            mapped.push('_');
+            in_run = true;
+        }
+    }
+    for segment in mapped.split('.').filter(|s| !s.is_empty()) {
+        name.push('.');
+        name.push_str(segment);
+    }
+}
+
 /// A float in the shortest form that reads back exactly, integers without a
 /// fraction.
 fn number(out: &mut String, v: f64) {
@@ -130,6 +152,28 @@ mod tests {
         let mut s = String::new();
         format(&mut s, &Framing::default(), "n", Val::Num(v, signed), Kind::Gauge, 1.0, &[]);
         s.trim_start_matches("n:").trim_end_matches("|g").to_owned()
+    }
+
+    /// Label values as name segments: the alphabet, runs, dots, empties.
+    #[test]
+    fn name_segments_table() {
+        for (value, want) in [
+            ("GET", "m.GET"),
+            ("/api/orders", "m._api_orders"),
+            ("a b  c", "m.a_b_c"),
+            ("api.v1", "m.api.v1"),
+            ("a..b", "m.a.b"),
+            (".x.", "m.x"),
+            ("", "m"),
+            ("...", "m"),
+            ("é/ü", "m._"),
+            ("x:y|z@w#v,u", "m.x_y_z_w_v_u"),
+            ("ok-1_2", "m.ok-1_2"),
+        ] {
+            let mut name = "m".to_owned();
+            push_name_segments(&mut name, value);
+            assert_eq!(name, want, "{value:?}");
+        }
     }
 
     #[test]

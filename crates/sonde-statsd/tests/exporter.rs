@@ -68,3 +68,34 @@ fn plain_statsd_folds_labels_into_names() {
     exporter.export(&r.snapshot()).unwrap();
     assert_eq!(lines(&rx), ["below:-2|g", "below:0|g", "req.GET.200:1|c"]);
 }
+
+/// Without tags, label values become name segments in StatsD's alphabet:
+/// each run of other characters is one `_`, empty segments are dropped.
+#[test]
+fn folded_label_values_keep_to_the_name_alphabet() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let client = StatsdClient::builder("127.0.0.1", rx.local_addr().unwrap().port()).prefix("demo").build().unwrap();
+    let exporter = StatsdExporter::new(client).tags(false);
+    let r = Registry::builder().self_metrics(false).build().unwrap();
+    let req = r.counter("http_requests_total").labels(["method", "path", "code"]).register().unwrap();
+    req.with(&["GET", "/api/orders", "200"]).inc();
+    req.with(&["POST", "/api/orders/{id} x", "500"]).inc_by(2);
+    req.with(&["GET", "", "404"]).inc();
+    r.gauge("queue_depth").labels(["queue"]).register().unwrap().with(&["a:b|c@d#e,f"]).set(3.0);
+    exporter.export(&r.snapshot()).unwrap();
+    let got = lines(&rx);
+    assert_eq!(
+        got,
+        [
+            "demo.http_requests.GET.404:1|c",
+            "demo.http_requests.GET._api_orders.200:1|c",
+            "demo.http_requests.POST._api_orders_id_x.500:2|c",
+            "demo.queue_depth.a_b_c_d_e_f:3|g",
+        ]
+    );
+    for l in &got {
+        let name = l.split(':').next().unwrap();
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-')), "{name}");
+        assert!(!name.contains(".."), "{name}");
+    }
+}

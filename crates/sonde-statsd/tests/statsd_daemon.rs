@@ -52,3 +52,30 @@ fn the_statsd_daemon_receives_counters_gauges_timers_and_sampled_counts() {
     assert!(timers.contains("'sonde.db': [ 12.5, 30 ]"), "{timers}");
     assert!(timers.contains("'sonde.block'"), "{timers}");
 }
+
+/// Without tags, label values are folded into names the daemon keeps as
+/// sent: no bad lines, no rewritten names.
+#[test]
+fn the_daemon_keeps_folded_names_as_sent() {
+    use sonde_export::Exporter;
+    let Some(daemon) = Daemon::start() else { return };
+    let client = StatsdClient::new("127.0.0.1", daemon.udp, "sonde").unwrap();
+    let exporter = sonde_statsd::StatsdExporter::new(client.clone()).tags(false);
+    let r = sonde::Registry::builder().self_metrics(false).build().unwrap();
+    let req = r.counter("demo_http_requests_total").labels(["method", "path", "code"]).register().unwrap();
+    req.with(&["GET", "/api/orders", "200"]).inc_by(4);
+    req.with(&["POST", "/api/orders/{id} x", "500"]).inc();
+    r.gauge("queue_depth").labels(["queue"]).register().unwrap().with(&["emails: high|prio"]).set(7.0);
+    exporter.export(&r.snapshot()).unwrap();
+    assert!(client.flush(Duration::from_secs(5)));
+    let counters = poll_until(Duration::from_secs(10), || {
+        Some(daemon.mgmt("counters"))
+            .filter(|c| value_of(c, "sonde.demo_http_requests.POST._api_orders_id_x.500").is_some())
+    })
+    .unwrap_or_else(|| daemon.mgmt("counters"));
+    let gauges = daemon.mgmt("gauges");
+    assert_eq!(value_of(&counters, "sonde.demo_http_requests.GET._api_orders.200"), Some(4.0), "{counters}");
+    assert_eq!(value_of(&counters, "sonde.demo_http_requests.POST._api_orders_id_x.500"), Some(1.0), "{counters}");
+    assert_eq!(value_of(&gauges, "sonde.queue_depth.emails_high_prio"), Some(7.0), "{gauges}");
+    assert_eq!(value_of(&counters, "statsd.bad_lines_seen"), Some(0.0), "{counters}");
+}
