@@ -17,7 +17,13 @@ Control endpoints (on the HTTP port), for fault tests:
   POST /reset      forget everything received
 
 With --tls-cert/--tls-key the gRPC port speaks TLS and OTLP/HTTP is also
-served over TLS on a third port (`https=<port>`); control stays plain.
+served over TLS on a third port (`https=<port>`); control stays plain. With
+--tls-client-ca both TLS ports also require a client certificate issued by
+that authority (mutual TLS).
+
+A scripted gRPC failure with "retry_after" carries a google.rpc.RetryInfo
+of that many seconds in its status details, as OTLP servers signal
+throttling; over HTTP it is the Retry-After header.
 """
 
 import argparse
@@ -179,14 +185,29 @@ class Http(BaseHTTPRequestHandler):
             self.reply(200, response.SerializeToString(), "application/x-protobuf")
 
 
+def retry_info(code, seconds):
+    """A google.rpc.Status with a RetryInfo detail, serialised."""
+    from google.protobuf import any_pb2, duration_pb2
+    from google.rpc import error_details_pb2, status_pb2
+    delay = float(seconds)
+    info = error_details_pb2.RetryInfo(
+        retry_delay=duration_pb2.Duration(seconds=int(delay), nanos=int((delay % 1) * 1e9)))
+    detail = any_pb2.Any()
+    detail.Pack(info)
+    return status_pb2.Status(code=code.value[0], message="scripted failure", details=[detail]).SerializeToString()
+
+
 def servicer(base, signal):
     class Servicer(base):
         def Export(self, request, context):
-            status, _, delay, partial = next_outcome()
+            status, retry_after, delay, partial = next_outcome()
             if delay:
                 time.sleep(delay)
             if status != 200:
-                context.abort(GRPC_CODES.get(status, grpc.StatusCode.INTERNAL), "scripted failure")
+                code = GRPC_CODES.get(status, grpc.StatusCode.INTERNAL)
+                if retry_after:
+                    context.set_trailing_metadata((("grpc-status-details-bin", retry_info(code, retry_after)),))
+                context.abort(code, "scripted failure")
             keep("grpc", signal, request)
             return response_for(signal, partial)
 
@@ -199,6 +220,7 @@ def main():
     parser.add_argument("--grpc-port", type=int, default=0)
     parser.add_argument("--tls-cert", help="serve TLS on both ports with this PEM certificate")
     parser.add_argument("--tls-key", help="and this PEM key")
+    parser.add_argument("--tls-client-ca", help="require client certificates issued by this PEM authority")
     args = parser.parse_args()
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
@@ -210,7 +232,9 @@ def main():
         servicer(logs_service_pb2_grpc.LogsServiceServicer, "logs"), server)
     if args.tls_cert:
         with open(args.tls_cert, "rb") as c, open(args.tls_key, "rb") as k:
-            credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+            client_ca = open(args.tls_client_ca, "rb").read() if args.tls_client_ca else None
+            credentials = grpc.ssl_server_credentials(
+                [(k.read(), c.read())], root_certificates=client_ca, require_client_auth=client_ca is not None)
         grpc_port = server.add_secure_port(f"127.0.0.1:{args.grpc_port}", credentials)
     else:
         grpc_port = server.add_insecure_port(f"127.0.0.1:{args.grpc_port}")
@@ -223,6 +247,9 @@ def main():
         import ssl
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(args.tls_cert, args.tls_key)
+        if args.tls_client_ca:
+            context.verify_mode = ssl.CERT_REQUIRED
+            context.load_verify_locations(args.tls_client_ca)
         https = ThreadingHTTPServer(("127.0.0.1", 0), Http)
         https.socket = context.wrap_socket(https.socket, server_side=True)
         threading.Thread(target=https.serve_forever, daemon=True).start()

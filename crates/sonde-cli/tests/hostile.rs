@@ -472,7 +472,7 @@ fn smaller_points() {
 #[test]
 fn the_http_port_over_tls() {
     let dir = peers::temp_dir("tls");
-    let Some((cert, key)) = peers::self_signed_certificate(dir.path()) else { return };
+    let Some((cert, key)) = peers::self_signed_certificate(dir.path(), "hub") else { return };
     let Some(python) = peers::python_with("ssl") else { return };
     let token = dir.path().join("token");
     std::fs::write(&token, "t0ken").unwrap();

@@ -265,6 +265,14 @@ pub struct OtlpConfig {
     pub gzip: bool,
     /// `service.name` (default: `OTEL_SERVICE_NAME`, or `unknown_service`).
     pub service_name: Option<String>,
+    /// A PEM file of the certificate authority to trust (as
+    /// `OTEL_EXPORTER_OTLP_CERTIFICATE`).
+    pub certificate: Option<String>,
+    /// A PEM client certificate chain for mutual TLS (as
+    /// `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE`); needs `client_key`.
+    pub client_certificate: Option<String>,
+    /// The client certificate's PEM key (as `OTEL_EXPORTER_OTLP_CLIENT_KEY`).
+    pub client_key: Option<String>,
 }
 
 /// `[hub]`: how `sonde serve` folds what it receives, and its bounds.
@@ -557,6 +565,9 @@ impl Config {
                 }
             }
             check_interval("otlp.interval", o.interval)?;
+            if o.client_certificate.is_some() != o.client_key.is_some() {
+                return Err(invalid("otlp.client_key", "client_certificate and client_key go together"));
+            }
         }
         for (key, f) in [("textfile", &self.textfile), ("json_file", &self.json_file)] {
             if let Some(f) = f {

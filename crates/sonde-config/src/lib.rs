@@ -26,8 +26,9 @@
 //! `interval`, `labels`), `[statsd]` (`address`, `prefix`, `flush_period`,
 //! `max_packet_size`, `sample_rate`, `interval`, `tags`), `[otlp]`
 //! (`endpoint`, `interval`, `protocol`, `gzip`, `service_name`,
-//! `resource_attributes`, `headers`, `insecure`; the `OTEL_*` variables fill
-//! in the rest),
+//! `resource_attributes`, `headers`, `insecure`, `certificate`,
+//! `client_certificate`, `client_key`; the `OTEL_*` variables fill in the
+//! rest),
 //! `[textfile]` and `[json_file]` (`path`, `interval`), `[logger]`
 //! (`interval`). `[hub]`, for `sonde serve`: `timer_buckets`,
 //! `history_bytes`, the byte budgets `trace_bytes`, `event_bytes`,

@@ -134,6 +134,12 @@ impl Pipeline {
             for (k, v) in &o.headers {
                 b = b.header(k, v);
             }
+            if let Some(ca) = &o.certificate {
+                b = b.certificate(ca);
+            }
+            if let (Some(cert), Some(key)) = (&o.client_certificate, &o.client_key) {
+                b = b.client_certificate(cert, key);
+            }
             let otlp = b.build().map_err(|e| start_err("otlp")(e.to_string()))?;
             let periodic =
                 otlp.periodic_metrics(pipeline.root.clone()).map_err(|e| start_err("otlp")(e.to_string()))?;

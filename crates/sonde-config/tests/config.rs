@@ -153,6 +153,7 @@ fn each_invalid_config_gets_a_precise_message() {
         ("namespace = \"has space\"", "`namespace`"),
         ("[otlp]\nendpoint = \"grpc://x\"", "`otlp.endpoint`"),
         ("[otlp]\nendpoint = \"http://x\"\nprotocol = \"udp\"", "`otlp.protocol`"),
+        ("[otlp]\nendpoint = \"https://x\"\nclient_key = \"k.pem\"", "`otlp.client_key`"),
         ("[hub]\ntimer_buckets = [1.0, 0.5]", "`hub.timer_buckets`"),
     ];
     for (toml, want) in cases {

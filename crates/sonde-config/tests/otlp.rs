@@ -30,3 +30,30 @@ fn the_otlp_section_exports_metrics() {
         }
     }
 }
+
+/// `certificate`, `client_certificate` and `client_key` reach the exporter:
+/// a receiver that requires the client certificate gets the metrics.
+#[test]
+fn the_otlp_section_speaks_mutual_tls() {
+    let dir = sonde_testkit::peers::temp_dir("config-mtls");
+    let Some((cert, key)) = sonde_testkit::peers::self_signed_certificate(dir.path(), "server") else { return };
+    let Some((ccert, ckey)) = sonde_testkit::peers::self_signed_certificate(dir.path(), "client") else { return };
+    let path = |p: &std::path::Path| p.to_str().unwrap().to_owned();
+    let Some(rx) =
+        Receiver::start_with(&["--tls-cert", &path(&cert), "--tls-key", &path(&key), "--tls-client-ca", &path(&ccert)])
+    else {
+        return;
+    };
+    let toml = format!(
+        "[otlp]\nendpoint = \"https://127.0.0.1:{}\"\ninterval = \"1h\"\ncertificate = {:?}\n\
+         client_certificate = {:?}\nclient_key = {:?}\n",
+        rx.https.unwrap(),
+        path(&cert),
+        path(&ccert),
+        path(&ckey)
+    );
+    let pipeline = Pipeline::start(&Config::from_toml(&toml).unwrap(), sonde::Registry::new()).unwrap();
+    pipeline.registry().counter("secure_total").register().unwrap().inc();
+    pipeline.shutdown(Duration::from_secs(5)).unwrap();
+    assert!(rx.received().iter().any(|r| r.to_string().contains("\"secure\"")), "delivered over mutual TLS");
+}

@@ -119,6 +119,8 @@ pub(crate) struct Endpoint {
     pub timeout: Duration,
     /// PEM of the certificate authority to trust instead of the web's.
     pub ca_pem: Option<Vec<u8>>,
+    /// PEM of the client certificate chain and of its key, for mutual TLS.
+    pub client_pem: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// Options for [`crate::Otlp`]; see the crate docs for the variables read.
@@ -133,6 +135,7 @@ pub struct OtlpBuilder {
     timeout: Option<Duration>,
     insecure: Option<bool>,
     certificate: Option<std::path::PathBuf>,
+    client_identity: Option<(std::path::PathBuf, std::path::PathBuf)>,
     service_name: Option<String>,
     resource: Vec<(String, String)>,
     interval: Option<Duration>,
@@ -194,6 +197,18 @@ impl OtlpBuilder {
     /// of the web's roots), as `OTEL_EXPORTER_OTLP_CERTIFICATE` does.
     pub fn certificate(mut self, pem_file: impl Into<std::path::PathBuf>) -> Self {
         self.certificate = Some(pem_file.into());
+        self
+    }
+
+    /// Presents this client certificate (a PEM chain, leaf first) and its
+    /// PEM key for mutual TLS, as `OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE` and
+    /// `OTEL_EXPORTER_OTLP_CLIENT_KEY` do.
+    pub fn client_certificate(
+        mut self,
+        cert_pem_file: impl Into<std::path::PathBuf>,
+        key_pem_file: impl Into<std::path::PathBuf>,
+    ) -> Self {
+        self.client_identity = Some((cert_pem_file.into(), key_pem_file.into()));
         self
     }
 
@@ -308,15 +323,28 @@ impl OtlpBuilder {
             ),
             (None, None) => Duration::from_secs(10),
         };
-        let certificate = self.certificate.clone().or_else(|| self.signal_var(signal, "CERTIFICATE").map(Into::into));
-        let ca_pem = match certificate {
-            Some(path) => Some(
-                std::fs::read(&path)
-                    .map_err(|e| Error::Config(format!("cannot read the OTLP certificate {}: {e}", path.display())))?,
-            ),
-            None => None,
+        let read = |what: &str, path: &std::path::Path| {
+            std::fs::read(path)
+                .map_err(|e| Error::Config(format!("cannot read the OTLP {what} {}: {e}", path.display())))
         };
-        Ok(Endpoint { url, protocol, headers, gzip, timeout, ca_pem })
+        let certificate = self.certificate.clone().or_else(|| self.signal_var(signal, "CERTIFICATE").map(Into::into));
+        let ca_pem = certificate.map(|path| read("certificate", &path)).transpose()?;
+        let identity = self.client_identity.clone().or_else(|| {
+            match (self.signal_var(signal, "CLIENT_CERTIFICATE"), self.signal_var(signal, "CLIENT_KEY")) {
+                (None, None) => None,
+                (cert, key) => Some((cert.unwrap_or_default().into(), key.unwrap_or_default().into())),
+            }
+        });
+        let client_pem = match identity {
+            None => None,
+            Some((cert, key)) if cert.as_os_str().is_empty() || key.as_os_str().is_empty() => {
+                return Err(Error::Config(
+                    "a client certificate needs both OTEL_EXPORTER_OTLP_CLIENT_CERTIFICATE and _CLIENT_KEY".into(),
+                ));
+            }
+            Some((cert, key)) => Some((read("client certificate", &cert)?, read("client key", &key)?)),
+        };
+        Ok(Endpoint { url, protocol, headers, gzip, timeout, ca_pem, client_pem })
     }
 
     /// Resource attributes: `OTEL_RESOURCE_ATTRIBUTES`, then builder calls,

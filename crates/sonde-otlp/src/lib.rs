@@ -28,15 +28,19 @@
 //! `_LOGS_ENDPOINT`, used as given), `..._HEADERS`, `..._PROTOCOL`
 //! (`grpc`, `http/protobuf`, `http/json`), `..._COMPRESSION` (`gzip`),
 //! `..._TIMEOUT` (ms), `..._INSECURE`, `..._CERTIFICATE` (a PEM file of the
-//! certificate authority to trust), `OTEL_SERVICE_NAME`,
+//! certificate authority to trust), `..._CLIENT_CERTIFICATE` and
+//! `..._CLIENT_KEY` (PEM files for mutual TLS), `OTEL_SERVICE_NAME`,
 //! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_METRIC_EXPORT_INTERVAL` (ms).
 //!
 //! # Faults
 //!
 //! HTTP 429, 502, 503 and 504, and the gRPC codes OTLP lists (UNAVAILABLE,
-//! RESOURCE_EXHAUSTED, CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE,
-//! DATA_LOSS) are retried with jittered exponential backoff, honouring
-//! `Retry-After`; anything else (a 400, say) fails at once. A partial
+//! CANCELLED, DEADLINE_EXCEEDED, ABORTED, OUT_OF_RANGE, DATA_LOSS, and
+//! RESOURCE_EXHAUSTED when the server says when to retry) are retried with
+//! jittered exponential backoff, or after the wait the server gives: HTTP's
+//! `Retry-After`, gRPC's `google.rpc.RetryInfo` status detail (a wait that
+//! would pass the retry deadline fails at once); anything else (a 400,
+//! say) fails at once. A partial
 //! success is logged and its rejected items counted, never retried. Spans
 //! and events go through Sonde's bounded batch queues, whose drops are
 //! counted; metrics through [`sonde_export::PeriodicExporter`]. gRPC runs
@@ -87,6 +91,18 @@ impl Otlp {
     /// result override them.
     pub fn from_env() -> OtlpBuilder {
         OtlpBuilder::with_env(std::env::vars())
+    }
+
+    /// Options from these `OTEL_*` variables, as [`from_env`](Self::from_env)
+    /// reads the process's (for configurations that carry their own).
+    ///
+    /// ```
+    /// let vars = [("OTEL_EXPORTER_OTLP_ENDPOINT".to_string(), "http://127.0.0.1:4318".to_string())];
+    /// let otlp = sonde_otlp::Otlp::from_vars(vars).build()?;
+    /// # Ok::<(), sonde_otlp::Error>(())
+    /// ```
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> OtlpBuilder {
+        OtlpBuilder::with_env(vars)
     }
 
     /// The resource attributes sent with every request.

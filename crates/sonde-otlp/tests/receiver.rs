@@ -263,6 +263,43 @@ fn retry_after_is_honoured() {
     assert_eq!(rx.attempts(), 2);
 }
 
+/// gRPC throttling: a status carrying `google.rpc.RetryInfo` is retried
+/// after the delay it gives (UNAVAILABLE, and RESOURCE_EXHAUSTED, which is
+/// retried only with RetryInfo); a delay past the exporter's deadline fails
+/// at once instead of waiting.
+#[test]
+fn grpc_retry_info_sets_the_wait() {
+    let Some(rx) = Receiver::start() else { return };
+    for status in [503, 429] {
+        rx.reset();
+        rx.script(&format!(r#"{{"statuses": [{status}], "retry_after": "1.2"}}"#));
+        let exporter = builder(&rx, Protocol::Grpc).build().unwrap().metric_exporter().unwrap();
+        let started = Instant::now();
+        exporter.export(&workload().snapshot()).unwrap_or_else(|e| panic!("{status}: {e}"));
+        // The backoff alone would wait about 20 ms.
+        assert!(started.elapsed() >= Duration::from_millis(1150), "{status}: waited {:?}", started.elapsed());
+        assert_eq!(rx.attempts(), 2, "{status}");
+    }
+    rx.reset();
+    rx.script(r#"{"statuses": [429]}"#);
+    let exporter = builder(&rx, Protocol::Grpc).build().unwrap().metric_exporter().unwrap();
+    let err = exporter.export(&workload().snapshot()).unwrap_err();
+    assert!(!err.is_retryable(), "RESOURCE_EXHAUSTED without RetryInfo is final: {err}");
+    assert_eq!(rx.attempts(), 1);
+    rx.reset();
+    rx.script(r#"{"statuses": [503], "retry_after": "30"}"#);
+    let exporter = builder(&rx, Protocol::Grpc)
+        .retry(RetryPolicy { max_elapsed: Duration::from_secs(2), ..fast_retries() })
+        .build()
+        .unwrap()
+        .metric_exporter()
+        .unwrap();
+    let started = Instant::now();
+    assert!(exporter.export(&workload().snapshot()).is_err());
+    assert!(started.elapsed() < Duration::from_secs(2), "gave up at once, {:?}", started.elapsed());
+    assert_eq!(rx.attempts(), 1);
+}
+
 #[test]
 fn a_slow_receiver_times_out() {
     let Some(rx) = Receiver::start() else { return };

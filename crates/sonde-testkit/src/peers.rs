@@ -77,9 +77,10 @@ pub fn temp_dir(tag: &str) -> tempfile::TempDir {
 }
 
 /// A self-signed certificate for 127.0.0.1 and localhost made by openssl
-/// in `dir`: (certificate, key) PEM files, or `None` after [`missing`].
-pub fn self_signed_certificate(dir: &Path) -> Option<(PathBuf, PathBuf)> {
-    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+/// in `dir`: (`{name}-cert.pem`, `{name}-key.pem`), or `None` after
+/// [`missing`]. A test's server and client each take a name of their own.
+pub fn self_signed_certificate(dir: &Path, name: &str) -> Option<(PathBuf, PathBuf)> {
+    let (cert, key) = (dir.join(format!("{name}-cert.pem")), dir.join(format!("{name}-key.pem")));
     let made = Command::new("openssl")
         .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=localhost"])
         .args(["-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost"])

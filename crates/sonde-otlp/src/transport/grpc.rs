@@ -22,10 +22,14 @@ use tonic::codec::CompressionEncoding;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, ClientTlsConfig};
 use tonic::Code;
+use tonic_types::StatusExt;
 
 use super::Attempt;
 use crate::config::{Endpoint, Signal};
 use crate::Error;
+
+/// The longest server-given wait honoured (as for HTTP's `Retry-After`).
+const MAX_RETRY_DELAY: Duration = Duration::from_secs(300);
 
 type Reply<R> = Result<R, tonic::Status>;
 type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
@@ -89,10 +93,13 @@ impl GrpcSender {
             .connect_timeout(endpoint.timeout)
             .timeout(endpoint.timeout);
         if endpoint.url.starts_with("https://") {
-            let tls = match &endpoint.ca_pem {
+            let mut tls = match &endpoint.ca_pem {
                 Some(pem) => ClientTlsConfig::new().ca_certificate(tonic::transport::Certificate::from_pem(pem)),
                 None => ClientTlsConfig::new().with_webpki_roots(),
             };
+            if let Some((cert, key)) = &endpoint.client_pem {
+                tls = tls.identity(tonic::transport::Identity::from_pem(cert, key));
+            }
             target = target.tls_config(tls).map_err(|e| config(format!("TLS: {e}")))?;
         }
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -140,21 +147,25 @@ impl GrpcSender {
                 Attempt::Done { rejected, message }
             }
             Ok(Err(status)) => {
-                // OTLP/gRPC: these codes are retryable, every other is final.
-                let retryable = matches!(
-                    status.code(),
+                // The server's own wait (google.rpc.RetryInfo in the status
+                // details), as OTLP throttling prescribes.
+                let delay = status.get_details_retry_info().and_then(|r| r.retry_delay);
+                // OTLP/gRPC: these codes are retryable, every other is final;
+                // RESOURCE_EXHAUSTED only when the server says when to retry.
+                let retryable = match status.code() {
                     Code::Cancelled
-                        | Code::DeadlineExceeded
-                        | Code::ResourceExhausted
-                        | Code::Aborted
-                        | Code::OutOfRange
-                        | Code::Unavailable
-                        | Code::DataLoss
-                );
+                    | Code::DeadlineExceeded
+                    | Code::Aborted
+                    | Code::OutOfRange
+                    | Code::Unavailable
+                    | Code::DataLoss => true,
+                    Code::ResourceExhausted => delay.is_some(),
+                    _ => false,
+                };
                 let message: String = status.message().chars().take(512).collect();
                 let e = Error::Status { signal, status: status.code() as u16, message, retryable };
                 if retryable {
-                    Attempt::Retry(e, None)
+                    Attempt::Retry(e, delay.map(|d| d.min(MAX_RETRY_DELAY)))
                 } else {
                     Attempt::Fail(e)
                 }

@@ -17,11 +17,30 @@ impl HttpSender {
     pub(super) fn new(endpoint: &Endpoint) -> Result<Self, Error> {
         let mut config =
             ureq::Agent::config_builder().timeout_global(Some(endpoint.timeout)).http_status_as_error(false);
-        if let Some(pem) = &endpoint.ca_pem {
-            let ca = ureq::tls::Certificate::from_pem(pem)
-                .map_err(|e| Error::Config(format!("the OTLP certificate is not PEM: {e}")))?;
-            let tls = ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&[ca])).build();
-            config = config.tls_config(tls);
+        if endpoint.ca_pem.is_some() || endpoint.client_pem.is_some() {
+            let mut tls = ureq::tls::TlsConfig::builder();
+            if let Some(pem) = &endpoint.ca_pem {
+                let ca = ureq::tls::Certificate::from_pem(pem)
+                    .map_err(|e| Error::Config(format!("the OTLP certificate is not PEM: {e}")))?;
+                tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&[ca]));
+            }
+            if let Some((cert, key)) = &endpoint.client_pem {
+                let chain = ureq::tls::parse_pem(cert)
+                    .filter_map(|item| match item {
+                        Ok(ureq::tls::PemItem::Certificate(c)) => Some(Ok(c)),
+                        Ok(_) => None,
+                        Err(e) => Some(Err(e)),
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+                    .map_err(|e| Error::Config(format!("the OTLP client certificate is not PEM: {e}")))?;
+                if chain.is_empty() {
+                    return Err(Error::Config("the OTLP client certificate file holds no certificate".into()));
+                }
+                let key = ureq::tls::PrivateKey::from_pem(key)
+                    .map_err(|e| Error::Config(format!("the OTLP client key is not a PEM private key: {e}")))?;
+                tls = tls.client_cert(Some(ureq::tls::ClientCert::new_with_certs(&chain, key)));
+            }
+            config = config.tls_config(tls.build());
         }
         Ok(Self { agent: config.build().into() })
     }
