@@ -54,13 +54,17 @@ impl StatsdBuilder {
         self
     }
 
-    /// How often queued lines are sent at the latest (default 100 ms).
+    /// How often partial datagrams and queued lines are sent at the latest
+    /// (default 100 ms); a full datagram goes at once.
     pub fn flush_interval(mut self, interval: Duration) -> Self {
         self.flush_interval = interval;
         self
     }
 
-    /// Lines the buffer holds before new ones are dropped (default 65,536).
+    /// Lines the shared queue holds before new ones are dropped (default
+    /// 65,536). The queue takes the lines of threads beyond the first 64,
+    /// which have no datagram of their own, and of a thread whose datagram
+    /// the sender is sending at that moment.
     pub fn capacity(mut self, lines: usize) -> Self {
         self.capacity = lines;
         self
@@ -85,7 +89,30 @@ impl StatsdBuilder {
                 self.max_packet, self.capacity, self.flush_interval
             )));
         }
-        let transport = match &self.target {
+        let (transport, direct) = (self.connect()?, self.connect()?);
+        direct.set_nonblocking().map_err(|source| Error::Socket { addr: "caller socket".into(), source })?;
+        transport
+            .set_send_timeout(sender::SEND_TIMEOUT)
+            .map_err(|source| Error::Socket { addr: "sender socket".into(), source })?;
+        let shared = Arc::new(Shared::new(self.capacity, self.max_packet, direct));
+        let worker = shared.clone();
+        let interval = self.flush_interval;
+        let thread = std::thread::Builder::new()
+            .name("sonde-statsd".into())
+            .spawn(move || sender::run(worker, transport, interval))
+            .map_err(|source| Error::Socket { addr: "sender thread".into(), source })?;
+        Ok(StatsdClient {
+            inner: Arc::new(Inner {
+                shared,
+                framing: Framing { prefix: self.prefix, tags: self.tags },
+                thread: Some(thread),
+            }),
+        })
+    }
+
+    /// A socket connected to the target.
+    fn connect(&self) -> Result<Transport, Error> {
+        Ok(match &self.target {
             Target::Udp(host, port) => {
                 let addr_text = format!("{host}:{port}");
                 let addrs: Vec<_> = (host.as_str(), *port)
@@ -112,20 +139,6 @@ impl StatsdBuilder {
             Target::Unix(path) => {
                 return Err(Error::Option(format!("unix sockets are not available here ({})", path.display())))
             }
-        };
-        let shared = Arc::new(Shared::new(self.capacity, self.max_packet));
-        let worker = shared.clone();
-        let interval = self.flush_interval;
-        let thread = std::thread::Builder::new()
-            .name("sonde-statsd".into())
-            .spawn(move || sender::run(worker, transport, interval))
-            .map_err(|source| Error::Socket { addr: "sender thread".into(), source })?;
-        Ok(StatsdClient {
-            inner: Arc::new(Inner {
-                shared,
-                framing: Framing { prefix: self.prefix, tags: self.tags },
-                thread: Some(thread),
-            }),
         })
     }
 }
@@ -148,10 +161,13 @@ impl Drop for Inner {
 }
 
 /// Sends StatsD (and DogStatsD) metrics without ever blocking the caller:
-/// each call formats one line into a bounded queue (a full queue drops the
-/// line and counts it); a sender thread packs lines into datagrams no larger
-/// than the maximum packet size, sent when a datagram fills and at every
-/// flush interval. Cheap to clone; the last clone to drop flushes.
+/// each thread packs its lines into a datagram of its own (no larger than
+/// the maximum packet size) and sends it, on a non-blocking socket, when it
+/// fills; a sender thread sends the partial datagrams at every flush
+/// interval, and packs the lines of threads beyond the first 64 from a
+/// bounded queue (a full queue drops the line and counts it). A thread's
+/// lines leave in the order it wrote them. Cheap to clone; the last clone
+/// to drop flushes.
 ///
 /// Names and tag values are sanitised: characters that would end a field or
 /// a line (`:|@#,`, whitespace) become `_`, so no input can inject a metric.
@@ -234,8 +250,13 @@ impl StatsdClient {
             if !self.sampled(rate) {
                 return;
             }
-            self.queue(name, Val::Num(0.0, false), Kind::Gauge, 1.0, tags);
-            self.queue(name, Val::Num(value, false), Kind::Gauge, 1.0, tags);
+            // Set to zero, then move down: two lines that stay together.
+            let framing = &self.inner.framing;
+            self.inner.shared.put(2, |out| {
+                line::format(out, framing, name, Val::Num(0.0, false), Kind::Gauge, 1.0, tags);
+                out.push('\n');
+                line::format(out, framing, name, Val::Num(value, false), Kind::Gauge, 1.0, tags);
+            });
         } else {
             self.send(name, Val::Num(value, false), Kind::Gauge, rate, tags);
         }
@@ -290,30 +311,13 @@ impl StatsdClient {
 
     #[inline]
     fn send(&self, name: &str, value: Val<'_>, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
-        if self.inner.shared.queue.is_full() {
+        if self.inner.shared.is_full() {
             self.inner.shared.stats.dropped.fetch_add(1, Relaxed);
             return;
         }
         if self.sampled(rate) {
-            self.queue(name, value, kind, rate.clamp(0.0, 1.0), tags);
-        }
-    }
-
-    fn queue(&self, name: &str, value: Val<'_>, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
-        let shared = &self.inner.shared;
-        if shared.queue.is_full() {
-            shared.stats.dropped.fetch_add(1, Relaxed);
-            return;
-        }
-        let mut l = shared.free.pop().unwrap_or_else(|| String::with_capacity(64));
-        line::format(&mut l, &self.inner.framing, name, value, kind, rate, tags);
-        if shared.queue.push(l).is_err() {
-            shared.stats.dropped.fetch_add(1, Relaxed);
-            return;
-        }
-        shared.stats.queued.fetch_add(1, Relaxed);
-        if shared.queue.len() % 64 == 0 {
-            shared.nudge();
+            let (framing, rate) = (&self.inner.framing, rate.clamp(0.0, 1.0));
+            self.inner.shared.put(1, |out| line::format(out, framing, name, value, kind, rate, tags));
         }
     }
 
@@ -322,9 +326,11 @@ impl StatsdClient {
         self.inner.shared.flush(timeout)
     }
 
-    /// Counts of queued, dropped, sampled-out lines and sent datagrams.
-    pub fn stats(&self) -> &Stats {
-        &self.inner.shared.stats
+    /// Counts of queued, dropped, sampled-out lines and sent datagrams;
+    /// the handle outlives the client, so the counts of its final flush can
+    /// be read after the last clone is dropped.
+    pub fn stats(&self) -> Arc<Stats> {
+        self.inner.shared.stats.clone()
     }
 }
 

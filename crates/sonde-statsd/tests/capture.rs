@@ -87,22 +87,78 @@ fn sampling_adds_the_rate_and_sends_about_that_share() {
     assert!(text.lines().all(|l| l == "s:1|c|@0.25"), "{text}");
 }
 
+/// A receiver that stops reading: once its socket queue is full the
+/// caller's sends would block, the sender's queue of handed-over datagrams
+/// fills, and further lines are dropped and counted; the caller never waits.
+#[cfg(unix)]
 #[test]
-fn a_full_buffer_drops_and_counts_without_blocking() {
+fn a_full_socket_drops_and_counts_without_blocking() {
+    let dir = sonde_testkit::peers::temp_dir("statsd-full");
+    let path = dir.path().join("rx.sock");
+    let rx = std::os::unix::net::UnixDatagram::bind(&path).unwrap(); // not read while writing
+    let client = StatsdClient::builder("unused", 0)
+        .unix_socket(&path)
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    const LINES: u64 = 200_000;
+    let writer = client.clone();
+    sonde_testkit::finishes_within(Duration::from_secs(10), "writing to a full socket", move || {
+        for _ in 0..LINES {
+            writer.incr("x", 1, 1.0);
+        }
+    });
+    let stats = client.stats();
+    drop(client); // a stop on a congested socket: what is left is counted
+    let dropped = stats.dropped.load(std::sync::atomic::Ordering::Relaxed);
+    let mut delivered = 0u64;
+    let mut buf = [0u8; 2048];
+    rx.set_nonblocking(true).unwrap();
+    while let Ok(n) = rx.recv(&mut buf) {
+        delivered += buf[..n].split(|&b| b == b'\n').count() as u64;
+    }
+    assert!(dropped > 0, "the socket filled: some lines dropped");
+    assert_eq!(delivered + dropped, LINES, "every line delivered or counted as dropped ({stats:?})");
+}
+
+/// Lines from more threads than have buffers of their own go through the
+/// bounded queue: with a queue of 10 and nothing sent, the rest is dropped
+/// and counted, and nobody waits.
+#[test]
+fn threads_beyond_their_buffers_share_a_bounded_queue() {
     let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
     let client = StatsdClient::builder("127.0.0.1", rx.local_addr().unwrap().port())
         .capacity(10)
-        .flush_interval(Duration::from_secs(30))
+        .flush_interval(Duration::from_secs(3600))
         .build()
         .unwrap();
-    let started = std::time::Instant::now();
-    for _ in 0..100 {
-        client.incr("x", 1, 1.0);
-    }
-    assert!(started.elapsed() < Duration::from_secs(1));
+    // 80 threads alive at once: at least 16 have no buffer of their own.
+    let barrier = std::sync::Arc::new(std::sync::Barrier::new(80));
+    let threads: Vec<_> = (0..80)
+        .map(|_| {
+            let (client, barrier) = (client.clone(), barrier.clone());
+            std::thread::spawn(move || {
+                barrier.wait();
+                for _ in 0..10 {
+                    client.incr("x", 1, 1.0);
+                }
+                barrier.wait();
+            })
+        })
+        .collect();
+    threads.into_iter().for_each(|t| t.join().unwrap());
     let stats = client.stats();
-    assert_eq!(stats.queued.load(std::sync::atomic::Ordering::Relaxed), 10);
-    assert_eq!(stats.dropped.load(std::sync::atomic::Ordering::Relaxed), 90);
+    let (queued, dropped) = (
+        stats.queued.load(std::sync::atomic::Ordering::Relaxed),
+        stats.dropped.load(std::sync::atomic::Ordering::Relaxed),
+    );
+    assert_eq!(queued + dropped, 800);
+    assert!(dropped >= 16 * 10 - 10, "the shared queue holds 10 lines: {dropped} dropped");
+    assert!(client.flush(Duration::from_secs(5)));
+    assert_eq!(
+        receive_all(&rx, queued as usize).iter().map(|d| d.split(|&b| b == b'\n').count()).sum::<usize>(),
+        queued as usize
+    );
 }
 
 #[test]
@@ -145,4 +201,63 @@ fn defaults_come_from_the_environment() {
     std::env::remove_var("STATSD_HOST");
     std::env::remove_var("STATSD_PORT");
     assert!(StatsdClient::builder("127.0.0.1", 8125).max_packet_size(10).build().is_err());
+}
+
+/// Each thread's lines arrive in the order it wrote them, whichever path
+/// they took: its own datagram, the hand-over to the sender, or the shared
+/// queue while the sender (flushing every millisecond) holds its datagram.
+#[test]
+fn each_threads_lines_keep_their_order() {
+    let rx = UdpSocket::bind("127.0.0.1:0").unwrap();
+    rx.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
+    let client = StatsdClient::builder("127.0.0.1", rx.local_addr().unwrap().port())
+        .flush_interval(Duration::from_millis(1))
+        .build()
+        .unwrap();
+    // Few enough datagrams (about 60) that the receiver's socket buffer
+    // holds them all even if the reader is not scheduled.
+    const THREADS: usize = 4;
+    const LINES: usize = 2_000;
+    // The reader only copies datagrams (parsing comes after), to keep up.
+    let reader = std::thread::spawn(move || {
+        let mut datagrams = Vec::new();
+        let mut buf = [0u8; 65536];
+        while let Ok(n) = rx.recv(&mut buf) {
+            datagrams.push(buf[..n].to_vec());
+        }
+        let mut got: Vec<Vec<usize>> = vec![Vec::new(); THREADS];
+        for d in &datagrams {
+            for line in String::from_utf8_lossy(d).lines() {
+                let (name, rest) = line.split_once(':').unwrap();
+                let t: usize = name.trim_start_matches('t').parse().unwrap();
+                got[t].push(rest.trim_end_matches("|g").parse().unwrap());
+            }
+        }
+        got
+    });
+    let writers: Vec<_> = (0..THREADS)
+        .map(|t| {
+            let client = client.clone();
+            std::thread::spawn(move || {
+                for seq in 0..LINES {
+                    client.gauge(&format!("t{t}"), seq as f64, 1.0);
+                }
+            })
+        })
+        .collect();
+    writers.into_iter().for_each(|w| w.join().unwrap());
+    assert!(client.flush(Duration::from_secs(5)));
+    let got = reader.join().unwrap();
+    let s = client.stats();
+    eprintln!(
+        "queued {} dropped {} datagrams {} send errors {}",
+        s.queued.load(std::sync::atomic::Ordering::Relaxed),
+        s.dropped.load(std::sync::atomic::Ordering::Relaxed),
+        s.datagrams.load(std::sync::atomic::Ordering::Relaxed),
+        s.send_errors.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    for (t, seqs) in got.iter().enumerate() {
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "thread {t}: out of order");
+        assert!(seqs.len() * 10 >= LINES * 9, "thread {t}: {} of {LINES} lines arrived", seqs.len());
+    }
 }

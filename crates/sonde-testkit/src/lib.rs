@@ -18,6 +18,7 @@
 //!   `SONDE_REQUIRE_PEERS=1` and skips it with a printed reason otherwise.
 //! - [`process`]: [`ChildGuard`] kills a child by PID when dropped; what a
 //!   process listens on, its resident memory and descriptors, from `/proc`.
+//! - [`alloc`]: a counting allocator, for tests that a path allocates nothing.
 //! - [`exposition`]: the reference exposition parsers (promtool, Python).
 //! - [`http`]: one small blocking HTTP/1.1 client.
 //! - [`hub`]: [`Hub`], a `sonde serve` or `sonde demo` under test.
@@ -26,6 +27,7 @@
 //! - [`port`]: [`ClosedPort`], a port that refuses connections until it listens.
 //! - [`wait`]: [`wait_until`], polling a condition until a deadline.
 
+pub mod alloc;
 pub mod exposition;
 pub mod http;
 pub mod hub;

@@ -4,48 +4,12 @@
 //! The count is per thread, so other tests running in parallel do not
 //! disturb it.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-
 use sonde::trace::{Sampler, SimpleProcessor, SpanData, SpanExporter, TracerProvider};
 use sonde::{Buckets, Registry};
-
-struct Counting;
-
-thread_local! {
-    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
-}
-
-// SAFETY: every call is forwarded unchanged to the system allocator, which
-// upholds `GlobalAlloc`'s contract; counting touches only a thread-local.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        // SAFETY: the caller's `layout` contract is passed on as is.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `alloc`/`realloc` above, i.e. from `System`.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.with(|n| n.set(n.get() + 1));
-        // SAFETY: as in `dealloc`; the size contract is the caller's.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+use sonde_testkit::alloc::allocations;
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
-
-/// Runs `f` many times and returns how many allocations it made.
-fn allocations(mut f: impl FnMut(u64)) -> u64 {
-    let before = ALLOCATIONS.with(Cell::get);
-    for i in 0..10_000 {
-        f(i);
-    }
-    ALLOCATIONS.with(Cell::get) - before
-}
+static GLOBAL: sonde_testkit::alloc::Counting = sonde_testkit::alloc::Counting;
 
 #[test]
 fn the_counter_sees_allocations() {
