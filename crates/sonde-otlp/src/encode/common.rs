@@ -6,6 +6,8 @@ use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, In
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use sonde::trace::{KeyValue as SondeKeyValue, Value};
 
+use super::wire::Wire;
+
 pub(crate) fn string(s: &str) -> AnyValue {
     AnyValue { value: Some(any_value::Value::StringValue(s.to_owned())) }
 }
@@ -59,4 +61,63 @@ pub(crate) fn scope(name: &str) -> InstrumentationScope {
 
 pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
     t.duration_since(UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(0)
+}
+
+/// A `KeyValue` with a string value, as the message in `field`.
+pub(crate) fn write_string_attribute(w: &mut Wire<'_>, field: u32, key: &str, v: &str) {
+    w.message(field, |w| {
+        w.string(1, key);
+        // KeyValue.value: AnyValue.string_value
+        w.message(2, |w| w.oneof_bytes(1, v.as_bytes()));
+    });
+}
+
+/// String attributes (the configured ones), each a message in `field`.
+pub(crate) fn write_string_attributes(w: &mut Wire<'_>, field: u32, attrs: &[(String, String)]) {
+    for (k, v) in attrs {
+        write_string_attribute(w, field, k, v);
+    }
+}
+
+/// An `AnyValue`'s one field.
+fn write_value(w: &mut Wire<'_>, v: &Value) {
+    let array = |w: &mut Wire<'_>, each: &mut dyn FnMut(&mut Wire<'_>)| {
+        // AnyValue.array_value: ArrayValue.values
+        w.message(5, each);
+    };
+    match v {
+        Value::Str(s) => w.oneof_bytes(1, s.as_bytes()),
+        Value::Bool(b) => w.oneof_bool(2, *b),
+        Value::I64(i) => w.oneof_int64(3, *i),
+        Value::F64(f) => w.oneof_double(4, *f),
+        Value::StrArray(a) => {
+            array(w, &mut |w| a.iter().for_each(|s| w.message(1, |w| w.oneof_bytes(1, s.as_bytes()))))
+        }
+        Value::BoolArray(a) => array(w, &mut |w| a.iter().for_each(|b| w.message(1, |w| w.oneof_bool(2, *b)))),
+        Value::I64Array(a) => array(w, &mut |w| a.iter().for_each(|i| w.message(1, |w| w.oneof_int64(3, *i)))),
+        Value::F64Array(a) => array(w, &mut |w| a.iter().for_each(|f| w.message(1, |w| w.oneof_double(4, *f)))),
+    }
+}
+
+/// A `KeyValue`, as the message in `field`.
+pub(crate) fn write_attribute(w: &mut Wire<'_>, field: u32, key: &str, v: &Value) {
+    w.message(field, |w| {
+        w.string(1, key);
+        w.message(2, |w| write_value(w, v));
+    });
+}
+
+/// Attributes, each a message in `field`.
+pub(crate) fn write_attributes(w: &mut Wire<'_>, field: u32, kvs: &[SondeKeyValue]) {
+    for kv in kvs {
+        write_attribute(w, field, &kv.key, &kv.value);
+    }
+}
+
+/// An `InstrumentationScope`'s fields (see [`scope`]).
+pub(crate) fn write_scope(w: &mut Wire<'_>, name: &str) {
+    w.string(1, name);
+    if name == "sonde" {
+        w.string(2, env!("CARGO_PKG_VERSION"));
+    }
 }

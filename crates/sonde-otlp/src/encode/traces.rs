@@ -1,12 +1,12 @@
-//! Finished spans as an `ExportTraceServiceRequest`.
+//! Finished spans as an `ExportTraceServiceRequest`, written straight to
+//! protobuf bytes.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, status, ResourceSpans, ScopeSpans, Span, Status};
-use sonde::trace::{KeyValue as SondeKeyValue, SpanContext, SpanData, SpanKind, Status as SondeStatus, Value};
+use opentelemetry_proto::tonic::trace::v1::{span, status};
+use sonde::trace::{Resource, Scope, SpanContext, SpanData, SpanKind, Status as SondeStatus};
 
-use super::common::{attributes, key_value, scope, string, value};
+use super::common::{write_attributes, write_scope, write_string_attribute};
+use super::wire::Wire;
 
 /// OTLP's `SpanFlags`: the W3C flags byte, plus whether the parent (or the
 /// linked span) is known to be remote.
@@ -16,35 +16,8 @@ fn flags(context: &SpanContext, remote: bool) -> u32 {
     context.flags.to_byte() as u32 | HAS_IS_REMOTE | if remote { IS_REMOTE } else { 0 }
 }
 
-fn set_str(dst: &mut String, s: &str) {
-    dst.clear();
-    dst.push_str(s);
-}
-
-fn set_bytes(dst: &mut Vec<u8>, b: &[u8]) {
-    dst.clear();
-    dst.extend_from_slice(b);
-}
-
-/// `src` written over `dst`, reusing its strings and vectors.
-fn fill_attributes(dst: &mut Vec<KeyValue>, src: &[SondeKeyValue]) {
-    dst.truncate(src.len());
-    for (i, kv) in src.iter().enumerate() {
-        if i == dst.len() {
-            dst.push(KeyValue::default());
-        }
-        let d = &mut dst[i];
-        set_str(&mut d.key, &kv.key);
-        match (&kv.value, d.value.as_mut().and_then(|v| v.value.as_mut())) {
-            (Value::Str(s), Some(any_value::Value::StringValue(existing))) => set_str(existing, s),
-            (v, _) => d.value = Some(value(v)),
-        }
-    }
-}
-
-/// `s` written over `dst`, reusing its allocations (steady-state export
-/// allocates almost nothing for the tree).
-fn fill_span(dst: &mut Span, s: &SpanData) {
+/// One `Span`, fields in prost's order (by number).
+fn write_span(w: &mut Wire<'_>, s: &SpanData) {
     let kind = match s.kind {
         SpanKind::Internal => span::SpanKind::Internal,
         SpanKind::Server => span::SpanKind::Server,
@@ -52,148 +25,131 @@ fn fill_span(dst: &mut Span, s: &SpanData) {
         SpanKind::Producer => span::SpanKind::Producer,
         SpanKind::Consumer => span::SpanKind::Consumer,
     };
-    dst.status = match &s.status {
-        SondeStatus::Unset => None,
-        SondeStatus::Ok => Some(Status { code: status::StatusCode::Ok as i32, message: String::new() }),
-        SondeStatus::Error { message } => {
-            Some(Status { code: status::StatusCode::Error as i32, message: message.to_string() })
-        }
-    };
-    set_bytes(&mut dst.trace_id, &s.context.trace_id.to_bytes());
-    set_bytes(&mut dst.span_id, &s.context.span_id.to_bytes());
-    if s.context.state.is_empty() {
-        dst.trace_state.clear();
-    } else {
-        dst.trace_state = s.context.state.to_header();
+    w.bytes(1, &s.context.trace_id.to_bytes());
+    w.bytes(2, &s.context.span_id.to_bytes());
+    if !s.context.state.is_empty() {
+        w.string(3, &s.context.state.to_header());
     }
     if s.parent_span_id.is_valid() {
-        set_bytes(&mut dst.parent_span_id, &s.parent_span_id.to_bytes());
-    } else {
-        dst.parent_span_id.clear();
+        w.bytes(4, &s.parent_span_id.to_bytes());
     }
-    dst.flags = flags(&s.context, s.parent_remote);
-    set_str(&mut dst.name, &s.name);
-    dst.kind = kind as i32;
-    dst.start_time_unix_nano = s.start_unix_nanos;
-    dst.end_time_unix_nano = s.end_unix_nanos;
-    fill_attributes(&mut dst.attributes, &s.attributes);
-    dst.dropped_attributes_count = s.dropped_attributes;
-    dst.events.truncate(s.events.len());
-    for (i, e) in s.events.iter().enumerate() {
-        if i == dst.events.len() {
-            dst.events.push(span::Event::default());
-        }
-        let d = &mut dst.events[i];
-        d.time_unix_nano = e.time_unix_nanos;
-        set_str(&mut d.name, &e.name);
-        fill_attributes(&mut d.attributes, &e.attributes);
-        d.dropped_attributes_count = e.dropped_attributes;
+    w.string(5, &s.name);
+    w.int64(6, kind as i64);
+    w.fixed64(7, s.start_unix_nanos);
+    w.fixed64(8, s.end_unix_nanos);
+    write_attributes(w, 9, &s.attributes);
+    w.uint64(10, s.dropped_attributes.into());
+    for e in &s.events {
+        // Span.Event
+        w.message(11, |w| {
+            w.fixed64(1, e.time_unix_nanos);
+            w.string(2, &e.name);
+            write_attributes(w, 3, &e.attributes);
+            w.uint64(4, e.dropped_attributes.into());
+        });
     }
-    dst.dropped_events_count = s.dropped_events;
-    dst.links = s
-        .links
-        .iter()
-        .map(|l| span::Link {
-            trace_id: l.context.trace_id.to_bytes().to_vec(),
-            span_id: l.context.span_id.to_bytes().to_vec(),
-            trace_state: l.context.state.to_header(),
-            attributes: attributes(&l.attributes),
-            dropped_attributes_count: l.dropped_attributes,
-            flags: flags(&l.context, l.context.remote),
-        })
-        .collect();
-    dst.dropped_links_count = s.dropped_links;
+    w.uint64(12, s.dropped_events.into());
+    for l in &s.links {
+        // Span.Link
+        w.message(13, |w| {
+            w.bytes(1, &l.context.trace_id.to_bytes());
+            w.bytes(2, &l.context.span_id.to_bytes());
+            if !l.context.state.is_empty() {
+                w.string(3, &l.context.state.to_header());
+            }
+            write_attributes(w, 4, &l.attributes);
+            w.uint64(5, l.dropped_attributes.into());
+            w.fixed32(6, flags(&l.context, l.context.remote));
+        });
+    }
+    w.uint64(14, s.dropped_links.into());
+    match &s.status {
+        SondeStatus::Unset => {}
+        SondeStatus::Ok => w.message(15, |w| w.int64(3, status::StatusCode::Ok as i64)),
+        SondeStatus::Error { message } => w.message(15, |w| {
+            w.string(2, message);
+            w.int64(3, status::StatusCode::Error as i64);
+        }),
+    }
+    w.fixed32(16, flags(&s.context, s.parent_remote));
 }
 
 /// Groups `spans` by resource and instrumentation scope. `extra` resource
 /// attributes (configured on the exporter) are added where the span's own
-/// resource lacks them.
+/// resource lacks them. A message tree, for inspection and OTLP/JSON (the
+/// exporter sends the bytes of [`TraceEncoder::encode`]).
 pub fn traces_request<'a>(
     spans: impl IntoIterator<Item = &'a SpanData>,
     extra: &[(String, String)],
 ) -> ExportTraceServiceRequest {
-    let mut out = ExportTraceServiceRequest::default();
-    fill_request(&mut out, spans, extra);
-    out
+    let mut encoder = TraceEncoder::default();
+    super::decode_own(encoder.encode(spans, extra))
 }
 
-/// Builds trace requests over the previous one, reusing its strings and
-/// vectors, so a steady stream of batches allocates almost nothing for the
-/// message tree (what [`crate::OtlpSpanExporter`] does between batches).
+/// Writes trace requests into one buffer, reused from batch to batch, so a
+/// steady stream of batches allocates almost nothing (what
+/// [`crate::OtlpSpanExporter`] does).
 #[derive(Debug, Default)]
-pub struct TraceEncoder(ExportTraceServiceRequest);
+pub struct TraceEncoder {
+    buf: Vec<u8>,
+    /// Each span's (resource, scope) group, by position in the batch.
+    group_of: Vec<u32>,
+}
 
 impl TraceEncoder {
-    /// The request for `spans` (see [`traces_request`]).
-    pub fn encode<'a>(
-        &mut self,
-        spans: impl IntoIterator<Item = &'a SpanData>,
-        extra: &[(String, String)],
-    ) -> &ExportTraceServiceRequest {
-        fill_request(&mut self.0, spans, extra);
-        &self.0
-    }
-}
-
-/// Like [`traces_request`], written over an earlier request.
-fn fill_request<'a>(
-    out: &mut ExportTraceServiceRequest,
-    spans: impl IntoIterator<Item = &'a SpanData>,
-    extra: &[(String, String)],
-) {
-    // Resources and scopes are interned ('static), so pointers identify them.
-    let mut index: Vec<(*const sonde::trace::Resource, Vec<(*const sonde::trace::Scope, usize)>)> = Vec::new();
-    let mut used: Vec<Vec<usize>> = Vec::new(); // spans written per (resource, scope)
-    for s in spans {
-        let r = s.resource as *const _;
-        let ri = match index.iter().position(|(p, _)| *p == r) {
-            Some(i) => i,
-            None => {
-                let mut attrs = attributes(&s.resource.attributes);
-                for (k, v) in extra {
-                    if !attrs.iter().any(|a| a.key == *k) {
-                        attrs.push(key_value(k, string(v)));
+    /// The protobuf bytes of the request for `spans`, grouped by resource
+    /// and scope as [`traces_request`] says.
+    pub fn encode<'a>(&mut self, spans: impl IntoIterator<Item = &'a SpanData>, extra: &[(String, String)]) -> &[u8] {
+        let spans: Vec<&SpanData> = spans.into_iter().collect();
+        // Resources and scopes are interned ('static), so addresses identify
+        // them; both lists are in order of first appearance. A batch holds a
+        // few of each, so a linear search is the fast one.
+        let mut resources: Vec<&'static Resource> = Vec::new();
+        let mut groups: Vec<(usize, &'static Scope)> = Vec::new();
+        self.group_of.clear();
+        for s in &spans {
+            let r = match resources.iter().position(|r| std::ptr::eq(*r, s.resource)) {
+                Some(r) => r,
+                None => {
+                    resources.push(s.resource);
+                    resources.len() - 1
+                }
+            };
+            let g = match groups.iter().position(|&(gr, sc)| gr == r && std::ptr::eq(sc, s.scope)) {
+                Some(g) => g,
+                None => {
+                    groups.push((r, s.scope));
+                    groups.len() - 1
+                }
+            };
+            self.group_of.push(g as u32);
+        }
+        self.buf.clear();
+        let mut w = Wire::new(&mut self.buf);
+        for (ri, resource) in resources.iter().enumerate() {
+            // ExportTraceServiceRequest.resource_spans
+            w.large_message(1, |w| {
+                // ResourceSpans.resource
+                w.message(1, |w| {
+                    write_attributes(w, 1, &resource.attributes);
+                    for (k, v) in extra {
+                        if !resource.attributes.iter().any(|a| a.key == *k) {
+                            write_string_attribute(w, 1, k, v);
+                        }
                     }
+                });
+                for (gi, (_, scope)) in groups.iter().enumerate().filter(|(_, (gr, _))| *gr == ri) {
+                    // ResourceSpans.scope_spans
+                    w.large_message(2, |w| {
+                        w.message(1, |w| write_scope(w, &scope.name));
+                        for (s, _) in spans.iter().zip(&self.group_of).filter(|(_, g)| **g as usize == gi) {
+                            w.message(2, |w| write_span(w, s));
+                        }
+                    });
                 }
-                let i = index.len();
-                if i == out.resource_spans.len() {
-                    out.resource_spans.push(ResourceSpans::default());
-                }
-                out.resource_spans[i].resource = Some(Resource { attributes: attrs, ..Default::default() });
-                index.push((r, Vec::new()));
-                used.push(Vec::new());
-                i
-            }
-        };
-        let sc = s.scope as *const _;
-        let si = match index[ri].1.iter().position(|(p, _)| *p == sc) {
-            Some(i) => i,
-            None => {
-                let i = index[ri].1.len();
-                let scopes = &mut out.resource_spans[ri].scope_spans;
-                if i == scopes.len() {
-                    scopes.push(ScopeSpans::default());
-                }
-                scopes[i].scope = Some(scope(&s.scope.name));
-                index[ri].1.push((sc, 0));
-                used[ri].push(0);
-                i
-            }
-        };
-        let n = used[ri][si];
-        let spans = &mut out.resource_spans[ri].scope_spans[si].spans;
-        if n == spans.len() {
-            spans.push(Span::default());
+            });
         }
-        fill_span(&mut spans[n], s);
-        used[ri][si] += 1;
-    }
-    out.resource_spans.truncate(index.len());
-    for (ri, rs) in out.resource_spans.iter_mut().enumerate() {
-        rs.scope_spans.truncate(used[ri].len());
-        for (si, ss) in rs.scope_spans.iter_mut().enumerate() {
-            ss.spans.truncate(used[ri][si]);
-        }
+        &self.buf
     }
 }
 
@@ -201,9 +157,10 @@ fn fill_request<'a>(
 mod tests {
     use sonde::trace::{InMemoryExporter, SimpleProcessor, TracerProvider};
 
-    /// Reusing the previous request gives the same bytes as building anew,
-    /// whatever the previous batch held (more spans, attributes, events,
-    /// other scopes and resources).
+    /// Reusing the buffer gives the same bytes whatever the previous batch
+    /// held (more spans, attributes, events, other scopes and resources),
+    /// and the bytes are canonical: decoded and encoded again by prost they
+    /// stay the same (nothing lost, fields in prost's order).
     #[test]
     fn reuse_matches_a_fresh_build() {
         use prost::Message;
@@ -219,13 +176,31 @@ mod tests {
             if i % 3 == 0 {
                 s.add_event("e", [sonde::trace::KeyValue::new("x", i)]);
             }
+            if i == 1 {
+                let linked = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+                let mut context = sonde::trace::propagation::parse_traceparent(linked).unwrap();
+                context.state = sonde::trace::TraceState::parse("a=1,b=2").unwrap();
+                s.add_link(context, [sonde::trace::KeyValue::new("why", "retry")]);
+                s.set_attribute("tags", vec!["x", "y"]);
+                s.set_attribute("ratio", 0.5);
+                s.set_attribute("ok", true);
+                s.set_status(sonde::trace::Status::Error { message: "boom".into() });
+            }
+            if i == 2 {
+                s.set_status(sonde::trace::Status::Ok);
+            }
         }
         let spans = mem.spans();
         let extra = [("team".to_string(), "core".to_string())];
         let mut encoder = super::TraceEncoder::default();
         for batch in [&spans[..], &spans[..1], &spans[2..], &spans[..0], &spans[1..4]] {
-            let reused = encoder.encode(batch.iter(), &extra).encode_to_vec();
-            assert_eq!(reused, super::traces_request(batch.iter(), &extra).encode_to_vec(), "{} spans", batch.len());
+            let reused = encoder.encode(batch.iter(), &extra).to_vec();
+            let tree = super::traces_request(batch.iter(), &extra);
+            assert_eq!(reused, tree.encode_to_vec(), "{} spans", batch.len());
+            assert_eq!(
+                tree.resource_spans.iter().map(|r| r.scope_spans.len()).sum::<usize>().min(1),
+                batch.len().min(1)
+            );
         }
     }
 

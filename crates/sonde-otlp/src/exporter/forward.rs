@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use sonde::Counter;
 
-use crate::transport::{Client, ExportRequest};
+use crate::transport::{Body, Client, ExportRequest};
 
 /// Why forwarded items were not delivered.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -235,7 +235,7 @@ fn send_loop<R: ExportRequest>(shared: &Shared<R>, client: &Client) {
                 q = shared.changed.wait(q).unwrap_or_else(|p| p.into_inner());
             }
         };
-        let delivered = client.send(&next.request).is_ok(); // failures are counted by the client too
+        let delivered = client.send(Body::Tree(&next.request)).is_ok(); // failures are counted by the client too
         let mut q = shared.queue.lock().unwrap_or_else(|p| p.into_inner());
         // A shutdown that gave up on this request already counted it.
         if q.in_flight == next.items {

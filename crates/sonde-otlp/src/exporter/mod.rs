@@ -8,8 +8,11 @@ use sonde::events::{Event, EventExporter};
 use sonde::trace::{SpanData, SpanExporter};
 use sonde::{Registry, Snapshot};
 
-use crate::encode::{logs_request, traces_request, MetricEncoder, TraceEncoder};
-use crate::transport::{Client, Stats};
+use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+
+use crate::encode::{logs_request, MetricEncoder, TraceEncoder};
+use crate::transport::{Body, Client, Stats};
 
 mod forward;
 pub use forward::{DropReason as ForwardDropReason, ForwardReport, Forwarder};
@@ -59,7 +62,9 @@ impl sonde_export::Exporter for OtlpMetricExporter {
     }
 
     fn export(&self, snapshot: &Snapshot) -> Result<(), sonde_export::Error> {
-        Ok(self.encoder.encode_with(snapshot, |request| self.client.send(request))?)
+        Ok(self
+            .encoder
+            .encode_with(snapshot, |bytes| self.client.send::<ExportMetricsServiceRequest>(Body::Protobuf(bytes)))?)
     }
 }
 
@@ -87,8 +92,8 @@ impl OtlpSpanExporter {
 impl SpanExporter for OtlpSpanExporter {
     fn export(&self, batch: &[Box<SpanData>]) -> sonde::Result<()> {
         let spans = batch.iter().map(|s| &**s);
-        // The reused request is held while sending; a second caller (a
-        // simple processor on another thread) builds its own instead of
+        // The reused buffer is held while sending; a second caller (a
+        // simple processor on another thread) writes its own instead of
         // waiting behind the network.
         let encoder = match self.encoder.try_lock() {
             Ok(e) => Some(e),
@@ -96,8 +101,13 @@ impl SpanExporter for OtlpSpanExporter {
             Err(std::sync::TryLockError::WouldBlock) => None,
         };
         match encoder {
-            Some(mut e) => Ok(self.client.send(e.encode(spans, &self.resource))?),
-            None => Ok(self.client.send(&traces_request(spans, &self.resource))?),
+            Some(mut e) => {
+                Ok(self.client.send::<ExportTraceServiceRequest>(Body::Protobuf(e.encode(spans, &self.resource)))?)
+            }
+            None => {
+                let mut e = TraceEncoder::default();
+                Ok(self.client.send::<ExportTraceServiceRequest>(Body::Protobuf(e.encode(spans, &self.resource)))?)
+            }
         }
     }
 }
@@ -122,6 +132,6 @@ impl OtlpLogExporter {
 
 impl EventExporter for OtlpLogExporter {
     fn export(&self, batch: &[Arc<Event>]) -> sonde::Result<()> {
-        Ok(self.client.send(&logs_request(batch, &self.resource))?)
+        Ok(self.client.send(Body::Tree(&logs_request(batch, &self.resource)))?)
     }
 }

@@ -8,17 +8,13 @@ use std::pin::Pin;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::logs::v1::{
-    logs_service_client::LogsServiceClient, ExportLogsServiceRequest, ExportLogsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::metrics::v1::{
-    metrics_service_client::MetricsServiceClient, ExportMetricsServiceRequest, ExportMetricsServiceResponse,
-};
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    trace_service_client::TraceServiceClient, ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
+use bytes::Bytes;
+use opentelemetry_proto::tonic::collector::logs::v1::{ExportLogsServiceRequest, ExportLogsServiceResponse};
+use opentelemetry_proto::tonic::collector::metrics::v1::{ExportMetricsServiceRequest, ExportMetricsServiceResponse};
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use tokio::sync::mpsc;
 use tonic::codec::CompressionEncoding;
+use tonic::codegen::http::uri::PathAndQuery;
 use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::{Channel, ClientTlsConfig};
 use tonic::Code;
@@ -36,40 +32,87 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
 type Job = Box<dyn FnOnce(Channel) -> BoxFuture<()> + Send>;
 
 /// One of the three OTLP export requests (traces, metrics, logs): its
-/// response type and how to send it over gRPC. Implemented here for those
-/// three only.
-pub trait ExportRequest: prost::Message + serde::Serialize + Clone + Send + 'static {
+/// response type and its gRPC method. Implemented here for those three only.
+pub trait ExportRequest: prost::Message + Default + serde::Serialize + Clone + Send + 'static {
     /// What the receiver answers.
-    type Response: prost::Message + Default + Send + 'static;
+    type Response: prost::Message + Default + Send + Sync + 'static;
+    /// The gRPC method's path.
+    const PATH: &'static str;
     /// Rejected items and the message of a partial success.
     fn partial(response: &Self::Response) -> (i64, String);
-    /// One unary call.
-    fn call(channel: Channel, request: tonic::Request<Self>, gzip: bool) -> BoxFuture<Reply<Self::Response>>;
 }
 
 macro_rules! grpc_request {
-    ($req:ty, $resp:ty, $client:ident, $rejected:ident) => {
+    ($req:ty, $resp:ty, $path:literal, $rejected:ident) => {
         impl ExportRequest for $req {
             type Response = $resp;
+            const PATH: &'static str = $path;
             fn partial(r: &$resp) -> (i64, String) {
                 r.partial_success.as_ref().map(|p| (p.$rejected, p.error_message.clone())).unwrap_or_default()
-            }
-            fn call(channel: Channel, request: tonic::Request<Self>, gzip: bool) -> BoxFuture<Reply<$resp>> {
-                Box::pin(async move {
-                    let mut client = $client::new(channel);
-                    if gzip {
-                        client = client.send_compressed(CompressionEncoding::Gzip);
-                    }
-                    client.export(request).await.map(tonic::Response::into_inner)
-                })
             }
         }
     };
 }
 
-grpc_request!(ExportTraceServiceRequest, ExportTraceServiceResponse, TraceServiceClient, rejected_spans);
-grpc_request!(ExportMetricsServiceRequest, ExportMetricsServiceResponse, MetricsServiceClient, rejected_data_points);
-grpc_request!(ExportLogsServiceRequest, ExportLogsServiceResponse, LogsServiceClient, rejected_log_records);
+grpc_request!(
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+    "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
+    rejected_spans
+);
+grpc_request!(
+    ExportMetricsServiceRequest,
+    ExportMetricsServiceResponse,
+    "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export",
+    rejected_data_points
+);
+grpc_request!(
+    ExportLogsServiceRequest,
+    ExportLogsServiceResponse,
+    "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
+    rejected_log_records
+);
+
+/// A request's protobuf bytes, sent as they are (the encoders write them
+/// directly; tonic's prost codec frames them without a second encoding).
+#[derive(Clone, Debug, Default)]
+struct Encoded(Bytes);
+
+impl prost::Message for Encoded {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        buf.put_slice(&self.0);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        // Never decoded: only sent.
+        prost::encoding::skip_field(wire_type, tag, buf, ctx)
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
+
+    fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// One unary call of `R`'s method with `body` as the request.
+async fn unary<R: ExportRequest>(channel: Channel, request: tonic::Request<Encoded>, gzip: bool) -> Reply<R::Response> {
+    let mut grpc = tonic::client::Grpc::new(channel);
+    if gzip {
+        grpc = grpc.send_compressed(CompressionEncoding::Gzip);
+    }
+    grpc.ready().await.map_err(|e| tonic::Status::unavailable(format!("not ready: {e}")))?;
+    let codec = tonic_prost::ProstCodec::<Encoded, R::Response>::default();
+    grpc.unary(request, PathAndQuery::from_static(R::PATH), codec).await.map(tonic::Response::into_inner)
+}
 
 pub(crate) struct GrpcSender {
     signal: Signal,
@@ -121,16 +164,17 @@ impl GrpcSender {
         Ok(Self { signal, jobs, metadata, gzip: endpoint.gzip })
     }
 
-    /// One call; waits at most `timeout` (plus a second of slack).
-    pub(super) fn call<R: ExportRequest>(&self, request: R, timeout: Duration) -> Attempt {
+    /// One call with `body` (a request's protobuf bytes); waits at most
+    /// `timeout` (plus a second of slack).
+    pub(super) fn call<R: ExportRequest>(&self, body: Bytes, timeout: Duration) -> Attempt {
         let (tx, rx) = std_mpsc::sync_channel::<Reply<R::Response>>(1);
-        let mut request = tonic::Request::new(request);
+        let mut request = tonic::Request::new(Encoded(body));
         *request.metadata_mut() = self.metadata.clone();
         request.set_timeout(timeout);
         let gzip = self.gzip;
         let job: Job = Box::new(move |channel| {
             Box::pin(async move {
-                let reply = match tokio::time::timeout(timeout, R::call(channel, request, gzip)).await {
+                let reply = match tokio::time::timeout(timeout, unary::<R>(channel, request, gzip)).await {
                     Ok(r) => r,
                     Err(_) => Err(tonic::Status::deadline_exceeded("no answer in time")),
                 };

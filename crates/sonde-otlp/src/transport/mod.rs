@@ -4,6 +4,7 @@ mod grpc;
 mod http;
 mod retry;
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -11,6 +12,15 @@ use crate::config::{Endpoint, Protocol, RetryPolicy, Signal};
 use crate::Error;
 
 pub use grpc::ExportRequest;
+
+/// What one send carries: a request as a message tree (forwarded, or built
+/// that way) or as the protobuf bytes Sonde's encoders write.
+pub(crate) enum Body<'a, R> {
+    /// A message tree.
+    Tree(&'a R),
+    /// The request's protobuf bytes.
+    Protobuf(&'a [u8]),
+}
 
 /// Counts kept per signal, exposed as `sonde_otlp_*` self-metrics.
 #[derive(Debug, Default)]
@@ -55,19 +65,32 @@ impl Client {
     }
 
     /// Sends `request`, retrying as the policy allows.
-    pub(crate) fn send<R: ExportRequest>(&self, request: &R) -> Result<(), Error> {
-        let body = match self.endpoint.protocol {
-            Protocol::HttpProtobuf => Some(prost::Message::encode_to_vec(request)),
-            Protocol::HttpJson => Some(serde_json::to_vec(request).map_err(|e| Error::Transport {
-                signal: self.signal.as_str(),
-                message: format!("JSON encoding failed: {e}"),
-            })?),
-            Protocol::Grpc => None,
+    pub(crate) fn send<R: ExportRequest>(&self, request: Body<'_, R>) -> Result<(), Error> {
+        let json_failed = |e: serde_json::Error| Error::Transport {
+            signal: self.signal.as_str(),
+            message: format!("JSON encoding failed: {e}"),
+        };
+        let (body, grpc_body) = match (self.endpoint.protocol, request) {
+            (Protocol::HttpProtobuf, Body::Protobuf(b)) => (Some(Cow::Borrowed(b)), None),
+            (Protocol::HttpProtobuf, Body::Tree(r)) => (Some(Cow::Owned(r.encode_to_vec())), None),
+            // OTLP/JSON is written from the tree (decoded when only bytes are at hand).
+            (Protocol::HttpJson, Body::Tree(r)) => {
+                (Some(Cow::Owned(serde_json::to_vec(r).map_err(json_failed)?)), None)
+            }
+            (Protocol::HttpJson, Body::Protobuf(b)) => {
+                let tree = R::decode(b).map_err(|e| Error::Transport {
+                    signal: self.signal.as_str(),
+                    message: format!("cannot read the encoded request: {e}"),
+                })?;
+                (Some(Cow::Owned(serde_json::to_vec(&tree).map_err(json_failed)?)), None)
+            }
+            (Protocol::Grpc, Body::Protobuf(b)) => (None, Some(bytes::Bytes::copy_from_slice(b))),
+            (Protocol::Grpc, Body::Tree(r)) => (None, Some(bytes::Bytes::from(r.encode_to_vec()))),
         };
         self.stats.requests.fetch_add(1, Relaxed);
-        let result = retry::run(&self.retry, &self.stats, || match (&self.http, &self.grpc, &body) {
-            (Some(h), _, Some(body)) => h.post::<R>(self.signal, &self.endpoint, body),
-            (_, Some(g), _) => g.call(request.clone(), self.endpoint.timeout),
+        let result = retry::run(&self.retry, &self.stats, || match (&self.http, &self.grpc, &body, &grpc_body) {
+            (Some(h), _, Some(body), _) => h.post::<R>(self.signal, &self.endpoint, body),
+            (_, Some(g), _, Some(body)) => g.call::<R>(body.clone(), self.endpoint.timeout),
             _ => Attempt::Fail(Error::Config("no transport".into())),
         });
         match result {
