@@ -102,11 +102,7 @@ impl StatsdBuilder {
             .spawn(move || sender::run(worker, transport, interval))
             .map_err(|source| Error::Socket { addr: "sender thread".into(), source })?;
         Ok(StatsdClient {
-            inner: Arc::new(Inner {
-                shared,
-                framing: Framing { prefix: self.prefix, tags: self.tags },
-                thread: Some(thread),
-            }),
+            inner: Arc::new(Inner { shared, framing: Framing::new(self.prefix, &self.tags), thread: Some(thread) }),
         })
     }
 
@@ -311,10 +307,7 @@ impl StatsdClient {
 
     #[inline]
     fn send(&self, name: &str, value: Val<'_>, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
-        if self.inner.shared.is_full() {
-            self.inner.shared.stats.dropped.fetch_add(1, Relaxed);
-            return;
-        }
+        // A full shared queue drops the line (counted) before formatting it.
         if self.sampled(rate) {
             let (framing, rate) = (&self.inner.framing, rate.clamp(0.0, 1.0));
             self.inner.shared.put(1, |out| line::format(out, framing, name, value, kind, rate, tags));

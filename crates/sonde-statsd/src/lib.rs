@@ -18,6 +18,7 @@ mod ingest;
 mod line;
 pub mod parse;
 mod sender;
+mod spin_lock;
 mod thread_index;
 
 pub use client::{env_target, StatsdBuilder, StatsdClient, StatsdTimer, Target, DEFAULT_MAX_PACKET};

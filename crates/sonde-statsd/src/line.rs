@@ -32,9 +32,29 @@ impl Kind {
     }
 }
 
+/// ASCII bytes that could end a field or a line (`|@#,`, line ends, NUL,
+/// whitespace): replaced by `_` wherever they occur.
+const fn field_breaks() -> [bool; 128] {
+    let mut t = [false; 128];
+    let breaks = b"|@#,\n\r\0 \t\x0b\x0c";
+    let mut i = 0;
+    while i < breaks.len() {
+        t[breaks[i] as usize] = true;
+        i += 1;
+    }
+    t
+}
+const BREAKS: [bool; 128] = field_breaks();
+
 /// Writes `s` with every character that could end a field or a line
-/// replaced by `_`, so no name can inject another metric.
+/// replaced by `_`, so no name can inject another metric. Text that needs
+/// no change (the usual case) is copied whole.
 fn clean(out: &mut String, s: &str, also_colon: bool) {
+    let clean_byte = |b: u8| b < 0x80 && !BREAKS[b as usize] && !(also_colon && b == b':');
+    if s.bytes().all(clean_byte) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         let bad =
             matches!(c, '|' | '@' | '#' | ',' | '\n' | '\r' | '\0') || c.is_whitespace() || (also_colon && c == ':');
@@ -67,18 +87,53 @@ pub(crate) fn push_name_segments(name: &mut String, value: &str) {
 /// A float in the shortest form that reads back exactly, integers without a
 /// fraction.
 fn number(out: &mut String, v: f64) {
-    if v.fract() == 0.0 && v.abs() < 1e15 {
-        let _ = write!(out, "{}", v as i64);
+    // Whole when the integer part reads back as the value (no call to
+    // `trunc`, which `fract` makes); NaN and infinities are not.
+    if v.abs() < 1e15 && (v as i64) as f64 == v {
+        out.push_str(itoa::Buffer::new().format(v as i64));
     } else {
         let _ = write!(out, "{v}");
     }
 }
 
-/// What every line of one client carries: the name prefix and constant tags.
+/// What every line of one client carries: the name prefix and constant
+/// tags, cleaned once.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Framing {
+    /// The prefix as given.
     pub(crate) prefix: String,
-    pub(crate) tags: Vec<(String, String)>,
+    /// The cleaned prefix and its `.` (empty without a prefix).
+    head: String,
+    /// The constant tags as they go on the line, each with the `|#` or `,`
+    /// before it (empty without tags).
+    tags: String,
+}
+
+impl Framing {
+    pub(crate) fn new(prefix: String, tags: &[(String, String)]) -> Self {
+        let mut head = String::new();
+        if !prefix.is_empty() {
+            clean(&mut head, &prefix, true);
+            head.push('.');
+        }
+        let mut text = String::new();
+        push_tags(&mut text, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())), true);
+        Self { prefix, head, tags: text }
+    }
+}
+
+/// Appends DogStatsD tags, the first after `|#` when `first`, the others
+/// after `,`.
+fn push_tags<'a>(out: &mut String, tags: impl Iterator<Item = (&'a str, &'a str)>, mut first: bool) {
+    for (k, v) in tags {
+        out.push_str(if first { "|#" } else { "," });
+        first = false;
+        clean(out, k, true);
+        if !v.is_empty() {
+            out.push(':');
+            clean(out, v, false);
+        }
+    }
 }
 
 /// A metric's value as it goes on the line.
@@ -101,10 +156,7 @@ pub(crate) fn format(
     rate: f64,
     tags: &[(&str, &str)],
 ) {
-    if !framing.prefix.is_empty() {
-        clean(out, &framing.prefix, true);
-        out.push('.');
-    }
+    out.push_str(&framing.head);
     clean(out, name, true);
     out.push(':');
     match value {
@@ -122,16 +174,8 @@ pub(crate) fn format(
         out.push_str("|@");
         number(out, rate);
     }
-    let mut first = true;
-    for (k, v) in framing.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())).chain(tags.iter().copied()) {
-        out.push_str(if first { "|#" } else { "," });
-        first = false;
-        clean(out, k, true);
-        if !v.is_empty() {
-            out.push(':');
-            clean(out, v, false);
-        }
-    }
+    out.push_str(&framing.tags);
+    push_tags(out, tags.iter().copied(), framing.tags.is_empty());
 }
 
 #[cfg(test)]
@@ -144,7 +188,7 @@ mod tests {
             None => v.parse().map(|n| Val::Num(n, false)).unwrap_or(Val::Text(v)),
         };
         let mut s = String::new();
-        format(&mut s, &Framing { prefix: prefix.into(), tags: vec![] }, name, val, kind, rate, tags);
+        format(&mut s, &Framing::new(prefix.into(), &[]), name, val, kind, rate, tags);
         s
     }
 

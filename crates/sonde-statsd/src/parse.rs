@@ -209,7 +209,7 @@ mod tests {
         #[test]
         fn client_lines_parse_back(name in "[a-z][a-z0-9._]{0,20}", v in -1e6f64..1e6, tag in "[a-z]{1,8}") {
             let mut line = String::new();
-            let framing = crate::line::Framing { prefix: String::new(), tags: vec![("env".into(), tag.clone())] };
+            let framing = crate::line::Framing::new(String::new(), &[("env".into(), tag.clone())]);
             crate::line::format(&mut line, &framing, &name, crate::line::Val::Num(v, false), Kind::Timing, 0.5, &[]);
             let parsed = parse_line(&line).unwrap();
             prop_assert_eq!(parsed.name, name.as_str());

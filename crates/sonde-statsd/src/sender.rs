@@ -3,8 +3,8 @@
 //! background thread sends what is left at every flush interval.
 //!
 //! The path per line, for a thread with a [`thread_index`]: lock the
-//! thread's buffer (`try_lock`: only the sender thread ever contends for
-//! it, and then the line takes the other path), format the line, append it;
+//! thread's buffer (one `try_lock` on a [`SpinLock`]: only the sender
+//! thread ever contends for it, and then the line takes the other path), format the line, append it;
 //! when the datagram would overflow, send it on the caller's non-blocking
 //! socket, or, if the socket would block, hand it to the sender (`ready`).
 //! A thread without a number, or whose buffer the sender holds, formats the
@@ -13,9 +13,11 @@
 //!
 //! Order: a thread's lines leave in the order it wrote them. It hands a
 //! datagram to `ready` only while holding its buffer, and the sender, while
-//! holding a buffer, first sends everything in `ready`, then the buffer;
-//! a line takes the `lines` queue only while the sender holds the thread's
-//! buffer, and the sender drains that queue after the buffers.
+//! holding a buffer, first sends everything in `ready`, then the buffer. A
+//! line takes the `lines` queue when the sender holds the thread's buffer,
+//! and the thread's next lines follow it there until the sender has sent
+//! every one of them (the slot's `diverted` count), so none can leave
+//! earlier from the thread's own datagram.
 
 use std::net::UdpSocket;
 #[cfg(unix)]
@@ -26,6 +28,7 @@ use std::time::Duration;
 
 use crossbeam_queue::ArrayQueue;
 
+use crate::spin_lock::SpinLock;
 use crate::thread_index;
 
 /// Where datagrams go.
@@ -65,7 +68,10 @@ impl Transport {
 /// Counts of the client's work.
 #[derive(Debug, Default)]
 pub struct Stats {
-    /// Lines accepted for sending.
+    /// Lines accepted for sending. A line in a thread's own datagram is
+    /// counted when the datagram leaves that buffer (sent, handed to the
+    /// sender, or taken by it at a flush), so during writing this trails by
+    /// at most one partial datagram per thread; after a flush it is exact.
     pub queued: AtomicU64,
     /// Lines lost: refused for want of room, or in a datagram the socket
     /// refused (so lines delivered = lines written - sampled out - dropped).
@@ -84,21 +90,37 @@ struct Datagram {
     buf: String,
     /// Lines in `buf` (for counting drops).
     lines: u64,
-    /// Where a line is formatted before it is known to fit.
+    /// Where a line that did not fit waits while the datagram is sent.
     scratch: String,
 }
 
+/// A thread's datagram, and how many of its lines wait in the shared queue;
+/// a cache line (two, for adjacent-line prefetch) of its own, so threads
+/// writing their own slots do not slow each other.
+#[repr(align(128))]
+#[derive(Default)]
+struct Slot {
+    datagram: SpinLock<Datagram>,
+    /// The thread's lines in `lines`, not yet sent: while there are any,
+    /// its next lines queue behind them (so they cannot overtake them).
+    diverted: AtomicU64,
+}
+
+/// Marks a queued line of a thread without a slot.
+const NO_SLOT: u8 = u8::MAX;
+
 pub(crate) struct Shared {
     /// Lines from threads without a buffer of their own (or whose buffer
-    /// the sender holds).
-    pub(crate) lines: ArrayQueue<String>,
+    /// the sender holds, and their lines after them until sent), with the
+    /// slot of the thread that wrote them.
+    lines: ArrayQueue<(String, u8)>,
     /// Sent lines' strings, cleared, for reuse: steady state allocates nothing.
     pub(crate) free: ArrayQueue<String>,
     /// Full datagrams the callers could not send without blocking, with
     /// their line counts.
     ready: ArrayQueue<(String, u64)>,
     /// Per-thread datagrams, by [`thread_index`].
-    datagrams: Box<[Mutex<Datagram>]>,
+    slots: Box<[Slot]>,
     /// The callers' socket: non-blocking.
     direct: Transport,
     pub(crate) stats: Arc<Stats>,
@@ -117,7 +139,7 @@ impl Shared {
             lines: ArrayQueue::new(capacity),
             free: ArrayQueue::new(capacity.min(4096)),
             ready: ArrayQueue::new(64),
-            datagrams: (0..thread_index::THREADS).map(|_| Mutex::new(Datagram::default())).collect(),
+            slots: (0..thread_index::THREADS).map(|_| Slot::default()).collect(),
             direct,
             stats: Arc::default(),
             max_packet,
@@ -132,33 +154,44 @@ impl Shared {
     /// together and in order). Never blocks.
     #[inline]
     pub(crate) fn put(&self, lines: u64, write: impl Fn(&mut String)) {
-        if let Some(i) = thread_index::current() {
-            if let Ok(mut d) = self.datagrams[i].try_lock() {
-                self.append(&mut d, lines, &write);
-                return;
+        let slot = thread_index::current();
+        if let Some(i) = slot {
+            let slot = &self.slots[i];
+            if slot.diverted.load(Acquire) == 0 {
+                if let Some(mut d) = slot.datagram.try_lock() {
+                    self.append(&mut d, lines, &write);
+                    return;
+                }
             }
         }
-        self.queue(lines, &write);
+        self.queue(lines, &write, slot);
     }
 
     fn append(&self, d: &mut Datagram, lines: u64, write: &impl Fn(&mut String)) {
         let Datagram { buf, lines: held, scratch } = d;
-        scratch.clear();
-        write(scratch);
-        if !buf.is_empty() && buf.len() + 1 + scratch.len() > self.max_packet {
+        if buf.capacity() < 2 * self.max_packet {
+            // Room for a last line that overflows before it moves on (a
+            // datagram's buffer is under `max_packet` bytes between lines).
+            buf.reserve(2 * self.max_packet - buf.len());
+            scratch.reserve(self.max_packet);
+        }
+        // Written in place; moved to the next datagram if it does not fit.
+        let mark = buf.len();
+        if mark > 0 {
+            buf.push('\n');
+        }
+        write(buf);
+        if mark > 0 && buf.len() > self.max_packet {
+            scratch.clear();
+            scratch.push_str(&buf[mark + 1..]);
+            buf.truncate(mark);
             let full = std::mem::take(buf);
             *buf = self.hand_over(full, std::mem::take(held));
+            buf.push_str(scratch);
         }
-        if !buf.is_empty() {
-            buf.push('\n');
-        } else if buf.capacity() == 0 {
-            buf.reserve(self.max_packet);
-        }
-        buf.push_str(scratch);
         *held += lines;
-        self.stats.queued.fetch_add(lines, Relaxed);
         if buf.len() >= self.max_packet {
-            // One line at least as long as a datagram: it goes alone.
+            // Full, or one line at least as long as a datagram: it goes alone.
             let full = std::mem::take(buf);
             *buf = self.hand_over(full, std::mem::take(held));
         }
@@ -167,6 +200,7 @@ impl Shared {
     /// Sends a full datagram from the caller without blocking, or gives it
     /// to the sender; returns an empty buffer to fill next.
     fn hand_over(&self, mut full: String, lines: u64) -> String {
+        self.stats.queued.fetch_add(lines, Relaxed);
         match self.direct.send(full.as_bytes()) {
             Ok(_) => {
                 self.stats.datagrams.fetch_add(1, Relaxed);
@@ -185,14 +219,21 @@ impl Shared {
         }
     }
 
-    fn queue(&self, lines: u64, write: &impl Fn(&mut String)) {
+    fn queue(&self, lines: u64, write: &impl Fn(&mut String), slot: Option<usize>) {
         if self.lines.is_full() {
             self.stats.dropped.fetch_add(lines, Relaxed);
             return;
         }
         let mut l = self.free.pop().unwrap_or_else(|| String::with_capacity(64));
         write(&mut l);
-        if self.lines.push(l).is_err() {
+        // Counted before it can be sent (and uncounted), so never below zero.
+        if let Some(i) = slot {
+            self.slots[i].diverted.fetch_add(1, Relaxed);
+        }
+        if self.lines.push((l, slot.map_or(NO_SLOT, |i| i as u8))).is_err() {
+            if let Some(i) = slot {
+                self.slots[i].diverted.fetch_sub(1, Relaxed);
+            }
             self.stats.dropped.fetch_add(lines, Relaxed);
             return;
         }
@@ -202,10 +243,14 @@ impl Shared {
         }
     }
 
-    /// Whether a line would be dropped for want of room (the shared queue is
-    /// the only bounded path; a thread's own datagram always has room).
-    pub(crate) fn is_full(&self) -> bool {
-        thread_index::current().is_none() && self.lines.is_full()
+    /// The queued lines of `owed` (per slot) were sent or dropped: their
+    /// threads may use their own datagrams again once none are left.
+    fn settle(&self, owed: &mut [u64; thread_index::THREADS]) {
+        for (slot, n) in self.slots.iter().zip(owed.iter_mut()) {
+            if *n > 0 {
+                slot.diverted.fetch_sub(std::mem::take(n), Release);
+            }
+        }
     }
 
     /// Wakes the sender.
@@ -269,14 +314,15 @@ pub(crate) fn run(shared: Arc<Shared>, transport: Transport, interval: Duration)
 
 /// One pass over everything waiting; false if the socket was congested.
 fn round(shared: &Shared, transport: &Transport, packet: &mut String) -> bool {
-    for slot in shared.datagrams.iter() {
-        let mut d = slot.lock().unwrap_or_else(|p| p.into_inner());
+    for slot in shared.slots.iter() {
+        let mut d = slot.datagram.lock();
         // Datagrams this thread handed over come before its current one.
         if !send_ready(shared, transport) {
             return false;
         }
         if !d.buf.is_empty() {
             let lines = std::mem::take(&mut d.lines);
+            shared.stats.queued.fetch_add(lines, Relaxed);
             if !send(shared, transport, &mut d.buf, lines) {
                 return false;
             }
@@ -286,12 +332,25 @@ fn round(shared: &Shared, transport: &Transport, packet: &mut String) -> bool {
         return false;
     }
     let mut lines = 0;
-    while let Some(mut line) = shared.lines.pop() {
+    // Lines per slot in `packet`, uncounted from `diverted` once it is sent.
+    let mut owed = [0u64; thread_index::THREADS];
+    while let Some((mut line, slot)) = shared.lines.pop() {
         let full = !packet.is_empty() && packet.len() + 1 + line.len() > shared.max_packet;
-        if full && !send(shared, transport, packet, std::mem::take(&mut lines)) {
-            // The line popped for the next packet is lost with it.
-            shared.stats.dropped.fetch_add(1 + line.matches('\n').count() as u64, Relaxed);
-            return false;
+        if full {
+            let sent = send(shared, transport, packet, std::mem::take(&mut lines));
+            shared.settle(&mut owed);
+            if !sent {
+                // The line popped for the next packet is lost with it.
+                shared.stats.dropped.fetch_add(1 + line.matches('\n').count() as u64, Relaxed);
+                if let Some(n) = owed.get_mut(slot as usize) {
+                    *n += 1;
+                }
+                shared.settle(&mut owed);
+                return false;
+            }
+        }
+        if let Some(n) = owed.get_mut(slot as usize) {
+            *n += 1;
         }
         if !packet.is_empty() {
             packet.push('\n');
@@ -301,7 +360,9 @@ fn round(shared: &Shared, transport: &Transport, packet: &mut String) -> bool {
         line.clear();
         let _ = shared.free.push(line);
     }
-    packet.is_empty() || send(shared, transport, packet, lines)
+    let sent = packet.is_empty() || send(shared, transport, packet, lines);
+    shared.settle(&mut owed);
+    sent
 }
 
 /// Counts everything still waiting as dropped (a stop on a congested socket).
@@ -310,14 +371,21 @@ fn discard(shared: &Shared) {
     while let Some((_, lines)) = shared.ready.pop() {
         dropped += lines;
     }
-    for slot in shared.datagrams.iter() {
-        let mut d = slot.lock().unwrap_or_else(|p| p.into_inner());
-        dropped += std::mem::take(&mut d.lines);
+    for slot in shared.slots.iter() {
+        let mut d = slot.datagram.lock();
+        let lines = std::mem::take(&mut d.lines);
+        shared.stats.queued.fetch_add(lines, Relaxed);
+        dropped += lines;
         d.buf.clear();
     }
-    while shared.lines.pop().is_some() {
-        dropped += 1;
+    let mut owed = [0u64; thread_index::THREADS];
+    while let Some((line, slot)) = shared.lines.pop() {
+        dropped += 1 + line.matches('\n').count() as u64;
+        if let Some(n) = owed.get_mut(slot as usize) {
+            *n += 1;
+        }
     }
+    shared.settle(&mut owed);
     shared.stats.dropped.fetch_add(dropped, Relaxed);
 }
 
