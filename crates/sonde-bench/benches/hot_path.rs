@@ -91,12 +91,12 @@ fn histogram_observe(c: &mut Criterion) {
     g.finish();
 }
 
-/// Nanoseconds per add when `threads` threads each add `per_thread` times
-/// to one shared counter (wall time / total adds).
-/// One add to a shared counter, from any thread.
+/// One recording into a shared instrument, from any thread.
 type AddFn = Arc<dyn Fn() + Send + Sync>;
 
-fn shared_counter_ns(threads: usize, per_thread: u64, add: AddFn) -> f64 {
+/// Nanoseconds per recording when `threads` threads each record
+/// `per_thread` times into one shared instrument (wall time / total).
+fn shared_ns(threads: usize, per_thread: u64, add: AddFn) -> f64 {
     let barrier = Arc::new(Barrier::new(threads + 1));
     let handles: Vec<_> = (0..threads)
         .map(|_| {
@@ -115,9 +115,26 @@ fn shared_counter_ns(threads: usize, per_thread: u64, add: AddFn) -> f64 {
     start.elapsed().as_nanos() as f64 / (threads as u64 * per_thread) as f64
 }
 
-fn contended(c: &mut Criterion) {
-    let mut g = c.benchmark_group("counter_add_shared");
+/// One thread, then two, recording into one shared instrument of each peer.
+fn shared(c: &mut Criterion, group: &str, peers: Vec<(&str, AddFn)>) {
+    let mut g = c.benchmark_group(group);
     g.sample_size(10);
+    for (name, add) in peers {
+        for threads in [1, 2] {
+            g.bench_function(format!("{name}/{threads}_threads"), |b| {
+                b.iter_custom(|iters| {
+                    let per = 2_000_000u64;
+                    let ns = shared_ns(threads, per, add.clone());
+                    // report time per add, scaled to criterion's iteration count
+                    Duration::from_nanos((ns * iters as f64) as u64)
+                })
+            });
+        }
+    }
+    g.finish();
+}
+
+fn contended(c: &mut Criterion) {
     let sonde = sonde::Registry::new().counter("c_total").register().unwrap();
     let prom = prometheus::IntCounter::new("c", "c").unwrap();
     let pc: prometheus_client::metrics::counter::Counter = Default::default();
@@ -131,19 +148,19 @@ fn contended(c: &mut Criterion) {
             }),
         ),
     ];
-    for (name, add) in peers {
-        for threads in [1, 2] {
-            g.bench_function(format!("{name}/{threads}_threads"), |b| {
-                b.iter_custom(|iters| {
-                    let per = 2_000_000u64;
-                    let ns = shared_counter_ns(threads, per, add.clone());
-                    // report time per add, scaled to criterion's iteration count
-                    Duration::from_nanos((ns * iters as f64) as u64)
-                })
-            });
-        }
-    }
-    g.finish();
+    shared(c, "counter_add_shared", peers);
+
+    let sonde = sonde::Registry::new().histogram("h").register().unwrap();
+    let prom = prometheus::Histogram::with_opts(prometheus::HistogramOpts::new("h", "h")).unwrap();
+    let pc = prometheus_client::metrics::histogram::Histogram::new(
+        prometheus_client::metrics::histogram::exponential_buckets(0.005, 2.0, 11),
+    );
+    let peers: Vec<(&str, AddFn)> = vec![
+        ("sonde", Arc::new(move || black_box(&sonde).observe(black_box(0.042)))),
+        ("prometheus", Arc::new(move || black_box(&prom).observe(black_box(0.042)))),
+        ("prometheus-client", Arc::new(move || black_box(&pc).observe(black_box(0.042)))),
+    ];
+    shared(c, "histogram_observe_shared", peers);
 }
 
 criterion_group! {

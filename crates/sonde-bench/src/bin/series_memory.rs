@@ -2,7 +2,11 @@
 //! labels, label strings included, measured as the RSS delta of a fresh
 //! process. Run one library per process:
 //!
-//! `cargo run --release -p sonde-bench --bin series-memory -- <sonde|prometheus|prometheus-client|metrics>`
+//! `cargo run --release -p sonde-bench --bin series-memory -- <sonde|prometheus|prometheus-client|prometheus-client-pairs|metrics>`
+//!
+//! `prometheus-client` keys its family by a derived label struct;
+//! `prometheus-client-pairs` by a `Vec<(String, String)>`, the shape code
+//! without a struct per label set uses.
 
 use prometheus_client::encoding::EncodeLabelSet;
 
@@ -59,6 +63,17 @@ fn main() {
             for i in 0..SERIES {
                 let (inst, m) = label(i);
                 f.get_or_create(&Labels { instance: inst, method: m.into() }).inc();
+            }
+            Box::new(f)
+        }
+        "prometheus-client-pairs" => {
+            let f = prometheus_client::metrics::family::Family::<
+                Vec<(String, String)>,
+                prometheus_client::metrics::counter::Counter,
+            >::default();
+            for i in 0..SERIES {
+                let (inst, m) = label(i);
+                f.get_or_create(&vec![("instance".into(), inst), ("method".into(), m.into())]).inc();
             }
             Box::new(f)
         }
