@@ -243,5 +243,19 @@ mod tests {
         assert_eq!(value(-2.5, true), "-2.5");
         assert_eq!(value(0.1, false), "0.1");
         assert_eq!(value(1e20, false), "100000000000000000000");
+        // Whole numbers as integers: -0 has no sign, and 2^63 (beyond i64)
+        // is written as a float, not clamped to i64::MAX.
+        assert_eq!(value(-0.0, false), "0");
+        assert_eq!(value(9_223_372_036_854_775_808.0, false), "9223372036854776000");
+    }
+
+    /// Text made only of characters to replace takes the replacing path
+    /// too (the whole-copy path is for text that needs no change): names
+    /// of separators only, colons in names and keys but not tag values.
+    #[test]
+    fn text_of_separators_only() {
+        assert_eq!(line("", "||", "1", Kind::Counter, 1.0, &[("::", "::")]), "__:1|c|#__:::");
+        assert_eq!(line(":", ":", "1", Kind::Counter, 1.0, &[]), "_._:1|c");
+        assert_eq!(line("", "a", "1", Kind::Counter, 1.0, &[("k", "\u{a0}")]), "a:1|c|#k:_");
     }
 }
