@@ -133,7 +133,7 @@ pub fn has_errors(findings: &[Finding]) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::check;
+    use super::{check, check_as, has_errors, Format, Severity};
     use proptest::prelude::*;
 
     const SEED: &str = "# HELP h Lat.\n# TYPE h histogram\nh_bucket{le=\"0.5\",k=\"a\\\"b\"} 1\nh_bucket{le=\"+Inf\",k=\"a\\\"b\"} 2\nh_sum{k=\"a\\\"b\"} 1.5\nh_count{k=\"a\\\"b\"} 2\n# EOF\n";
@@ -160,5 +160,82 @@ mod tests {
     #[test]
     fn the_seed_is_clean() {
         assert_eq!(check(SEED), vec![]);
+    }
+
+    fn errors(text: &str, format: Format) -> Vec<(usize, String)> {
+        check_as(text, format)
+            .into_iter()
+            .filter(|f| f.severity == Severity::Error)
+            .map(|f| (f.line, f.message))
+            .collect()
+    }
+
+    /// The rule behind each row holds in the way the row says: a rule that
+    /// is not checked leaves the "must find" rows empty; a rule checked too
+    /// widely fills the "clean" rows.
+    #[test]
+    fn openmetrics_rules_table() {
+        let must_find: &[(&str, usize, &str)] = &[
+            ("0abc 1\n# EOF\n", 1, "invalid metric name"),
+            ("# TYPE 0abc gauge\n# EOF\n", 1, "invalid metric name"),
+            ("a-b 1\n# EOF\n", 1, "invalid metric name"),
+            ("# TYPE x gauge\nx 1\nx{a=\"1\" 2\n# EOF\n", 3, ""),
+            ("# TYPE x_a-b gauge\n# UNIT x_a-b a-b\n# EOF\n", 1, "invalid metric name"),
+            ("# TYPE x_ab gauge\n# UNIT x_ab a.b\n# EOF\n", 2, "invalid unit"),
+            (
+                &format!(
+                    "# TYPE h histogram\nh_bucket{{le=\"+Inf\"}} 1 # {{a=\"{}\"}} 1\nh_count 1\nh_sum 1\n# EOF\n",
+                    "x".repeat(128)
+                ),
+                2,
+                "more than 128",
+            ),
+            ("# TYPE h gaugehistogram\nh_bucket{le=\"+Inf\"} 1\nh_gcount 1\nh_gsum -1\n# EOF\n", 3, "negative _gsum"),
+            ("# TYPE h histogram\nh_count 1\nh_sum 1\n# EOF\n", 2, "no +Inf bucket"),
+            (
+                "# TYPE h histogram\nh_bucket{le=\"-1\"} 0\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n# EOF\n",
+                4,
+                "_sum with negative buckets",
+            ),
+        ];
+        for &(text, line, message) in must_find {
+            let found = errors(text, Format::OpenMetrics);
+            assert!(found.iter().any(|(l, m)| *l == line && m.contains(message)), "{text:?}: {found:?}");
+        }
+        let clean: &[&str] = &[
+            "a_b:c 1\n_x 1\n:y 2\n# EOF\n",
+            "# TYPE x_kilo_bytes gauge\n# UNIT x_kilo_bytes kilo_bytes\nx_kilo_bytes 1\n# EOF\n",
+            "# TYPE x_a:b gauge\n# UNIT x_a:b a:b\n# EOF\n",
+            "# TYPE h gaugehistogram\nh_bucket{le=\"+Inf\"} 1\nh_gcount 1\nh_gsum 0\n# EOF\n",
+            "# TYPE h histogram\nh_bucket{le=\"0\"} 0\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n# EOF\n",
+        ];
+        for text in clean {
+            assert_eq!(errors(text, Format::OpenMetrics), vec![], "{text:?}");
+        }
+        // Exemplar labels of exactly 128 characters are allowed.
+        let at_limit = format!(
+            "# TYPE h histogram\nh_bucket{{le=\"+Inf\"}} 1 # {{a=\"{}\"}} 1\nh_count 1\nh_sum 1\n# EOF\n",
+            "x".repeat(127)
+        );
+        assert_eq!(errors(&at_limit, Format::OpenMetrics), vec![]);
+    }
+
+    /// `check` finds the format itself; `has_errors` tells errors from lints.
+    #[test]
+    fn detection_and_severity() {
+        assert_eq!(Format::detect("a 1\n"), Format::Text);
+        assert_eq!(Format::detect("a 1\n# EOF\n"), Format::OpenMetrics);
+        assert_eq!(Format::detect("a 1\n# EOF x\n"), Format::Text);
+        // A counter sample without `_total` is fine in text, an error in OpenMetrics.
+        let counter = "# TYPE a counter\na 1\n";
+        assert!(!has_errors(&check(counter)), "{:?}", check(counter));
+        assert!(has_errors(&check(&format!("{counter}# EOF\n"))));
+        // promlint's advice is a lint, not an error.
+        let lints = check("# HELP a_total A.\n# TYPE a_total counter\na_total{le=\"x\"} 1\nb 1\n");
+        assert!(!lints.is_empty() && !has_errors(&lints), "{lints:?}");
+        assert!(!has_errors(&[]));
+        assert_eq!(Format::from_content_type("application/openmetrics-text; version=1.0.0"), Some(Format::OpenMetrics));
+        assert_eq!(Format::from_content_type("Text/Plain; version=0.0.4"), Some(Format::Text));
+        assert_eq!(Format::from_content_type("application/json"), None);
     }
 }

@@ -18,11 +18,9 @@ pub(crate) fn text_float(s: &str) -> Option<f64> {
 }
 
 /// A timestamp in the text format: Go's `strconv.ParseInt(s, 10, 64)`.
+/// Rust's integer parsing has the same grammar (an optional sign, then
+/// decimal digits only) and range.
 pub(crate) fn text_timestamp(s: &str) -> Option<i64> {
-    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
     s.parse().ok()
 }
 
@@ -31,18 +29,13 @@ pub(crate) fn text_timestamp(s: &str) -> Option<i64> {
 /// exponent. No infinities, no NaN.
 pub(crate) fn openmetrics_real(s: &str) -> Option<f64> {
     let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    let (mantissa, exponent) = match unsigned.find(['e', 'E']) {
-        Some(at) => (&unsigned[..at], Some(&unsigned[at + 1..])),
-        None => (unsigned, None),
-    };
+    // The mantissa is checked here (Rust's parser also reads `inf`, `NaN`
+    // and `infinity`); an exponent's grammar (a sign, then digits) is the
+    // same as Rust's, which refuses anything else after the `e`.
+    let mantissa = &unsigned[..unsigned.find(['e', 'E']).unwrap_or(unsigned.len())];
     let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
     let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    let mantissa_ok = digits(int) && digits(frac) && !(int.is_empty() && frac.is_empty());
-    let exponent_ok = exponent.is_none_or(|e| {
-        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
-        !e.is_empty() && digits(e)
-    });
-    if !(mantissa_ok && exponent_ok) {
+    if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) {
         return None;
     }
     s.parse().ok()
@@ -101,9 +94,22 @@ mod tests {
 
     #[test]
     fn text_timestamps_follow_go() {
-        for (s, ok) in
-            [("5", true), ("+5", true), ("-5", true), ("007", true), ("1e3", false), ("1.5", false), ("", false)]
-        {
+        for (s, ok) in [
+            ("5", true),
+            ("+5", true),
+            ("-5", true),
+            ("007", true),
+            ("1e3", false),
+            ("1.5", false),
+            ("", false),
+            ("+", false),
+            ("--5", false),
+            ("+-5", false),
+            (" 5", false),
+            ("5 ", false),
+            ("1_000", false),
+            ("0x10", false),
+        ] {
             assert_eq!(text_timestamp(s).is_some(), ok, "{s:?}");
         }
         assert_eq!(text_timestamp("99999999999999999999"), None, "beyond int64");
@@ -125,6 +131,12 @@ mod tests {
             ("+nan", false),
             (".", false),
             ("1e", false),
+            ("1e+", false),
+            ("1e+05", true),
+            ("1e5.5", false),
+            ("1einf", false),
+            ("1ee5", false),
+            ("1e 5", false),
             ("e1", false),
             ("1_0", false),
             ("0x1", false),
