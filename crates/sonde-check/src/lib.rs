@@ -192,6 +192,8 @@ mod tests {
             ),
             ("# TYPE h gaugehistogram\nh_bucket{le=\"+Inf\"} 1\nh_gcount 1\nh_gsum -1\n# EOF\n", 3, "negative _gsum"),
             ("# TYPE h histogram\nh_count 1\nh_sum 1\n# EOF\n", 2, "no +Inf bucket"),
+            ("# HELP x a\"b\n# EOF\n", 1, "unescaped"),
+            ("# HELP x a\\\n# EOF\n", 1, "lone"),
             (
                 "# TYPE h histogram\nh_bucket{le=\"-1\"} 0\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n# EOF\n",
                 4,
@@ -206,6 +208,7 @@ mod tests {
             "a_b:c 1\n_x 1\n:y 2\n# EOF\n",
             "# TYPE x_kilo_bytes gauge\n# UNIT x_kilo_bytes kilo_bytes\nx_kilo_bytes 1\n# EOF\n",
             "# TYPE x_a:b gauge\n# UNIT x_a:b a:b\n# EOF\n",
+            "# HELP x a\\\"b\\\\c\\nd\n# EOF\n",
             "# TYPE h gaugehistogram\nh_bucket{le=\"+Inf\"} 1\nh_gcount 1\nh_gsum 0\n# EOF\n",
             "# TYPE h histogram\nh_bucket{le=\"0\"} 0\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n# EOF\n",
         ];
