@@ -1,5 +1,7 @@
 //! Validation of names per the Prometheus data model.
 
+use std::borrow::Cow;
+
 use crate::{Error, Result};
 
 /// Metric names: `[a-zA-Z_:][a-zA-Z0-9_:]*`.
@@ -79,7 +81,7 @@ pub fn sanitize_label_name(key: &str) -> String {
 /// assert_eq!(sonde::sanitize_label_value("GET /a"), "GET /a");
 /// assert_eq!(sonde::sanitize_label_value("a\0b\n"), "a\u{FFFD}b\u{FFFD}");
 /// ```
-pub fn sanitize_label_value(value: &str) -> std::borrow::Cow<'_, str> {
+pub fn sanitize_label_value(value: &str) -> Cow<'_, str> {
     if value.chars().any(char::is_control) {
         value.chars().map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect::<String>().into()
     } else {
@@ -111,7 +113,7 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(sanitize_label_value(input), want, "{input:?}");
         }
-        assert!(matches!(sanitize_label_value("ok"), std::borrow::Cow::Borrowed(_)));
+        assert!(matches!(sanitize_label_value("ok"), Cow::Borrowed(_)));
     }
 
     #[test]

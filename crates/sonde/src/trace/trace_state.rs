@@ -252,6 +252,15 @@ mod tests {
     }
 
     #[test]
+    fn get_finds_the_value_of_a_key() {
+        let s = TraceState::parse("foo=1,t@v=x y").unwrap();
+        assert_eq!(s.get("foo"), Some("1"));
+        assert_eq!(s.get("t@v"), Some("x y"));
+        assert_eq!(s.get("fo"), None);
+        assert_eq!(TraceState::parse("foo=1,bar=2").unwrap().get("bar"), Some("2"));
+    }
+
+    #[test]
     fn insert_moves_to_front() {
         let s = TraceState::parse("foo=1,bar=2").unwrap().insert("bar", "3").unwrap();
         assert_eq!(s.to_header(), "bar=3,foo=1");
