@@ -270,6 +270,8 @@ fn counted(v: &SeriesValue) -> (u64, f64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use opentelemetry_proto::tonic::common::v1::any_value;
+    use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
     use prost::Message;
     use sonde::{Buckets, Registry};
 
@@ -310,6 +312,47 @@ mod tests {
             check(&registry);
             registry.unregister("h");
             check(&registry);
+        }
+    }
+
+    proptest::proptest! {
+        /// Any values and label values (NaN, infinities, -0, whole and
+        /// fractional totals, long and odd strings) give canonical bytes
+        /// whose tree holds what was recorded.
+        #[test]
+        fn any_values_give_canonical_bytes(
+            label in "\\PC{0,40}",
+            adds in proptest::collection::vec(proptest::num::f64::POSITIVE | proptest::num::f64::ZERO, 0..4),
+            whole in 0u32..1_000_000,
+            gauge in proptest::num::f64::ANY,
+            observations in proptest::collection::vec(proptest::num::f64::ANY, 0..6),
+        ) {
+            let registry = Registry::builder().self_metrics(false).build().unwrap();
+            let c = registry.counter("c_total").labels(["k"]).register().unwrap();
+            for &a in &adds {
+                c.with(&[&label]).add(a);
+            }
+            c.with(&["whole"]).add(f64::from(whole));
+            registry.gauge("g").labels(["k"]).register().unwrap().with(&[&label]).set(gauge);
+            let h = registry.histogram("h").buckets(Buckets::new([0.5, 1.0]).unwrap()).register().unwrap();
+            let q = registry.summary("q").register().unwrap();
+            for &o in &observations {
+                h.observe(o);
+                q.observe(o);
+            }
+            let encoder = MetricEncoder::new(Temporality::Cumulative, &[("service.name".into(), label.clone())]);
+            let bytes = encoder.encode_to_vec(&registry.snapshot());
+            let tree = ExportMetricsServiceRequest::decode(&bytes[..]).unwrap();
+            proptest::prop_assert_eq!(tree.encode_to_vec(), bytes);
+            let metrics = &tree.resource_metrics[0].scope_metrics[0].metrics;
+            proptest::prop_assert_eq!(metrics.len(), 4);
+            let Some(metric::Data::Sum(sum)) = &metrics[0].data else { panic!("a sum") };
+            let whole_point = sum.data_points.iter().find(|p| p.attributes[0].value.as_ref().unwrap().value
+                == Some(any_value::Value::StringValue("whole".into())));
+            proptest::prop_assert_eq!(
+                whole_point.and_then(|p| p.value),
+                Some(number_data_point::Value::AsInt(i64::from(whole)))
+            );
         }
     }
 }

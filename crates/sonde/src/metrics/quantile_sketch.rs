@@ -141,8 +141,10 @@ impl Sketch {
     #[inline]
     pub(crate) fn index_of(m: f64) -> usize {
         let map = mapping();
+        // The cast saturates (an infinite magnitude is i64::MAX), and so does
+        // the subtraction: huge magnitudes land in the top bucket.
         let key = (m.ln() / map.ln_gamma).ceil() as i64;
-        (key - map.min_key as i64).clamp(0, map.keys as i64 - 1) as usize
+        key.saturating_sub(i64::from(map.min_key)).clamp(0, map.keys as i64 - 1) as usize
     }
 
     /// Adds `v` whose magnitude index was computed by [`Sketch::index_of`]
@@ -212,6 +214,24 @@ mod tests {
         let m = v.abs();
         let idx = (m >= MIN_MAGNITUDE).then(|| Sketch::index_of(m));
         s.add_indexed(v < 0.0, idx);
+    }
+
+    /// Infinities and magnitudes beyond the covered range land in the top
+    /// bucket, the smallest covered ones in the first.
+    #[test]
+    fn out_of_range_magnitudes_are_clamped() {
+        let top = mapping().keys - 1;
+        assert_eq!(Sketch::index_of(f64::INFINITY), top);
+        assert_eq!(Sketch::index_of(f64::MAX), top);
+        assert_eq!(Sketch::index_of(MAX_MAGNITUDE * 1e6), top);
+        assert_eq!(Sketch::index_of(MIN_MAGNITUDE), 0);
+        let s = Sketch::new();
+        add(&s, f64::NEG_INFINITY);
+        add(&s, f64::INFINITY);
+        let mut out = Vec::new();
+        s.quantiles(&[0.0, 1.0], &mut out);
+        let edge = MAX_MAGNITUDE * (1.0 - RELATIVE_ACCURACY);
+        assert!(out[0] <= -edge && out[1] >= edge, "the top buckets: {out:?}");
     }
 
     #[test]
