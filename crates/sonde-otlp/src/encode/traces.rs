@@ -204,6 +204,48 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// Any names, attribute values (NaN and infinities included),
+        /// events and statuses give canonical bytes.
+        #[test]
+        fn any_spans_give_canonical_bytes(
+            name in "\\PC{0,30}",
+            text in "\\PC{0,30}",
+            number in proptest::num::f64::ANY,
+            int in proptest::prelude::any::<i64>(),
+            flag in proptest::prelude::any::<bool>(),
+            events in 0usize..3,
+            error in proptest::option::of("\\PC{0,20}"),
+        ) {
+            use prost::Message;
+            let mem = InMemoryExporter::default();
+            let provider = TracerProvider::builder().processor(SimpleProcessor::new(mem.clone())).build();
+            let mut s = provider.tracer("t").start(name.clone());
+            s.set_attribute("text", text.clone());
+            s.set_attribute("number", number);
+            s.set_attribute("int", int);
+            s.set_attribute("flag", flag);
+            s.set_attribute("ints", sonde::trace::Value::I64Array(vec![int, 0].into()));
+            s.set_attribute("floats", sonde::trace::Value::F64Array(vec![number].into()));
+            s.set_attribute("flags", sonde::trace::Value::BoolArray(vec![flag].into()));
+            for i in 0..events {
+                s.add_event(format!("e{i}"), [sonde::trace::KeyValue::new("t", text.clone())]);
+            }
+            if let Some(message) = error {
+                s.set_status(sonde::trace::Status::Error { message: message.into() });
+            }
+            drop(s);
+            let spans = mem.spans();
+            let bytes = super::TraceEncoder::default().encode(spans.iter(), &[]).to_vec();
+            let tree = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest::decode(&bytes[..]).unwrap();
+            proptest::prop_assert_eq!(tree.encode_to_vec(), bytes);
+            let span = &tree.resource_spans[0].scope_spans[0].spans[0];
+            proptest::prop_assert_eq!(&span.name, &name);
+            proptest::prop_assert_eq!(span.attributes.len(), 7);
+            proptest::prop_assert_eq!(span.events.len(), events);
+        }
+    }
+
     /// OTLP/JSON: hex ids (not protobuf JSON's base64), lowerCamelCase keys,
     /// enums as integers, 64-bit integers as strings.
     #[test]
