@@ -252,12 +252,14 @@ mod tests {
     }
 
     #[test]
-    fn get_finds_the_value_of_a_key() {
+    fn get_and_iter_read_the_entries() {
         let s = TraceState::parse("foo=1,t@v=x y").unwrap();
         assert_eq!(s.get("foo"), Some("1"));
         assert_eq!(s.get("t@v"), Some("x y"));
         assert_eq!(s.get("fo"), None);
         assert_eq!(TraceState::parse("foo=1,bar=2").unwrap().get("bar"), Some("2"));
+        assert_eq!(s.iter().collect::<Vec<_>>(), [("foo", "1"), ("t@v", "x y")]);
+        assert_eq!(TraceState::default().iter().count(), 0);
     }
 
     #[test]
