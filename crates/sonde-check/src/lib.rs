@@ -223,6 +223,60 @@ mod tests {
         assert_eq!(errors(&at_limit, Format::OpenMetrics), vec![]);
     }
 
+    /// OpenMetrics metric points: which samples belong together, their
+    /// timestamps, quantile values, exemplars, and the samples of one
+    /// histogram series.
+    #[test]
+    fn openmetrics_metric_points_table() {
+        let must_find: &[(&str, usize, &str)] = &[
+            ("# TYPE c counter\nc_total 1\nc_created 1 # {a=\"b\"} 1\n# EOF\n", 3, "an exemplar on"),
+            ("# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 1\ng{a=\"1\"} 2\n# EOF\n", 4, "not together"),
+            ("# TYPE g gauge\ng{a=\"1\"} 1 5\ng{a=\"1\"} 1 4\n# EOF\n", 3, "goes back"),
+            ("# TYPE s summary\ns{quantile=\"0.5\"} -1\ns_count 1\ns_sum 0\n# EOF\n", 2, "negative"),
+        ];
+        for &(text, line, message) in must_find {
+            let found = errors(text, Format::OpenMetrics);
+            assert!(found.iter().any(|(l, m)| *l == line && m.contains(message)), "{text:?}: {found:?}");
+        }
+        let clean: &[&str] = &[
+            "# TYPE s summary\ns{quantile=\"0.5\"} 0\ns{quantile=\"0.9\"} 1\ns_count 2\ns_sum 1\n# EOF\n",
+            "# TYPE s stateset\ns{s=\"a\"} 1\ns{s=\"b\"} 0\n# EOF\n",
+            "# TYPE h histogram\nh_bucket{k=\"a\",le=\"1\"} 0\nh_bucket{k=\"a\",le=\"+Inf\"} 1\nh_count{k=\"a\"} 1\nh_sum{k=\"a\"} 1\nh_bucket{k=\"b\",le=\"1\"} 0\nh_bucket{k=\"b\",le=\"+Inf\"} 1\nh_count{k=\"b\"} 1\nh_sum{k=\"b\"} 1\n# EOF\n",
+            "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1 5\nh_count 1 5\nh_sum 1 5\n# EOF\n",
+            "# TYPE g gauge\ng{a=\"1\"} 1 5\ng{a=\"2\"} 1\n# EOF\n",
+            "# TYPE g gauge\ng 1 5\ng 2 6\n# EOF\n",
+            "# TYPE g gauge\ng 1\n# EOF\n",
+        ];
+        for text in clean {
+            assert_eq!(errors(text, Format::OpenMetrics), vec![], "{text:?}");
+        }
+    }
+
+    /// The text format: label names, comments, the float labels of
+    /// histograms and summaries, and the line a finding names.
+    #[test]
+    fn text_rules_table() {
+        let must_find: &[(&str, usize, &str)] = &[
+            ("# TYPE h histogram\nh_bucket{le=\"x\"} 1\n", 2, "expected float as value for 'le' label"),
+            ("# TYPE s summary\ns{quantile=\"x\"} 1\n", 2, "expected float as value for 'quantile' label"),
+            ("a 1\nb{ 1\n", 2, ""),
+        ];
+        for &(text, line, message) in must_find {
+            let found = errors(text, Format::Text);
+            assert!(found.iter().any(|(l, m)| *l == line && m.contains(message)), "{text:?}: {found:?}");
+        }
+        // Nothing at all, lints included.
+        let clean: &[&str] = &[
+            "# HELP a_total A.\n# TYPE a_total counter\na_total{foo_bar1=\"1\"} 1\n",
+            "# a plain comment\n# HELP a_total A.\n# TYPE a_total counter\na_total 1\n",
+            "# HELP h_seconds H.\n# TYPE h_seconds histogram\nh_seconds_bucket{k=\"a\",le=\"1\"} 0\nh_seconds_bucket{k=\"a\",le=\"+Inf\"} 1\nh_seconds_count{k=\"a\"} 1\nh_seconds_sum{k=\"a\"} 1\n",
+            "# HELP s_seconds S.\n# TYPE s_seconds summary\ns_seconds{k=\"a\",quantile=\"0.5\"} 1\ns_seconds_count{k=\"a\"} 1\ns_seconds_sum{k=\"a\"} 1\n",
+        ];
+        for text in clean {
+            assert_eq!(check_as(text, Format::Text), vec![], "{text:?}");
+        }
+    }
+
     /// `check` finds the format itself; `has_errors` tells errors from lints.
     #[test]
     fn detection_and_severity() {

@@ -220,9 +220,10 @@ impl Reader {
         }
         let f = self.families.get_mut(&family).expect("resolved");
         f.samples += 1;
+        // Every label name, `le` and `quantile` included: the lints about
+        // them skip histograms and summaries.
         for (n, _) in &labels {
-            let stored_apart = (kind == Kind::Histogram && *n == "le") || (kind == Kind::Summary && *n == "quantile");
-            if !stored_apart && !f.label_names.iter().any(|l| l == n) {
+            if !f.label_names.iter().any(|l| l == n) {
                 f.label_names.push((*n).to_owned());
             }
         }
@@ -291,7 +292,8 @@ pub(crate) fn check(text: &str, out: &mut Vec<Finding>) {
                     None => out.push(Finding::error(n, format!("histogram bucket {} without an le label", s.name))),
                 },
                 Some("_count") => entry.count(s.value, n),
-                Some("_sum") => entry.sum(n),
+                // `_sum` pairs with `_count` in OpenMetrics only; the text
+                // format's checks (buckets, and count against +Inf) skip it.
                 _ => {}
             }
         }
