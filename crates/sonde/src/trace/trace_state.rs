@@ -287,5 +287,13 @@ mod tests {
         let h = TraceState::parse(&many.join(",")).unwrap().to_header();
         assert!(h.len() <= MAX_HEADER_LEN);
         assert!(h.starts_with("k00=") && !h.contains("k31="), "dropped from the end");
+        // An entry of exactly 128 characters is not "over 128": it stays,
+        // and the short entries go from the end instead.
+        let at_limit = format!("edge={}", "e".repeat(123));
+        assert_eq!(at_limit.len(), 128);
+        let mut parts = vec![at_limit.clone()];
+        parts.extend((0..31).map(|i| format!("k{i:02}={}", "y".repeat(11))));
+        let h = TraceState::parse(&parts.join(",")).unwrap().to_header();
+        assert!(h.len() <= MAX_HEADER_LEN && h.starts_with(&at_limit) && !h.contains("k30="), "{h}");
     }
 }
