@@ -29,13 +29,10 @@ pub(crate) fn text_timestamp(s: &str) -> Option<i64> {
 /// exponent. No infinities, no NaN.
 pub(crate) fn openmetrics_real(s: &str) -> Option<f64> {
     let unsigned = s.strip_prefix(['+', '-']).unwrap_or(s);
-    // The mantissa is checked here (Rust's parser also reads `inf`, `NaN`
-    // and `infinity`); an exponent's grammar (a sign, then digits) is the
-    // same as Rust's, which refuses anything else after the `e`.
-    let mantissa = &unsigned[..unsigned.find(['e', 'E']).unwrap_or(unsigned.len())];
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
-    if !digits(int) || !digits(frac) || (int.is_empty() && frac.is_empty()) {
+    // Rust's parser has the same grammar but also reads `inf`, `infinity`
+    // and `NaN`; the digits before any point or exponent rule those out.
+    let int = unsigned.split(['.', 'e', 'E']).next().unwrap_or("");
+    if !int.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
     s.parse().ok()
@@ -146,5 +143,19 @@ mod tests {
         }
         assert_eq!(openmetrics_real("Inf"), None, "timestamps are real numbers");
         assert_eq!(openmetrics_real("1.5"), Some(1.5));
+        for (s, ok) in [
+            ("-.5e-3", true),
+            ("+1.", true),
+            ("inf", false),
+            ("infinity", false),
+            ("nan", false),
+            ("+-1", false),
+            ("1.x", false),
+            ("1.5.5", false),
+            (".e5", false),
+            ("1.inf", false),
+        ] {
+            assert_eq!(openmetrics_real(s).is_some(), ok, "{s:?}");
+        }
     }
 }
