@@ -233,6 +233,14 @@ mod tests {
             ("# TYPE g gauge\ng{a=\"1\"} 1\ng{a=\"2\"} 1\ng{a=\"1\"} 2\n# EOF\n", 4, "not together"),
             ("# TYPE g gauge\ng{a=\"1\"} 1 5\ng{a=\"1\"} 1 4\n# EOF\n", 3, "goes back"),
             ("# TYPE s summary\ns{quantile=\"0.5\"} -1\ns_count 1\ns_sum 0\n# EOF\n", 2, "negative"),
+            // A summary's and a stateset's points are their samples without
+            // the quantile and state labels.
+            (
+                "# TYPE s summary\ns{quantile=\"0.5\",k=\"a\"} 1\ns{quantile=\"0.5\",k=\"b\"} 1\ns{quantile=\"0.9\",k=\"a\"} 1\n# EOF\n",
+                4,
+                "not together",
+            ),
+            ("# TYPE s stateset\ns{s=\"a\",k=\"x\"} 1\ns{s=\"a\",k=\"y\"} 1\ns{s=\"b\",k=\"x\"} 0\n# EOF\n", 4, "not together"),
         ];
         for &(text, line, message) in must_find {
             let found = errors(text, Format::OpenMetrics);
@@ -246,6 +254,9 @@ mod tests {
             "# TYPE g gauge\ng{a=\"1\"} 1 5\ng{a=\"2\"} 1\n# EOF\n",
             "# TYPE g gauge\ng 1 5\ng 2 6\n# EOF\n",
             "# TYPE g gauge\ng 1\n# EOF\n",
+            // Other types keep every label in the point, `quantile` included.
+            "# TYPE g gauge\ng{quantile=\"1\",k=\"a\"} 1\ng{quantile=\"1\",k=\"b\"} 1\ng{quantile=\"2\",k=\"a\"} 1\n# EOF\n",
+            "# TYPE g gauge\ng{g=\"1\",k=\"a\"} 1\ng{g=\"1\",k=\"b\"} 1\ng{g=\"2\",k=\"a\"} 1\n# EOF\n",
         ];
         for text in clean {
             assert_eq!(errors(text, Format::OpenMetrics), vec![], "{text:?}");
