@@ -285,7 +285,11 @@ mod tests {
         ];
         for text in clean {
             assert_eq!(check_as(text, Format::Text), vec![], "{text:?}");
-        }
+        } // Every label name of a family is linted once, whichever sample
+          // brings it.
+        let lints =
+            check_as("# HELP g G.\n# TYPE g gauge\ng{a=\"1\",le=\"2\"} 1\ng{a=\"2\",le=\"2\"} 1\n", Format::Text);
+        assert_eq!(lints.iter().filter(|f| f.message.contains("\"le\" label")).count(), 1, "{lints:?}");
     }
 
     /// `check` finds the format itself; `has_errors` tells errors from lints.
