@@ -1,6 +1,10 @@
 //! OTLP export for Sonde: metrics, spans and events (as log records) to any
 //! OpenTelemetry receiver, over OTLP/HTTP with protobuf or JSON bodies, or
-//! OTLP/gRPC, using the official generated types (`opentelemetry-proto`).
+//! OTLP/gRPC. Metrics and spans are written straight to protobuf bytes
+//! (exactly prost's bytes for the same message, without building one); the
+//! official generated types (`opentelemetry-proto`) are what
+//! [`MetricEncoder::encode`] and [`traces_request`] return for inspection,
+//! and what OTLP/JSON, log records and forwarding use.
 //!
 //! ```
 //! use sonde::Registry;
