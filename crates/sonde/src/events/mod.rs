@@ -182,7 +182,7 @@ impl EventLogBuilder {
         let batcher = self.exporter.map(|(exporter, options)| {
             let exporter: Arc<dyn EventExporter> = Arc::from(exporter);
             let (e1, e2) = (exporter.clone(), exporter);
-            Batcher::new("event", options, move |b: &[Arc<Event>]| e1.export(b), drop, move || e2.shutdown())
+            Batcher::new("event", options, move |b: &[Arc<Event>]| e1.export(b), |b| drop(b), move || e2.shutdown())
         });
         EventLog(Arc::new(Inner {
             ring: Mutex::new(Ring { events: VecDeque::with_capacity(self.retention.min(1 << 16)), bytes: 0 }),

@@ -15,7 +15,7 @@ fn counting_batcher(max_queue: usize) -> (Batcher<u32>, Arc<AtomicU64>) {
         counted.fetch_add(batch.len() as u64, Ordering::Relaxed);
         Ok(())
     };
-    (Batcher::new("model", options, export, drop, || {}), exported)
+    (Batcher::new("model", options, export, |b| drop(b), || {}), exported)
 }
 
 /// Property: nothing queued is lost without a count. A producer pushing

@@ -64,13 +64,14 @@ pub(crate) struct Batcher<T: Send + 'static> {
 }
 
 impl<T: Send + 'static> Batcher<T> {
-    /// Starts the worker. `export` sends a batch; `release` receives each
-    /// item after its export (to recycle it).
+    /// Starts the worker. `export` sends a batch; `release` then takes the
+    /// batch's items (to recycle them), once per batch, so per-batch work
+    /// such as reaching a shared pool is not repeated per item.
     pub(crate) fn new(
         name: &'static str,
         options: BatchOptions,
         mut export: impl FnMut(&[T]) -> Result<()> + Send + 'static,
-        release: impl Fn(T) + Send + 'static,
+        release: impl Fn(std::vec::Drain<'_, T>) + Send + 'static,
         on_stop: impl FnOnce() + Send + 'static,
     ) -> Self {
         let max_batch = options.max_batch.max(1);
@@ -115,7 +116,7 @@ impl<T: Send + 'static> Batcher<T> {
                             Ok(()) => worker.stats.exported.fetch_add(n, Relaxed),
                             Err(_) => worker.stats.failed.fetch_add(n, Relaxed),
                         };
-                        batch.drain(..).for_each(&release);
+                        release(batch.drain(..));
                     }
                     // Exit once stopping with nothing left; a late push that
                     // lands after this check is counted by `count_leftovers`.
