@@ -170,6 +170,22 @@ mod tests {
             .collect()
     }
 
+    /// Each row's text has an error on the row's line whose message holds
+    /// the row's words.
+    fn assert_finds(format: Format, rows: &[(&str, usize, &str)]) {
+        for &(text, line, message) in rows {
+            let found = errors(text, format);
+            assert!(found.iter().any(|(l, m)| *l == line && m.contains(message)), "{text:?}: {found:?}");
+        }
+    }
+
+    /// No row's text has an error.
+    fn assert_no_errors(format: Format, texts: &[&str]) {
+        for text in texts {
+            assert_eq!(errors(text, format), vec![], "{text:?}");
+        }
+    }
+
     /// The rule behind each row holds in the way the row says: a rule that
     /// is not checked leaves the "must find" rows empty; a rule checked too
     /// widely fills the "clean" rows.
@@ -200,10 +216,7 @@ mod tests {
                 "_sum with negative buckets",
             ),
         ];
-        for &(text, line, message) in must_find {
-            let found = errors(text, Format::OpenMetrics);
-            assert!(found.iter().any(|(l, m)| *l == line && m.contains(message)), "{text:?}: {found:?}");
-        }
+        assert_finds(Format::OpenMetrics, must_find);
         let clean: &[&str] = &[
             "a_b:c 1\n_x 1\n:y 2\n# EOF\n",
             "# TYPE x_kilo_bytes gauge\n# UNIT x_kilo_bytes kilo_bytes\nx_kilo_bytes 1\n# EOF\n",
@@ -212,15 +225,13 @@ mod tests {
             "# TYPE h gaugehistogram\nh_bucket{le=\"+Inf\"} 1\nh_gcount 1\nh_gsum 0\n# EOF\n",
             "# TYPE h histogram\nh_bucket{le=\"0\"} 0\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 1\n# EOF\n",
         ];
-        for text in clean {
-            assert_eq!(errors(text, Format::OpenMetrics), vec![], "{text:?}");
-        }
+        assert_no_errors(Format::OpenMetrics, clean);
         // Exemplar labels of exactly 128 characters are allowed.
         let at_limit = format!(
             "# TYPE h histogram\nh_bucket{{le=\"+Inf\"}} 1 # {{a=\"{}\"}} 1\nh_count 1\nh_sum 1\n# EOF\n",
             "x".repeat(127)
         );
-        assert_eq!(errors(&at_limit, Format::OpenMetrics), vec![]);
+        assert_no_errors(Format::OpenMetrics, &[&at_limit]);
     }
 
     /// OpenMetrics metric points: which samples belong together, their
@@ -242,10 +253,7 @@ mod tests {
             ),
             ("# TYPE s stateset\ns{s=\"a\",k=\"x\"} 1\ns{s=\"a\",k=\"y\"} 1\ns{s=\"b\",k=\"x\"} 0\n# EOF\n", 4, "not together"),
         ];
-        for &(text, line, message) in must_find {
-            let found = errors(text, Format::OpenMetrics);
-            assert!(found.iter().any(|(l, m)| *l == line && m.contains(message)), "{text:?}: {found:?}");
-        }
+        assert_finds(Format::OpenMetrics, must_find);
         let clean: &[&str] = &[
             "# TYPE s summary\ns{quantile=\"0.5\"} 0\ns{quantile=\"0.9\"} 1\ns_count 2\ns_sum 1\n# EOF\n",
             "# TYPE s stateset\ns{s=\"a\"} 1\ns{s=\"b\"} 0\n# EOF\n",
@@ -258,9 +266,7 @@ mod tests {
             "# TYPE g gauge\ng{quantile=\"1\",k=\"a\"} 1\ng{quantile=\"1\",k=\"b\"} 1\ng{quantile=\"2\",k=\"a\"} 1\n# EOF\n",
             "# TYPE g gauge\ng{g=\"1\",k=\"a\"} 1\ng{g=\"1\",k=\"b\"} 1\ng{g=\"2\",k=\"a\"} 1\n# EOF\n",
         ];
-        for text in clean {
-            assert_eq!(errors(text, Format::OpenMetrics), vec![], "{text:?}");
-        }
+        assert_no_errors(Format::OpenMetrics, clean);
     }
 
     /// The text format: label names, comments, the float labels of
@@ -272,10 +278,7 @@ mod tests {
             ("# TYPE s summary\ns{quantile=\"x\"} 1\n", 2, "expected float as value for 'quantile' label"),
             ("a 1\nb{ 1\n", 2, ""),
         ];
-        for &(text, line, message) in must_find {
-            let found = errors(text, Format::Text);
-            assert!(found.iter().any(|(l, m)| *l == line && m.contains(message)), "{text:?}: {found:?}");
-        }
+        assert_finds(Format::Text, must_find);
         // Nothing at all, lints included.
         let clean: &[&str] = &[
             "# HELP a_total A.\n# TYPE a_total counter\na_total{foo_bar1=\"1\"} 1\n",
@@ -285,8 +288,9 @@ mod tests {
         ];
         for text in clean {
             assert_eq!(check_as(text, Format::Text), vec![], "{text:?}");
-        } // Every label name of a family is linted once, whichever sample
-          // brings it.
+        }
+        // Every label name of a family is linted once, whichever sample
+        // brings it.
         let lints =
             check_as("# HELP g G.\n# TYPE g gauge\ng{a=\"1\",le=\"2\"} 1\ng{a=\"2\",le=\"2\"} 1\n", Format::Text);
         assert_eq!(lints.iter().filter(|f| f.message.contains("\"le\" label")).count(), 1, "{lints:?}");

@@ -307,7 +307,7 @@ impl StatsdClient {
 
     #[inline]
     fn send(&self, name: &str, value: Val<'_>, kind: Kind, rate: f64, tags: &[(&str, &str)]) {
-        // A full shared queue drops the line (counted) before formatting it.
+        // `put` never waits: a line with no room is dropped and counted there.
         if self.sampled(rate) {
             let (framing, rate) = (&self.inner.framing, rate.clamp(0.0, 1.0));
             self.inner.shared.put(1, |out| line::format(out, framing, name, value, kind, rate, tags));

@@ -4,7 +4,8 @@
 //!
 //! The path per line, for a thread with a [`thread_index`]: lock the
 //! thread's buffer (one `try_lock` on a [`SpinLock`]: only the sender
-//! thread ever contends for it, and then the line takes the other path), format the line, append it;
+//! thread ever contends for it, and then the line takes the other path),
+//! format the line into it;
 //! when the datagram would overflow, send it on the caller's non-blocking
 //! socket, or, if the socket would block, hand it to the sender (`ready`).
 //! A thread without a number, or whose buffer the sender holds, formats the
@@ -154,9 +155,8 @@ impl Shared {
     /// together and in order). Never blocks.
     #[inline]
     pub(crate) fn put(&self, lines: u64, write: impl Fn(&mut String)) {
-        let slot = thread_index::current();
-        if let Some(i) = slot {
-            let slot = &self.slots[i];
+        let index = thread_index::current();
+        if let Some(slot) = index.map(|i| &self.slots[i]) {
             if slot.diverted.load(Acquire) == 0 {
                 if let Some(mut d) = slot.datagram.try_lock() {
                     self.append(&mut d, lines, &write);
@@ -164,7 +164,7 @@ impl Shared {
                 }
             }
         }
-        self.queue(lines, &write, slot);
+        self.queue(lines, &write, index);
     }
 
     fn append(&self, d: &mut Datagram, lines: u64, write: &impl Fn(&mut String)) {

@@ -89,13 +89,13 @@ fn write_value(w: &mut Wire<'_>, v: &Value) {
         Value::Str(s) => w.oneof_bytes(1, s.as_bytes()),
         Value::Bool(b) => w.oneof_bool(2, *b),
         Value::I64(i) => w.oneof_int64(3, *i),
-        Value::F64(f) => w.oneof_double(4, *f),
+        Value::F64(f) => w.present_double(4, *f),
         Value::StrArray(a) => {
             array(w, &mut |w| a.iter().for_each(|s| w.message(1, |w| w.oneof_bytes(1, s.as_bytes()))))
         }
         Value::BoolArray(a) => array(w, &mut |w| a.iter().for_each(|b| w.message(1, |w| w.oneof_bool(2, *b)))),
         Value::I64Array(a) => array(w, &mut |w| a.iter().for_each(|i| w.message(1, |w| w.oneof_int64(3, *i)))),
-        Value::F64Array(a) => array(w, &mut |w| a.iter().for_each(|f| w.message(1, |w| w.oneof_double(4, *f)))),
+        Value::F64Array(a) => array(w, &mut |w| a.iter().for_each(|f| w.message(1, |w| w.present_double(4, *f)))),
     }
 }
 

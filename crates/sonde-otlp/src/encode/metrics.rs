@@ -15,6 +15,15 @@ use crate::config::Temporality;
 /// What the previous exports sent, by series (delta temporality).
 type Previous = HashMap<(String, Vec<String>), Last>;
 
+/// What encoding keeps from one call to the next.
+#[derive(Default)]
+struct State {
+    previous: Previous,
+    /// One histogram series' bucket counts as they go on the wire (per
+    /// bucket, not cumulative), reused from series to series.
+    buckets: Vec<u64>,
+}
+
 /// What the previous export sent for one series (delta temporality).
 #[derive(Clone, Debug, Default)]
 struct Last {
@@ -33,9 +42,9 @@ struct Last {
 pub struct MetricEncoder {
     temporality: Temporality,
     resource: Vec<(String, String)>,
-    previous: Mutex<Previous>,
+    state: Mutex<State>,
     /// The bytes of the previous request: [`MetricEncoder::encode_with`]
-    /// writes over them, so a steady export allocates nothing.
+    /// writes over them.
     cache: Mutex<Vec<u8>>,
 }
 
@@ -65,7 +74,7 @@ fn exemplar(w: &mut Wire<'_>, field: u32, series: &SeriesRef<'_>) {
     let Some(e) = series.exemplar() else { return };
     w.message(field, |w| {
         w.fixed64(2, unix_nanos(e.timestamp));
-        w.oneof_double(3, e.value);
+        w.present_double(3, e.value);
         if let Some(span) = SpanId::from_hex(&e.span_id) {
             w.bytes(4, &span.to_bytes());
         }
@@ -78,7 +87,7 @@ fn exemplar(w: &mut Wire<'_>, field: u32, series: &SeriesRef<'_>) {
 impl MetricEncoder {
     /// An encoder for `resource` (its attributes, `service.name` first).
     pub fn new(temporality: Temporality, resource: &[(String, String)]) -> Self {
-        Self { temporality, resource: resource.to_vec(), previous: Mutex::default(), cache: Mutex::default() }
+        Self { temporality, resource: resource.to_vec(), state: Mutex::default(), cache: Mutex::default() }
     }
 
     /// Encodes every family of `snapshot` into a new request, as a message
@@ -99,8 +108,8 @@ impl MetricEncoder {
     /// Like [`MetricEncoder::encode_to_vec`], appending to `buf`.
     pub fn encode_into(&self, snapshot: &Snapshot, buf: &mut Vec<u8>) {
         let now = unix_nanos(snapshot.timestamp);
-        let mut previous = self.previous.lock().unwrap_or_else(|p| p.into_inner());
-        let mut scratch = Vec::new();
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let State { previous, buckets } = &mut *state;
         let mut w = Wire::new(buf);
         // ExportMetricsServiceRequest.resource_metrics
         w.large_message(1, |w| {
@@ -111,15 +120,16 @@ impl MetricEncoder {
                 w.message(1, |w| super::common::write_scope(w, "sonde"));
                 // A family with no series yet has nothing to say (OTLP wants points).
                 for f in snapshot.families.iter().filter(|f| !f.is_empty()) {
-                    w.large_message(2, |w| self.metric(w, f, now, &mut previous, &mut scratch));
+                    w.large_message(2, |w| self.metric(w, f, now, previous, buckets));
                 }
             });
         });
     }
 
-    /// Encodes `snapshot` over the previous request's bytes (so a steady
-    /// export allocates nothing) and hands them to `f`; what the metric
-    /// exporter does.
+    /// Encodes `snapshot` over the previous request's bytes and hands them
+    /// to `f`; what the metric exporter does. A steady cumulative export
+    /// allocates nothing; delta temporality allocates each series' lookup
+    /// key (its name and label values).
     pub fn encode_with<R>(&self, snapshot: &Snapshot, f: impl FnOnce(&[u8]) -> R) -> R {
         let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
         cache.clear();
@@ -128,7 +138,7 @@ impl MetricEncoder {
     }
 
     /// One `Metric`, fields in prost's order (by number).
-    fn metric(&self, w: &mut Wire<'_>, f: &FamilySnapshot, now: u64, previous: &mut Previous, scratch: &mut Vec<u64>) {
+    fn metric(&self, w: &mut Wire<'_>, f: &FamilySnapshot, now: u64, previous: &mut Previous, buckets: &mut Vec<u64>) {
         let delta = self.temporality == Temporality::Delta;
         let temporality = if delta { AggregationTemporality::Delta } else { AggregationTemporality::Cumulative } as i32;
         let start = |s: &SeriesRef<'_>| s.created().map(unix_nanos).unwrap_or(now);
@@ -162,7 +172,7 @@ impl MetricEncoder {
                             w.fixed64(3, now);
                             match exact_value {
                                 Some(i) => w.oneof_sfixed64(6, i),
-                                None => w.oneof_double(4, value),
+                                None => w.present_double(4, value),
                             }
                             exemplar(w, 5, &s);
                             write_labels(w, 7, &s);
@@ -178,7 +188,7 @@ impl MetricEncoder {
                     for s in f.series() {
                         w.message(1, |w| {
                             w.fixed64(3, now);
-                            w.oneof_double(4, s.value().as_f64());
+                            w.present_double(4, s.value().as_f64());
                             exemplar(w, 5, &s);
                             write_labels(w, 7, &s);
                         });
@@ -191,31 +201,36 @@ impl MetricEncoder {
                     for s in f.series() {
                         let (mut count, mut sum) = counted(s.value());
                         let mut start_time = start(&s);
-                        scratch.clear();
+                        buckets.clear();
                         let mut below = 0u64;
-                        scratch.extend(s.buckets().iter().map(|&c| {
+                        buckets.extend(s.buckets().iter().map(|&c| {
                             let n = c.saturating_sub(below);
                             below = c;
                             n
                         }));
                         if delta {
                             let last = previous.entry(key(&s)).or_default();
-                            let total = (count, sum, scratch.clone());
-                            if count >= last.count && last.time != 0 && last.buckets.len() == scratch.len() {
+                            let (total_count, total_sum) = (count, sum);
+                            if count >= last.count && last.time != 0 && last.buckets.len() == buckets.len() {
                                 count -= last.count;
                                 sum -= last.sum;
-                                scratch.iter_mut().zip(&last.buckets).for_each(|(c, b)| *c = c.saturating_sub(*b));
                                 start_time = last.time;
+                                // Each bucket becomes its change; the total is kept.
+                                for (c, b) in buckets.iter_mut().zip(&mut last.buckets) {
+                                    (*c, *b) = (c.saturating_sub(*b), *c);
+                                }
+                            } else {
+                                last.buckets.clone_from(buckets);
                             }
-                            *last = Last { count: total.0, sum: total.1, buckets: total.2, time: now, value: 0.0 };
+                            (last.count, last.sum, last.time, last.value) = (total_count, total_sum, now, 0.0);
                         }
                         // HistogramDataPoint
                         w.message(1, |w| {
                             w.fixed64(2, start_time);
                             w.fixed64(3, now);
                             w.fixed64(4, count);
-                            w.optional_double(5, sum);
-                            w.packed_fixed64(6, scratch.iter().copied());
+                            w.present_double(5, sum);
+                            w.packed_fixed64(6, buckets.iter().copied());
                             w.packed_double(7, &f.bounds);
                             exemplar(w, 8, &s);
                             write_labels(w, 9, &s);

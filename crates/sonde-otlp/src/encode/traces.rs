@@ -78,36 +78,47 @@ fn write_span(w: &mut Wire<'_>, s: &SpanData) {
 /// attributes (configured on the exporter) are added where the span's own
 /// resource lacks them. A message tree, for inspection and OTLP/JSON (the
 /// exporter sends the bytes of [`TraceEncoder::encode`]).
-pub fn traces_request<'a>(
-    spans: impl IntoIterator<Item = &'a SpanData>,
-    extra: &[(String, String)],
-) -> ExportTraceServiceRequest {
+pub fn traces_request<'a, I>(spans: I, extra: &[(String, String)]) -> ExportTraceServiceRequest
+where
+    I: IntoIterator<Item = &'a SpanData>,
+    I::IntoIter: Clone,
+{
     let mut encoder = TraceEncoder::default();
     super::decode_own(encoder.encode(spans, extra))
 }
 
-/// Writes trace requests into one buffer, reused from batch to batch, so a
-/// steady stream of batches allocates almost nothing (what
-/// [`crate::OtlpSpanExporter`] does).
+/// Writes trace requests into one buffer, reused from batch to batch with
+/// the grouping's lists, so a steady stream of batches allocates nothing
+/// but tracestate headers (what [`crate::OtlpSpanExporter`] does).
 #[derive(Debug, Default)]
 pub struct TraceEncoder {
     buf: Vec<u8>,
     /// Each span's (resource, scope) group, by position in the batch.
     group_of: Vec<u32>,
+    /// The batch's resources, in order of first appearance.
+    resources: Vec<&'static Resource>,
+    /// The batch's (resource, scope) groups, in order of first appearance.
+    groups: Vec<(usize, &'static Scope)>,
 }
 
 impl TraceEncoder {
     /// The protobuf bytes of the request for `spans`, grouped by resource
     /// and scope as [`traces_request`] says.
-    pub fn encode<'a>(&mut self, spans: impl IntoIterator<Item = &'a SpanData>, extra: &[(String, String)]) -> &[u8] {
-        let spans: Vec<&SpanData> = spans.into_iter().collect();
+    /// The spans are walked once to group them and once per group to write
+    /// them, hence the `Clone` iterator (a slice's, or a map over one).
+    pub fn encode<'a, I>(&mut self, spans: I, extra: &[(String, String)]) -> &[u8]
+    where
+        I: IntoIterator<Item = &'a SpanData>,
+        I::IntoIter: Clone,
+    {
+        let spans = spans.into_iter();
         // Resources and scopes are interned ('static), so addresses identify
-        // them; both lists are in order of first appearance. A batch holds a
-        // few of each, so a linear search is the fast one.
-        let mut resources: Vec<&'static Resource> = Vec::new();
-        let mut groups: Vec<(usize, &'static Scope)> = Vec::new();
-        self.group_of.clear();
-        for s in &spans {
+        // them. A batch holds a few of each, so a linear search is the fast one.
+        let Self { buf, group_of, resources, groups } = self;
+        resources.clear();
+        groups.clear();
+        group_of.clear();
+        for s in spans.clone() {
             let r = match resources.iter().position(|r| std::ptr::eq(*r, s.resource)) {
                 Some(r) => r,
                 None => {
@@ -122,10 +133,10 @@ impl TraceEncoder {
                     groups.len() - 1
                 }
             };
-            self.group_of.push(g as u32);
+            group_of.push(g as u32);
         }
-        self.buf.clear();
-        let mut w = Wire::new(&mut self.buf);
+        buf.clear();
+        let mut w = Wire::new(buf);
         for (ri, resource) in resources.iter().enumerate() {
             // ExportTraceServiceRequest.resource_spans
             w.large_message(1, |w| {
@@ -142,14 +153,14 @@ impl TraceEncoder {
                     // ResourceSpans.scope_spans
                     w.large_message(2, |w| {
                         w.message(1, |w| write_scope(w, &scope.name));
-                        for (s, _) in spans.iter().zip(&self.group_of).filter(|(_, g)| **g as usize == gi) {
+                        for (s, _) in spans.clone().zip(&*group_of).filter(|(_, g)| **g as usize == gi) {
                             w.message(2, |w| write_span(w, s));
                         }
                     });
                 }
             });
         }
-        &self.buf
+        buf
     }
 }
 

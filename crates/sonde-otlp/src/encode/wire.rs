@@ -55,31 +55,30 @@ impl<'a> Wire<'a> {
         self.uint64(field, u64::from(v));
     }
 
+    /// A field of `wire_type` whose encoded value is `bytes`.
+    fn raw(&mut self, field: u32, wire_type: u32, bytes: &[u8]) {
+        self.key(field, wire_type);
+        self.buf.extend_from_slice(bytes);
+    }
+
     /// A `fixed64` field, left out when zero.
     pub(crate) fn fixed64(&mut self, field: u32, v: u64) {
         if v != 0 {
-            self.key(field, FIXED64);
-            self.buf.extend_from_slice(&v.to_le_bytes());
+            self.raw(field, FIXED64, &v.to_le_bytes());
         }
     }
 
     /// A `double` field, left out when zero (either sign, as prost does).
     pub(crate) fn double(&mut self, field: u32, v: f64) {
         if v != 0.0 {
-            self.key(field, FIXED64);
-            self.buf.extend_from_slice(&v.to_le_bytes());
+            self.present_double(field, v);
         }
     }
 
-    /// An `optional double` field: written whenever present, zero included.
-    pub(crate) fn optional_double(&mut self, field: u32, v: f64) {
-        self.key(field, FIXED64);
-        self.buf.extend_from_slice(&v.to_le_bytes());
-    }
-
-    /// A `double` member of a `oneof`: written whenever set, zero included.
-    pub(crate) fn oneof_double(&mut self, field: u32, v: f64) {
-        self.optional_double(field, v);
+    /// A `double` that is present (an `optional` field, or the member of a
+    /// `oneof` that is set): written, zero included.
+    pub(crate) fn present_double(&mut self, field: u32, v: f64) {
+        self.raw(field, FIXED64, &v.to_le_bytes());
     }
 
     /// An `int64` member of a `oneof`: written whenever set, zero included.
@@ -90,15 +89,13 @@ impl<'a> Wire<'a> {
 
     /// An `sfixed64` member of a `oneof`: written whenever set, zero included.
     pub(crate) fn oneof_sfixed64(&mut self, field: u32, v: i64) {
-        self.key(field, FIXED64);
-        self.buf.extend_from_slice(&v.to_le_bytes());
+        self.raw(field, FIXED64, &v.to_le_bytes());
     }
 
     /// A `fixed32` field, left out when zero.
     pub(crate) fn fixed32(&mut self, field: u32, v: u32) {
         if v != 0 {
-            self.key(field, FIXED32);
-            self.buf.extend_from_slice(&v.to_le_bytes());
+            self.raw(field, FIXED32, &v.to_le_bytes());
         }
     }
 
@@ -238,7 +235,7 @@ mod tests {
         w.int64(3, o.i);
         w.bool(4, o.b);
         if let Some(d) = o.od {
-            w.optional_double(5, d);
+            w.present_double(5, d);
         }
         w.packed_fixed64(6, o.fx.iter().copied());
         if let Some(v) = o.sf {

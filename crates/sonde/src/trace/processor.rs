@@ -103,9 +103,10 @@ impl BatchProcessor {
             // shared with every span's start and end on the recording
             // threads, so touching it per span from here moved its cache
             // line between cores for every span.
-            move |spans| match home.get().and_then(Weak::upgrade) {
-                Some(p) => spans.for_each(|span| p.recycle(span)),
-                None => drop(spans),
+            move |spans| {
+                if let Some(p) = home.get().and_then(Weak::upgrade) {
+                    spans.for_each(|span| p.recycle(span));
+                }
             },
             move || e2.shutdown(),
         );
