@@ -238,7 +238,7 @@ impl Shared {
             return;
         }
         self.stats.queued.fetch_add(lines, Relaxed);
-        if self.lines.len() % 64 == 0 {
+        if self.lines.len().is_multiple_of(64) {
             self.nudge();
         }
     }

@@ -1,0 +1,293 @@
+//! Sealed chunks, in blocks: every series' chunk for one stretch of time,
+//! written together when the head is cut. Blocks are appended to segment
+//! files (or kept in memory in the same format), and read back by binary
+//! search of their index, so nothing per chunk stays in memory.
+//!
+//! ```text
+//! block  = magic "SBK1" | crc32 (of n .. the index's end) | n: u32 | 0: u32
+//!          | min_t: i64 | max_t: i64 | data_len: u64 | index | data
+//! index  = n × (series: u32 | offset: u32 | len: u32 | samples: u32 | crc32 of the chunk)
+//! ```
+//!
+//! All integers little-endian; index entries sorted by series.
+
+use std::fs::File;
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::PathBuf;
+use std::sync::RwLock;
+
+const MAGIC: [u8; 4] = *b"SBK1";
+const HEADER: usize = 40;
+const ENTRY: usize = 20;
+/// Sanity bounds for a header read back.
+const MAX_ENTRIES: u32 = 16 << 20;
+
+/// One series' sealed chunk, to be written.
+#[derive(Debug)]
+pub(crate) struct Sealed {
+    pub(crate) series: u32,
+    pub(crate) samples: u32,
+    pub(crate) bytes: Vec<u8>,
+}
+
+/// Encodes a block from chunks (sorted here by series).
+pub(crate) fn encode(mut chunks: Vec<Sealed>, min_t: i64, max_t: i64) -> Vec<u8> {
+    chunks.sort_unstable_by_key(|c| c.series);
+    let data_len: usize = chunks.iter().map(|c| c.bytes.len()).sum();
+    let mut out = Vec::with_capacity(HEADER + chunks.len() * ENTRY + data_len);
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&[0; 4]); // the crc, below
+    out.extend_from_slice(&(chunks.len() as u32).to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.extend_from_slice(&min_t.to_le_bytes());
+    out.extend_from_slice(&max_t.to_le_bytes());
+    out.extend_from_slice(&(data_len as u64).to_le_bytes());
+    let mut offset = 0u32;
+    for c in &chunks {
+        for v in [c.series, offset, c.bytes.len() as u32, c.samples, crc32fast::hash(&c.bytes)] {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+        offset += c.bytes.len() as u32;
+    }
+    let crc = crc32fast::hash(&out[8..]);
+    out[4..8].copy_from_slice(&crc.to_le_bytes());
+    for c in chunks {
+        out.extend_from_slice(&c.bytes);
+    }
+    out
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().unwrap_or_default())
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().unwrap_or_default())
+}
+
+/// Where a block is in its segment and what it covers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct BlockMeta {
+    pub(crate) offset: u64,
+    pub(crate) entries: u32,
+    pub(crate) min_t: i64,
+    pub(crate) max_t: i64,
+    pub(crate) len: u64,
+}
+
+/// What reading a segment's bytes found.
+#[derive(Debug, Default)]
+pub(crate) struct Parsed {
+    /// The good blocks (offsets in `rewritten` when there is one).
+    pub(crate) blocks: Vec<BlockMeta>,
+    /// Bytes that were not part of a good block.
+    pub(crate) lost_bytes: u64,
+    /// Chunks dropped for a bad checksum, and their samples.
+    pub(crate) lost_chunks: u64,
+    pub(crate) lost_samples: u64,
+    /// The segment without its damage, when it had any.
+    pub(crate) rewritten: Option<Vec<u8>>,
+}
+
+/// Checks a block's header and index at `pos`; its total length if good.
+fn header_at(bytes: &[u8], pos: usize) -> Option<(BlockMeta, usize)> {
+    let head = bytes.get(pos..pos + HEADER)?;
+    if head[..4] != MAGIC {
+        return None;
+    }
+    let n = u32_at(head, 8);
+    let data_len = u64_at(head, 32) as usize;
+    if n > MAX_ENTRIES {
+        return None;
+    }
+    let index_end = pos + HEADER + n as usize * ENTRY;
+    let covered = bytes.get(pos + 8..index_end)?;
+    if crc32fast::hash(covered) != u32_at(head, 4) {
+        return None;
+    }
+    let total = HEADER + n as usize * ENTRY + data_len;
+    bytes.get(pos..pos + total)?;
+    let meta = BlockMeta {
+        offset: pos as u64,
+        entries: n,
+        min_t: u64_at(head, 16) as i64,
+        max_t: u64_at(head, 24) as i64,
+        len: total as u64,
+    };
+    Some((meta, total))
+}
+
+/// Reads every block of a segment's bytes, checking every checksum; a
+/// damaged header or index loses its block (reading resumes at the next
+/// block's magic), a damaged chunk loses that chunk.
+pub(crate) fn parse(bytes: &[u8]) -> Parsed {
+    let mut out = Parsed::default();
+    let mut good: Vec<(BlockMeta, Option<Vec<u8>>)> = Vec::new();
+    let mut damaged = false;
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let Some((meta, total)) = header_at(bytes, pos) else {
+            damaged = true;
+            let next = bytes[pos + 1..].windows(4).position(|w| w == MAGIC).map(|p| pos + 1 + p);
+            let next = next.unwrap_or(bytes.len());
+            out.lost_bytes += (next - pos) as u64;
+            pos = next;
+            continue;
+        };
+        let block = &bytes[pos..pos + total];
+        let data = &block[HEADER + meta.entries as usize * ENTRY..];
+        let mut kept = Vec::new();
+        let mut bad = false;
+        for i in 0..meta.entries as usize {
+            let e = HEADER + i * ENTRY;
+            let (series, off, len, samples, crc) = (
+                u32_at(block, e),
+                u32_at(block, e + 4),
+                u32_at(block, e + 8),
+                u32_at(block, e + 12),
+                u32_at(block, e + 16),
+            );
+            match data.get(off as usize..off as usize + len as usize).filter(|c| crc32fast::hash(c) == crc) {
+                Some(chunk) => kept.push(Sealed { series, samples, bytes: chunk.to_vec() }),
+                None => {
+                    bad = true;
+                    out.lost_chunks += 1;
+                    out.lost_samples += u64::from(samples);
+                    out.lost_bytes += u64::from(len);
+                }
+            }
+        }
+        if bad {
+            damaged = true;
+            good.push((meta, Some(encode(kept, meta.min_t, meta.max_t))));
+        } else {
+            good.push((meta, None));
+        }
+        pos += total;
+    }
+    if !damaged {
+        out.blocks = good.into_iter().map(|(m, _)| m).collect();
+        return out;
+    }
+    let mut rewritten = Vec::new();
+    for (meta, re) in good {
+        let offset = rewritten.len() as u64;
+        match re {
+            Some(block) => {
+                let entries = u32_at(&block, 8);
+                rewritten.extend_from_slice(&block);
+                out.blocks.push(BlockMeta { offset, entries, len: block.len() as u64, ..meta });
+            }
+            None => {
+                rewritten.extend_from_slice(&bytes[meta.offset as usize..(meta.offset + meta.len) as usize]);
+                out.blocks.push(BlockMeta { offset, ..meta });
+            }
+        }
+    }
+    out.rewritten = Some(rewritten);
+    out
+}
+
+/// A segment's bytes: a file read at offsets, or memory.
+#[derive(Debug)]
+pub(crate) enum SegmentData {
+    File(File),
+    Memory(RwLock<Vec<u8>>),
+}
+
+/// One segment: blocks appended in time order.
+#[derive(Debug)]
+pub(crate) struct Segment {
+    pub(crate) seq: u64,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) data: SegmentData,
+}
+
+impl Segment {
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
+        match &self.data {
+            SegmentData::File(f) => f.read_exact_at(buf, offset),
+            SegmentData::Memory(m) => {
+                let m = m.read().unwrap_or_else(|p| p.into_inner());
+                let src = m.get(offset as usize..offset as usize + buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?;
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+        }
+    }
+
+    /// The chunk of `series` in the block at `meta`, with its sample
+    /// count: found by binary search of the index; `None` when the block
+    /// has none, an error when it cannot be read or fails its checksum.
+    pub(crate) fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Vec<u8>)>> {
+        let (mut lo, mut hi) = (0u32, meta.entries);
+        let mut entry = [0u8; ENTRY];
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            self.read_at(meta.offset + (HEADER + mid as usize * ENTRY) as u64, &mut entry)?;
+            match u32_at(&entry, 0).cmp(&series) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => {
+                    let (off, len, samples, crc) =
+                        (u32_at(&entry, 4), u32_at(&entry, 8), u32_at(&entry, 12), u32_at(&entry, 16));
+                    let data = meta.offset + (HEADER + meta.entries as usize * ENTRY) as u64 + u64::from(off);
+                    let mut chunk = vec![0; len as usize];
+                    self.read_at(data, &mut chunk)?;
+                    if crc32fast::hash(&chunk) != crc {
+                        return Err(io::Error::new(io::ErrorKind::InvalidData, "chunk checksum"));
+                    }
+                    return Ok(Some((samples, chunk)));
+                }
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn block(series: &[u32], t: i64) -> Vec<u8> {
+        let chunks = series.iter().map(|s| Sealed { series: *s, samples: 1, bytes: vec![*s as u8; 5] }).collect();
+        encode(chunks, t, t + 10)
+    }
+
+    #[test]
+    fn chunks_are_found_by_series_and_damage_loses_only_its_part() {
+        let mut bytes = block(&[7, 3, 5], 0);
+        let second = bytes.len();
+        bytes.extend(block(&[1, 3], 100));
+        let parsed = parse(&bytes);
+        assert!(parsed.rewritten.is_none());
+        assert_eq!(parsed.blocks.len(), 2);
+        let seg = Segment { seq: 0, path: None, data: SegmentData::Memory(RwLock::new(bytes.clone())) };
+        assert_eq!(seg.chunk(&parsed.blocks[0], 5).unwrap(), Some((1, vec![5; 5])));
+        assert_eq!(seg.chunk(&parsed.blocks[0], 4).unwrap(), None);
+        assert_eq!(seg.chunk(&parsed.blocks[1], 1).unwrap(), Some((1, vec![1; 5])));
+
+        // A flipped data byte loses one chunk; the block is rewritten.
+        let mut hurt = bytes.clone();
+        let last = second - 1; // series 7's chunk is last in the first block
+        hurt[last] ^= 1;
+        let p = parse(&hurt);
+        assert_eq!((p.lost_chunks, p.lost_samples, p.blocks.len()), (1, 1, 2));
+        let re = p.rewritten.unwrap();
+        assert_eq!(parse(&re).blocks, p.blocks, "the rewrite reads back clean");
+        let seg = Segment { seq: 0, path: None, data: SegmentData::Memory(RwLock::new(re)) };
+        assert_eq!(seg.chunk(&p.blocks[0], 7).unwrap(), None);
+        assert_eq!(seg.chunk(&p.blocks[0], 3).unwrap(), Some((1, vec![3; 5])));
+
+        // A damaged header loses its block; the next block is found.
+        let mut hurt = bytes.clone();
+        hurt[10] ^= 1;
+        let p = parse(&hurt);
+        assert_eq!(p.blocks.len(), 1);
+        assert_eq!(p.lost_bytes, second as u64);
+        // A cut tail loses the last block.
+        let p = parse(&bytes[..bytes.len() - 3]);
+        assert_eq!((p.blocks.len(), p.lost_bytes), (1, (bytes.len() - 3 - second) as u64));
+    }
+}

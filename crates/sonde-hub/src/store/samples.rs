@@ -1,0 +1,761 @@
+//! The sample store: every series the hub holds, sampled on a fixed grid
+//! into Gorilla chunks.
+//!
+//! Each series has a head chunk in memory. Every tick is appended to the
+//! write-ahead log (`wal.log`) before the tick returns, so a killed hub
+//! loses at most the tick it was sampling. Every `cut_every` ticks all head
+//! chunks are sealed into one block appended to the current segment file
+//! (`blocks/NNNNNNNN.seg`), the segment is synced, and the log is emptied.
+//! Series names live in `series.log`. On open, segments are checked
+//! (damaged blocks and chunks are dropped and counted, the file kept aside
+//! in `damaged/` and rewritten), then the log is replayed into the heads.
+//!
+//! Without a directory the same blocks are kept in memory.
+
+use std::collections::{HashMap, VecDeque};
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::time::Duration;
+
+use super::block::{self, BlockMeta, Sealed, Segment, SegmentData};
+use super::frame::{self, FramedFile};
+use super::gorilla::{self, ChunkWriter};
+use super::{set_aside, Fsync, Recovery};
+
+/// Prometheus' staleness marker: a NaN with this bit pattern.
+pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
+
+const TAG_SAME: u8 = 0;
+const TAG_VALUE: u8 = 1;
+const TAG_STALE: u8 = 2;
+
+/// How the sample store keeps its data.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SampleOptions {
+    /// Sampling interval (sample times are on this grid).
+    pub interval: Duration,
+    /// Data older than this is deleted.
+    pub retention: Duration,
+    /// Bytes the sealed blocks may take (on disk, or in memory without a
+    /// directory); the oldest go first.
+    pub max_bytes: u64,
+    /// Ticks per sealed block.
+    pub cut_every: u32,
+    /// When files are flushed to stable storage.
+    pub fsync: Fsync,
+}
+
+impl Default for SampleOptions {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(1),
+            retention: Duration::from_secs(7 * 24 * 3600),
+            max_bytes: 2 << 30,
+            cut_every: 120,
+            fsync: Fsync::Interval(Duration::from_secs(1)),
+        }
+    }
+}
+
+struct SeriesState {
+    id: Box<str>,
+    family: Box<str>,
+    head: ChunkWriter,
+    /// The last value written to the log since it was last emptied (a
+    /// repeat is logged as "same").
+    logged: Option<u64>,
+    live: bool,
+    seen_tick: u64,
+}
+
+struct Files {
+    dir: PathBuf,
+    wal: FramedFile,
+    series: FramedFile,
+    /// The segment being appended to.
+    active: Option<(Arc<Segment>, File, u64)>,
+}
+
+struct Inner {
+    index: HashMap<Box<str>, u32>,
+    series: Vec<SeriesState>,
+    /// Sealed blocks, oldest first.
+    blocks: VecDeque<(Arc<Segment>, BlockMeta)>,
+    /// Segments with their bytes and newest time, oldest first.
+    segments: VecDeque<(Arc<Segment>, u64, i64)>,
+    files: Option<Files>,
+    ticks: u64,
+    since_cut: u32,
+    next_seq: u64,
+    /// Samples older than this were sealed (log replay skips them).
+    sealed_until: i64,
+}
+
+#[derive(Default)]
+struct Stats {
+    appended: AtomicU64,
+    out_of_order: AtomicU64,
+    write_errors: AtomicU64,
+    damaged_reads: AtomicU64,
+    deleted_blocks: AtomicU64,
+}
+
+/// The sample store. Cheap to clone.
+#[derive(Clone)]
+pub struct SampleStore(Arc<Shared>);
+
+struct Shared {
+    inner: Mutex<Inner>,
+    options: SampleOptions,
+    stats: Stats,
+    recovery: Recovery,
+}
+
+use sonde_dashboard::Points;
+
+fn segment_bytes(max_bytes: u64) -> u64 {
+    (max_bytes / 16).clamp(64 << 10, 128 << 20)
+}
+
+fn segment_path(dir: &Path, seq: u64) -> PathBuf {
+    dir.join("blocks").join(format!("{seq:08}.seg"))
+}
+
+impl SampleStore {
+    /// A store kept in memory only.
+    pub fn in_memory(options: SampleOptions) -> Self {
+        Self::with(Inner::empty(None), options, Recovery::default())
+    }
+
+    /// Opens (or creates) the store under `dir`, recovering what a crash
+    /// left. Damage is cut away and counted, never fatal.
+    ///
+    /// # Errors
+    ///
+    /// An I/O error when the directory cannot be created or its files
+    /// cannot be opened for writing at all.
+    pub fn open(dir: &Path, options: SampleOptions) -> io::Result<Self> {
+        let started = std::time::Instant::now();
+        let damaged = dir.join("damaged");
+        fs::create_dir_all(dir.join("blocks"))?;
+        let mut recovery = Recovery::default();
+        let (series_log, scanned) = FramedFile::open(&dir.join("series.log"), &damaged)?;
+        recovery.lost_bytes += scanned.damaged_bytes;
+        recovery.files_set_aside += u64::from(scanned.damaged_bytes > 0);
+        let mut inner = Inner::empty(None);
+        for record in &scanned.records {
+            if let Some((family, id)) = decode_series(record) {
+                inner.add_series(id, family);
+            }
+        }
+        // Segments, oldest first.
+        let mut seqs: Vec<u64> = fs::read_dir(dir.join("blocks"))?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_name().to_str()?.strip_suffix(".seg")?.parse().ok())
+            .collect();
+        seqs.sort_unstable();
+        for seq in seqs {
+            let path = segment_path(dir, seq);
+            let bytes = fs::read(&path)?;
+            let parsed = block::parse(&bytes);
+            recovery.lost_bytes += parsed.lost_bytes;
+            recovery.lost_samples += parsed.lost_samples;
+            if let Some(clean) = &parsed.rewritten {
+                set_aside(&path, &damaged)?;
+                recovery.files_set_aside += 1;
+                let tmp = path.with_extension("tmp");
+                fs::write(&tmp, clean)?;
+                File::open(&tmp)?.sync_all()?;
+                fs::rename(&tmp, &path)?;
+            }
+            let len = parsed.rewritten.as_ref().map_or(bytes.len(), Vec::len) as u64;
+            if parsed.blocks.is_empty() {
+                fs::remove_file(&path)?;
+                continue;
+            }
+            let segment =
+                Arc::new(Segment { seq, path: Some(path.clone()), data: SegmentData::File(File::open(&path)?) });
+            let newest = parsed.blocks.iter().map(|b| b.max_t).max().unwrap_or(i64::MIN);
+            for b in parsed.blocks {
+                inner.sealed_until = inner.sealed_until.max(b.max_t);
+                inner.blocks.push_back((segment.clone(), b));
+            }
+            inner.segments.push_back((segment, len, newest));
+            inner.next_seq = seq + 1;
+        }
+        // The log: ticks since the last cut.
+        let (wal, scanned) = FramedFile::open(&dir.join("wal.log"), &damaged)?;
+        recovery.lost_bytes += scanned.damaged_bytes;
+        recovery.files_set_aside += u64::from(scanned.damaged_bytes > 0);
+        for record in &scanned.records {
+            let (replayed, lost) = inner.replay(record);
+            recovery.replayed_samples += replayed;
+            recovery.lost_samples += lost;
+        }
+        inner.files = Some(Files { dir: dir.to_owned(), wal, series: series_log, active: None });
+        recovery.took = started.elapsed();
+        recovery.wal_bytes = inner.files.as_ref().map_or(0, |f| f.wal.len());
+        let store = Self::with(inner, options, recovery);
+        Ok(store)
+    }
+
+    fn with(inner: Inner, options: SampleOptions, recovery: Recovery) -> Self {
+        Self(Arc::new(Shared { inner: Mutex::new(inner), options, stats: Stats::default(), recovery }))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.0.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What opening found and repaired.
+    pub fn recovery(&self) -> &Recovery {
+        &self.0.recovery
+    }
+
+    /// The options it runs with.
+    pub fn options(&self) -> &SampleOptions {
+        &self.0.options
+    }
+
+    /// Appends one tick at `t_ms`: `(family, id, value)` for every series
+    /// present; series present at the last tick and absent now get a
+    /// staleness marker. Logged before it returns.
+    pub fn append<'a>(&self, t_ms: i64, samples: impl IntoIterator<Item = (&'a str, &'a str, f64)>) {
+        let mut inner = self.lock();
+        let inner = &mut *inner;
+        inner.ticks += 1;
+        let tick = inner.ticks;
+        let mut new_series = Vec::new();
+        let mut entries: Vec<(u32, u8, u64)> = Vec::new();
+        let mut out_of_order = 0;
+        for (family, id, value) in samples {
+            let r = match inner.index.get(id) {
+                Some(&r) => r,
+                None => {
+                    let r = inner.add_series(id.into(), family.into());
+                    frame::frame(&encode_series(family, id), &mut new_series);
+                    r
+                }
+            };
+            let s = &mut inner.series[r as usize];
+            if s.seen_tick == tick || (!s.head.is_empty() && t_ms <= s.head.last_time()) || t_ms <= inner.sealed_until {
+                out_of_order += 1;
+                continue;
+            }
+            s.seen_tick = tick;
+            s.live = true;
+            let bits = value.to_bits();
+            s.head.push(t_ms, value);
+            let tag = if s.logged == Some(bits) { TAG_SAME } else { TAG_VALUE };
+            s.logged = Some(bits);
+            entries.push((r, tag, bits));
+        }
+        for (r, s) in inner.series.iter_mut().enumerate() {
+            if s.live && s.seen_tick != tick && (s.head.is_empty() || t_ms > s.head.last_time()) {
+                s.live = false;
+                s.head.push(t_ms, f64::from_bits(STALE_NAN));
+                s.logged = None;
+                entries.push((r as u32, TAG_STALE, STALE_NAN));
+            }
+        }
+        self.0.stats.appended.fetch_add(entries.len() as u64, Relaxed);
+        self.0.stats.out_of_order.fetch_add(out_of_order, Relaxed);
+        if let Some(files) = &mut inner.files {
+            let mut framed = Vec::new();
+            frame::frame(&encode_tick(t_ms, &mut entries), &mut framed);
+            let written = files.series.append(&new_series).and_then(|()| files.wal.append(&framed));
+            let synced = written.and_then(|()| match self.0.options.fsync {
+                Fsync::Always => files.series.sync().and_then(|()| files.wal.sync()),
+                _ => Ok(()),
+            });
+            if synced.is_err() {
+                self.0.stats.write_errors.fetch_add(1, Relaxed);
+            }
+        }
+        inner.since_cut += 1;
+        if inner.since_cut >= self.0.options.cut_every.max(1) {
+            self.cut(inner, t_ms);
+        }
+    }
+
+    /// Seals every head chunk now (also done every `cut_every` ticks).
+    pub fn seal(&self, now_ms: i64) {
+        let mut inner = self.lock();
+        self.cut(&mut inner, now_ms);
+    }
+
+    fn cut(&self, inner: &mut Inner, now_ms: i64) {
+        inner.since_cut = 0;
+        let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
+        let mut chunks = Vec::new();
+        for (r, s) in inner.series.iter_mut().enumerate() {
+            if s.head.is_empty() {
+                continue;
+            }
+            min_t = min_t.min(s.head.first_time());
+            max_t = max_t.max(s.head.last_time());
+            let samples = s.head.len();
+            chunks.push(Sealed { series: r as u32, samples, bytes: s.head.take() });
+            s.logged = None;
+        }
+        if !chunks.is_empty() {
+            let bytes = block::encode(chunks, min_t, max_t);
+            match self.write_block(inner, &bytes, min_t, max_t) {
+                Ok(()) => inner.sealed_until = inner.sealed_until.max(max_t),
+                Err(_) => {
+                    self.0.stats.write_errors.fetch_add(1, Relaxed);
+                    return; // the log keeps the samples; the next cut retries
+                }
+            }
+        }
+        if let Some(files) = &mut inner.files {
+            if files.wal.clear().is_err() {
+                self.0.stats.write_errors.fetch_add(1, Relaxed);
+            }
+        }
+        self.retain(inner, now_ms);
+    }
+
+    fn write_block(&self, inner: &mut Inner, bytes: &[u8], min_t: i64, max_t: i64) -> io::Result<()> {
+        let roll = segment_bytes(self.0.options.max_bytes);
+        let seq = inner.next_seq;
+        let (segment, offset) = match &mut inner.files {
+            None => {
+                let fresh = inner.segments.back().is_none_or(|(_, len, _)| *len + bytes.len() as u64 > roll);
+                if fresh {
+                    let segment = Arc::new(Segment { seq, path: None, data: SegmentData::Memory(RwLock::default()) });
+                    inner.segments.push_back((segment, 0, max_t));
+                    inner.next_seq += 1;
+                }
+                let (segment, len, newest) = inner.segments.back_mut().expect("pushed above");
+                if let SegmentData::Memory(m) = &segment.data {
+                    m.write().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
+                }
+                let offset = *len;
+                *len += bytes.len() as u64;
+                *newest = (*newest).max(max_t);
+                (segment.clone(), offset)
+            }
+            Some(files) => {
+                if files.active.as_ref().is_none_or(|(_, _, len)| *len + bytes.len() as u64 > roll) {
+                    let path = segment_path(&files.dir, seq);
+                    let writer = OpenOptions::new().create(true).append(true).open(&path)?;
+                    let segment = Arc::new(Segment {
+                        seq,
+                        path: Some(path.clone()),
+                        data: SegmentData::File(File::open(&path)?),
+                    });
+                    inner.segments.push_back((segment.clone(), 0, max_t));
+                    files.active = Some((segment, writer, 0));
+                    inner.next_seq += 1;
+                }
+                let (segment, writer, len) = files.active.as_mut().expect("opened above");
+                writer.write_all(bytes)?;
+                if self.0.options.fsync != Fsync::Never {
+                    writer.sync_data()?;
+                }
+                let offset = *len;
+                *len += bytes.len() as u64;
+                if let Some(last) = inner.segments.back_mut() {
+                    last.1 = *len;
+                    last.2 = last.2.max(max_t);
+                }
+                (segment.clone(), offset)
+            }
+        };
+        let entries = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
+        inner.blocks.push_back((segment, BlockMeta { offset, entries, min_t, max_t, len: bytes.len() as u64 }));
+        Ok(())
+    }
+
+    /// Deletes what is past the retention time or over the byte budget,
+    /// oldest segment first.
+    fn retain(&self, inner: &mut Inner, now_ms: i64) {
+        let cutoff = now_ms.saturating_sub(self.0.options.retention.as_millis() as i64);
+        loop {
+            let total: u64 = inner.segments.iter().map(|(_, len, _)| *len).sum();
+            let Some((oldest, _, newest)) = inner.segments.front() else { break };
+            let over = total > self.0.options.max_bytes;
+            if !(over || *newest < cutoff) {
+                break;
+            }
+            let seq = oldest.seq;
+            if let Some(path) = &oldest.path {
+                let _ = fs::remove_file(path);
+            }
+            if let Some(files) = &mut inner.files {
+                if files.active.as_ref().is_some_and(|(s, _, _)| s.seq == seq) {
+                    files.active = None;
+                }
+            }
+            inner.segments.pop_front();
+            let before = inner.blocks.len();
+            inner.blocks.retain(|(s, _)| s.seq != seq);
+            self.0.stats.deleted_blocks.fetch_add((before - inner.blocks.len()) as u64, Relaxed);
+        }
+        // Blocks past the cutoff inside a segment still in use are skipped by reads.
+    }
+
+    /// Every sample of `id` with `start_ms <= t <= end_ms`, oldest first
+    /// (staleness markers included, as [`STALE_NAN`]).
+    pub fn range(&self, id: &str, start_ms: i64, end_ms: i64) -> Vec<(i64, f64)> {
+        let (series, blocks, head) = {
+            let inner = self.lock();
+            let Some(&r) = inner.index.get(id) else { return Vec::new() };
+            let cutoff = inner.newest_time().saturating_sub(self.0.options.retention.as_millis() as i64);
+            let start = start_ms.max(cutoff);
+            let blocks: Vec<(Arc<Segment>, BlockMeta)> =
+                inner.blocks.iter().filter(|(_, b)| b.max_t >= start && b.min_t <= end_ms).cloned().collect();
+            let head = &inner.series[r as usize].head;
+            (r, blocks, (head.bytes().to_vec(), head.len()))
+        };
+        let mut out = Vec::new();
+        let mut keep = |t: i64, v: f64| {
+            if t >= start_ms && t <= end_ms {
+                out.push((t, v));
+            }
+        };
+        for (segment, meta) in blocks {
+            match segment.chunk(&meta, series) {
+                Ok(Some((count, bytes))) => {
+                    gorilla::decode(&bytes, count, &mut keep);
+                }
+                Ok(None) => {}
+                Err(_) => {
+                    self.0.stats.damaged_reads.fetch_add(1, Relaxed);
+                }
+            }
+        }
+        gorilla::decode(&head.0, head.1, &mut keep);
+        out
+    }
+
+    /// `id` at every `step` from `start_ms` to `end_ms`: the latest sample
+    /// within one step (and at least two sampling intervals) before each
+    /// point, `None` where there is none or it is a staleness marker.
+    pub fn points(&self, id: &str, start_ms: i64, end_ms: i64, step_ms: i64) -> Points {
+        let step = step_ms.max(1);
+        let lookback = step.max(2 * self.0.options.interval.as_millis() as i64);
+        let samples = self.range(id, start_ms.saturating_sub(lookback), end_ms);
+        let mut out = Points::default();
+        let mut i = 0;
+        let mut t = start_ms;
+        let mut last: Option<(i64, f64)> = None;
+        while t <= end_ms && out.t.len() < 100_000 {
+            while i < samples.len() && samples[i].0 <= t {
+                last = Some(samples[i]);
+                i += 1;
+            }
+            let v = last.filter(|(st, v)| *st > t - lookback && v.to_bits() != STALE_NAN).map(|(_, v)| v);
+            out.t.push(t.max(0) as u64);
+            out.v.push(v);
+            t += step;
+        }
+        out
+    }
+
+    /// The ids of every series known, with their families.
+    pub fn series(&self) -> Vec<(String, String)> {
+        self.lock().series.iter().map(|s| (s.family.to_string(), s.id.to_string())).collect()
+    }
+
+    /// Bytes held by sealed blocks (disk or memory).
+    pub fn bytes(&self) -> u64 {
+        self.lock().segments.iter().map(|(_, len, _)| *len).sum()
+    }
+
+    /// Flushes the open files to stable storage (the interval policy calls
+    /// this on a timer).
+    pub fn sync(&self) {
+        let inner = self.lock();
+        if let Some(files) = &inner.files {
+            let r = files.wal.sync().and_then(|()| files.series.sync());
+            let r = r.and_then(|()| files.active.as_ref().map_or(Ok(()), |(_, w, _)| w.sync_data()));
+            if r.is_err() {
+                self.0.stats.write_errors.fetch_add(1, Relaxed);
+            }
+        }
+    }
+
+    /// Exposes `sonde_store_*` self-metrics for samples.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when a name is already declared as another kind.
+    pub fn register_metrics(&self, registry: &sonde::Registry) -> sonde::Result<()> {
+        type Field = fn(&Stats) -> &AtomicU64;
+        let counts: [(&str, &str, Field); 5] = [
+            ("sonde_store_samples_appended_total", "Samples (and staleness markers) appended.", |s| &s.appended),
+            ("sonde_store_samples_out_of_order_total", "Samples refused: not newer than the series' last.", |s| {
+                &s.out_of_order
+            }),
+            ("sonde_store_write_errors_total", "Writes or syncs of the sample store that failed.", |s| &s.write_errors),
+            ("sonde_store_damaged_reads_total", "Chunks that failed their checksum when read.", |s| &s.damaged_reads),
+            ("sonde_store_blocks_deleted_total", "Sealed blocks deleted by retention.", |s| &s.deleted_blocks),
+        ];
+        for (name, help, field) in counts {
+            let shared = self.0.clone();
+            registry.counter_fn(name, help, move || field(&shared.stats).load(Relaxed) as f64)?;
+        }
+        let store = self.clone();
+        registry
+            .gauge_fn("sonde_store_sample_bytes", "Bytes of sealed sample blocks.", move || store.bytes() as f64)?;
+        let store = self.clone();
+        registry.gauge_fn("sonde_store_series", "Series the sample store knows.", move || {
+            store.lock().series.len() as f64
+        })?;
+        let r = self.0.recovery.clone();
+        registry.gauge_fn(
+            "sonde_store_recovery_lost_samples",
+            "Samples found damaged and dropped when the store was opened.",
+            move || r.lost_samples as f64,
+        )?;
+        let r = self.0.recovery.clone();
+        registry.gauge_fn(
+            "sonde_store_recovery_lost_bytes",
+            "Bytes found damaged and cut away when the store was opened.",
+            move || r.lost_bytes as f64,
+        )
+    }
+}
+
+impl Inner {
+    fn empty(files: Option<Files>) -> Self {
+        Self {
+            index: HashMap::new(),
+            series: Vec::new(),
+            blocks: VecDeque::new(),
+            segments: VecDeque::new(),
+            files,
+            ticks: 0,
+            since_cut: 0,
+            next_seq: 1,
+            sealed_until: i64::MIN,
+        }
+    }
+
+    fn add_series(&mut self, id: Box<str>, family: Box<str>) -> u32 {
+        let r = self.series.len() as u32;
+        self.index.insert(id.clone(), r);
+        self.series.push(SeriesState {
+            id,
+            family,
+            head: ChunkWriter::default(),
+            logged: None,
+            live: false,
+            seen_tick: 0,
+        });
+        r
+    }
+
+    fn newest_time(&self) -> i64 {
+        let heads = self.series.iter().filter(|s| !s.head.is_empty()).map(|s| s.head.last_time()).max();
+        heads.unwrap_or(i64::MIN).max(self.sealed_until)
+    }
+
+    /// Replays one logged tick into the heads; (samples replayed, samples
+    /// lost to an unknown series or a damaged record).
+    fn replay(&mut self, record: &[u8]) -> (u64, u64) {
+        let mut r = Reader(record);
+        let (Some(t), Some(n)) = (r.i64(), r.varint()) else { return (0, 0) };
+        let (mut series, mut replayed, mut lost) = (0u64, 0, 0);
+        for _ in 0..n {
+            let (Some(delta), Some(tag)) = (r.varint(), r.byte()) else { return (replayed, lost + 1) };
+            series += delta;
+            let value = match tag {
+                TAG_VALUE => match r.u64() {
+                    Some(v) => Some(v),
+                    None => return (replayed, lost + 1),
+                },
+                TAG_STALE => Some(STALE_NAN),
+                _ => None,
+            };
+            let Some(s) = self.series.get_mut(series as usize) else {
+                lost += 1;
+                continue;
+            };
+            let Some(bits) = value.or(s.logged) else {
+                lost += 1;
+                continue;
+            };
+            s.logged = (bits != STALE_NAN).then_some(bits);
+            s.live = bits != STALE_NAN;
+            if t > self.sealed_until && (s.head.is_empty() || t > s.head.last_time()) {
+                s.head.push(t, f64::from_bits(bits));
+                replayed += 1;
+            }
+        }
+        (replayed, lost)
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_str(out: &mut Vec<u8>, s: &str) {
+    put_varint(out, s.len() as u64);
+    out.extend_from_slice(s.as_bytes());
+}
+
+struct Reader<'a>(&'a [u8]);
+
+impl Reader<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+    fn byte(&mut self) -> Option<u8> {
+        self.take(1).map(|b| b[0])
+    }
+    fn u64(&mut self) -> Option<u64> {
+        self.take(8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
+    }
+    fn i64(&mut self) -> Option<i64> {
+        self.u64().map(|v| v as i64)
+    }
+    fn varint(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    fn str(&mut self) -> Option<&str> {
+        let n = self.varint()? as usize;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+}
+
+fn encode_series(family: &str, id: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(family.len() + id.len() + 4);
+    put_str(&mut out, family);
+    put_str(&mut out, id);
+    out
+}
+
+fn decode_series(record: &[u8]) -> Option<(Box<str>, Box<str>)> {
+    let mut r = Reader(record);
+    Some((r.str()?.into(), r.str()?.into()))
+}
+
+/// A tick's log record: its time, then per series (ascending) the gap from
+/// the previous series, a tag, and the value when it changed.
+fn encode_tick(t: i64, entries: &mut [(u32, u8, u64)]) -> Vec<u8> {
+    entries.sort_unstable_by_key(|e| e.0);
+    let mut out = Vec::with_capacity(16 + entries.len() * 3);
+    out.extend_from_slice(&t.to_le_bytes());
+    put_varint(&mut out, entries.len() as u64);
+    let mut previous = 0u32;
+    for (series, tag, bits) in entries.iter() {
+        put_varint(&mut out, u64::from(series - previous));
+        previous = *series;
+        out.push(*tag);
+        if *tag == TAG_VALUE {
+            out.extend_from_slice(&bits.to_le_bytes());
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn options(cut_every: u32) -> SampleOptions {
+        SampleOptions { cut_every, fsync: Fsync::Never, ..SampleOptions::default() }
+    }
+
+    fn tick(store: &SampleStore, t: i64, values: &[(&str, f64)]) {
+        store.append(t, values.iter().map(|(id, v)| ("f", *id, *v)));
+    }
+
+    #[test]
+    fn samples_come_back_across_blocks_and_the_head() {
+        let dir = tempfile::tempdir().unwrap();
+        for store in [SampleStore::in_memory(options(3)), SampleStore::open(dir.path(), options(3)).unwrap()] {
+            for i in 0..10 {
+                tick(&store, i * 1000, &[("a", i as f64), ("b", 1.0)]);
+            }
+            let a = store.range("a", 0, 100_000);
+            assert_eq!(a.len(), 10);
+            assert_eq!(a[9], (9000, 9.0));
+            assert_eq!(store.range("a", 2500, 5000), vec![(3000, 3.0), (4000, 4.0), (5000, 5.0)]);
+            assert!(store.range("nope", 0, 10).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_vanished_series_gets_one_staleness_marker() {
+        let store = SampleStore::in_memory(options(100));
+        tick(&store, 1000, &[("a", 1.0), ("b", 2.0)]);
+        tick(&store, 2000, &[("a", 1.0)]);
+        tick(&store, 3000, &[("a", 1.0)]);
+        tick(&store, 4000, &[("a", 1.0), ("b", 5.0)]);
+        let b: Vec<(i64, u64)> = store.range("b", 0, 9999).into_iter().map(|(t, v)| (t, v.to_bits())).collect();
+        assert_eq!(b, vec![(1000, 2f64.to_bits()), (2000, STALE_NAN), (4000, 5f64.to_bits())]);
+        let p = store.points("b", 1000, 4000, 1000);
+        assert_eq!(p.v, vec![Some(2.0), None, None, Some(5.0)]);
+    }
+
+    #[test]
+    fn a_reopened_store_has_every_tick_and_refuses_the_past() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SampleStore::open(dir.path(), options(4)).unwrap();
+            for i in 1..=10 {
+                tick(&store, i * 1000, &[("a", i as f64), ("b", 7.0)]);
+            }
+            // dropped without a seal: ticks 9 and 10 are only in the log
+        }
+        let store = SampleStore::open(dir.path(), options(4)).unwrap();
+        assert_eq!(store.recovery().replayed_samples, 4, "two ticks of two series");
+        assert_eq!(store.range("a", 0, 99_999).len(), 10);
+        assert_eq!(store.range("b", 0, 99_999).iter().filter(|(_, v)| *v == 7.0).count(), 10);
+        tick(&store, 5000, &[("a", 0.0)]); // older than what is sealed
+        assert_eq!(store.range("a", 0, 99_999).len(), 10);
+        tick(&store, 11_000, &[("a", 11.0), ("b", 7.0)]);
+        assert_eq!(store.range("a", 0, 99_999).last(), Some(&(11_000, 11.0)));
+    }
+
+    #[test]
+    fn retention_by_bytes_deletes_the_oldest_segments() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SampleOptions { max_bytes: 256 << 10, ..options(1) };
+        let store = SampleStore::open(dir.path(), opts).unwrap();
+        let ids: Vec<String> = (0..200).map(|i| format!("s{i}")).collect();
+        for t in 0..400i64 {
+            store.append(t * 1000, ids.iter().map(|id| ("f", id.as_str(), (t * 7919 % 1000) as f64)));
+        }
+        assert!(store.bytes() <= 256 << 10, "{}", store.bytes());
+        let on_disk: u64 =
+            fs::read_dir(dir.path().join("blocks")).unwrap().map(|e| e.unwrap().metadata().unwrap().len()).sum();
+        assert!(on_disk <= 256 << 10, "{on_disk}");
+        let kept = store.range("s0", 0, i64::MAX);
+        assert!(kept.first().unwrap().0 > 0, "the oldest went first");
+        assert_eq!(kept.last().unwrap().0, 399_000);
+    }
+
+    #[test]
+    fn retention_by_time() {
+        let opts = SampleOptions { retention: Duration::from_secs(10), max_bytes: 1 << 20, ..options(2) };
+        let store = SampleStore::in_memory(opts);
+        for t in 0..2000i64 {
+            tick(&store, t * 1000, &[("a", t as f64)]);
+        }
+        let kept = store.range("a", 0, i64::MAX);
+        assert!(kept.first().unwrap().0 >= 1_980_000, "{:?}", kept.first());
+    }
+}
