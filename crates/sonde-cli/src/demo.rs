@@ -36,11 +36,20 @@ pub(crate) fn load(file: Option<&std::path::Path>) -> Result<Config, sonde_confi
 }
 
 pub(crate) fn run(
-    addrs: crate::serve::AddressArgs,
+    addrs: crate::serve::HubArgs,
     file: Option<&std::path::Path>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let mut options = crate::serve::options(&addrs, file, "sonde-demo")?;
     options.skip_busy_ingest_ports = true;
+    // A demo starts afresh in a temporary directory unless told where.
+    let scratch = match (&addrs.data_dir, addrs.ephemeral) {
+        (None, false) => {
+            let dir = tempfile::Builder::new().prefix("sonde-demo-").tempdir()?;
+            options.storage = sonde_hub::Storage::Dir(dir.path().to_owned());
+            Some(dir)
+        }
+        _ => None,
+    };
     let hub = crate::serve::start(options, "demo")?;
     let registry = hub.registry().clone();
     let app = registry.with_namespace("demo");
@@ -178,6 +187,7 @@ pub(crate) fn run(
     });
     let _ = tracing.shutdown(Duration::from_secs(5));
     crate::serve::stop(hub, "demo");
+    drop(scratch); // the demo's data goes with it
     Ok(())
 }
 

@@ -27,7 +27,7 @@ enum Command {
     /// variables send everything to an OpenTelemetry collector too.
     Demo {
         #[command(flatten)]
-        addrs: serve::AddressArgs,
+        addrs: serve::HubArgs,
         /// A TOML configuration (see the sonde-config crate docs): switches on
         /// push exporters (StatsD, Pushgateway, remote write, textfile, OTLP...).
         /// SONDE_*, STATSD_HOST/STATSD_PORT and OTEL_* environment variables apply.
@@ -43,7 +43,7 @@ enum Command {
     /// flushing the forwarders, on SIGINT or SIGTERM.
     Serve {
         #[command(flatten)]
-        addrs: serve::AddressArgs,
+        addrs: serve::HubArgs,
         /// A TOML configuration (the same as `demo --config`).
         #[arg(long)]
         config: Option<std::path::PathBuf>,

@@ -3,14 +3,15 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use sonde_hub::{Addresses, Hub, HubOptions};
+use sonde_hub::{Addresses, Hub, HubOptions, Storage};
 
 use crate::demo::say;
 
-/// Where the hub listens; `None` takes the configuration's or the default.
-/// (`sonde demo` skips a default ingest port that is taken.)
+/// Where the hub listens and keeps its data; `None` takes the
+/// configuration's or the default. (`sonde demo` skips a default ingest
+/// port that is taken.)
 #[derive(Debug, Default, clap::Args)]
-pub(crate) struct AddressArgs {
+pub(crate) struct HubArgs {
     /// HTTP address for /metrics, the dashboard and the JSON API under
     /// /api/ (default 127.0.0.1:9464; overrides the file).
     #[arg(long)]
@@ -28,12 +29,20 @@ pub(crate) struct AddressArgs {
     /// same as `[hub] insecure_listen = true`).
     #[arg(long)]
     pub(crate) insecure_listen: bool,
+    /// Where received samples, spans and events are kept across restarts
+    /// (default `$XDG_DATA_HOME/sonde`, else `~/.local/share/sonde`, for
+    /// serve; a fresh temporary directory for demo).
+    #[arg(long, conflicts_with = "ephemeral")]
+    pub(crate) data_dir: Option<PathBuf>,
+    /// Keep everything in memory only: nothing survives a restart.
+    #[arg(long)]
+    pub(crate) ephemeral: bool,
 }
 
 /// The hub's options from the configuration file (if any), the
 /// environment, and the command line (which wins).
 pub(crate) fn options(
-    args: &AddressArgs,
+    args: &HubArgs,
     file: Option<&Path>,
     service: &str,
 ) -> Result<HubOptions, Box<dyn std::error::Error>> {
@@ -52,6 +61,11 @@ pub(crate) fn options(
     };
     let mut options = HubOptions::from_config(config, addresses)?;
     options.insecure_listen |= args.insecure_listen;
+    if args.ephemeral {
+        options.storage = Storage::Memory;
+    } else if let Some(dir) = &args.data_dir {
+        options.storage = Storage::Dir(dir.clone());
+    }
     options.service_name = service.into();
     Ok(options)
 }
@@ -66,6 +80,10 @@ pub(crate) fn start(options: HubOptions, mode: &str) -> Result<Hub, Box<dyn std:
     }
     let enabled = options.config.enabled;
     let tls = options.tls.is_some();
+    match &options.storage {
+        Storage::Dir(dir) => say(&format!("sonde {mode}: data in {}", dir.display())),
+        Storage::Memory => say(&format!("sonde {mode}: data in memory only (nothing survives a restart)")),
+    }
     let hub = Hub::start(options)?;
     let line = |what: &str, addr: Option<SocketAddr>| {
         if let Some(a) = addr {
@@ -119,7 +137,7 @@ pub(crate) fn stop(hub: Hub, mode: &str) {
 }
 
 /// `sonde serve`: runs until SIGINT or SIGTERM.
-pub(crate) fn run(args: AddressArgs, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
+pub(crate) fn run(args: HubArgs, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
     let signals = crate::demo::Signals::install()?;
     let hub = start(options(&args, file.as_deref(), "sonde-serve")?, "serve")?;
     say("sonde serve: ready; press Ctrl-C to stop");

@@ -508,7 +508,7 @@ fn the_http_port_over_tls() {
 #[test]
 fn an_exposed_listener_without_auth_is_warned_about() {
     let exposed = |extra: &[&str]| {
-        let mut args = vec!["serve", "--listen", "0.0.0.0:0"];
+        let mut args = vec!["serve", "--ephemeral", "--listen", "0.0.0.0:0"];
         args.extend_from_slice(extra);
         args.extend_from_slice(&[
             "--statsd",

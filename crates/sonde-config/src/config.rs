@@ -13,7 +13,7 @@ use crate::Error;
 pub struct Interval(pub Duration);
 
 impl Interval {
-    /// Parses `"<number><unit>"` with unit `ms`, `s`, `m` or `h`.
+    /// Parses `"<number><unit>"` with unit `ms`, `s`, `m`, `h` or `d`.
     ///
     /// # Errors
     ///
@@ -22,7 +22,7 @@ impl Interval {
         let s = s.trim();
         let split = s
             .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .ok_or_else(|| format!("{s:?} has no unit (ms, s, m, h)"))?;
+            .ok_or_else(|| format!("{s:?} has no unit (ms, s, m, h, d)"))?;
         let (n, unit) = s.split_at(split);
         let n: f64 = n.parse().map_err(|_| format!("{s:?} does not start with a number"))?;
         let secs = match unit {
@@ -30,7 +30,8 @@ impl Interval {
             "s" => n,
             "m" => n * 60.0,
             "h" => n * 3600.0,
-            other => return Err(format!("unknown unit {other:?} in {s:?} (use ms, s, m or h)")),
+            "d" => n * 86400.0,
+            other => return Err(format!("unknown unit {other:?} in {s:?} (use ms, s, m, h or d)")),
         };
         Ok(Self(Duration::from_secs_f64(secs)))
     }
@@ -315,6 +316,24 @@ pub struct HubConfig {
     /// Listening beyond loopback without auth is meant (no warning).
     #[serde(default)]
     pub insecure_listen: bool,
+    /// Where the hub keeps what it receives (default
+    /// `$XDG_DATA_HOME/sonde`, else `~/.local/share/sonde`).
+    pub data_dir: Option<String>,
+    /// Keep everything in memory only (nothing survives a restart).
+    #[serde(default)]
+    pub ephemeral: bool,
+    /// How long samples, spans and events are kept (default `"7d"`).
+    pub retention: Option<Interval>,
+    /// Disk budget of the stored samples, and separately of the spans and
+    /// events (default 2 GiB each); the oldest go first.
+    pub max_disk_bytes: Option<ByteSize>,
+    /// `"interval"` (default), `"always"` or `"never"`: when the store
+    /// flushes to stable storage.
+    pub fsync: Option<String>,
+    /// The flush interval of `fsync = "interval"` (default `"1s"`).
+    pub fsync_interval: Option<Interval>,
+    /// How often every series is sampled into the store (default `"1s"`).
+    pub sample_interval: Option<Interval>,
     /// `[hub.auth]`: credentials every HTTP route and OTLP/gRPC call needs.
     pub auth: Option<HubAuthConfig>,
     /// `[hub.tls]`: serve the HTTP port over TLS.
@@ -504,6 +523,14 @@ impl Config {
     /// interval, a bad address or URL).
     pub fn validate(&self) -> Result<(), Error> {
         check_interval("flush_interval", Some(self.flush_interval))?;
+        if let Some(hub) = &self.hub {
+            check_interval("hub.sample_interval", hub.sample_interval)?;
+            check_interval("hub.fsync_interval", hub.fsync_interval)?;
+            check_interval("hub.retention", hub.retention)?;
+            if let Some(f) = hub.fsync.as_deref().filter(|f| !matches!(*f, "interval" | "always" | "never")) {
+                return Err(invalid("hub.fsync", format!("{f:?}: use interval, always or never")));
+            }
+        }
         if let Some(b) = self.hub.as_ref().and_then(|h| h.timer_buckets.as_ref()) {
             sonde::Buckets::new(b.iter().copied()).map_err(|e| invalid("hub.timer_buckets", e.to_string()))?;
         }

@@ -187,13 +187,53 @@ pub(crate) const MAX_SAMPLES: usize = 5000;
 #[derive(Deserialize)]
 pub(crate) struct HistoryQuery {
     id: String,
+    start: Option<i64>,
+    end: Option<i64>,
+    step: Option<i64>,
 }
 
+/// Most points one history answer holds (Prometheus' limit for a range query).
+pub(crate) const MAX_POINTS: i64 = 11_000;
+
+/// A sample's history: `start`, `end` (Unix ms; default the last fifteen
+/// minutes) and `step` (ms; default what gives about 600 points, at least
+/// one second).
 pub(crate) async fn history(State(d): State<Dashboard>, q: Result<Query<HistoryQuery>, QueryRejection>) -> Response {
-    match query(q) {
-        Ok(q) => Json(serde_json::to_value(d.0.history.points(&q.id)).unwrap_or_default()).into_response(),
-        Err(r) => *r,
+    let q = match query(q) {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
+    let end = q.end.unwrap_or_else(|| now_ms() as i64);
+    let start = q.start.unwrap_or(end - 15 * 60 * 1000);
+    if start > end {
+        return bad_request("start is after end");
     }
+    let step = q.step.unwrap_or(((end - start) / 600).max(1000));
+    if step <= 0 {
+        return bad_request("step must be positive");
+    }
+    if (end - start) / step > MAX_POINTS {
+        return bad_request(&format!("more than {MAX_POINTS} points: raise step or narrow the range"));
+    }
+    let points = if d.0.source.keeps_history() {
+        d.0.source.history(&q.id, crate::HistoryRange { start_ms: start, end_ms: end, step_ms: step })
+    } else {
+        let all = d.0.history.points(&q.id);
+        let mut out = crate::Points::default();
+        for (t, v) in all.t.into_iter().zip(all.v) {
+            if (start..=end).contains(&(t as i64)) {
+                out.t.push(t);
+                out.v.push(v);
+            }
+        }
+        out
+    };
+    Json(serde_json::to_value(points).unwrap_or_default()).into_response()
+}
+
+/// The text of an event's fields, for searching.
+pub(crate) fn fields_text(e: &sonde::events::Event) -> String {
+    sonde::trace::attributes_json(&e.fields).to_string()
 }
 
 pub(crate) async fn views(State(d): State<Dashboard>) -> Json<Value> {
@@ -264,7 +304,7 @@ pub(crate) async fn stream(
     let ticks = tokio_stream::wrappers::IntervalStream::new(tokio::time::interval(Duration::from_millis(500)));
     let events = futures_util::StreamExt::map(ticks, move |_| {
         let _open = &open;
-        if !unresolved.is_empty() && tick % 4 == 0 {
+        if !unresolved.is_empty() && tick.is_multiple_of(4) {
             let names: HashSet<String> = d.0.source.family_names().into_iter().collect();
             let mut by_family: HashMap<String, Vec<String>> = HashMap::new();
             unresolved.retain(|id| match family_of(id, &names) {
@@ -415,14 +455,9 @@ pub(crate) async fn events(State(d): State<Dashboard>, q: Result<Query<EventQuer
         Some(None) => return bad_request("severity: TRACE, DEBUG, INFO, WARN, ERROR or FATAL"),
     };
     let limit = if q.limit == 0 { 100 } else { q.limit.min(1000) };
+    let search = crate::EventSearch { limit, min_severity: Some(min), text: q.q.filter(|t| !t.trim().is_empty()) };
     let mut out = Bounded::new(d.0.limits.max_answer_bytes);
-    for e in d.0.source.events(10_000).iter().rev() {
-        if out.items.len() >= limit {
-            break;
-        }
-        if e.severity < min || q.q.as_ref().is_some_and(|text| !e.name.contains(text.as_str())) {
-            continue;
-        }
+    for e in d.0.source.search_events(&search).iter().rev() {
         if !out.push(e.to_json()) {
             break;
         }

@@ -43,7 +43,7 @@ use sonde_prometheus::Auth;
 
 pub use history::{History, Points, BYTES_PER_SERIES, COARSE, FINE};
 pub use samples::{samples, Sample};
-pub use source::{DataSource, LocalSource};
+pub use source::{DataSource, EventSearch, HistoryRange, LocalSource};
 pub use views::{ChartKind, View, Views};
 
 /// Default memory budget of the history (200 MB).
@@ -120,8 +120,10 @@ impl DashboardBuilder {
             limits: self.limits,
             streams: Arc::default(),
         }));
-        let weak = Arc::downgrade(&d.0);
-        let _ = std::thread::Builder::new().name("sonde-dashboard-history".into()).spawn(move || sample_loop(weak));
+        if !d.0.source.keeps_history() {
+            let weak = Arc::downgrade(&d.0);
+            let _ = std::thread::Builder::new().name("sonde-dashboard-history".into()).spawn(move || sample_loop(weak));
+        }
         d
     }
 }

@@ -2,10 +2,45 @@
 
 use std::sync::Arc;
 
-use sonde::events::{Event, EventLog};
+use sonde::events::{Event, EventLog, Severity};
 use sonde::trace::TraceId;
 use sonde::{FamilySnapshot, Registry, Snapshot};
 use sonde_otlp::receive::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
+
+/// Which events to find (the newest `limit` matching, returned oldest
+/// first).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EventSearch {
+    /// At most this many (0 means 100).
+    pub limit: usize,
+    /// At least this severe.
+    pub min_severity: Option<Severity>,
+    /// Words that must all appear in the name, a field or a label.
+    pub text: Option<String>,
+}
+
+impl EventSearch {
+    /// Whether `e` matches (what a source without an index checks).
+    pub fn matches(&self, e: &Event) -> bool {
+        if self.min_severity.is_some_and(|min| e.severity < min) {
+            return false;
+        }
+        let Some(text) = &self.text else { return true };
+        let haystack = format!("{} {} {:?}", e.name, crate::api::fields_text(e), e.labels).to_lowercase();
+        text.split_whitespace().all(|w| haystack.contains(&w.to_lowercase()))
+    }
+}
+
+/// A time range with a resolution, in Unix milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HistoryRange {
+    /// From (inclusive).
+    pub start_ms: i64,
+    /// To (inclusive).
+    pub end_ms: i64,
+    /// Between points.
+    pub step_ms: i64,
+}
 
 /// What the dashboard shows: metrics, and optionally traces and events.
 /// [`LocalSource`] covers an in-process registry with its stores and the
@@ -38,6 +73,25 @@ pub trait DataSource: Send + Sync + 'static {
     /// The events of one trace.
     fn trace_events(&self, _trace_id: TraceId) -> Vec<Arc<Event>> {
         Vec::new()
+    }
+    /// Events matching `search` (by default, a scan of the recent ones).
+    fn search_events(&self, search: &EventSearch) -> Vec<Arc<Event>> {
+        let limit = if search.limit == 0 { 100 } else { search.limit };
+        let mut found: Vec<Arc<Event>> =
+            self.events(10_000).into_iter().rev().filter(|e| search.matches(e)).take(limit).collect();
+        found.reverse();
+        found
+    }
+    /// Whether the source keeps metric history itself ([`DataSource::history`]);
+    /// when it does not, the dashboard samples [`DataSource::snapshot`] into a
+    /// bounded in-memory history once a second.
+    fn keeps_history(&self) -> bool {
+        false
+    }
+    /// One sample id's points over `range` (only asked when
+    /// [`DataSource::keeps_history`]).
+    fn history(&self, _id: &str, _range: HistoryRange) -> crate::Points {
+        crate::Points::default()
     }
 }
 

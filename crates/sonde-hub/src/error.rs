@@ -32,6 +32,20 @@ pub enum Error {
     /// The OTLP forwarder could not start.
     #[error(transparent)]
     Otlp(#[from] sonde_otlp::Error),
+    /// Another hub holds the data directory.
+    #[error("the data directory {} is in use by another sonde hub (its LOCK file is held); stop that one or choose another --data-dir", .0.display())]
+    DataDirLocked(std::path::PathBuf),
+    /// The data directory cannot be created or opened.
+    #[error("data directory {}: {source}", path.display())]
+    DataDir {
+        /// Where.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The span and event database cannot be created.
+    #[error("records database: {0}")]
+    Records(#[from] rusqlite::Error),
     /// The runtime or a thread could not start.
     #[error("cannot start: {0}")]
     Io(#[from] std::io::Error),

@@ -13,7 +13,9 @@ use sonde_otlp::Otlp;
 use sonde_statsd::StatsdIngest;
 use tokio::sync::watch;
 
+use crate::keeping::Keeping;
 use crate::net::server::{self, ConnectionRules, ConnectionStats, Serving};
+use crate::source::HubSource;
 use crate::state::{DropReport, HubState};
 use crate::{http, otlp_grpc, otlp_http, statsd, Error, HubOptions};
 
@@ -60,6 +62,7 @@ pub struct Hub {
     stop: watch::Sender<bool>,
     bound: Bound,
     grace: Duration,
+    keeping: Keeping,
 }
 
 fn connection_stats(registry: &Registry, listener: &str) -> Result<ConnectionStats, Error> {
@@ -124,9 +127,21 @@ impl Hub {
             },
         };
         let state = HubState::new(&registry, limits.clone(), otlp.as_ref())?;
-        let source = sonde_dashboard::LocalSource::new(registry.clone())
-            .traces(state.traces().clone())
-            .events(state.events().clone());
+        let mut keeping = Keeping::open(&options.storage, &options.store, options.history_bytes)?;
+        let persist_failed = registry
+            .counter("sonde_store_records_failed_total")
+            .help("Spans and events the records database failed to keep.")
+            .register()?;
+        keeping.persist(state.traces(), state.events(), &persist_failed);
+        keeping.samples.register_metrics(&registry)?;
+        keeping.start_sampling(registry.clone())?;
+        let source = HubSource::new(
+            registry.clone(),
+            state.traces().clone(),
+            state.events().clone(),
+            keeping.samples.clone(),
+            keeping.records.clone(),
+        );
         let dashboard = Dashboard::builder(source)
             .history_bytes(options.history_bytes)
             .limits(sonde_dashboard::Limits {
@@ -166,6 +181,7 @@ impl Hub {
             stop,
             bound: Bound::default(),
             grace: options.shutdown_grace,
+            keeping,
         };
         if !config.enabled {
             return Ok(hub);
@@ -287,7 +303,7 @@ impl Hub {
     /// in-flight requests finish, then flushes the forwarders and exporters
     /// with the time left. Whatever could not be delivered is counted and
     /// reported; a stop never fails because a downstream is down.
-    pub fn stop(self) -> StopReport {
+    pub fn stop(mut self) -> StopReport {
         let started = Instant::now();
         let deadline = started + self.grace;
         let left = || deadline.saturating_duration_since(Instant::now());
@@ -308,6 +324,7 @@ impl Hub {
             let _ = m.stop(left() / 2);
         }
         let _ = self.pipeline.shutdown(left());
+        self.keeping.close();
         self.runtime.shutdown_timeout(Duration::from_millis(100));
         StopReport { took: started.elapsed(), drained, undelivered }
     }

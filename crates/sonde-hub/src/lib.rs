@@ -39,18 +39,21 @@ mod decode;
 mod error;
 mod http;
 mod hub;
+mod keeping;
 mod limits;
 mod net;
 mod options;
 mod otlp_grpc;
 mod otlp_http;
+mod source;
 mod state;
 mod statsd;
+pub mod store;
 
 pub use error::Error;
 pub use hub::{Bound, Hub, StopReport};
 pub use limits::Limits;
 pub use options::{
-    Addresses, HubOptions, DEFAULT_HTTP, DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP, DEFAULT_STATSD, TOKEN_ENV,
+    Addresses, HubOptions, Storage, DEFAULT_HTTP, DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP, DEFAULT_STATSD, TOKEN_ENV,
 };
 pub use state::DropReport;

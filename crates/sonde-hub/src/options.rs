@@ -9,7 +9,18 @@ use sonde::Buckets;
 use sonde_config::{Config, HubConfig};
 use sonde_prometheus::Auth;
 
+use crate::store::{Fsync, SampleOptions};
 use crate::{Error, Limits};
+
+/// Where a hub keeps what it receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Storage {
+    /// In memory only: a restart starts empty.
+    Memory,
+    /// Under this directory (locked while the hub runs): samples, spans
+    /// and events survive restarts and crashes.
+    Dir(PathBuf),
+}
 
 /// Default StatsD address (the StatsD convention, on loopback).
 pub const DEFAULT_STATSD: &str = "127.0.0.1:8125";
@@ -74,6 +85,11 @@ pub struct HubOptions {
     pub insecure_listen: bool,
     /// The `service.name` of what the hub sends itself (`sonde-serve`).
     pub service_name: String,
+    /// Where received data is kept.
+    pub storage: Storage,
+    /// Sampling interval, retention, byte budget (of the samples, and
+    /// separately of the spans and events) and fsync policy.
+    pub store: SampleOptions,
 }
 
 impl HubOptions {
@@ -107,7 +123,30 @@ impl HubOptions {
             Some(b) => Buckets::new(b.iter().copied()).map_err(|e| Error::Config(format!("hub.timer_buckets: {e}")))?,
             None => Buckets::default_seconds(),
         };
+        let storage = match (&hub.data_dir, hub.ephemeral) {
+            (_, true) => Storage::Memory,
+            (Some(dir), false) => Storage::Dir(PathBuf::from(dir)),
+            (None, false) => match crate::store::default_data_dir() {
+                Some(dir) => Storage::Dir(dir),
+                None => Storage::Memory,
+            },
+        };
+        let store_defaults = SampleOptions::default();
+        let fsync_interval = hub.fsync_interval.map_or(Duration::from_secs(1), |i| i.0);
+        let store = SampleOptions {
+            interval: hub.sample_interval.map_or(store_defaults.interval, |i| i.0),
+            retention: hub.retention.map_or(store_defaults.retention, |i| i.0),
+            max_bytes: hub.max_disk_bytes.map_or(store_defaults.max_bytes, |b| b.0 as u64),
+            fsync: match hub.fsync.as_deref() {
+                Some("always") => Fsync::Always,
+                Some("never") => Fsync::Never,
+                _ => Fsync::Interval(fsync_interval),
+            },
+            ..store_defaults
+        };
         Ok(Self {
+            storage,
+            store,
             auth: auth(&hub, std::env::var(TOKEN_ENV).ok())?,
             tls: hub.tls.as_ref().map(|t| (PathBuf::from(&t.cert_file), PathBuf::from(&t.key_file))),
             history_bytes: hub.history_bytes.unwrap_or(sonde_dashboard::DEFAULT_HISTORY_BYTES),

@@ -136,10 +136,10 @@ async fn export<R: Received>(hub: &HubState, request: Request<Incoming>) -> Resp
             async move {
                 let decoded = hub.decoder().grpc::<R>(R::SIGNAL, message.into_inner()).await;
                 match decoded {
-                    Ok(request) => {
-                        let answer = hub.accept(request, "grpc");
-                        Ok(tonic::Response::new(Bytes::from(prost::Message::encode_to_vec(&answer))))
-                    }
+                    Ok(request) => match hub.accept_off_runtime(request, "grpc").await {
+                        Ok(answer) => Ok(tonic::Response::new(Bytes::from(prost::Message::encode_to_vec(&answer)))),
+                        Err(e) => Err(Status::internal(e)),
+                    },
                     Err(e) => {
                         hub.reject(R::SIGNAL.as_str(), e.reason(), 1);
                         Err(match e {

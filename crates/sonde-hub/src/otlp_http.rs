@@ -60,7 +60,10 @@ async fn export<R: Received>(
         Err(e) => refuse(&hub, signal, e),
         Ok((request, encoding)) => {
             let transport = if encoding == Encoding::Json { "http/json" } else { "http/protobuf" };
-            answer(&hub.accept(request, transport), encoding)
+            match hub.accept_off_runtime(request, transport).await {
+                Ok(response) => answer(&response, encoding),
+                Err(e) => (StatusCode::INTERNAL_SERVER_ERROR, e).into_response(),
+            }
         }
     }
 }

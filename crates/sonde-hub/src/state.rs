@@ -208,6 +208,19 @@ impl HubState {
         R::answer(request.deliver(self, transport))
     }
 
+    /// [`HubState::accept`] on the blocking pool: keeping a request may
+    /// write to the records database, which must not stall the serving
+    /// runtime. The answer is sent only once what it acknowledges was
+    /// handed to the operating system.
+    pub(crate) async fn accept_off_runtime<R: Received>(
+        &self,
+        request: R,
+        transport: &'static str,
+    ) -> Result<R::Response, String> {
+        let hub = self.clone();
+        tokio::task::spawn_blocking(move || hub.accept(request, transport)).await.map_err(|e| e.to_string())
+    }
+
     /// Cuts spans to the limits, forwards and keeps them; returns how many
     /// were refused.
     pub(crate) fn on_traces(&self, mut request: ExportTraceServiceRequest, transport: &str) -> i64 {

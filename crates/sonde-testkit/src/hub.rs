@@ -84,12 +84,24 @@ impl Hub {
         Self::start(binary, &Self::serve_args(extra))
     }
 
-    /// The arguments of [`Hub::serve`].
+    /// The arguments of [`Hub::serve`]: in memory (`--ephemeral`) unless
+    /// `extra` names a `--data-dir`, so tests never share the user's data
+    /// directory.
     pub fn serve_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"];
         args.extend(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"]);
+        if !extra.iter().any(|a| a.starts_with("--data-dir") || *a == "--ephemeral") {
+            args.push("--ephemeral");
+        }
         args.extend(extra);
         args
+    }
+
+    /// SIGKILL, and waits for the exit (up to 10 s): a crash, as far as the
+    /// hub's data is concerned.
+    pub fn kill(mut self) {
+        self.process.signal(libc::SIGKILL);
+        self.process.wait_timeout(Duration::from_secs(10)).expect("a killed process exits");
     }
 
     /// The address printed for `what` (`"metrics"`, `"statsd tcp"`...).

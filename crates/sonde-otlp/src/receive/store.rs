@@ -79,8 +79,12 @@ struct Inner {
     bytes: usize,
 }
 
+/// Called with every batch of spans the store keeps.
+type AddHook = Box<dyn Fn(&[Arc<StoredSpan>]) + Send + Sync>;
+
 struct Shared {
     inner: Mutex<Inner>,
+    hooks: std::sync::RwLock<Vec<AddHook>>,
     max_spans: usize,
     max_bytes: usize,
     stored: AtomicU64,
@@ -101,6 +105,7 @@ impl TraceStore {
     pub fn new(max_spans: usize, max_bytes: usize) -> Self {
         Self(Arc::new(Shared {
             inner: Mutex::new(Inner { order: VecDeque::new(), traces: HashMap::new(), bytes: 0 }),
+            hooks: std::sync::RwLock::default(),
             max_spans: max_spans.max(1),
             max_bytes,
             stored: AtomicU64::new(0),
@@ -113,22 +118,47 @@ impl TraceStore {
     /// (malformed ids).
     pub fn add_request(&self, request: ExportTraceServiceRequest) -> i64 {
         let mut rejected = 0;
+        let mut kept = Vec::new();
         for rs in request.resource_spans {
             let service =
                 rs.resource.as_ref().map(|r| service_name(&r.attributes)).unwrap_or_else(|| "unknown_service".into());
             for ss in rs.scope_spans {
                 for span in ss.spans {
-                    if !self.add(&service, span) {
-                        rejected += 1;
+                    match self.insert(&service, span) {
+                        Some(s) => kept.push(s),
+                        None => rejected += 1,
                     }
                 }
             }
         }
+        self.run_hooks(&kept);
         rejected
     }
 
     /// Keeps one span; false (and counted) if its ids are malformed.
     pub fn add(&self, service: &str, span: Span) -> bool {
+        let kept = self.insert(service, span);
+        self.run_hooks(kept.as_slice());
+        kept.is_some()
+    }
+
+    /// Calls `hook` with every batch of spans kept from now on (a request's
+    /// worth, or one span), before the call that added them returns: how a
+    /// durable store sees every span the hub acknowledges.
+    pub fn add_hook(&self, hook: impl Fn(&[Arc<StoredSpan>]) + Send + Sync + 'static) {
+        self.0.hooks.write().unwrap_or_else(|p| p.into_inner()).push(Box::new(hook));
+    }
+
+    fn run_hooks(&self, kept: &[Arc<StoredSpan>]) {
+        if kept.is_empty() {
+            return;
+        }
+        for hook in self.0.hooks.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            hook(kept);
+        }
+    }
+
+    fn insert(&self, service: &str, span: Span) -> Option<Arc<StoredSpan>> {
         let Ok(trace_id) = <[u8; 16]>::try_from(&span.trace_id[..]) else { return self.reject() };
         let valid_parent = span.parent_span_id.is_empty() || span.parent_span_id.len() == 8;
         if trace_id == [0; 16] || span.span_id.len() != 8 || span.span_id == [0; 8] || !valid_parent {
@@ -138,7 +168,7 @@ impl TraceStore {
         let size = stored.heap_bytes();
         let mut inner = self.0.inner.lock().unwrap_or_else(|p| p.into_inner());
         inner.traces.entry(trace_id).or_default().push(stored.clone());
-        inner.order.push_back((trace_id, stored, size));
+        inner.order.push_back((trace_id, stored.clone(), size));
         inner.bytes += size;
         while inner.order.len() > self.0.max_spans || (inner.bytes > self.0.max_bytes && inner.order.len() > 1) {
             let Some((old_trace, old, old_size)) = inner.order.pop_front() else { break };
@@ -152,12 +182,13 @@ impl TraceStore {
             self.0.evicted.fetch_add(1, Relaxed);
         }
         self.0.stored.fetch_add(1, Relaxed);
-        true
+        drop(inner);
+        Some(stored)
     }
 
-    fn reject(&self) -> bool {
+    fn reject(&self) -> Option<Arc<StoredSpan>> {
         self.0.rejected.fetch_add(1, Relaxed);
-        false
+        None
     }
 
     /// The kept spans of one trace, by start time.

@@ -1,0 +1,190 @@
+//! `sonde serve --data-dir`: what the hub received survives a stop and a
+//! SIGKILL; a second hub on the same directory is refused; damaged files
+//! never stop it from starting.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sonde_testkit::http::{self, get_json};
+use sonde_testkit::{poll_until, statsd, Hub};
+
+const SONDE: &str = env!("CARGO_BIN_EXE_sonde");
+
+fn config(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("hub.toml");
+    std::fs::write(&path, "[hub]\nsample_interval = \"200ms\"\n").unwrap();
+    path
+}
+
+fn serve(data: &std::path::Path, config: &std::path::Path) -> Hub {
+    let (data, config) = (data.to_str().unwrap(), config.to_str().unwrap());
+    Hub::serve(SONDE, &["--data-dir", data, "--config", config])
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+/// An OTLP/JSON trace request with one root span.
+fn span_json(trace: &str, name: &str) -> String {
+    let t = now_ns();
+    format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"durable"}}}}]}},
+        "scopeSpans":[{{"spans":[{{"traceId":"{trace}","spanId":"00000000000000a1","name":"{name}",
+        "startTimeUnixNano":"{t}","endTimeUnixNano":"{}","kind":2}}]}}]}}]}}"#,
+        t + 5_000_000
+    )
+}
+
+fn log_json(body: &str) -> String {
+    format!(
+        r#"{{"resourceLogs":[{{"scopeLogs":[{{"logRecords":[{{"timeUnixNano":"{}","severityNumber":17,
+        "severityText":"ERROR","body":{{"stringValue":"{body}"}},
+        "attributes":[{{"key":"disk","value":{{"stringValue":"sda1 nearly full"}}}}]}}]}}]}}]}}"#,
+        now_ns()
+    )
+}
+
+fn post_json(addr: &str, path: &str, body: &str) -> u16 {
+    http::post(addr, path, "application/json", body.as_bytes()).status
+}
+
+fn history_points(api: &str, id: &str) -> usize {
+    let start = now_ns() / 1_000_000 - 5 * 60 * 1000;
+    let path = format!("/api/history?id={}&start={start}&step=200", http::escape(id));
+    let v = get_json(api, &path);
+    v["v"].as_array().map_or(0, |a| a.iter().filter(|x| !x.is_null()).count())
+}
+
+#[test]
+fn a_restart_keeps_history_traces_and_events_and_a_second_hub_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), config(dir.path()));
+    let hub = serve(&data, &config);
+    let api = hub.addr("metrics").to_owned();
+    let otlp = hub.addr("otlp http").to_owned();
+    statsd::send_udp(hub.addr("statsd udp"), b"durable.hits:3|c\ndurable.depth:7|g");
+    let trace = "5b8efff798038103d269b633813fc60c";
+    assert_eq!(post_json(&otlp, "/v1/traces", &span_json(trace, "checkout")), 200);
+    assert_eq!(post_json(&otlp, "/v1/logs", &log_json("volume check failed")), 200);
+    let before = poll_until(Duration::from_secs(20), || {
+        let n = history_points(&api, "durable_depth");
+        (n >= 5).then_some(n)
+    })
+    .expect("history of the StatsD gauge");
+
+    // A second hub on the same directory is refused, clearly, and changes nothing.
+    let out = std::process::Command::new(SONDE)
+        .args(["serve", "--data-dir", data.to_str().unwrap(), "--listen", "127.0.0.1:0", "--statsd", "127.0.0.1:0"])
+        .args(["--otlp-grpc", "127.0.0.1:0", "--otlp-http", "127.0.0.1:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("in use by another sonde hub"), "{said}");
+
+    hub.stop();
+    let hub = serve(&data, &config);
+    let api = hub.addr("metrics").to_owned();
+    assert!(history_points(&api, "durable_depth") >= before, "the history is back");
+    let traces = get_json(&api, "/api/traces");
+    assert_eq!(traces["traces"][0]["trace_id"], trace, "{traces}");
+    assert_eq!(traces["traces"][0]["name"], "checkout");
+    let one = get_json(&api, &format!("/api/traces/{trace}"));
+    assert_eq!(one["spans"][0]["span"]["name"], "checkout", "{one}");
+    let events = get_json(&api, "/api/events?q=nearly%20sda1");
+    assert_eq!(events["events"].as_array().map(Vec::len), Some(1), "{events}");
+    assert_eq!(get_json(&api, "/api/events?q=absent")["events"].as_array().map(Vec::len), Some(0));
+    hub.stop();
+}
+
+#[test]
+fn a_sigkill_loses_nothing_that_was_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), config(dir.path()));
+    let hub = serve(&data, &config);
+    let otlp = hub.addr("otlp http").to_owned();
+    // Senders keep sending until the kill; every acknowledged trace id is noted.
+    let acked = Arc::new(Mutex::new(Vec::new()));
+    let stop = Arc::new(AtomicBool::new(false));
+    let senders: Vec<_> = (0..3)
+        .map(|sender| {
+            let (otlp, acked, stop) = (otlp.clone(), acked.clone(), stop.clone());
+            std::thread::spawn(move || {
+                for i in 0u64.. {
+                    if stop.load(Relaxed) {
+                        break;
+                    }
+                    let trace = format!("{:016x}{:016x}", sender + 1, i + 1);
+                    let reply = std::panic::catch_unwind(|| post_json(&otlp, "/v1/traces", &span_json(&trace, "load")));
+                    match reply {
+                        Ok(200) => acked.lock().unwrap().push(trace),
+                        _ => break, // the hub is gone
+                    }
+                }
+            })
+        })
+        .collect();
+    // Kill at a moment that depends on the run (the clock's nanoseconds).
+    let wait = 300 + (now_ns() % 700);
+    std::thread::sleep(Duration::from_millis(wait));
+    hub.kill();
+    stop.store(true, Relaxed);
+    for s in senders {
+        let _ = s.join();
+    }
+    let acked = acked.lock().unwrap().clone();
+    assert!(acked.len() > 10, "only {} requests were acknowledged before the kill", acked.len());
+
+    let started = std::time::Instant::now();
+    let hub = serve(&data, &config);
+    let recovery = started.elapsed();
+    let api = hub.addr("metrics").to_owned();
+    let mut missing = Vec::new();
+    for trace in &acked {
+        let reply = http::get(&api, &format!("/api/traces/{trace}"));
+        if reply.status != 200 {
+            missing.push(trace.clone());
+        }
+    }
+    eprintln!("{} acknowledged before SIGKILL after {wait} ms; restarted in {recovery:?}", acked.len());
+    assert!(
+        missing.is_empty(),
+        "{} of {} acknowledged traces lost: {:?}",
+        missing.len(),
+        acked.len(),
+        &missing[..missing.len().min(5)]
+    );
+    hub.stop();
+}
+
+#[test]
+fn damaged_files_never_stop_the_hub_from_starting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, config) = (dir.path().join("data"), config(dir.path()));
+    let hub = serve(&data, &config);
+    statsd::send_udp(hub.addr("statsd udp"), b"damage.gauge:1|g");
+    let api = hub.addr("metrics").to_owned();
+    poll_until(Duration::from_secs(20), || (history_points(&api, "damage_gauge") >= 3).then_some(()))
+        .expect("some history");
+    hub.kill();
+    // Garbage at the end of the log, in the series list and over the database.
+    for name in ["samples/wal.log", "samples/series.log"] {
+        let mut f = std::fs::OpenOptions::new().append(true).open(data.join(name)).unwrap();
+        f.write_all(b"\x10\x00\x00\x00garbage-garbage-garbage").unwrap();
+    }
+    std::fs::write(data.join("records.db"), b"this is not a database").unwrap();
+    std::fs::write(data.join("records.db-wal"), b"").unwrap(); // else SQLite heals page 1 from its log
+    let hub = serve(&data, &config);
+    let told = poll_until(Duration::from_secs(10), || {
+        let said = hub.output();
+        (said.contains("damaged bytes cut away") && said.contains("span and event database")).then_some(())
+    });
+    assert!(told.is_some(), "the repairs are reported: {}", hub.output());
+    let api = hub.addr("metrics").to_owned();
+    assert!(history_points(&api, "damage_gauge") >= 3, "the good samples are kept");
+    assert!(data.join("damaged").read_dir().unwrap().count() >= 2, "damaged files are kept aside");
+    hub.stop();
+}

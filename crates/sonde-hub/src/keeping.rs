@@ -1,0 +1,160 @@
+//! The hub's stores opened for its storage choice, and the thread that
+//! samples the registry into the sample store, flushes on the fsync
+//! interval and applies retention.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use sonde::events::EventLog;
+use sonde::{Counter, Registry};
+use sonde_otlp::receive::TraceStore;
+
+use crate::store::{DataDir, Fsync, RecordStore, Recovery, SampleOptions, SampleStore};
+use crate::{Error, Storage};
+
+/// How often spans and events past their retention are deleted.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
+
+/// The stores a hub keeps its data in.
+pub(crate) struct Keeping {
+    pub(crate) samples: SampleStore,
+    pub(crate) records: Option<RecordStore>,
+    _dir: Option<DataDir>,
+    stop: Arc<AtomicBool>,
+    sampler: Option<JoinHandle<()>>,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+impl Keeping {
+    /// Opens the stores (locking the directory), recovering what a crash
+    /// left; damage is set aside and logged, never fatal.
+    pub(crate) fn open(storage: &Storage, options: &SampleOptions, memory_bytes: usize) -> Result<Self, Error> {
+        let Storage::Dir(path) = storage else {
+            let options = SampleOptions { max_bytes: memory_bytes as u64, ..options.clone() };
+            let samples = SampleStore::in_memory(options);
+            return Ok(Self { samples, records: None, _dir: None, stop: Arc::default(), sampler: None });
+        };
+        let dir = DataDir::lock(path)?;
+        let samples_dir = path.join("samples");
+        let samples = match SampleStore::open(&samples_dir, options.clone()) {
+            Ok(s) => s,
+            Err(e) => {
+                // Unusable as it is: keep it aside and start afresh.
+                eprintln!(
+                    "sonde: the sample store in {} cannot be opened ({e}); moving it aside",
+                    samples_dir.display()
+                );
+                let stamp = now_ms();
+                let aside = path.join("damaged").join(format!("samples.{stamp}"));
+                std::fs::create_dir_all(path.join("damaged")).map_err(Error::Io)?;
+                std::fs::rename(&samples_dir, &aside).map_err(Error::Io)?;
+                SampleStore::open(&samples_dir, options.clone()).map_err(Error::Io)?
+            }
+        };
+        report(samples.recovery(), &samples_dir);
+        let (records, aside) = RecordStore::open(path, options.fsync, options.retention, options.max_bytes)?;
+        if aside > 0 {
+            eprintln!(
+                "sonde: the span and event database in {} was damaged; kept aside in damaged/, started a new one",
+                path.display()
+            );
+        }
+        Ok(Self { samples, records: Some(records), _dir: Some(dir), stop: Arc::default(), sampler: None })
+    }
+
+    /// Sends every span the trace store keeps, and every event, to the
+    /// records database as they arrive (before the request is answered);
+    /// failures are counted.
+    pub(crate) fn persist(&self, traces: &TraceStore, events: &EventLog, failed: &Counter) {
+        let Some(records) = &self.records else { return };
+        let (r, f) = (records.clone(), failed.clone());
+        traces.add_hook(move |spans| {
+            if r.insert_spans(spans).is_err() {
+                f.inc_by(spans.len() as u64);
+            }
+        });
+        let (r, f) = (records.clone(), failed.clone());
+        events.add_hook(move |e| {
+            if r.insert_event(e).is_err() {
+                f.inc();
+            }
+        });
+    }
+
+    /// Starts sampling `registry` every interval (times on the interval's
+    /// grid), flushing and applying retention on their timers.
+    pub(crate) fn start_sampling(&mut self, registry: Registry) -> std::io::Result<()> {
+        let (samples, records, stop) = (self.samples.clone(), self.records.clone(), self.stop.clone());
+        let handle = std::thread::Builder::new().name("sonde-hub-sampler".into()).spawn(move || {
+            let options = samples.options().clone();
+            let interval = options.interval.max(Duration::from_millis(10));
+            let step = interval.as_millis().max(1) as i64;
+            let mut last_sync = Instant::now();
+            let mut last_maintain = Instant::now();
+            let mut last_tick = i64::MIN;
+            while !stop.load(Relaxed) {
+                let now = now_ms();
+                let grid = now - now.rem_euclid(step);
+                if grid > last_tick {
+                    last_tick = grid;
+                    let snapshot = registry.snapshot();
+                    let all = sonde_dashboard::samples(&snapshot);
+                    samples.append(grid, all.iter().map(|s| (s.family.as_str(), s.id.as_str(), s.value)));
+                }
+                if let Fsync::Interval(every) = options.fsync {
+                    if last_sync.elapsed() >= every {
+                        last_sync = Instant::now();
+                        samples.sync();
+                        if let Some(r) = &records {
+                            let _ = r.checkpoint();
+                        }
+                    }
+                }
+                if last_maintain.elapsed() >= MAINTAIN_EVERY {
+                    last_maintain = Instant::now();
+                    if let Some(r) = &records {
+                        let _ = r.maintain(now as u64 * 1_000_000);
+                    }
+                }
+                // Sleep to the next grid point, waking often enough to stop promptly.
+                let next = grid + step - now_ms();
+                std::thread::sleep(Duration::from_millis(next.clamp(1, 200) as u64));
+            }
+        })?;
+        self.sampler = Some(handle);
+        Ok(())
+    }
+
+    /// Stops sampling, seals the heads (so the log is empty) and flushes.
+    pub(crate) fn close(&mut self) {
+        self.stop.store(true, Relaxed);
+        if let Some(h) = self.sampler.take() {
+            let _ = h.join();
+        }
+        self.samples.seal(now_ms());
+        self.samples.sync();
+        if let Some(r) = &self.records {
+            let _ = r.checkpoint();
+        }
+    }
+}
+
+fn report(r: &Recovery, dir: &std::path::Path) {
+    if r.lost_bytes > 0 || r.lost_samples > 0 || r.files_set_aside > 0 {
+        eprintln!(
+            "sonde: recovered the sample store in {} in {:?}: {} damaged bytes cut away, {} samples lost, {} files \
+             kept in damaged/, {} samples replayed from the log",
+            dir.display(),
+            r.took,
+            r.lost_bytes,
+            r.lost_samples,
+            r.files_set_aside,
+            r.replayed_samples
+        );
+    }
+}
