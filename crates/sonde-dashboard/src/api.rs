@@ -231,11 +231,6 @@ pub(crate) async fn history(State(d): State<Dashboard>, q: Result<Query<HistoryQ
     Json(serde_json::to_value(points).unwrap_or_default()).into_response()
 }
 
-/// The text of an event's fields, for searching.
-pub(crate) fn fields_text(e: &sonde::events::Event) -> String {
-    sonde::trace::attributes_json(&e.fields).to_string()
-}
-
 pub(crate) async fn views(State(d): State<Dashboard>) -> Json<Value> {
     Json(json!({ "views": d.0.views.list() }))
 }

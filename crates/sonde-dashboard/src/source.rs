@@ -20,13 +20,27 @@ pub struct EventSearch {
 }
 
 impl EventSearch {
-    /// Whether `e` matches (what a source without an index checks).
+    /// The words an event is found by: its name, its fields (keys and
+    /// values) and its labels.
+    pub fn text_of(e: &Event) -> String {
+        let mut text = e.name.clone();
+        text.push(' ');
+        text.push_str(&sonde::trace::attributes_json(&e.fields).to_string());
+        for (k, v) in &e.labels {
+            text.push_str(&format!(" {k} {v}"));
+        }
+        text
+    }
+
+    /// Whether `e` matches (what a source without an index checks): at
+    /// least as severe, and every word of the text in [`EventSearch::text_of`],
+    /// ignoring case.
     pub fn matches(&self, e: &Event) -> bool {
         if self.min_severity.is_some_and(|min| e.severity < min) {
             return false;
         }
         let Some(text) = &self.text else { return true };
-        let haystack = format!("{} {} {:?}", e.name, crate::api::fields_text(e), e.labels).to_lowercase();
+        let haystack = Self::text_of(e).to_lowercase();
         text.split_whitespace().all(|w| haystack.contains(&w.to_lowercase()))
     }
 }

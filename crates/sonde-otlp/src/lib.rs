@@ -62,7 +62,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
-pub use encode::{logs_request, traces_request, MetricEncoder, TraceEncoder};
+pub use encode::{log_record, logs_request, traces_request, MetricEncoder, TraceEncoder};
 pub use error::Error;
 pub use exporter::{
     ForwardDropReason, ForwardReport, Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter,

@@ -1,7 +1,8 @@
 //! Spans and events on disk: SQLite (bundled) in WAL mode. Spans are kept
 //! as their OTLP protobuf with the columns the trace list filters on, and
 //! a `traces` table kept up to date per span for the list itself; events
-//! as OTLP log records, with an FTS5 index of their name, fields and labels.
+//! as OTLP log records of their fields (labels beside them as JSON, so an
+//! event reads back as it was kept), with an FTS5 index of their text.
 //!
 //! Every write is one transaction committed before it returns, so what the
 //! hub acknowledged is in the operating system's hands; `fsync` chooses
@@ -16,10 +17,9 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sonde::events::Event;
 use sonde::trace::TraceId;
 use sonde_dashboard::EventSearch;
-use sonde_otlp::proto::collector::logs::v1::ExportLogsServiceRequest;
-use sonde_otlp::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
+use sonde_otlp::proto::logs::v1::LogRecord;
 use sonde_otlp::proto::trace::v1::{status::StatusCode, Span};
-use sonde_otlp::receive::{events_from, StoredSpan, TraceFilter, TraceSummary};
+use sonde_otlp::receive::{event_from, StoredSpan, TraceFilter, TraceSummary};
 
 use super::{set_aside, Fsync};
 
@@ -34,7 +34,8 @@ CREATE TABLE IF NOT EXISTS traces(
   name_start INTEGER NOT NULL) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS traces_start ON traces(start_ns);
 CREATE TABLE IF NOT EXISTS events(
-  id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, severity INTEGER NOT NULL, trace_id BLOB, body BLOB NOT NULL);
+  id INTEGER PRIMARY KEY, time_ns INTEGER NOT NULL, severity INTEGER NOT NULL, trace_id BLOB, body BLOB NOT NULL,
+  labels TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_time ON events(time_ns);
 CREATE INDEX IF NOT EXISTS events_trace ON events(trace_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS events_text USING fts5(text);
@@ -84,25 +85,6 @@ fn configure(db: &Connection, fsync: Fsync) -> rusqlite::Result<()> {
         return Err(rusqlite::Error::SqliteFailure(rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT), Some(ok)));
     }
     Ok(())
-}
-
-fn hex(id: &[u8]) -> String {
-    id.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The words an event is found by.
-fn event_text(e: &Event) -> String {
-    let mut text = e.name.clone();
-    for kv in &e.fields {
-        text.push(' ');
-        text.push_str(&kv.key);
-        text.push(' ');
-        text.push_str(&sonde::trace::attributes_json(std::slice::from_ref(kv)).to_string());
-    }
-    for (k, v) in &e.labels {
-        text.push_str(&format!(" {k} {v}"));
-    }
-    text
 }
 
 impl RecordStore {
@@ -175,27 +157,22 @@ impl RecordStore {
     ///
     /// SQLite's error.
     pub fn insert_event(&self, event: &Event) -> rusqlite::Result<()> {
-        let request = sonde_otlp::logs_request(&[Arc::new(event.clone())], &[]);
-        let record = request
-            .resource_logs
-            .into_iter()
-            .flat_map(|r| r.scope_logs)
-            .flat_map(|s| s.log_records)
-            .next()
-            .unwrap_or_default();
+        let mut record = sonde_otlp::log_record(event);
+        record.attributes.truncate(event.fields.len()); // the labels are kept apart
+        let labels = serde_json::to_string(&event.labels).unwrap_or_default();
         let mut db = self.db();
         let tx = db.transaction()?;
-        tx.prepare_cached("INSERT INTO events(time_ns, severity, trace_id, body) VALUES(?1, ?2, ?3, ?4)")?.execute(
-            params![
+        tx.prepare_cached("INSERT INTO events(time_ns, severity, trace_id, body, labels) VALUES(?1, ?2, ?3, ?4, ?5)")?
+            .execute(params![
                 event.time_unix_nanos as i64,
                 event.severity as i32,
                 event.trace_id.map(|t| t.to_bytes().to_vec()),
-                record.encode_to_vec()
-            ],
-        )?;
+                record.encode_to_vec(),
+                labels
+            ])?;
         let id = tx.last_insert_rowid();
         tx.prepare_cached("INSERT INTO events_text(rowid, text) VALUES(?1, ?2)")?
-            .execute(params![id, event_text(event)])?;
+            .execute(params![id, EventSearch::text_of(event)])?;
         tx.commit()
     }
 
@@ -219,7 +196,7 @@ impl RecordStore {
             params![filter.service, filter.name, filter.errors_only, filter.min_duration_nanos as i64, limit],
             |r| {
                 Ok(TraceSummary {
-                    trace_id: hex(&r.get::<_, Vec<u8>>(0)?),
+                    trace_id: TraceId::from_bytes(r.get::<_, [u8; 16]>(0)?).to_string(),
                     name: r.get(1)?,
                     service: r.get(2)?,
                     start_unix_nanos: r.get::<_, i64>(3)? as u64,
@@ -256,15 +233,15 @@ impl RecordStore {
     fn events_where(&self, sql: &str, args: impl rusqlite::Params) -> rusqlite::Result<Vec<Arc<Event>>> {
         let db = self.db();
         let mut stmt = db.prepare_cached(sql)?;
-        let bodies: Vec<Vec<u8>> = stmt.query_map(args, |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-        let records: Vec<LogRecord> = bodies.iter().filter_map(|b| LogRecord::decode(&b[..]).ok()).collect();
-        let request = ExportLogsServiceRequest {
-            resource_logs: vec![ResourceLogs {
-                scope_logs: vec![ScopeLogs { log_records: records, ..Default::default() }],
-                ..Default::default()
-            }],
-        };
-        Ok(events_from(&request).into_iter().map(Arc::new).collect())
+        let rows = stmt.query_map(args, |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, String>(1)?)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (body, labels) = row?;
+            if let Ok(record) = LogRecord::decode(&body[..]) {
+                out.push(Arc::new(event_from(&record, serde_json::from_str(&labels).unwrap_or_default())));
+            }
+        }
+        Ok(out)
     }
 
     /// Events matching `query`, oldest first (the newest `limit` of them).
@@ -284,12 +261,12 @@ impl RecordStore {
             .collect();
         let mut out = if words.is_empty() {
             self.events_where(
-                "SELECT body FROM events WHERE severity >= ?1 ORDER BY time_ns DESC, id DESC LIMIT ?2",
+                "SELECT body, labels FROM events WHERE severity >= ?1 ORDER BY time_ns DESC, id DESC LIMIT ?2",
                 params![min, limit],
             )?
         } else {
             self.events_where(
-                "SELECT e.body FROM events_text JOIN events e ON e.id = events_text.rowid
+                "SELECT e.body, e.labels FROM events_text JOIN events e ON e.id = events_text.rowid
                  WHERE events_text MATCH ?1 AND e.severity >= ?2 ORDER BY e.time_ns DESC, e.id DESC LIMIT ?3",
                 params![words.join(" "), min, limit],
             )?
@@ -305,7 +282,7 @@ impl RecordStore {
     /// SQLite's error.
     pub fn trace_events(&self, trace_id: TraceId) -> rusqlite::Result<Vec<Arc<Event>>> {
         self.events_where(
-            "SELECT body FROM events WHERE trace_id = ?1 ORDER BY time_ns, id LIMIT 10000",
+            "SELECT body, labels FROM events WHERE trace_id = ?1 ORDER BY time_ns, id LIMIT 10000",
             params![trace_id.to_bytes().to_vec()],
         )
     }
@@ -474,9 +451,9 @@ mod tests {
         let of_trace = store.trace_events(trace).unwrap();
         assert_eq!(of_trace.len(), 1);
         assert_eq!(of_trace[0].span_id, Some(SpanId::from_bytes([3; 8])));
-        // Labels travel as log attributes, so they come back among the fields.
         let detail = KeyValue::new("detail", "volume /var nearly \"full\"".to_owned());
-        assert_eq!(of_trace[0].fields, vec![detail, KeyValue::new("source", "web".to_owned())]);
+        assert_eq!(of_trace[0].fields, vec![detail]);
+        assert_eq!(of_trace[0].labels, vec![("source".to_owned(), "web".to_owned())], "labels read back as labels");
     }
 
     #[test]

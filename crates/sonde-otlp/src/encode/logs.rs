@@ -8,7 +8,9 @@ use sonde::events::Event;
 
 use super::common::{attributes, scope, string, string_attributes};
 
-fn record(e: &Event) -> LogRecord {
+/// One event as a log record: its name as body and event name, its fields
+/// then its labels as attributes, its trace and span ids.
+pub fn log_record(e: &Event) -> LogRecord {
     let mut attrs = attributes(&e.fields);
     attrs.extend(string_attributes(e.labels.iter().map(|(k, v)| (k.as_str(), v.as_str()))));
     LogRecord {
@@ -33,7 +35,7 @@ pub fn logs_request(events: &[Arc<Event>], resource: &[(String, String)]) -> Exp
             resource: Some(super::resource(resource)),
             scope_logs: vec![ScopeLogs {
                 scope: Some(scope("sonde")),
-                log_records: events.iter().map(|e| record(e)).collect(),
+                log_records: events.iter().map(|e| log_record(e)).collect(),
                 ..Default::default()
             }],
             ..Default::default()

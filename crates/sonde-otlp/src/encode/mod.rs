@@ -9,7 +9,7 @@ mod traces;
 mod wire;
 
 pub(crate) use common::resource;
-pub use logs::logs_request;
+pub use logs::{log_record, logs_request};
 pub use metrics::MetricEncoder;
 pub use traces::{traces_request, TraceEncoder};
 

@@ -20,7 +20,7 @@ pub use body::{
     decode_request, decode_unpacked, encode_response, price, unpack, BodyError, Encoding, MAX_BODY, MAX_DECODED,
 };
 pub use limits::{limit_attributes, limit_log_record, limit_span, ItemLimits, Trimmed};
-pub use logs::events_from;
+pub use logs::{event_from, events_from};
 pub use metrics::{point_count, MetricIngest, MAX_METRIC_NAMES, MAX_TRACKED_SERIES};
 pub use scan::{decoded_cost, json_cost, Malformed};
 pub use store::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
