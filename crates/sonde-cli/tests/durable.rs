@@ -3,6 +3,7 @@
 //! never stop it from starting.
 
 use std::io::Write;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -12,10 +13,14 @@ use sonde_testkit::{poll_until, statsd, Hub};
 
 const SONDE: &str = env!("CARGO_BIN_EXE_sonde");
 
-fn config(dir: &std::path::Path) -> std::path::PathBuf {
-    let path = dir.join("hub.toml");
-    std::fs::write(&path, "[hub]\nsample_interval = \"200ms\"\n").unwrap();
-    path
+/// A scratch directory with a configuration sampling every 200 ms, and the
+/// data directory to use in it.
+fn scratch() -> (tempfile::TempDir, PathBuf, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hub.toml");
+    std::fs::write(&config, "[hub]\nsample_interval = \"200ms\"\n").unwrap();
+    let data = dir.path().join("data");
+    (dir, data, config)
 }
 
 fn serve(data: &std::path::Path, config: &std::path::Path) -> Hub {
@@ -51,17 +56,25 @@ fn post_json(addr: &str, path: &str, body: &str) -> u16 {
     http::post(addr, path, "application/json", body.as_bytes()).status
 }
 
-fn history_points(api: &str, id: &str) -> usize {
-    let start = now_ns() / 1_000_000 - 5 * 60 * 1000;
-    let path = format!("/api/history?id={}&start={start}&step=200", http::escape(id));
+fn now_ms() -> u64 {
+    now_ns() / 1_000_000
+}
+
+/// Points of `id` in the five minutes before `end` (Unix ms).
+fn history_points_until(api: &str, id: &str, end: u64) -> usize {
+    let start = end - 5 * 60 * 1000;
+    let path = format!("/api/history?id={}&start={start}&end={end}&step=200", http::escape(id));
     let v = get_json(api, &path);
     v["v"].as_array().map_or(0, |a| a.iter().filter(|x| !x.is_null()).count())
 }
 
+fn history_points(api: &str, id: &str) -> usize {
+    history_points_until(api, id, now_ms())
+}
+
 #[test]
 fn a_restart_keeps_history_traces_and_events_and_a_second_hub_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, config) = (dir.path().join("data"), config(dir.path()));
+    let (_dir, data, config) = scratch();
     let hub = serve(&data, &config);
     let api = hub.addr("metrics").to_owned();
     let otlp = hub.addr("otlp http").to_owned();
@@ -85,10 +98,11 @@ fn a_restart_keeps_history_traces_and_events_and_a_second_hub_is_refused() {
     let said = String::from_utf8_lossy(&out.stderr);
     assert!(said.contains("in use by another sonde hub"), "{said}");
 
+    let stopped_at = now_ms();
     hub.stop();
     let hub = serve(&data, &config);
     let api = hub.addr("metrics").to_owned();
-    assert!(history_points(&api, "durable_depth") >= before, "the history is back");
+    assert!(history_points_until(&api, "durable_depth", stopped_at) >= before, "the history is back");
     let traces = get_json(&api, "/api/traces");
     assert_eq!(traces["traces"][0]["trace_id"], trace, "{traces}");
     assert_eq!(traces["traces"][0]["name"], "checkout");
@@ -102,8 +116,7 @@ fn a_restart_keeps_history_traces_and_events_and_a_second_hub_is_refused() {
 
 #[test]
 fn a_sigkill_loses_nothing_that_was_acknowledged() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, config) = (dir.path().join("data"), config(dir.path()));
+    let (_dir, data, config) = scratch();
     let hub = serve(&data, &config);
     let otlp = hub.addr("otlp http").to_owned();
     // Senders keep sending until the kill; every acknowledged trace id is noted.
@@ -162,8 +175,7 @@ fn a_sigkill_loses_nothing_that_was_acknowledged() {
 
 #[test]
 fn damaged_files_never_stop_the_hub_from_starting() {
-    let dir = tempfile::tempdir().unwrap();
-    let (data, config) = (dir.path().join("data"), config(dir.path()));
+    let (_dir, data, config) = scratch();
     let hub = serve(&data, &config);
     statsd::send_udp(hub.addr("statsd udp"), b"damage.gauge:1|g");
     let api = hub.addr("metrics").to_owned();

@@ -285,8 +285,8 @@ pub struct HubConfig {
     /// Buckets (seconds) of the histograms StatsD timers become (default:
     /// Prometheus' `0.005..10`).
     pub timer_buckets: Option<Vec<f64>>,
-    /// Memory budget of the dashboard's history in bytes (default 200 MB;
-    /// 0 keeps no history).
+    /// Memory budget in bytes of the metric history when the hub keeps it in
+    /// memory (`--ephemeral`; default 200 MB; 0 keeps no history).
     pub history_bytes: Option<usize>,
     /// Bytes of received spans kept (decoded; default 256 MiB).
     pub trace_bytes: Option<ByteSize>,

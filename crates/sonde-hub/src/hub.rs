@@ -128,12 +128,7 @@ impl Hub {
         };
         let state = HubState::new(&registry, limits.clone(), otlp.as_ref())?;
         let mut keeping = Keeping::open(&options.storage, &options.store, options.history_bytes)?;
-        let persist_failed = registry
-            .counter("sonde_store_records_failed_total")
-            .help("Spans and events the records database failed to keep.")
-            .register()?;
-        keeping.persist(state.traces(), state.events(), &persist_failed);
-        keeping.samples.register_metrics(&registry)?;
+        keeping.persist(state.traces(), state.events(), &registry)?;
         keeping.start_sampling(registry.clone())?;
         let source = HubSource::new(
             registry.clone(),
@@ -142,15 +137,15 @@ impl Hub {
             keeping.samples.clone(),
             keeping.records.clone(),
         );
+        // The source keeps the history (the sample store), so the dashboard keeps none of its own.
         let dashboard = Dashboard::builder(source)
-            .history_bytes(options.history_bytes)
+            .history_bytes(0)
             .limits(sonde_dashboard::Limits {
                 max_answer_bytes: limits.max_answer_bytes,
                 max_streams: limits.max_streams,
                 max_stream_ids: limits.max_stream_ids,
             })
             .build();
-        dashboard.history().register_metrics(&registry)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sonde-hub")

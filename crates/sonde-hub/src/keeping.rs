@@ -8,7 +8,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use sonde::events::EventLog;
-use sonde::{Counter, Registry};
+use sonde::Registry;
 use sonde_otlp::receive::TraceStore;
 
 use crate::store::{DataDir, Fsync, RecordStore, Recovery, SampleOptions, SampleStore};
@@ -21,6 +21,8 @@ const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
 pub(crate) struct Keeping {
     pub(crate) samples: SampleStore,
     pub(crate) records: Option<RecordStore>,
+    /// False in memory with a zero budget: no history is kept at all.
+    sampling: bool,
     _dir: Option<DataDir>,
     stop: Arc<AtomicBool>,
     sampler: Option<JoinHandle<()>>,
@@ -32,12 +34,14 @@ fn now_ms() -> i64 {
 
 impl Keeping {
     /// Opens the stores (locking the directory), recovering what a crash
-    /// left; damage is set aside and logged, never fatal.
+    /// left; damage is set aside and logged, never fatal. In memory, the
+    /// samples get `memory_bytes` (0: no history at all).
     pub(crate) fn open(storage: &Storage, options: &SampleOptions, memory_bytes: usize) -> Result<Self, Error> {
         let Storage::Dir(path) = storage else {
             let options = SampleOptions { max_bytes: memory_bytes as u64, ..options.clone() };
             let samples = SampleStore::in_memory(options);
-            return Ok(Self { samples, records: None, _dir: None, stop: Arc::default(), sampler: None });
+            let sampling = memory_bytes > 0;
+            return Ok(Self { samples, records: None, sampling, _dir: None, stop: Arc::default(), sampler: None });
         };
         let dir = DataDir::lock(path)?;
         let samples_dir = path.join("samples");
@@ -64,14 +68,27 @@ impl Keeping {
                 path.display()
             );
         }
-        Ok(Self { samples, records: Some(records), _dir: Some(dir), stop: Arc::default(), sampler: None })
+        Ok(Self {
+            samples,
+            records: Some(records),
+            sampling: true,
+            _dir: Some(dir),
+            stop: Arc::default(),
+            sampler: None,
+        })
     }
 
     /// Sends every span the trace store keeps, and every event, to the
     /// records database as they arrive (before the request is answered);
-    /// failures are counted.
-    pub(crate) fn persist(&self, traces: &TraceStore, events: &EventLog, failed: &Counter) {
-        let Some(records) = &self.records else { return };
+    /// failures are counted in `sonde_store_records_failed_total`. Exposes
+    /// the sample store's self-metrics too.
+    pub(crate) fn persist(&self, traces: &TraceStore, events: &EventLog, registry: &Registry) -> sonde::Result<()> {
+        self.samples.register_metrics(registry)?;
+        let Some(records) = &self.records else { return Ok(()) };
+        let failed = registry
+            .counter("sonde_store_records_failed_total")
+            .help("Spans and events the records database failed to keep.")
+            .register()?;
         let (r, f) = (records.clone(), failed.clone());
         traces.add_hook(move |spans| {
             if r.insert_spans(spans).is_err() {
@@ -84,11 +101,15 @@ impl Keeping {
                 f.inc();
             }
         });
+        Ok(())
     }
 
     /// Starts sampling `registry` every interval (times on the interval's
     /// grid), flushing and applying retention on their timers.
     pub(crate) fn start_sampling(&mut self, registry: Registry) -> std::io::Result<()> {
+        if !self.sampling {
+            return Ok(());
+        }
         let (samples, records, stop) = (self.samples.clone(), self.records.clone(), self.stop.clone());
         let handle = std::thread::Builder::new().name("sonde-hub-sampler".into()).spawn(move || {
             let options = samples.options().clone();

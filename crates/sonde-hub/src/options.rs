@@ -77,7 +77,8 @@ pub struct HubOptions {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Buckets (seconds) of the histograms StatsD timers become.
     pub timer_buckets: Buckets,
-    /// Memory budget of the dashboard's history (0: none).
+    /// Memory budget of the metric history when the hub keeps it in memory
+    /// ([`Storage::Memory`]; 0: no history).
     pub history_bytes: usize,
     /// How long a stop waits in all (in-flight requests, final flushes).
     pub shutdown_grace: Duration,

@@ -11,8 +11,8 @@
 //!
 //! All integers little-endian; index entries sorted by series.
 
-use std::fs::File;
-use std::io;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::RwLock;
@@ -25,14 +25,14 @@ const MAX_ENTRIES: u32 = 16 << 20;
 
 /// One series' sealed chunk, to be written.
 #[derive(Debug)]
-pub(crate) struct Sealed {
+pub(crate) struct Sealed<'a> {
     pub(crate) series: u32,
     pub(crate) samples: u32,
-    pub(crate) bytes: Vec<u8>,
+    pub(crate) bytes: &'a [u8],
 }
 
 /// Encodes a block from chunks (sorted here by series).
-pub(crate) fn encode(mut chunks: Vec<Sealed>, min_t: i64, max_t: i64) -> Vec<u8> {
+pub(crate) fn encode(mut chunks: Vec<Sealed<'_>>, min_t: i64, max_t: i64) -> Vec<u8> {
     chunks.sort_unstable_by_key(|c| c.series);
     let data_len: usize = chunks.iter().map(|c| c.bytes.len()).sum();
     let mut out = Vec::with_capacity(HEADER + chunks.len() * ENTRY + data_len);
@@ -45,7 +45,7 @@ pub(crate) fn encode(mut chunks: Vec<Sealed>, min_t: i64, max_t: i64) -> Vec<u8>
     out.extend_from_slice(&(data_len as u64).to_le_bytes());
     let mut offset = 0u32;
     for c in &chunks {
-        for v in [c.series, offset, c.bytes.len() as u32, c.samples, crc32fast::hash(&c.bytes)] {
+        for v in [c.series, offset, c.bytes.len() as u32, c.samples, crc32fast::hash(c.bytes)] {
             out.extend_from_slice(&v.to_le_bytes());
         }
         offset += c.bytes.len() as u32;
@@ -53,9 +53,14 @@ pub(crate) fn encode(mut chunks: Vec<Sealed>, min_t: i64, max_t: i64) -> Vec<u8>
     let crc = crc32fast::hash(&out[8..]);
     out[4..8].copy_from_slice(&crc.to_le_bytes());
     for c in chunks {
-        out.extend_from_slice(&c.bytes);
+        out.extend_from_slice(c.bytes);
     }
     out
+}
+
+/// The number of chunks in an encoded block.
+pub(crate) fn entries(block: &[u8]) -> u32 {
+    u32_at(block, 8)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
@@ -149,7 +154,7 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
                 u32_at(block, e + 16),
             );
             match data.get(off as usize..off as usize + len as usize).filter(|c| crc32fast::hash(c) == crc) {
-                Some(chunk) => kept.push(Sealed { series, samples, bytes: chunk.to_vec() }),
+                Some(chunk) => kept.push(Sealed { series, samples, bytes: chunk }),
                 None => {
                     bad = true;
                     out.lost_chunks += 1;
@@ -175,9 +180,8 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
         let offset = rewritten.len() as u64;
         match re {
             Some(block) => {
-                let entries = u32_at(&block, 8);
                 rewritten.extend_from_slice(&block);
-                out.blocks.push(BlockMeta { offset, entries, len: block.len() as u64, ..meta });
+                out.blocks.push(BlockMeta { offset, entries: entries(&block), len: block.len() as u64, ..meta });
             }
             None => {
                 rewritten.extend_from_slice(&bytes[meta.offset as usize..(meta.offset + meta.len) as usize]);
@@ -189,10 +193,10 @@ pub(crate) fn parse(bytes: &[u8]) -> Parsed {
     out
 }
 
-/// A segment's bytes: a file read at offsets, or memory.
+/// A segment's bytes: a file (read at offsets, appended to), or memory.
 #[derive(Debug)]
-pub(crate) enum SegmentData {
-    File(File),
+enum SegmentData {
+    File(File, PathBuf),
     Memory(RwLock<Vec<u8>>),
 }
 
@@ -200,14 +204,62 @@ pub(crate) enum SegmentData {
 #[derive(Debug)]
 pub(crate) struct Segment {
     pub(crate) seq: u64,
-    pub(crate) path: Option<PathBuf>,
-    pub(crate) data: SegmentData,
+    data: SegmentData,
 }
 
 impl Segment {
+    /// A segment kept in memory.
+    pub(crate) fn memory(seq: u64) -> Self {
+        Self { seq, data: SegmentData::Memory(RwLock::default()) }
+    }
+
+    /// An existing segment file, read only.
+    pub(crate) fn read_file(seq: u64, path: PathBuf) -> io::Result<Self> {
+        Ok(Self { seq, data: SegmentData::File(File::open(&path)?, path) })
+    }
+
+    /// A new segment file, read and appended to through one handle.
+    pub(crate) fn create_file(seq: u64, path: PathBuf) -> io::Result<Self> {
+        let file = OpenOptions::new().read(true).append(true).create(true).open(&path)?;
+        Ok(Self { seq, data: SegmentData::File(file, path) })
+    }
+
+    /// Appends a block (synced to stable storage when `sync`).
+    pub(crate) fn append(&self, block: &[u8], sync: bool) -> io::Result<()> {
+        match &self.data {
+            SegmentData::File(f, _) => {
+                (&*f).write_all(block)?;
+                if sync {
+                    f.sync_data()?;
+                }
+                Ok(())
+            }
+            SegmentData::Memory(m) => {
+                m.write().unwrap_or_else(|p| p.into_inner()).extend_from_slice(block);
+                Ok(())
+            }
+        }
+    }
+
+    /// Flushes a segment file to stable storage.
+    pub(crate) fn sync(&self) -> io::Result<()> {
+        match &self.data {
+            SegmentData::File(f, _) => f.sync_data(),
+            SegmentData::Memory(_) => Ok(()),
+        }
+    }
+
+    /// Deletes a segment file (readers holding it still read it: the file
+    /// goes when its last handle does).
+    pub(crate) fn remove(&self) {
+        if let SegmentData::File(_, path) = &self.data {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<()> {
         match &self.data {
-            SegmentData::File(f) => f.read_exact_at(buf, offset),
+            SegmentData::File(f, _) => f.read_exact_at(buf, offset),
             SegmentData::Memory(m) => {
                 let m = m.read().unwrap_or_else(|p| p.into_inner());
                 let src = m.get(offset as usize..offset as usize + buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?;
@@ -251,7 +303,8 @@ mod tests {
     use super::*;
 
     fn block(series: &[u32], t: i64) -> Vec<u8> {
-        let chunks = series.iter().map(|s| Sealed { series: *s, samples: 1, bytes: vec![*s as u8; 5] }).collect();
+        let bytes: Vec<[u8; 5]> = series.iter().map(|s| [*s as u8; 5]).collect();
+        let chunks = series.iter().zip(&bytes).map(|(s, b)| Sealed { series: *s, samples: 1, bytes: b }).collect();
         encode(chunks, t, t + 10)
     }
 
@@ -263,7 +316,8 @@ mod tests {
         let parsed = parse(&bytes);
         assert!(parsed.rewritten.is_none());
         assert_eq!(parsed.blocks.len(), 2);
-        let seg = Segment { seq: 0, path: None, data: SegmentData::Memory(RwLock::new(bytes.clone())) };
+        let seg = Segment::memory(0);
+        seg.append(&bytes, false).unwrap();
         assert_eq!(seg.chunk(&parsed.blocks[0], 5).unwrap(), Some((1, vec![5; 5])));
         assert_eq!(seg.chunk(&parsed.blocks[0], 4).unwrap(), None);
         assert_eq!(seg.chunk(&parsed.blocks[1], 1).unwrap(), Some((1, vec![1; 5])));
@@ -276,7 +330,8 @@ mod tests {
         assert_eq!((p.lost_chunks, p.lost_samples, p.blocks.len()), (1, 1, 2));
         let re = p.rewritten.unwrap();
         assert_eq!(parse(&re).blocks, p.blocks, "the rewrite reads back clean");
-        let seg = Segment { seq: 0, path: None, data: SegmentData::Memory(RwLock::new(re)) };
+        let seg = Segment::memory(0);
+        seg.append(&re, false).unwrap();
         assert_eq!(seg.chunk(&p.blocks[0], 7).unwrap(), None);
         assert_eq!(seg.chunk(&p.blocks[0], 3).unwrap(), Some((1, vec![3; 5])));
 

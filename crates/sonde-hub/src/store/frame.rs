@@ -10,11 +10,16 @@ use std::path::Path;
 /// The largest record accepted back (a tick of a million series fits).
 const MAX_RECORD: usize = 64 << 20;
 
-/// Frames `payload` into `out`.
-pub(crate) fn frame(payload: &[u8], out: &mut Vec<u8>) {
-    out.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
-    out.extend_from_slice(payload);
+/// Appends one record to `out`: `write` puts the payload in place, after
+/// room for the length and checksum, which are filled in afterwards.
+pub(crate) fn framed(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
+    let start = out.len();
+    out.extend_from_slice(&[0; 8]);
+    write(out);
+    let payload = &out[start + 8..];
+    let (len, crc) = (payload.len() as u32, crc32fast::hash(payload));
+    out[start..start + 4].copy_from_slice(&len.to_le_bytes());
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
 /// What reading a framed file found.
@@ -54,7 +59,6 @@ pub(crate) fn scan(file: &mut File) -> io::Result<Scanned> {
 #[derive(Debug)]
 pub(crate) struct FramedFile {
     file: File,
-    len: u64,
 }
 
 impl FramedFile {
@@ -68,28 +72,19 @@ impl FramedFile {
             file.set_len(scanned.good_len)?;
         }
         file.seek(SeekFrom::Start(scanned.good_len))?;
-        Ok((Self { file, len: scanned.good_len }, scanned))
+        Ok((Self { file }, scanned))
     }
 
     /// Appends framed bytes (one or more records) with one write: handed to
     /// the operating system when this returns.
     pub(crate) fn append(&mut self, framed: &[u8]) -> io::Result<()> {
-        self.file.write_all(framed)?;
-        self.len += framed.len() as u64;
-        Ok(())
+        self.file.write_all(framed)
     }
 
     /// Empties the file (after its records were made durable elsewhere).
     pub(crate) fn clear(&mut self) -> io::Result<()> {
         self.file.set_len(0)?;
-        self.file.seek(SeekFrom::Start(0))?;
-        self.len = 0;
-        Ok(())
-    }
-
-    /// Bytes in the file.
-    pub(crate) fn len(&self) -> u64 {
-        self.len
+        self.file.seek(SeekFrom::Start(0)).map(drop)
     }
 
     /// Flushes to stable storage.
@@ -109,14 +104,15 @@ mod tests {
         let (mut f, s) = FramedFile::open(&path, &aside).unwrap();
         assert!(s.records.is_empty());
         let mut buf = Vec::new();
-        frame(b"one", &mut buf);
-        frame(b"two", &mut buf);
+        framed(&mut buf, |out| out.extend_from_slice(b"one"));
+        framed(&mut buf, |out| out.extend_from_slice(b"two"));
         f.append(&buf).unwrap();
         f.append(&[9, 0, 0, 0, 1, 2]).unwrap(); // a record cut short
         drop(f);
         let (f, s) = FramedFile::open(&path, &aside).unwrap();
         assert_eq!(s.records, [b"one".to_vec(), b"two".to_vec()]);
-        assert_eq!((s.damaged_bytes, f.len()), (6, 22));
+        assert_eq!((s.damaged_bytes, s.good_len), (6, 22));
+        assert_eq!(f.file.metadata().unwrap().len(), 22, "the tail is cut off");
         assert_eq!(std::fs::read_dir(&aside).unwrap().count(), 1, "the damaged file is kept");
         // A flipped byte in the second record: only the first survives.
         let mut bytes = std::fs::read(&path).unwrap();

@@ -190,13 +190,6 @@ impl ChunkWriter {
     pub(crate) fn bytes(&self) -> &[u8] {
         &self.out.bytes
     }
-
-    /// Takes the encoded chunk out, leaving an empty writer.
-    pub(crate) fn take(&mut self) -> Vec<u8> {
-        let bytes = std::mem::take(&mut self.out.bytes);
-        *self = Self::default();
-        bytes
-    }
 }
 
 /// Decodes `count` samples from a chunk's bytes; stops early (and says so
@@ -223,8 +216,8 @@ pub(crate) fn decode(bytes: &[u8], count: u32, mut each: impl FnMut(i64, f64)) -
                     let (Some(l), Some(m)) = (r.bits(5), r.bits(6)) else { return n };
                     let meaningful = if m == 0 { 64 } else { m as u32 };
                     leading = l as u32;
-                    let Some(t) = 64u32.checked_sub(leading + meaningful) else { return n };
-                    trailing = t;
+                    let Some(rest) = 64u32.checked_sub(leading + meaningful) else { return n };
+                    trailing = rest;
                 }
                 let Some(x) = r.bits(64 - leading - trailing) else { return n };
                 value ^= x << trailing;

@@ -41,8 +41,6 @@ pub struct Recovery {
     pub files_set_aside: u64,
     /// Samples replayed from the write-ahead log into the heads.
     pub replayed_samples: u64,
-    /// Bytes of write-ahead log found (replayed).
-    pub wal_bytes: u64,
     /// How long opening took.
     pub took: Duration,
 }

@@ -13,14 +13,18 @@
 //! Without a directory the same blocks are kept in memory.
 
 use std::collections::{HashMap, VecDeque};
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use super::block::{self, BlockMeta, Sealed, Segment, SegmentData};
+use bytes::Buf;
+use prost::encoding::{decode_varint, encode_varint};
+use sonde_dashboard::Points;
+
+use super::block::{self, BlockMeta, Sealed, Segment};
 use super::frame::{self, FramedFile};
 use super::gorilla::{self, ChunkWriter};
 use super::{set_aside, Fsync, Recovery};
@@ -61,8 +65,6 @@ impl Default for SampleOptions {
 }
 
 struct SeriesState {
-    id: Box<str>,
-    family: Box<str>,
     head: ChunkWriter,
     /// The last value written to the log since it was last emptied (a
     /// repeat is logged as "same").
@@ -71,12 +73,17 @@ struct SeriesState {
     seen_tick: u64,
 }
 
+/// A segment with its length and newest sample time.
+struct Held {
+    segment: Arc<Segment>,
+    len: u64,
+    newest: i64,
+}
+
 struct Files {
     dir: PathBuf,
     wal: FramedFile,
     series: FramedFile,
-    /// The segment being appended to.
-    active: Option<(Arc<Segment>, File, u64)>,
 }
 
 struct Inner {
@@ -84,14 +91,19 @@ struct Inner {
     series: Vec<SeriesState>,
     /// Sealed blocks, oldest first.
     blocks: VecDeque<(Arc<Segment>, BlockMeta)>,
-    /// Segments with their bytes and newest time, oldest first.
-    segments: VecDeque<(Arc<Segment>, u64, i64)>,
+    /// Segments, oldest first.
+    segments: VecDeque<Held>,
+    /// Whether new blocks may go to the last segment (not after a restart
+    /// or a failed write: those start a new one).
+    appending: bool,
     files: Option<Files>,
     ticks: u64,
     since_cut: u32,
     next_seq: u64,
     /// Samples older than this were sealed (log replay skips them).
     sealed_until: i64,
+    /// The newest sample time held.
+    newest: i64,
 }
 
 #[derive(Default)]
@@ -114,8 +126,6 @@ struct Shared {
     recovery: Recovery,
 }
 
-use sonde_dashboard::Points;
-
 fn segment_bytes(max_bytes: u64) -> u64 {
     (max_bytes / 16).clamp(64 << 10, 128 << 20)
 }
@@ -127,7 +137,7 @@ fn segment_path(dir: &Path, seq: u64) -> PathBuf {
 impl SampleStore {
     /// A store kept in memory only.
     pub fn in_memory(options: SampleOptions) -> Self {
-        Self::with(Inner::empty(None), options, Recovery::default())
+        Self::with(Inner::empty(), options, Recovery::default())
     }
 
     /// Opens (or creates) the store under `dir`, recovering what a crash
@@ -145,10 +155,10 @@ impl SampleStore {
         let (series_log, scanned) = FramedFile::open(&dir.join("series.log"), &damaged)?;
         recovery.lost_bytes += scanned.damaged_bytes;
         recovery.files_set_aside += u64::from(scanned.damaged_bytes > 0);
-        let mut inner = Inner::empty(None);
+        let mut inner = Inner::empty();
         for record in &scanned.records {
-            if let Some((family, id)) = decode_series(record) {
-                inner.add_series(id, family);
+            if let Some(id) = decode_series(record) {
+                inner.add_series(id.into());
             }
         }
         // Segments, oldest first.
@@ -176,16 +186,16 @@ impl SampleStore {
                 fs::remove_file(&path)?;
                 continue;
             }
-            let segment =
-                Arc::new(Segment { seq, path: Some(path.clone()), data: SegmentData::File(File::open(&path)?) });
+            let segment = Arc::new(Segment::read_file(seq, path)?);
             let newest = parsed.blocks.iter().map(|b| b.max_t).max().unwrap_or(i64::MIN);
             for b in parsed.blocks {
-                inner.sealed_until = inner.sealed_until.max(b.max_t);
                 inner.blocks.push_back((segment.clone(), b));
             }
-            inner.segments.push_back((segment, len, newest));
+            inner.sealed_until = inner.sealed_until.max(newest);
+            inner.segments.push_back(Held { segment, len, newest });
             inner.next_seq = seq + 1;
         }
+        inner.newest = inner.sealed_until;
         // The log: ticks since the last cut.
         let (wal, scanned) = FramedFile::open(&dir.join("wal.log"), &damaged)?;
         recovery.lost_bytes += scanned.damaged_bytes;
@@ -195,11 +205,9 @@ impl SampleStore {
             recovery.replayed_samples += replayed;
             recovery.lost_samples += lost;
         }
-        inner.files = Some(Files { dir: dir.to_owned(), wal, series: series_log, active: None });
+        inner.files = Some(Files { dir: dir.to_owned(), wal, series: series_log });
         recovery.took = started.elapsed();
-        recovery.wal_bytes = inner.files.as_ref().map_or(0, |f| f.wal.len());
-        let store = Self::with(inner, options, recovery);
-        Ok(store)
+        Ok(Self::with(inner, options, recovery))
     }
 
     fn with(inner: Inner, options: SampleOptions, recovery: Recovery) -> Self {
@@ -235,9 +243,8 @@ impl SampleStore {
             let r = match inner.index.get(id) {
                 Some(&r) => r,
                 None => {
-                    let r = inner.add_series(id.into(), family.into());
-                    frame::frame(&encode_series(family, id), &mut new_series);
-                    r
+                    frame::framed(&mut new_series, |out| encode_series(family, id, out));
+                    inner.add_series(id.into())
                 }
             };
             let s = &mut inner.series[r as usize];
@@ -261,12 +268,13 @@ impl SampleStore {
                 entries.push((r as u32, TAG_STALE, STALE_NAN));
             }
         }
+        inner.newest = inner.newest.max(t_ms);
         self.0.stats.appended.fetch_add(entries.len() as u64, Relaxed);
         self.0.stats.out_of_order.fetch_add(out_of_order, Relaxed);
         if let Some(files) = &mut inner.files {
-            let mut framed = Vec::new();
-            frame::frame(&encode_tick(t_ms, &mut entries), &mut framed);
-            let written = files.series.append(&new_series).and_then(|()| files.wal.append(&framed));
+            let mut tick_record = Vec::with_capacity(24 + entries.len() * 3);
+            frame::framed(&mut tick_record, |out| encode_tick(t_ms, &mut entries, out));
+            let written = files.series.append(&new_series).and_then(|()| files.wal.append(&tick_record));
             let synced = written.and_then(|()| match self.0.options.fsync {
                 Fsync::Always => files.series.sync().and_then(|()| files.wal.sync()),
                 _ => Ok(()),
@@ -287,29 +295,29 @@ impl SampleStore {
         self.cut(&mut inner, now_ms);
     }
 
+    /// Seals the heads into a block. The heads and the log are emptied only
+    /// once the block is written: a failed write keeps both, and the next
+    /// cut writes them again.
     fn cut(&self, inner: &mut Inner, now_ms: i64) {
         inner.since_cut = 0;
         let (mut min_t, mut max_t) = (i64::MAX, i64::MIN);
         let mut chunks = Vec::new();
-        for (r, s) in inner.series.iter_mut().enumerate() {
-            if s.head.is_empty() {
-                continue;
-            }
+        for (r, s) in inner.series.iter().enumerate().filter(|(_, s)| !s.head.is_empty()) {
             min_t = min_t.min(s.head.first_time());
             max_t = max_t.max(s.head.last_time());
-            let samples = s.head.len();
-            chunks.push(Sealed { series: r as u32, samples, bytes: s.head.take() });
-            s.logged = None;
+            chunks.push(Sealed { series: r as u32, samples: s.head.len(), bytes: s.head.bytes() });
         }
         if !chunks.is_empty() {
             let bytes = block::encode(chunks, min_t, max_t);
-            match self.write_block(inner, &bytes, min_t, max_t) {
-                Ok(()) => inner.sealed_until = inner.sealed_until.max(max_t),
-                Err(_) => {
-                    self.0.stats.write_errors.fetch_add(1, Relaxed);
-                    return; // the log keeps the samples; the next cut retries
-                }
+            if self.write_block(inner, &bytes, min_t, max_t).is_err() {
+                self.0.stats.write_errors.fetch_add(1, Relaxed);
+                return;
             }
+            inner.sealed_until = inner.sealed_until.max(max_t);
+        }
+        for s in &mut inner.series {
+            s.head = ChunkWriter::default();
+            s.logged = None;
         }
         if let Some(files) = &mut inner.files {
             if files.wal.clear().is_err() {
@@ -319,55 +327,32 @@ impl SampleStore {
         self.retain(inner, now_ms);
     }
 
+    /// Appends an encoded block to the last segment, or to a new one when
+    /// that would pass the segment size (or the last is not being appended
+    /// to); synced unless the policy is `never`.
     fn write_block(&self, inner: &mut Inner, bytes: &[u8], min_t: i64, max_t: i64) -> io::Result<()> {
         let roll = segment_bytes(self.0.options.max_bytes);
-        let seq = inner.next_seq;
-        let (segment, offset) = match &mut inner.files {
-            None => {
-                let fresh = inner.segments.back().is_none_or(|(_, len, _)| *len + bytes.len() as u64 > roll);
-                if fresh {
-                    let segment = Arc::new(Segment { seq, path: None, data: SegmentData::Memory(RwLock::default()) });
-                    inner.segments.push_back((segment, 0, max_t));
-                    inner.next_seq += 1;
-                }
-                let (segment, len, newest) = inner.segments.back_mut().expect("pushed above");
-                if let SegmentData::Memory(m) = &segment.data {
-                    m.write().unwrap_or_else(|p| p.into_inner()).extend_from_slice(bytes);
-                }
-                let offset = *len;
-                *len += bytes.len() as u64;
-                *newest = (*newest).max(max_t);
-                (segment.clone(), offset)
-            }
-            Some(files) => {
-                if files.active.as_ref().is_none_or(|(_, _, len)| *len + bytes.len() as u64 > roll) {
-                    let path = segment_path(&files.dir, seq);
-                    let writer = OpenOptions::new().create(true).append(true).open(&path)?;
-                    let segment = Arc::new(Segment {
-                        seq,
-                        path: Some(path.clone()),
-                        data: SegmentData::File(File::open(&path)?),
-                    });
-                    inner.segments.push_back((segment.clone(), 0, max_t));
-                    files.active = Some((segment, writer, 0));
-                    inner.next_seq += 1;
-                }
-                let (segment, writer, len) = files.active.as_mut().expect("opened above");
-                writer.write_all(bytes)?;
-                if self.0.options.fsync != Fsync::Never {
-                    writer.sync_data()?;
-                }
-                let offset = *len;
-                *len += bytes.len() as u64;
-                if let Some(last) = inner.segments.back_mut() {
-                    last.1 = *len;
-                    last.2 = last.2.max(max_t);
-                }
-                (segment.clone(), offset)
-            }
-        };
-        let entries = u32::from_le_bytes(bytes[8..12].try_into().unwrap_or_default());
-        inner.blocks.push_back((segment, BlockMeta { offset, entries, min_t, max_t, len: bytes.len() as u64 }));
+        let fits = inner.segments.back().is_some_and(|h| h.len + bytes.len() as u64 <= roll);
+        if !(inner.appending && fits) {
+            let seq = inner.next_seq;
+            let segment = match &inner.files {
+                None => Segment::memory(seq),
+                Some(files) => Segment::create_file(seq, segment_path(&files.dir, seq))?,
+            };
+            inner.segments.push_back(Held { segment: Arc::new(segment), len: 0, newest: max_t });
+            inner.next_seq += 1;
+            inner.appending = true;
+        }
+        let last = inner.segments.back_mut().expect("a segment was pushed above");
+        if let Err(e) = last.segment.append(bytes, self.0.options.fsync != Fsync::Never) {
+            inner.appending = false; // whatever part was written is cut away at the next open
+            return Err(e);
+        }
+        let meta =
+            BlockMeta { offset: last.len, entries: block::entries(bytes), min_t, max_t, len: bytes.len() as u64 };
+        last.len += bytes.len() as u64;
+        last.newest = last.newest.max(max_t);
+        inner.blocks.push_back((last.segment.clone(), meta));
         Ok(())
     }
 
@@ -375,46 +360,40 @@ impl SampleStore {
     /// oldest segment first.
     fn retain(&self, inner: &mut Inner, now_ms: i64) {
         let cutoff = now_ms.saturating_sub(self.0.options.retention.as_millis() as i64);
-        loop {
-            let total: u64 = inner.segments.iter().map(|(_, len, _)| *len).sum();
-            let Some((oldest, _, newest)) = inner.segments.front() else { break };
-            let over = total > self.0.options.max_bytes;
-            if !(over || *newest < cutoff) {
+        let mut total: u64 = inner.segments.iter().map(|h| h.len).sum();
+        while let Some(oldest) = inner.segments.front() {
+            if total <= self.0.options.max_bytes && oldest.newest >= cutoff {
                 break;
             }
-            let seq = oldest.seq;
-            if let Some(path) = &oldest.path {
-                let _ = fs::remove_file(path);
-            }
-            if let Some(files) = &mut inner.files {
-                if files.active.as_ref().is_some_and(|(s, _, _)| s.seq == seq) {
-                    files.active = None;
-                }
-            }
+            total -= oldest.len;
+            let seq = oldest.segment.seq;
+            oldest.segment.remove();
             inner.segments.pop_front();
+            inner.appending &= !inner.segments.is_empty();
             let before = inner.blocks.len();
             inner.blocks.retain(|(s, _)| s.seq != seq);
             self.0.stats.deleted_blocks.fetch_add((before - inner.blocks.len()) as u64, Relaxed);
         }
-        // Blocks past the cutoff inside a segment still in use are skipped by reads.
+        // Samples past the cutoff inside a segment still in use are skipped by reads.
     }
 
-    /// Every sample of `id` with `start_ms <= t <= end_ms`, oldest first
-    /// (staleness markers included, as [`STALE_NAN`]).
+    /// Every sample of `id` with `start_ms <= t <= end_ms` and within the
+    /// retention, oldest first (staleness markers included, as
+    /// [`STALE_NAN`]).
     pub fn range(&self, id: &str, start_ms: i64, end_ms: i64) -> Vec<(i64, f64)> {
-        let (series, blocks, head) = {
+        let (series, start, blocks, head) = {
             let inner = self.lock();
             let Some(&r) = inner.index.get(id) else { return Vec::new() };
-            let cutoff = inner.newest_time().saturating_sub(self.0.options.retention.as_millis() as i64);
+            let cutoff = inner.newest.saturating_sub(self.0.options.retention.as_millis() as i64);
             let start = start_ms.max(cutoff);
             let blocks: Vec<(Arc<Segment>, BlockMeta)> =
                 inner.blocks.iter().filter(|(_, b)| b.max_t >= start && b.min_t <= end_ms).cloned().collect();
             let head = &inner.series[r as usize].head;
-            (r, blocks, (head.bytes().to_vec(), head.len()))
+            (r, start, blocks, (head.bytes().to_vec(), head.len()))
         };
         let mut out = Vec::new();
         let mut keep = |t: i64, v: f64| {
-            if t >= start_ms && t <= end_ms {
+            if t >= start && t <= end_ms {
                 out.push((t, v));
             }
         };
@@ -457,14 +436,9 @@ impl SampleStore {
         out
     }
 
-    /// The ids of every series known, with their families.
-    pub fn series(&self) -> Vec<(String, String)> {
-        self.lock().series.iter().map(|s| (s.family.to_string(), s.id.to_string())).collect()
-    }
-
     /// Bytes held by sealed blocks (disk or memory).
     pub fn bytes(&self) -> u64 {
-        self.lock().segments.iter().map(|(_, len, _)| *len).sum()
+        self.lock().segments.iter().map(|h| h.len).sum()
     }
 
     /// Flushes the open files to stable storage (the interval policy calls
@@ -473,8 +447,8 @@ impl SampleStore {
         let inner = self.lock();
         if let Some(files) = &inner.files {
             let r = files.wal.sync().and_then(|()| files.series.sync());
-            let r = r.and_then(|()| files.active.as_ref().map_or(Ok(()), |(_, w, _)| w.sync_data()));
-            if r.is_err() {
+            let last = inner.segments.back().filter(|_| inner.appending);
+            if r.and_then(|()| last.map_or(Ok(()), |h| h.segment.sync())).is_err() {
                 self.0.stats.write_errors.fetch_add(1, Relaxed);
             }
         }
@@ -523,52 +497,42 @@ impl SampleStore {
 }
 
 impl Inner {
-    fn empty(files: Option<Files>) -> Self {
+    fn empty() -> Self {
         Self {
             index: HashMap::new(),
             series: Vec::new(),
             blocks: VecDeque::new(),
             segments: VecDeque::new(),
-            files,
+            appending: false,
+            files: None,
             ticks: 0,
             since_cut: 0,
             next_seq: 1,
             sealed_until: i64::MIN,
+            newest: i64::MIN,
         }
     }
 
-    fn add_series(&mut self, id: Box<str>, family: Box<str>) -> u32 {
+    fn add_series(&mut self, id: Box<str>) -> u32 {
         let r = self.series.len() as u32;
-        self.index.insert(id.clone(), r);
-        self.series.push(SeriesState {
-            id,
-            family,
-            head: ChunkWriter::default(),
-            logged: None,
-            live: false,
-            seen_tick: 0,
-        });
+        self.index.insert(id, r);
+        self.series.push(SeriesState { head: ChunkWriter::default(), logged: None, live: false, seen_tick: 0 });
         r
-    }
-
-    fn newest_time(&self) -> i64 {
-        let heads = self.series.iter().filter(|s| !s.head.is_empty()).map(|s| s.head.last_time()).max();
-        heads.unwrap_or(i64::MIN).max(self.sealed_until)
     }
 
     /// Replays one logged tick into the heads; (samples replayed, samples
     /// lost to an unknown series or a damaged record).
-    fn replay(&mut self, record: &[u8]) -> (u64, u64) {
-        let mut r = Reader(record);
-        let (Some(t), Some(n)) = (r.i64(), r.varint()) else { return (0, 0) };
+    fn replay(&mut self, mut record: &[u8]) -> (u64, u64) {
+        let r = &mut record;
+        let (Ok(t), Ok(n)) = (r.try_get_i64_le(), decode_varint(r)) else { return (0, 0) };
         let (mut series, mut replayed, mut lost) = (0u64, 0, 0);
         for _ in 0..n {
-            let (Some(delta), Some(tag)) = (r.varint(), r.byte()) else { return (replayed, lost + 1) };
+            let (Ok(delta), Ok(tag)) = (decode_varint(r), r.try_get_u8()) else { return (replayed, lost + 1) };
             series += delta;
             let value = match tag {
-                TAG_VALUE => match r.u64() {
-                    Some(v) => Some(v),
-                    None => return (replayed, lost + 1),
+                TAG_VALUE => match r.try_get_u64_le() {
+                    Ok(v) => Some(v),
+                    Err(_) => return (replayed, lost + 1),
                 },
                 TAG_STALE => Some(STALE_NAN),
                 _ => None,
@@ -585,6 +549,7 @@ impl Inner {
             s.live = bits != STALE_NAN;
             if t > self.sealed_until && (s.head.is_empty() || t > s.head.last_time()) {
                 s.head.push(t, f64::from_bits(bits));
+                self.newest = self.newest.max(t);
                 replayed += 1;
             }
         }
@@ -592,82 +557,47 @@ impl Inner {
     }
 }
 
-fn put_varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push(v as u8 | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
-}
-
 fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_varint(out, s.len() as u64);
+    encode_varint(s.len() as u64, out);
     out.extend_from_slice(s.as_bytes());
 }
 
-struct Reader<'a>(&'a [u8]);
-
-impl Reader<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
-        self.0 = rest;
-        Some(head)
-    }
-    fn byte(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.take(8).and_then(|b| b.try_into().ok()).map(u64::from_le_bytes)
-    }
-    fn i64(&mut self) -> Option<i64> {
-        self.u64().map(|v| v as i64)
-    }
-    fn varint(&mut self) -> Option<u64> {
-        let mut v = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            v |= u64::from(b & 0x7f) << shift;
-            if b < 0x80 {
-                return Some(v);
-            }
-        }
-        None
-    }
-    fn str(&mut self) -> Option<&str> {
-        let n = self.varint()? as usize;
-        std::str::from_utf8(self.take(n)?).ok()
-    }
+fn get_str<'a>(r: &mut &'a [u8]) -> Option<&'a str> {
+    let n = usize::try_from(decode_varint(r).ok()?).ok()?;
+    let (text, rest) = (r.get(..n)?, r.get(n..)?);
+    *r = rest;
+    std::str::from_utf8(text).ok()
 }
 
-fn encode_series(family: &str, id: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(family.len() + id.len() + 4);
-    put_str(&mut out, family);
-    put_str(&mut out, id);
-    out
+/// A series' record in `series.log`: its family (kept for the metadata a
+/// query will need), then its id.
+fn encode_series(family: &str, id: &str, out: &mut Vec<u8>) {
+    put_str(out, family);
+    put_str(out, id);
 }
 
-fn decode_series(record: &[u8]) -> Option<(Box<str>, Box<str>)> {
-    let mut r = Reader(record);
-    Some((r.str()?.into(), r.str()?.into()))
+/// The id of a series record.
+fn decode_series(mut record: &[u8]) -> Option<&str> {
+    let r = &mut record;
+    get_str(r)?;
+    get_str(r)
 }
 
 /// A tick's log record: its time, then per series (ascending) the gap from
 /// the previous series, a tag, and the value when it changed.
-fn encode_tick(t: i64, entries: &mut [(u32, u8, u64)]) -> Vec<u8> {
+fn encode_tick(t: i64, entries: &mut [(u32, u8, u64)], out: &mut Vec<u8>) {
     entries.sort_unstable_by_key(|e| e.0);
-    let mut out = Vec::with_capacity(16 + entries.len() * 3);
     out.extend_from_slice(&t.to_le_bytes());
-    put_varint(&mut out, entries.len() as u64);
+    encode_varint(entries.len() as u64, out);
     let mut previous = 0u32;
     for (series, tag, bits) in entries.iter() {
-        put_varint(&mut out, u64::from(series - previous));
+        encode_varint(u64::from(series - previous), out);
         previous = *series;
         out.push(*tag);
         if *tag == TAG_VALUE {
             out.extend_from_slice(&bits.to_le_bytes());
         }
     }
-    out
 }
 
 #[cfg(test)]
