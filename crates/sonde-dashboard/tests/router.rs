@@ -86,6 +86,13 @@ async fn api_views_samples_history_traces_and_stream() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(history.contains("1.0"), "{history}");
+    // A range picks points by time; bad ranges are refused.
+    let (status, _, old) = get(&d, "/api/history?id=work_seconds_count&start=0&end=1000", None).await;
+    assert_eq!((status, old.as_str()), (StatusCode::OK, r#"{"t":[],"v":[]}"#));
+    for bad in ["start=10&end=5", "start=0&end=100000000&step=1", "start=0&end=10&step=0"] {
+        let (status, _, body) = get(&d, &format!("/api/history?id=work_seconds_count&{bad}"), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}: {body}");
+    }
 
     let ids = urlencode(r#"["work_seconds_count"]"#);
     let resp =

@@ -11,7 +11,7 @@ use sonde::events::EventLog;
 use sonde::Registry;
 use sonde_otlp::receive::TraceStore;
 
-use crate::store::{DataDir, Fsync, RecordStore, Recovery, SampleOptions, SampleStore};
+use crate::store::{move_aside, DataDir, Fsync, RecordStore, Recovery, SampleOptions, SampleStore};
 use crate::{Error, Storage};
 
 /// How often spans and events past their retention are deleted.
@@ -53,10 +53,7 @@ impl Keeping {
                     "sonde: the sample store in {} cannot be opened ({e}); moving it aside",
                     samples_dir.display()
                 );
-                let stamp = now_ms();
-                let aside = path.join("damaged").join(format!("samples.{stamp}"));
-                std::fs::create_dir_all(path.join("damaged")).map_err(Error::Io)?;
-                std::fs::rename(&samples_dir, &aside).map_err(Error::Io)?;
+                move_aside(&samples_dir, &path.join("damaged")).map_err(Error::Io)?;
                 SampleStore::open(&samples_dir, options.clone()).map_err(Error::Io)?
             }
         };
@@ -85,6 +82,7 @@ impl Keeping {
     pub(crate) fn persist(&self, traces: &TraceStore, events: &EventLog, registry: &Registry) -> sonde::Result<()> {
         self.samples.register_metrics(registry)?;
         let Some(records) = &self.records else { return Ok(()) };
+        records.register_metrics(registry)?;
         let failed = registry
             .counter("sonde_store_records_failed_total")
             .help("Spans and events the records database failed to keep.")
@@ -132,14 +130,14 @@ impl Keeping {
                         last_sync = Instant::now();
                         samples.sync();
                         if let Some(r) = &records {
-                            let _ = r.checkpoint();
+                            r.upkeep(false, 0);
                         }
                     }
                 }
                 if last_maintain.elapsed() >= MAINTAIN_EVERY {
                     last_maintain = Instant::now();
                     if let Some(r) = &records {
-                        let _ = r.maintain(now as u64 * 1_000_000);
+                        r.upkeep(true, now as u64 * 1_000_000);
                     }
                 }
                 // Sleep to the next grid point, waking often enough to stop promptly.
@@ -160,7 +158,7 @@ impl Keeping {
         self.samples.seal(now_ms());
         self.samples.sync();
         if let Some(r) = &self.records {
-            let _ = r.checkpoint();
+            r.upkeep(false, 0);
         }
     }
 }

@@ -45,14 +45,26 @@ pub struct Recovery {
     pub took: Duration,
 }
 
-/// Copies `path` into `dir` (created) under its name and the time, before
-/// it is repaired in place.
-pub(crate) fn set_aside(path: &Path, dir: &Path) -> io::Result<PathBuf> {
+/// Where `path` is kept in `dir` (created): under its name and the time.
+fn aside(path: &Path, dir: &Path) -> io::Result<PathBuf> {
     fs::create_dir_all(dir)?;
     let stamp = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    let target = dir.join(format!("{name}.{stamp}"));
+    Ok(dir.join(format!("{name}.{stamp}")))
+}
+
+/// Copies `path` into `dir`, before it is repaired in place.
+pub(crate) fn set_aside(path: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let target = aside(path, dir)?;
     fs::copy(path, &target)?;
+    Ok(target)
+}
+
+/// Moves `path` (a file or a directory) into `dir`, to start afresh
+/// without it.
+pub(crate) fn move_aside(path: &Path, dir: &Path) -> io::Result<PathBuf> {
+    let target = aside(path, dir)?;
+    fs::rename(path, &target)?;
     Ok(target)
 }
 

@@ -9,6 +9,7 @@
 //! SQLite's `synchronous` (FULL, NORMAL with a periodic checkpoint, OFF).
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -21,7 +22,7 @@ use sonde_otlp::proto::logs::v1::LogRecord;
 use sonde_otlp::proto::trace::v1::{status::StatusCode, Span};
 use sonde_otlp::receive::{event_from, StoredSpan, TraceFilter, TraceSummary};
 
-use super::{set_aside, Fsync};
+use super::{move_aside, Fsync};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS spans(
@@ -66,6 +67,8 @@ struct Shared {
     db: Mutex<Connection>,
     retention: Duration,
     max_bytes: u64,
+    /// Retention or checkpoint runs that failed.
+    upkeep_failures: AtomicU64,
 }
 
 fn configure(db: &Connection, fsync: Fsync) -> rusqlite::Result<()> {
@@ -103,9 +106,11 @@ impl RecordStore {
                 for suffix in ["", "-wal", "-shm"] {
                     let file = dir.join(format!("records.db{suffix}"));
                     if file.exists() {
-                        let _ = set_aside(&file, &dir.join("damaged"));
-                        let _ = std::fs::remove_file(&file);
-                        set_aside_files += 1;
+                        match move_aside(&file, &dir.join("damaged")) {
+                            Ok(_) => set_aside_files += 1,
+                            // Cannot be kept: it still must not stop the hub.
+                            Err(_) => std::fs::remove_file(&file)?,
+                        }
                     }
                 }
                 let db = Connection::open(&path)?;
@@ -113,7 +118,8 @@ impl RecordStore {
                 db
             }
         };
-        let store = Self(Arc::new(Shared { db: Mutex::new(db), retention, max_bytes }));
+        let store =
+            Self(Arc::new(Shared { db: Mutex::new(db), retention, max_bytes, upkeep_failures: AtomicU64::new(0) }));
         Ok((store, set_aside_files))
     }
 
@@ -343,6 +349,35 @@ impl RecordStore {
         )?;
         tx.execute("DELETE FROM events WHERE time_ns < ?1", params![cutoff])?;
         tx.commit()
+    }
+
+    /// [`RecordStore::maintain`] when `maintain`, then
+    /// [`RecordStore::checkpoint`]: what the hub runs on its timers; a
+    /// failure is counted in `sonde_store_records_upkeep_failed_total`.
+    pub fn upkeep(&self, maintain: bool, now_ns: u64) {
+        let result = if maintain { self.maintain(now_ns) } else { self.checkpoint() };
+        if result.is_err() {
+            self.0.upkeep_failures.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// Exposes `sonde_store_records_bytes` and
+    /// `sonde_store_records_upkeep_failed_total`.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when a name is already declared as another kind.
+    pub fn register_metrics(&self, registry: &sonde::Registry) -> sonde::Result<()> {
+        let store = self.clone();
+        registry.gauge_fn("sonde_store_records_bytes", "Bytes the span and event database uses.", move || {
+            store.bytes().unwrap_or(0) as f64
+        })?;
+        let shared = self.0.clone();
+        registry.counter_fn(
+            "sonde_store_records_upkeep_failed_total",
+            "Retention or checkpoint runs of the span and event database that failed.",
+            move || shared.upkeep_failures.load(Relaxed) as f64,
+        )
     }
 
     /// Bytes the database uses (pages in use, not counting free ones).

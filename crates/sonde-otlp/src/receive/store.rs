@@ -312,6 +312,32 @@ mod tests {
     }
 
     #[test]
+    fn hooks_see_each_batch_of_kept_spans_once() {
+        let store = TraceStore::new(10, usize::MAX);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let sink = seen.clone();
+        store.add_hook(move |spans| sink.lock().unwrap().push(spans.iter().map(|s| s.span.name.clone()).collect()));
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![opentelemetry_proto::tonic::trace::v1::ResourceSpans {
+                scope_spans: vec![opentelemetry_proto::tonic::trace::v1::ScopeSpans {
+                    spans: vec![
+                        span(1, 1, None, 1, 2, false),
+                        span(0, 2, None, 1, 2, false),
+                        span(1, 3, Some(1), 1, 2, false),
+                    ],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        };
+        assert_eq!(store.add_request(request), 1, "the all-zero trace id is refused");
+        assert!(store.add("a", span(2, 4, None, 1, 2, false)));
+        assert!(!store.add("a", span(0, 5, None, 1, 2, false)));
+        let seen: Vec<Vec<String>> = seen.lock().unwrap().clone();
+        assert_eq!(seen, vec![vec!["s1".to_owned(), "s3".to_owned()], vec!["s4".to_owned()]]);
+    }
+
+    #[test]
     fn groups_lists_filters_and_evicts() {
         let store = TraceStore::new(3, usize::MAX);
         assert!(store.add("a", span(1, 1, None, 10, 100, false)));
