@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
     }
     thread_local! {
         static INGEST: sonde_statsd::StatsdIngest =
-            sonde_statsd::StatsdIngest::new(sonde::Registry::new(), sonde::Buckets::default_seconds()).unwrap();
+            sonde_statsd::StatsdIngest::new(sonde::Registry::new(), sonde::Buckets::default_seconds())
+                .unwrap()
+                .events(sonde::events::EventLog::builder().retention(100).build());
     }
     INGEST.with(|i| i.ingest(&text));
 });

@@ -218,6 +218,42 @@ fn statsd_over_udp_and_tcp_lands_in_metrics() {
     hub.stop();
 }
 
+/// DogStatsD events and service checks land as events and gauges; metrics
+/// sent without a description get a generated HELP line, so the hub's
+/// whole exposition passes `promtool check metrics` with no lint finding.
+#[test]
+fn dogstatsd_events_checks_and_a_clean_promtool_lint() {
+    let hub = hub(&[]);
+    let api = hub.addr("metrics").to_owned();
+    statsd::send_udp(
+        hub.addr("statsd udp"),
+        b"_e{13,20}:deploy failed|rollback to v1\\ndone|t:error|p:low|h:web-1|#env:prod\n\
+          _sc|payments.db|2|h:db-1|#env:prod|m:replica lag\nqueue.depth:4|g\nbytes.sent:10|c",
+    );
+    let gauge = br#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"pool.size","gauge":{"dataPoints":[{"asInt":3}]}}]}]}]}"#;
+    assert_eq!(http::post(hub.addr("otlp http"), "/v1/metrics", "application/json", gauge).status, 200);
+    wait_until("the datagram", || metrics(&api).contains("bytes_sent_total 10"));
+    let text = metrics(&api);
+    assert!(text.contains("payments_db{env=\"prod\",host=\"db-1\"} 2"), "{text}");
+    // Items, not requests, for every signal: four lines, one point.
+    assert!(text.contains("sonde_hub_received_total{signal=\"metrics\",transport=\"statsd/udp\"} 4"), "{text}");
+    assert!(text.contains("sonde_hub_received_total{signal=\"metrics\",transport=\"http/json\"} 1"), "{text}");
+    let events = get_json(&api, "/api/events?q=rollback");
+    let found = &events["events"][0];
+    assert_eq!(
+        (found["name"].as_str(), found["severity"].as_str()),
+        (Some("deploy failed"), Some("ERROR")),
+        "{events}"
+    );
+    assert_eq!(found["fields"]["text"], "rollback to v1\ndone", "{events}");
+    assert_eq!(found["labels"]["env"], "prod", "{events}");
+
+    if let Some(verdict) = sonde_testkit::exposition::promtool_check(&text) {
+        assert_eq!(verdict.code, 0, "promtool check metrics on the hub's /metrics: {}", verdict.report);
+    }
+    hub.stop();
+}
+
 /// With `[otlp]` configured the hub forwards what it receives: spans as
 /// they come, events through the log exporter, metrics (StatsD's included)
 /// through the periodic export, and a SIGTERM flushes all three.

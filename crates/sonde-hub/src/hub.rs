@@ -215,7 +215,9 @@ impl Hub {
                 let (udp, tcp) = listeners.addrs()?;
                 hub.bound.statsd_udp = Some(udp);
                 hub.bound.statsd_tcp = Some(tcp);
-                let ingest = Arc::new(StatsdIngest::new(registry.clone(), options.timer_buckets.clone())?);
+                let ingest = Arc::new(
+                    StatsdIngest::new(registry.clone(), options.timer_buckets.clone())?.events(state.events().clone()),
+                );
                 let stats = statsd::TcpStats {
                     open: connection_stats(&registry, "statsd")?.open,
                     refused: connection_stats(&registry, "statsd")?.refused,

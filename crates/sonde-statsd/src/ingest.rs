@@ -3,9 +3,11 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
+use sonde::events::{Event, EventLog, Severity};
+use sonde::trace::KeyValue;
 use sonde::{Buckets, Counter, Family, Gauge, Histogram, Registry};
 
-use crate::parse::{parse_datagram, Line, Reject, Value};
+use crate::parse::{parse_datagram, CheckLine, EventLine, Item, Line, Reject, Value};
 use crate::Kind;
 
 /// Most distinct metric names accepted; beyond it new names are rejected.
@@ -15,11 +17,16 @@ pub const MAX_SET_MEMBERS: usize = 10_000;
 /// Most observations one sampled timing line expands to (`1/rate`).
 const MAX_EXPANSION: usize = 1000;
 
+#[derive(Clone)]
 enum Target {
     Counter(Family<Counter>),
     Gauge(Family<Gauge>),
     Histogram(Family<Histogram>),
     Set(Family<Gauge>),
+}
+
+fn now_unix_nanos() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Families by (sanitised name, kind), with their label names.
@@ -33,10 +40,19 @@ type SetMembers = HashMap<(String, Vec<String>), HashSet<String>>;
 /// histograms in seconds, `h`/`d` become histograms, sets become gauges of
 /// distinct members per interval ([`StatsdIngest::roll_sets`]). Names are
 /// sanitised to Prometheus names (`api.latency-ms` → `api_latency_ms`);
-/// DogStatsD tags become labels (one label set per name). Every rejected
-/// line is counted by reason in `sonde_statsd_rejected_total`.
+/// DogStatsD tags become labels (one label set per name). A metric sent
+/// without a description (StatsD has no way to send one) gets a generated
+/// HELP line naming what it was received as, as statsd_exporter does.
+///
+/// DogStatsD events (`_e{…}`) become events in the log given to
+/// [`StatsdIngest::events`]; service checks (`_sc|…`) become a gauge named
+/// after the check whose value is its status (0 ok, 1 warning, 2 critical,
+/// 3 unknown), labelled by its tags and `host`.
+///
+/// Every rejected line is counted by reason in `sonde_statsd_rejected_total`.
 pub struct StatsdIngest {
     registry: Registry,
+    events: Option<EventLog>,
     timer_buckets: Buckets,
     targets: Mutex<Targets>,
     sets: Mutex<SetMembers>,
@@ -64,6 +80,7 @@ impl StatsdIngest {
             .register()?;
         Ok(Self {
             registry,
+            events: None,
             timer_buckets,
             targets: Mutex::default(),
             sets: Mutex::default(),
@@ -73,19 +90,122 @@ impl StatsdIngest {
         })
     }
 
+    /// Appends DogStatsD events to `log`; without one they are refused
+    /// (`no_event_log`).
+    pub fn events(mut self, log: EventLog) -> Self {
+        self.events = Some(log);
+        self
+    }
+
     /// Handles one datagram or TCP chunk; bad lines are counted and
     /// skipped. Returns how many lines it held.
     pub fn ingest(&self, text: &str) -> u64 {
         let mut lines = 0;
-        for line in parse_datagram(text) {
+        for item in parse_datagram(text) {
             lines += 1;
             self.received.inc();
-            let result = line.map_err(Reject::as_str).and_then(|l| self.apply(&l));
+            let result = item.map_err(Reject::as_str).and_then(|item| match item {
+                Item::Metric(l) => self.apply(&l),
+                Item::Event(e) => self.event(&e),
+                Item::ServiceCheck(c) => self.service_check(&c),
+            });
             if let Err(reason) = result {
                 self.rejected.with(&[reason]).inc();
             }
         }
         lines
+    }
+
+    fn event(&self, e: &EventLine<'_>) -> Result<(), &'static str> {
+        let log = self.events.as_ref().ok_or("no_event_log")?;
+        let severity = match e.alert_type {
+            "error" => Severity::Error,
+            "warning" => Severity::Warn,
+            _ => Severity::Info,
+        };
+        let mut fields = vec![
+            KeyValue::new("text", e.text.replace("\\n", "\n")),
+            KeyValue::new("priority", e.priority.to_owned()),
+            KeyValue::new("alert_type", e.alert_type.to_owned()),
+        ];
+        for (key, value) in
+            [("host", e.hostname), ("aggregation_key", e.aggregation_key), ("source_type", e.source_type)]
+        {
+            if let Some(v) = value {
+                fields.push(KeyValue::new(key, sonde::sanitize_label_value(v).into_owned()));
+            }
+        }
+        let labels = self.tags(&e.tags).into_iter().map(|(k, v)| (k, v.into_owned())).collect();
+        log.append(Event {
+            time_unix_nanos: e.timestamp.map_or_else(now_unix_nanos, |s| s.saturating_mul(1_000_000_000)),
+            severity,
+            name: sonde::sanitize_label_value(e.title).into_owned(),
+            fields,
+            labels,
+            trace_id: None,
+            span_id: None,
+        });
+        Ok(())
+    }
+
+    fn service_check(&self, c: &CheckLine<'_>) -> Result<(), &'static str> {
+        let mut tags = c.tags.clone();
+        if let Some(host) = c.hostname {
+            tags.push(("host", host));
+        }
+        let tags = self.tags(&tags);
+        let name = sonde::sanitize_metric_name(c.name);
+        let help =
+            || format!("DogStatsD service check {}: 0 ok, 1 warning, 2 critical, 3 unknown.", c.name.escape_default());
+        let (values, target) = self.target(name, Kind::Gauge, &tags, help)?;
+        match target {
+            Target::Gauge(f) => f.with(&values).set(f64::from(c.status.number())),
+            _ => return Err("name_conflict"),
+        }
+        Ok(())
+    }
+
+    /// A line's tags as sorted, sanitised label pairs; names that collide
+    /// once sanitised keep the first and are counted.
+    fn tags<'a>(&self, tags: &[(&str, &'a str)]) -> Vec<(String, std::borrow::Cow<'a, str>)> {
+        let mut out: Vec<(String, std::borrow::Cow<'_, str>)> =
+            tags.iter().map(|(k, v)| (sonde::sanitize_label_name(k), sonde::sanitize_label_value(v))).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        let before = out.len();
+        out.dedup_by(|a, b| a.0 == b.0);
+        if out.len() < before {
+            self.collisions.inc_by((before - out.len()) as u64);
+        }
+        out
+    }
+
+    /// The family `name` of `kind` (declared with `help()` on first use)
+    /// and the label values of `tags` in its order.
+    fn target<'t>(
+        &self,
+        name: String,
+        kind: Kind,
+        tags: &'t [(String, std::borrow::Cow<'t, str>)],
+        help: impl FnOnce() -> String,
+    ) -> Result<(Vec<&'t str>, Target), &'static str> {
+        let names: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
+        let values: Vec<&str> = tags.iter().map(|(_, v)| v.as_ref()).collect();
+        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
+        let key = (name, kind);
+        let (declared, target) = match targets.get(&key) {
+            Some(found) => found,
+            None => {
+                if targets.len() >= MAX_METRICS {
+                    return Err("too_many_metrics");
+                }
+                let t = self.declare(&key.0, kind, &names, &help()).map_err(|_| "name_conflict")?;
+                targets.entry(key).or_insert((names.clone(), t))
+            }
+        };
+        if declared != &names {
+            return Err("label_mismatch");
+        }
+        Ok((values, target.clone()))
     }
 
     /// Counts a line the caller rejected before parsing (for example a TCP
@@ -97,35 +217,26 @@ impl StatsdIngest {
 
     fn apply(&self, line: &Line<'_>) -> Result<(), &'static str> {
         // Names are sanitised to the label alphabet, values lose control
-        // characters (see `sonde::sanitize_label_value`); two tags whose
-        // names collide once sanitised keep the first, and the rest are counted.
-        let mut tags: Vec<(String, std::borrow::Cow<'_, str>)> =
-            line.tags.iter().map(|(k, v)| (sonde::sanitize_label_name(k), sonde::sanitize_label_value(v))).collect();
-        tags.sort_by(|a, b| a.0.cmp(&b.0));
-        let before = tags.len();
-        tags.dedup_by(|a, b| a.0 == b.0);
-        if tags.len() < before {
-            self.collisions.inc_by((before - tags.len()) as u64);
-        }
-        let names: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
-        let values: Vec<&str> = tags.iter().map(|(_, v)| v.as_ref()).collect();
+        // characters (see `sonde::sanitize_label_value`).
+        let tags = self.tags(&line.tags);
         let kind = match line.kind {
             Kind::Distribution => Kind::Histogram,
             k => k,
         };
         let name = sonde::sanitize_metric_name(line.name);
-        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
-        if !targets.contains_key(&(name.clone(), kind)) {
-            if targets.len() >= MAX_METRICS {
-                return Err("too_many_metrics");
-            }
-            let t = self.declare(&name, kind, &names).map_err(|_| "name_conflict")?;
-            targets.insert((name.clone(), kind), (names.clone(), t));
-        }
-        let (declared, target) = &targets[&(name.clone(), kind)];
-        if declared != &names {
-            return Err("label_mismatch");
-        }
+        let help = || {
+            let what = match line.kind {
+                Kind::Counter => "counter",
+                Kind::Gauge => "gauge",
+                Kind::Timing => "timer",
+                Kind::Histogram => "histogram",
+                Kind::Distribution => "distribution",
+                Kind::Set => "set (distinct members per flush interval)",
+            };
+            format!("StatsD {what} {}, received without a description.", line.name.escape_default())
+        };
+        let (values, target) = self.target(name.clone(), kind, &tags, help)?;
+        let target = &target;
         let scale = 1.0 / line.rate;
         match (target, line.value) {
             (Target::Counter(f), Value::Number(n)) if n >= 0.0 => f.with(&values).add(n * scale),
@@ -155,16 +266,23 @@ impl StatsdIngest {
         Ok(())
     }
 
-    fn declare(&self, name: &str, kind: Kind, labels: &[String]) -> sonde::Result<Target> {
+    fn declare(&self, name: &str, kind: Kind, labels: &[String], help: &str) -> sonde::Result<Target> {
         let r = &self.registry;
         Ok(match kind {
-            Kind::Counter => Target::Counter(r.counter(&format!("{name}_total")).labels(labels).register()?),
-            Kind::Gauge => Target::Gauge(r.gauge(name).labels(labels).register()?),
+            Kind::Counter => Target::Counter(r.counter(&format!("{name}_total")).help(help).labels(labels).register()?),
+            Kind::Gauge => Target::Gauge(r.gauge(name).help(help).labels(labels).register()?),
             Kind::Timing => Target::Histogram(
-                r.histogram(name).unit("seconds").labels(labels).buckets(self.timer_buckets.clone()).register()?,
+                r.histogram(name)
+                    .unit("seconds")
+                    .help(help)
+                    .labels(labels)
+                    .buckets(self.timer_buckets.clone())
+                    .register()?,
             ),
-            Kind::Histogram | Kind::Distribution => Target::Histogram(r.histogram(name).labels(labels).register()?),
-            Kind::Set => Target::Set(r.gauge(name).labels(labels).register()?),
+            Kind::Histogram | Kind::Distribution => {
+                Target::Histogram(r.histogram(name).help(help).labels(labels).register()?)
+            }
+            Kind::Set => Target::Set(r.gauge(name).help(help).labels(labels).register()?),
         })
     }
 
@@ -211,6 +329,52 @@ mod tests {
         ingest.roll_sets();
         ingest.ingest("users:c|s");
         assert_eq!(value(&r, "users", &[]), 1.0, "a new interval counts again");
+    }
+
+    #[test]
+    fn dogstatsd_events_and_service_checks() {
+        let r = Registry::new();
+        let log = EventLog::builder().build();
+        let ingest = StatsdIngest::new(r.clone(), Buckets::default_seconds()).unwrap().events(log.clone());
+        ingest.ingest(
+            "_e{6,12}:deploy|v2 out\\nat 9|d:1700000000|h:web-1|t:error|#env:prod\n\
+             _sc|db.up|2|h:db-1|#env:prod|m:disk full\n_sc|db.up|0|h:db-1|#env:prod\n_sc|db.up|9",
+        );
+        let events = log.recent(10);
+        assert_eq!(events.len(), 1);
+        let e = &events[0];
+        assert_eq!(
+            (e.name.as_str(), e.severity, e.time_unix_nanos),
+            ("deploy", Severity::Error, 1_700_000_000 * 1_000_000_000)
+        );
+        assert_eq!(e.labels, vec![("env".to_owned(), "prod".to_owned())]);
+        let field = |k: &str| e.fields.iter().find(|f| f.key == k).map(|f| f.value.to_string());
+        assert_eq!(field("text").as_deref(), Some("v2 out\nat 9"), "escaped newlines come back");
+        assert_eq!((field("priority").as_deref(), field("host").as_deref()), (Some("normal"), Some("web-1")));
+        assert_eq!(value(&r, "db_up", &["prod", "db-1"]), 0.0, "the latest status, labelled by host and tags");
+        assert_eq!(value(&r, "sonde_statsd_rejected", &["bad_service_check"]), 1.0);
+        let text = sonde::encode::prometheus_text(&r.snapshot());
+        assert!(text.contains("# HELP db_up DogStatsD service check db.up: 0 ok"), "{text}");
+
+        // Without an event log, events are refused and counted.
+        let bare = StatsdIngest::new(r.clone(), Buckets::default_seconds()).unwrap();
+        bare.ingest("_e{1,1}:a|b");
+        assert_eq!(value(&r, "sonde_statsd_rejected", &["no_event_log"]), 1.0);
+    }
+
+    #[test]
+    fn metrics_without_a_description_get_one() {
+        let r = Registry::new();
+        let ingest = StatsdIngest::new(r.clone(), Buckets::default_seconds()).unwrap();
+        ingest.ingest("api.hits:1|c\nq.depth:3|g\nwork:5|ms");
+        let text = sonde::encode::prometheus_text(&r.snapshot());
+        for help in [
+            "# HELP api_hits_total StatsD counter api.hits, received without a description.",
+            "# HELP q_depth StatsD gauge q.depth, received without a description.",
+            "# HELP work_seconds StatsD timer work, received without a description.",
+        ] {
+            assert!(text.contains(help), "{help} in {text}");
+        }
     }
 
     #[test]

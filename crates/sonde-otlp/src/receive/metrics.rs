@@ -354,6 +354,14 @@ impl MetricIngest {
             }
             let names: Vec<String> = labels.iter().map(|(k, _)| k.clone()).collect();
             let r = &self.registry;
+            // A HELP line for metrics sent without a description (promtool lints its absence).
+            let generated;
+            let help = if help.trim().is_empty() {
+                generated = format!("OTLP {kind} {name}, received without a description.");
+                &generated
+            } else {
+                help
+            };
             let conflict = |_| "name_conflict";
             let target = match kind {
                 "counter" => {
@@ -491,6 +499,18 @@ mod tests {
         };
         ingest.ingest(&request(vec![gauge]));
         assert_eq!(value(&r, "temp", &["shop"]), 21.5);
+
+        // Sent without descriptions, they get generated HELP lines; a sent one is kept.
+        let described = Metric { description: "Jobs run.".into(), ..sum("runs", 1, delta, vec![]) };
+        ingest.ingest(&request(vec![described]));
+        let text = sonde::encode::prometheus_text(&r.snapshot());
+        for help in [
+            "# HELP orders_total OTLP counter orders, received without a description.",
+            "# HELP temp OTLP gauge temp, received without a description.",
+            "# HELP runs_total Jobs run.",
+        ] {
+            assert!(text.contains(help), "{help} in {text}");
+        }
     }
 
     #[test]

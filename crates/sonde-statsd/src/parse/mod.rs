@@ -3,6 +3,10 @@
 //! Input is untrusted: every failure is a [`Reject`] naming its reason
 //! (for per-reason counting), nothing panics, and sizes are capped.
 
+mod dogstatsd;
+
+pub use dogstatsd::{CheckLine, CheckStatus, EventLine};
+
 use crate::Kind;
 
 /// Longest line accepted, in bytes.
@@ -57,6 +61,10 @@ pub enum Reject {
     BadRate,
     /// More than [`MAX_TAGS`] tags, or an empty tag.
     BadTags,
+    /// A DogStatsD event (`_e{…}`) that does not follow its format.
+    BadEvent,
+    /// A DogStatsD service check (`_sc|…`) that does not follow its format.
+    BadServiceCheck,
 }
 
 impl Reject {
@@ -71,6 +79,8 @@ impl Reject {
             Self::BadValue => "bad_value",
             Self::BadRate => "bad_rate",
             Self::BadTags => "bad_tags",
+            Self::BadEvent => "bad_event",
+            Self::BadServiceCheck => "bad_service_check",
         }
     }
 }
@@ -127,22 +137,58 @@ pub fn parse_line(line: &str) -> Result<Line<'_>, Reject> {
                 return Err(Reject::BadRate);
             }
         } else if let Some(t) = f.strip_prefix('#') {
-            for tag in t.split(',') {
-                if tag.is_empty() || tags.len() == MAX_TAGS {
-                    return Err(Reject::BadTags);
-                }
-                tags.push(tag.split_once(':').unwrap_or((tag, "")));
-            }
+            tags_into(&mut tags, t)?;
         }
         // Other DogStatsD fields (`c:` container ids, `T` timestamps) are ignored.
     }
     Ok(Line { name, value, kind, rate, tags })
 }
 
+/// Appends a `#` field's comma-separated tags to `tags`.
+fn tags_into<'a>(tags: &mut Vec<(&'a str, &'a str)>, field: &'a str) -> Result<(), Reject> {
+    for tag in field.split(',') {
+        if tag.is_empty() || tags.len() == MAX_TAGS {
+            return Err(Reject::BadTags);
+        }
+        tags.push(tag.split_once(':').unwrap_or((tag, "")));
+    }
+    Ok(())
+}
+
+/// One line of a datagram: a metric, or one of DogStatsD's events and
+/// service checks.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Item<'a> {
+    /// `name:value|type…`
+    Metric(Line<'a>),
+    /// `_e{title length,text length}:title|text…`
+    Event(EventLine<'a>),
+    /// `_sc|name|status…`
+    ServiceCheck(CheckLine<'a>),
+}
+
+/// Parses one line (without its newline) of any kind.
+///
+/// # Errors
+///
+/// As [`parse_line`] for metrics; [`Reject::BadEvent`] or
+/// [`Reject::BadServiceCheck`] for a malformed event or service check.
+pub fn parse_item(line: &str) -> Result<Item<'_>, Reject> {
+    if line.len() > MAX_LINE {
+        Err(Reject::TooLong)
+    } else if line.starts_with("_e{") {
+        dogstatsd::parse_event(line).map(Item::Event)
+    } else if line.starts_with("_sc|") {
+        dogstatsd::parse_service_check(line).map(Item::ServiceCheck)
+    } else {
+        parse_line(line).map(Item::Metric)
+    }
+}
+
 /// Parses every non-empty line of a datagram (or TCP chunk); a bad line
 /// does not affect the good ones around it.
-pub fn parse_datagram(text: &str) -> impl Iterator<Item = Result<Line<'_>, Reject>> {
-    text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()).map(parse_line)
+pub fn parse_datagram(text: &str) -> impl Iterator<Item = Result<Item<'_>, Reject>> {
+    text.split('\n').map(|l| l.trim_end_matches('\r')).filter(|l| !l.is_empty()).map(parse_item)
 }
 
 #[cfg(test)]
@@ -196,14 +242,23 @@ mod tests {
         let results: Vec<_> = parse_datagram("a:1|c\nbroken\r\n\nb:2|g\n").collect();
         assert_eq!(results.len(), 3);
         assert!(results[0].is_ok() && results[1].is_err() && results[2].is_ok(), "bad lines do not spoil good ones");
+        assert_eq!(parse_item(&format!("_e{{1,1}}:a|{}", "b".repeat(MAX_LINE))), Err(Reject::TooLong));
     }
 
     proptest! {
         #[test]
         fn never_panics(text in ".{0,300}") {
             for r in parse_datagram(&text) {
-                let _ = r.map(|l| l.name.len());
+                let _ = r;
             }
+        }
+
+        #[test]
+        fn events_parse_back(title in "[^\\p{Cc}|]{1,30}", text in "[^\n\r]{0,60}", tag in "[a-z]{1,8}") {
+            let line = format!("_e{{{},{}}}:{title}|{text}|t:error|#env:{tag}", title.len(), text.len());
+            let Ok(Item::Event(e)) = parse_item(&line) else { panic!("{line}") };
+            prop_assert_eq!((e.title, e.text, e.alert_type), (title.as_str(), text.as_str(), "error"));
+            prop_assert_eq!(e.tags, vec![("env", tag.as_str())]);
         }
 
         #[test]
