@@ -10,6 +10,8 @@ Control endpoints (on the HTTP port), for fault tests:
   GET  /received   every accepted request, as JSON: [{"transport", "signal",
                    "body"}], with trace and span ids in lowercase hex
   GET  /attempts   how many export requests arrived, accepted or not
+  GET  /span_ids   the span ids of every accepted trace request, in order
+                   of arrival, repeats included (a JSON array of hex)
   POST /control    {"statuses": [503, 200], "retry_after": "1",
                    "delay": 0.5, "partial": 2}: answer the next requests
                    with these statuses (HTTP, mapped to gRPC codes), after a
@@ -137,6 +139,11 @@ class Http(BaseHTTPRequestHandler):
                 return self.reply(200, json.dumps(received).encode())
             if self.path == "/attempts":
                 return self.reply(200, str(attempts).encode())
+            if self.path == "/span_ids":
+                ids = [span.get("spanId") for r in received if r["signal"] == "traces"
+                       for rs in r["body"].get("resourceSpans", []) for ss in rs.get("scopeSpans", [])
+                       for span in ss.get("spans", [])]
+                return self.reply(200, json.dumps(ids).encode())
         self.reply(404)
 
     def do_POST(self):

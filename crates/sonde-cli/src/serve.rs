@@ -123,10 +123,16 @@ pub(crate) fn start(options: HubOptions, mode: &str) -> Result<Hub, Box<dyn std:
 pub(crate) fn stop(hub: Hub, mode: &str) {
     let report = hub.stop();
     let lost = report.undelivered;
-    if lost.spans > 0 || lost.events > 0 {
+    if (lost.spans > 0 || lost.events > 0) && lost.on_disk {
+        eprintln!(
+            "sonde {mode}: {} span(s) and {} event(s) not yet forwarded (downstream unreachable or too slow) \
+             wait in the disk queue and are sent after the next start",
+            lost.spans, lost.events
+        );
+    } else if lost.spans > 0 || lost.events > 0 {
         eprintln!(
             "sonde {mode}: {} span(s) and {} event(s) could not be forwarded (downstream unreachable or too slow); \
-             counted in sonde_otlp_forward_spans_dropped_total and sonde_events_dropped_total",
+             counted in sonde_forward_dropped_total{{reason=\"shutdown\"}}",
             lost.spans, lost.events
         );
     }

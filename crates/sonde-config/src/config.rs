@@ -136,6 +136,8 @@ pub struct Config {
     pub logger: Option<LoggerConfig>,
     /// What `sonde serve` does with what it receives.
     pub hub: Option<HubConfig>,
+    /// How `sonde serve` queues what it forwards (`[otlp]`, `[remote_write]`).
+    pub forward: Option<ForwardConfig>,
 }
 
 impl Default for Config {
@@ -157,6 +159,7 @@ impl Default for Config {
             json_file: None,
             logger: None,
             hub: None,
+            forward: None,
         }
     }
 }
@@ -292,7 +295,7 @@ pub struct HubConfig {
     pub trace_bytes: Option<ByteSize>,
     /// Bytes of received events kept (decoded; default 64 MiB).
     pub event_bytes: Option<ByteSize>,
-    /// Bytes of spans queued for forwarding over OTLP (default 128 MiB).
+    /// Bytes of requests queued for forwarding in memory, with `ephemeral` (default 128 MiB; on disk see `[forward]`).
     pub forward_bytes: Option<ByteSize>,
     /// Series in the hub's registry, all families together (default 300,000).
     pub max_series: Option<usize>,
@@ -338,6 +341,18 @@ pub struct HubConfig {
     pub auth: Option<HubAuthConfig>,
     /// `[hub.tls]`: serve the HTTP port over TLS.
     pub tls: Option<HubTlsConfig>,
+}
+
+/// `[forward]`: the hub's forward queues. What the hub forwards over OTLP
+/// (spans, events, metrics) and remote write waits on disk, under the data
+/// directory, while the downstream is down, slow or answering retryable
+/// errors, and is sent in order once it recovers, after a restart too.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ForwardConfig {
+    /// Disk budget of the forward queues, all destinations together
+    /// (default 1 GiB); beyond it the oldest requests are dropped and counted.
+    pub max_disk_bytes: Option<ByteSize>,
 }
 
 /// `[hub.auth]`: a bearer token (from a file, or `SONDE_HUB_TOKEN`) or a

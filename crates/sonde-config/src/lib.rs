@@ -38,7 +38,8 @@
 //! `request_timeout`, `shutdown_grace`, `insecure_listen`; `[hub.auth]`
 //! (`bearer_token_file`, or `basic_user` with `basic_password_hash`) and
 //! `[hub.tls]` (`cert_file`, `key_file`); see [`HubConfig`] for the
-//! defaults. Unknown keys are errors.
+//! defaults. `[forward]` (`max_disk_bytes`), the hub's forward queues.
+//! Unknown keys are errors.
 //!
 //! # Environment
 //!
@@ -55,8 +56,8 @@ mod error;
 mod pipeline;
 
 pub use config::{
-    ByteSize, Config, FileConfig, HubAuthConfig, HubConfig, HubTlsConfig, Interval, LoggerConfig, OtlpConfig,
-    PrometheusConfig, PushgatewayConfig, RemoteWriteConfig, StatsdConfig,
+    ByteSize, Config, FileConfig, ForwardConfig, HubAuthConfig, HubConfig, HubTlsConfig, Interval, LoggerConfig,
+    OtlpConfig, PrometheusConfig, PushgatewayConfig, RemoteWriteConfig, StatsdConfig,
 };
 pub use error::Error;
-pub use pipeline::Pipeline;
+pub use pipeline::{otlp_of, remote_write_of, Pipeline};

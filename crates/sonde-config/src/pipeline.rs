@@ -83,13 +83,8 @@ impl Pipeline {
             let e = b.build().map_err(|e| start_err("pushgateway")(e.to_string()))?;
             pipeline.add(e, every(p.interval))?;
         }
-        if let Some(r) = &config.remote_write {
-            let mut b = RemoteWriteExporter::builder(&r.url);
-            for (k, v) in &r.labels {
-                b = b.label(k, v);
-            }
-            let e = b.build().map_err(|e| start_err("remote_write")(e.to_string()))?;
-            pipeline.add(e, every(r.interval))?;
+        if let Some((e, interval)) = remote_write_of(config)? {
+            pipeline.add(e, interval)?;
         }
         if let Some(s) = &config.statsd {
             let (host, port) = match &s.address {
@@ -116,31 +111,7 @@ impl Pipeline {
         if let Some(l) = &config.logger {
             pipeline.add(LoggerExporter::new(), every(l.interval))?;
         }
-        if let Some(o) = &config.otlp {
-            let mut b = sonde_otlp::Otlp::from_env()
-                .endpoint(&o.endpoint)
-                .insecure(o.insecure)
-                .gzip(o.gzip)
-                .metric_interval(every(o.interval));
-            if let Some(p) = &o.protocol {
-                b = b.protocol(sonde_otlp::Protocol::parse(p).map_err(|e| start_err("otlp")(e.to_string()))?);
-            }
-            if let Some(name) = &o.service_name {
-                b = b.service_name(name);
-            }
-            for (k, v) in &o.resource_attributes {
-                b = b.resource_attribute(k, v);
-            }
-            for (k, v) in &o.headers {
-                b = b.header(k, v);
-            }
-            if let Some(ca) = &o.certificate {
-                b = b.certificate(ca);
-            }
-            if let (Some(cert), Some(key)) = (&o.client_certificate, &o.client_key) {
-                b = b.client_certificate(cert, key);
-            }
-            let otlp = b.build().map_err(|e| start_err("otlp")(e.to_string()))?;
+        if let Some(otlp) = otlp_of(config)? {
             let periodic =
                 otlp.periodic_metrics(pipeline.root.clone()).map_err(|e| start_err("otlp")(e.to_string()))?;
             pipeline.exporters.push(periodic);
@@ -200,6 +171,58 @@ impl Pipeline {
         }
         first
     }
+}
+
+/// The remote-write exporter `[remote_write]` describes and its interval,
+/// or `None` without the section; for a program that sends on its own.
+///
+/// # Errors
+///
+/// [`Error::Start`] naming `remote_write` when the exporter cannot be built (a bad URL).
+pub fn remote_write_of(config: &Config) -> Result<Option<(RemoteWriteExporter, Duration)>, Error> {
+    let Some(r) = &config.remote_write else { return Ok(None) };
+    let mut b = RemoteWriteExporter::builder(&r.url);
+    for (k, v) in &r.labels {
+        b = b.label(k, v);
+    }
+    let e = b.build().map_err(|e| start_err("remote_write")(e.to_string()))?;
+    Ok(Some((e, r.interval.map_or(config.flush_interval.0, |i| i.0))))
+}
+
+/// The OTLP destination `[otlp]` describes (the `OTEL_*` variables filling
+/// in what it leaves out), or `None` without the section; for a program
+/// that runs its own OTLP exports instead of the pipeline's.
+///
+/// # Errors
+///
+/// [`Error::Start`] naming `otlp` when an option is invalid (protocol, endpoint, certificate).
+pub fn otlp_of(config: &Config) -> Result<Option<sonde_otlp::Otlp>, Error> {
+    let Some(o) = &config.otlp else { return Ok(None) };
+    let every = |i: Option<crate::Interval>| i.map(|i| i.0).unwrap_or(config.flush_interval.0);
+    let mut b = sonde_otlp::Otlp::from_env()
+        .endpoint(&o.endpoint)
+        .insecure(o.insecure)
+        .gzip(o.gzip)
+        .metric_interval(every(o.interval));
+    if let Some(p) = &o.protocol {
+        b = b.protocol(sonde_otlp::Protocol::parse(p).map_err(|e| start_err("otlp")(e.to_string()))?);
+    }
+    if let Some(name) = &o.service_name {
+        b = b.service_name(name);
+    }
+    for (k, v) in &o.resource_attributes {
+        b = b.resource_attribute(k, v);
+    }
+    for (k, v) in &o.headers {
+        b = b.header(k, v);
+    }
+    if let Some(ca) = &o.certificate {
+        b = b.certificate(ca);
+    }
+    if let (Some(cert), Some(key)) = (&o.client_certificate, &o.client_key) {
+        b = b.client_certificate(cert, key);
+    }
+    b.build().map(Some).map_err(|e| start_err("otlp")(e.to_string()))
 }
 
 fn scope(config: &Config, registry: &Registry) -> Result<Registry, Error> {

@@ -32,6 +32,9 @@ pub enum Error {
     /// The OTLP forwarder could not start.
     #[error(transparent)]
     Otlp(#[from] sonde_otlp::Error),
+    /// A forward destination could not start.
+    #[error("forwarding: {0}")]
+    Forward(String),
     /// Another hub holds the data directory.
     #[error("the data directory {} is in use by another sonde hub (its LOCK file is held); stop that one or choose another --data-dir", .0.display())]
     DataDirLocked(std::path::PathBuf),

@@ -13,11 +13,12 @@ use sonde_otlp::Otlp;
 use sonde_statsd::StatsdIngest;
 use tokio::sync::watch;
 
+use crate::forward::{ForwardOptions, Forwarding};
 use crate::keeping::Keeping;
 use crate::net::server::{self, ConnectionRules, ConnectionStats, Serving};
 use crate::source::HubSource;
 use crate::state::{DropReport, HubState};
-use crate::{http, otlp_grpc, otlp_http, statsd, Error, HubOptions};
+use crate::{http, otlp_grpc, otlp_http, statsd, Error, HubOptions, Storage};
 
 /// The addresses a started hub listens on (ports resolved), and the
 /// ingest listeners it skipped (a demo next to another hub).
@@ -44,8 +45,9 @@ pub struct StopReport {
     pub took: Duration,
     /// Whether every listener's in-flight requests finished within the grace.
     pub drained: bool,
-    /// What could not be delivered downstream (counted in the self-metrics
-    /// too: `sonde_otlp_forward_spans_dropped_total{reason="shutdown"}`...).
+    /// What could not be forwarded by the deadline (counted in the
+    /// self-metrics too: `sonde_forward_queue_items`, or
+    /// `sonde_forward_dropped_total{reason="shutdown"}` in memory).
     pub undelivered: DropReport,
 }
 
@@ -55,7 +57,7 @@ pub struct Hub {
     dashboard: Dashboard,
     pipeline: Pipeline,
     otlp: Option<Otlp>,
-    env_metrics: Option<sonde_export::PeriodicExporter>,
+    forwarding: Option<Forwarding>,
     runtime: tokio::runtime::Runtime,
     servers: Vec<Serving>,
     statsd: Option<statsd::Running>,
@@ -111,23 +113,35 @@ impl Hub {
     pub fn start(options: HubOptions) -> Result<Self, Error> {
         let limits = options.limits.clone();
         let mut config = options.config.clone();
-        // The hub serves /metrics itself, next to the API; the pipeline
-        // only runs the push exporters.
+        // The hub serves /metrics itself, next to the API, and forwards over
+        // OTLP and remote write through its own queues; the pipeline only
+        // runs the other push exporters.
         config.prometheus = None;
+        let (otlp, remote_write) = if config.enabled {
+            let otlp = match sonde_config::otlp_of(&config)? {
+                Some(o) => Some(o),
+                None => otlp_from_env(&options.service_name)?,
+            };
+            (otlp, sonde_config::remote_write_of(&config)?)
+        } else {
+            (None, None)
+        };
+        config.otlp = None;
+        config.remote_write = None;
         let registry = Registry::builder().max_series(limits.max_series).build()?;
         let pipeline = Pipeline::start(&config, registry.clone())?;
-        let (otlp, env_metrics) = match pipeline.otlp() {
-            Some(o) => (Some(o.clone()), None),
-            None => match otlp_from_env(&options.service_name)? {
-                Some(o) => {
-                    let periodic = o.periodic_metrics(registry.clone())?;
-                    (Some(o), Some(periodic))
-                }
-                None => (None, None),
-            },
-        };
-        let state = HubState::new(&registry, limits.clone(), otlp.as_ref())?;
         let mut keeping = Keeping::open(&options.storage, &options.store, options.history_bytes)?;
+        let dir = match &options.storage {
+            Storage::Dir(dir) => Some(dir.as_path()),
+            Storage::Memory => None,
+        };
+        let forward_options = ForwardOptions {
+            dir,
+            budget: if dir.is_some() { options.forward_disk_bytes } else { limits.forward_bytes as u64 },
+            fsync: options.store.fsync,
+        };
+        let forwarding = Forwarding::start(otlp.as_ref(), remote_write, &registry, &forward_options)?;
+        let state = HubState::new(&registry, limits.clone(), otlp.as_ref(), &forwarding)?;
         keeping.persist(state.traces(), state.events(), &registry)?;
         keeping.start_sampling(registry.clone())?;
         let source = HubSource::new(
@@ -169,7 +183,7 @@ impl Hub {
             dashboard: dashboard.clone(),
             pipeline,
             otlp,
-            env_metrics,
+            forwarding: Some(forwarding),
             runtime,
             servers: Vec::new(),
             statsd: None,
@@ -316,10 +330,10 @@ impl Hub {
             s.stop();
         }
         // What remains is split between the forwarders and the exporters.
-        let undelivered = self.state.shutdown(left().mul_f64(0.6));
-        if let Some(m) = &self.env_metrics {
-            let _ = m.stop(left() / 2);
-        }
+        let unhanded = self.state.shutdown(left().mul_f64(0.2));
+        let forwarded = self.forwarding.take().map(|f| f.stop(left().mul_f64(0.7))).unwrap_or_default();
+        let undelivered =
+            DropReport { spans: forwarded.spans, events: forwarded.events + unhanded, on_disk: forwarded.on_disk };
         let _ = self.pipeline.shutdown(left());
         self.keeping.close();
         self.runtime.shutdown_timeout(Duration::from_millis(100));

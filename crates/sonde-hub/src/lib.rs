@@ -37,6 +37,7 @@
 
 mod decode;
 mod error;
+mod forward;
 mod http;
 mod hub;
 mod keeping;

@@ -91,6 +91,10 @@ pub struct HubOptions {
     /// Sampling interval, retention, byte budget (of the samples, and
     /// separately of the spans and events) and fsync policy.
     pub store: SampleOptions,
+    /// Disk budget of the forward queues, all destinations together
+    /// (`[forward] max_disk_bytes`, default 1 GiB); in memory
+    /// (`--ephemeral`) the budget is [`Limits::forward_bytes`].
+    pub forward_disk_bytes: u64,
 }
 
 impl HubOptions {
@@ -145,9 +149,11 @@ impl HubOptions {
             },
             ..store_defaults
         };
+        let forward = config.forward.clone().unwrap_or_default();
         Ok(Self {
             storage,
             store,
+            forward_disk_bytes: forward.max_disk_bytes.map_or(1 << 30, |b| b.0 as u64),
             auth: auth(&hub, std::env::var(TOKEN_ENV).ok())?,
             tls: hub.tls.as_ref().map(|t| (PathBuf::from(&t.cert_file), PathBuf::from(&t.key_file))),
             history_bytes: hub.history_bytes.unwrap_or(sonde_dashboard::DEFAULT_HISTORY_BYTES),

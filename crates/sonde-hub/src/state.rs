@@ -16,10 +16,11 @@ use sonde_otlp::proto::collector::metrics::v1::{
 use sonde_otlp::proto::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use sonde_otlp::receive::{events_from, heap_bytes, limit_log_record, limit_span, MetricIngest, TraceStore, Trimmed};
-use sonde_otlp::{ForwardReport, Forwarder, Otlp, Signal};
+use sonde_otlp::receive::{events_from, limit_log_record, limit_span, MetricIngest, TraceStore, Trimmed};
+use sonde_otlp::{Otlp, Signal};
 
 use crate::decode::Decoder;
+use crate::forward::{Destination, Forwarding};
 use crate::Limits;
 
 /// The `error_message` of a partial success: where the refusals are counted.
@@ -90,10 +91,13 @@ impl Received for ExportLogsServiceRequest {
 /// What a stop could not deliver.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct DropReport {
-    /// Spans still queued for forwarding (or in flight) at the deadline.
+    /// Spans not forwarded by the deadline: waiting in the disk queue for
+    /// the next start (`on_disk`), or dropped (in memory).
     pub spans: u64,
-    /// Events whose export failed or that were still queued.
+    /// Events, likewise (and events whose hand-over failed).
     pub events: u64,
+    /// Whether what was not forwarded waits on disk for the next start.
+    pub on_disk: bool,
 }
 
 /// The hub's state, shared by every listener. Cheap to clone.
@@ -107,7 +111,7 @@ struct Inner {
     metrics: MetricIngest,
     traces: TraceStore,
     events: EventLog,
-    forward: Option<Forwarder<ExportTraceServiceRequest>>,
+    forward: Option<Arc<Destination>>,
     received: Family<Counter>,
     rejected: Family<Counter>,
     trimmed: Family<Counter>,
@@ -115,19 +119,22 @@ struct Inner {
 
 impl HubState {
     /// A hub folding metrics into `registry` within `limits`; with `otlp`,
-    /// received spans and events are forwarded there too (metrics go
-    /// through the pipeline's periodic OTLP export of the registry).
-    pub(crate) fn new(registry: &Registry, limits: Limits, otlp: Option<&Otlp>) -> Result<Self, crate::Error> {
+    /// received spans and events are queued for forwarding there
+    /// (`forwarding`'s destinations; metrics go through its periodic
+    /// snapshots of the registry).
+    pub(crate) fn new(
+        registry: &Registry,
+        limits: Limits,
+        otlp: Option<&Otlp>,
+        forwarding: &Forwarding,
+    ) -> Result<Self, crate::Error> {
         let traces = TraceStore::new(limits.trace_spans, limits.trace_bytes);
         traces.register_metrics(registry)?;
         let mut events = EventLog::builder().retention(limits.event_count).retention_bytes(limits.event_bytes);
-        let mut forward = None;
-        if let Some(otlp) = otlp {
-            let logs = otlp.log_exporter()?;
-            logs.register_metrics(registry)?;
+        if let Some(logs) = otlp.and_then(|o| forwarding.log_exporter(o)) {
             events = events.exporter(logs, BatchOptions { delay: Duration::from_secs(1), ..BatchOptions::default() });
-            forward = Some(otlp.trace_forwarder(limits.forward_bytes, registry)?);
         }
+        let forward = forwarding.traces().cloned();
         let events = events.build();
         events.register_metrics(registry)?;
         let received = registry
@@ -225,7 +232,7 @@ impl HubState {
     /// were refused.
     pub(crate) fn on_traces(&self, mut request: ExportTraceServiceRequest, transport: &str) -> i64 {
         let mut total = Trimmed::default();
-        let (mut n, mut bytes) = (0u64, 0usize);
+        let mut n = 0u64;
         for span in request.resource_spans.iter_mut().flat_map(|r| &mut r.scope_spans).flat_map(|s| &mut s.spans) {
             let t = limit_span(span, &self.0.limits.items);
             total.attributes += t.attributes;
@@ -233,12 +240,11 @@ impl HubState {
             total.links += t.links;
             total.values += t.values;
             n += 1;
-            bytes += heap_bytes::span(span);
         }
         self.0.received.with(&["traces", transport]).inc_by(n);
         self.trimmed("traces", total);
         if let Some(f) = &self.0.forward {
-            f.forward(request.clone(), n, bytes); // refusals are counted by the forwarder
+            f.push(&prost::Message::encode_to_vec(&request), n); // what it drops is counted there
         }
         let rejected = self.0.traces.add_request(request);
         self.reject("traces", "bad_ids", rejected as u64);
@@ -284,19 +290,10 @@ impl HubState {
         }
     }
 
-    /// Flushes the forwarder and the event export within `timeout`; returns
-    /// what could not be delivered.
-    pub(crate) fn shutdown(&self, timeout: Duration) -> DropReport {
-        let started = std::time::Instant::now();
-        let spans = match &self.0.forward {
-            Some(f) => {
-                let ForwardReport { dropped_at_shutdown, .. } = f.shutdown(timeout);
-                dropped_at_shutdown
-            }
-            None => 0,
-        };
-        let left = timeout.saturating_sub(started.elapsed());
-        let _ = self.0.events.shutdown(left);
-        DropReport { spans, events: self.0.events.undelivered() }
+    /// Hands the events still batched to the forward queue within
+    /// `timeout`; returns how many could not be.
+    pub(crate) fn shutdown(&self, timeout: Duration) -> u64 {
+        let _ = self.0.events.shutdown(timeout);
+        self.0.events.undelivered()
     }
 }

@@ -65,7 +65,7 @@ pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
 pub use encode::{log_record, logs_request, traces_request, MetricEncoder, TraceEncoder};
 pub use error::Error;
 pub use exporter::{
-    ForwardDropReason, ForwardReport, Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSpanExporter,
+    ForwardDropReason, ForwardReport, Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSender, OtlpSpanExporter,
 };
 /// The official generated OTLP types, re-exported.
 pub use opentelemetry_proto::tonic as proto;
@@ -160,6 +160,19 @@ impl Otlp {
     /// (gRPC) a runtime that cannot start.
     pub fn log_exporter(&self) -> Result<OtlpLogExporter, Error> {
         Ok(OtlpLogExporter { client: self.client(Signal::Logs)?, resource: self.resource.clone() })
+    }
+
+    /// A sender of already-encoded requests for `signal`, one attempt per
+    /// send (see [`OtlpSender`]).
+    ///
+    /// # Errors
+    ///
+    /// [`Error`] when the transport cannot be set up: a bad endpoint URL, an unreadable certificate, or
+    /// (gRPC) a runtime that cannot start.
+    pub fn sender(&self, signal: Signal) -> Result<OtlpSender, Error> {
+        // One attempt per send: the caller's queue is the retry loop.
+        let once = RetryPolicy { attempts: 0, ..self.options.retry_policy() };
+        Ok(OtlpSender { client: Client::new(signal, self.options.resolve(signal)?, once)? })
     }
 
     /// Forwards received span requests here through a queue holding at

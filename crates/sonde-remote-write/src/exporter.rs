@@ -108,32 +108,22 @@ impl RemoteWriteExporter {
         snap::raw::Encoder::new().compress_vec(&raw).unwrap_or_default()
     }
 
-    fn post(&self, body: Vec<u8>) -> Result<(), Error> {
-        let mut request = self
-            .agent
-            .post(&self.options.url)
-            .header("Content-Encoding", "snappy")
-            .header("Content-Type", "application/x-protobuf")
-            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
-            .header("User-Agent", concat!("sonde/", env!("CARGO_PKG_VERSION")));
-        if let Some(a) = &self.options.auth {
-            request = request.header("Authorization", a);
-        }
-        let response = request.send(&body[..]).map_err(|e| Error::transport("remote_write", e))?;
-        let status = response.status().as_u16();
-        if (200..300).contains(&status) {
-            return Ok(());
-        }
-        Err(Error::from_status("remote_write", status, &response.into_body().read_to_string().unwrap_or_default()))
-    }
-}
-
-impl Exporter for RemoteWriteExporter {
-    fn name(&self) -> &str {
-        "remote_write"
+    /// Sends one encoded request body (from [`RemoteWriteExporter::bodies`]
+    /// or [`RemoteWriteExporter::encode`]).
+    ///
+    /// # Errors
+    ///
+    /// The receiver's status (5xx and 429 retryable, other 4xx not) or the transport's failure.
+    pub fn send_body(&self, body: &[u8]) -> Result<(), Error> {
+        self.post(body)
     }
 
-    fn export(&self, snapshot: &Snapshot) -> Result<(), Error> {
+    /// The request bodies for `snapshot`, as [`Exporter::export`] would send
+    /// them, each with its number of series: the snapshot's series (with
+    /// staleness markers for the series gone since the previous call) in
+    /// requests of at most `max_series_per_request`. For a sender that
+    /// queues bodies before sending them.
+    pub fn bodies(&self, snapshot: &Snapshot) -> Vec<(Vec<u8>, u64)> {
         let ts = snapshot.timestamp.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         let mut series = to_series(snapshot, &self.options.labels, ts);
         let mut previous = self.previous.lock().unwrap_or_else(|p| p.into_inner());
@@ -148,12 +138,47 @@ impl Exporter for RemoteWriteExporter {
                 });
             }
         }
+        *previous = current;
+        let mut bodies = Vec::new();
         let mut rest = series;
         while !rest.is_empty() {
             let tail = rest.split_off(rest.len().min(self.options.max_series));
-            self.post(Self::encode(std::mem::replace(&mut rest, tail)))?;
+            let chunk = std::mem::replace(&mut rest, tail);
+            let n = chunk.len() as u64;
+            bodies.push((Self::encode(chunk), n));
         }
-        *previous = current;
+        bodies
+    }
+
+    fn post(&self, body: &[u8]) -> Result<(), Error> {
+        let mut request = self
+            .agent
+            .post(&self.options.url)
+            .header("Content-Encoding", "snappy")
+            .header("Content-Type", "application/x-protobuf")
+            .header("X-Prometheus-Remote-Write-Version", "0.1.0")
+            .header("User-Agent", concat!("sonde/", env!("CARGO_PKG_VERSION")));
+        if let Some(a) = &self.options.auth {
+            request = request.header("Authorization", a);
+        }
+        let response = request.send(body).map_err(|e| Error::transport("remote_write", e))?;
+        let status = response.status().as_u16();
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        Err(Error::from_status("remote_write", status, &response.into_body().read_to_string().unwrap_or_default()))
+    }
+}
+
+impl Exporter for RemoteWriteExporter {
+    fn name(&self) -> &str {
+        "remote_write"
+    }
+
+    fn export(&self, snapshot: &Snapshot) -> Result<(), Error> {
+        for (body, _) in self.bodies(snapshot) {
+            self.post(&body)?;
+        }
         Ok(())
     }
 }

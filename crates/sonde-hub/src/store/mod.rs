@@ -5,7 +5,7 @@
 //! file, or in memory.
 
 mod block;
-mod frame;
+pub(crate) mod frame;
 mod gorilla;
 mod records;
 mod samples;

@@ -38,6 +38,40 @@ fn register(client: &Client, registry: &Registry, prefix: &str) -> sonde::Result
     Ok(())
 }
 
+/// Sends requests that are already protobuf bytes, for one signal: what a
+/// hub's disk queue hands back after an outage or a restart. One send is
+/// one attempt (the caller's queue retries); the caller decides what a
+/// failure means ([`crate::Error::is_retryable`]).
+pub struct OtlpSender {
+    pub(crate) client: Client,
+}
+
+impl OtlpSender {
+    /// Sends one encoded `Export<signal>ServiceRequest`.
+    ///
+    /// # Errors
+    ///
+    /// The receiver's refusal or the transport's failure.
+    pub fn send_protobuf(&self, bytes: &[u8]) -> Result<(), crate::Error> {
+        use opentelemetry_proto::tonic::collector::logs::v1::ExportLogsServiceRequest;
+        match self.client.signal() {
+            crate::Signal::Traces => self.client.send::<ExportTraceServiceRequest>(Body::Protobuf(bytes)),
+            crate::Signal::Metrics => self.client.send::<ExportMetricsServiceRequest>(Body::Protobuf(bytes)),
+            crate::Signal::Logs => self.client.send::<ExportLogsServiceRequest>(Body::Protobuf(bytes)),
+        }
+    }
+
+    /// Exposes the request, failure, retry and rejection counts as
+    /// `<prefix>_<signal>_{requests,failures,retries,rejected_items}_total`.
+    ///
+    /// # Errors
+    ///
+    /// The registry's error when one of the names is already declared as another kind.
+    pub fn register_metrics(&self, registry: &Registry, prefix: &str) -> sonde::Result<()> {
+        register(&self.client, registry, prefix)
+    }
+}
+
 /// Sends metric snapshots; drive it with [`crate::Otlp::periodic_metrics`]
 /// or any [`sonde_export::PeriodicExporter`].
 pub struct OtlpMetricExporter {
