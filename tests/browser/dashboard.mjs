@@ -6,22 +6,15 @@
 // Prints one JSON line of measurements; exits non-zero on any failure.
 // Screenshots of every page land in the artifacts directory.
 
-import { createRequire } from "node:module";
 import dgram from "node:dgram";
 import fs from "node:fs";
 import path from "node:path";
+import { fail, openPage } from "./chromium.mjs";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.resolve("tests/peers/node_modules/playwright-core"));
 
 const [url, statsdPort, otlpUrl, artifacts] = process.argv.slice(2);
 fs.mkdirSync(artifacts, { recursive: true });
 const HOSTILE = "<img src=x onerror=alert(1)>";
-
-function fail(message) {
-  console.error("FAIL: " + message);
-  process.exit(1);
-}
 
 function statsd(line) {
   return new Promise((resolve, reject) => {
@@ -35,12 +28,7 @@ async function otlp(signal, body) {
   if (!r.ok) fail(`OTLP ${signal}: ${r.status}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const { browser, page } = await openPage();
 const dialogs = [];
 page.on("dialog", async (d) => { dialogs.push(d.message()); await d.dismiss(); });
 const pageErrors = [];
@@ -126,6 +114,11 @@ try {
   await page.waitForSelector("[data-testid=waterfall] [data-testid=span]", { timeout: 10000 });
   const spans = await page.locator("[data-testid=span]").count();
   if (spans < 2) fail(`the waterfall shows ${spans} span(s)`);
+  // A time axis from 0 to the trace's length, and each span's duration on its bar.
+  const ticks = await page.locator("[data-testid=waterfall-axis] .tick").allTextContents();
+  if (ticks.length !== 6 || !/^0(\.00)? ms$/.test(ticks[0]) || !/ m?s$/.test(ticks[5])) fail("waterfall axis: " + ticks);
+  const durations = await page.locator("[data-testid=span-duration]").allTextContents();
+  if (durations.length !== spans || !durations.every((d) => / m?s$/.test(d))) fail("span durations: " + durations);
   await page.locator("[data-testid=span]").nth(1).click();
   const details = await page.textContent("[data-testid=span-details]");
   if (!details.includes("duration") || !details.includes("attributes")) fail("span details: " + details);

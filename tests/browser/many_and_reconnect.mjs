@@ -4,16 +4,13 @@
 // harness restarts the server meanwhile), then checks that the page resumes.
 // Its last stdout line is a JSON object of measurements.
 
-import { createRequire } from "node:module";
 import dgram from "node:dgram";
 import path from "node:path";
 import readline from "node:readline";
+import { fail, openPage } from "./chromium.mjs";
 
-const require = createRequire(import.meta.url);
-const { chromium } = require(path.resolve("tests/peers/node_modules/playwright-core"));
 const [url, statsdPort, artifacts] = process.argv.slice(2);
 
-function fail(message) { console.error("FAIL: " + message); process.exit(1); }
 
 async function send(lines) {
   const s = dgram.createSocket("udp4");
@@ -23,12 +20,7 @@ async function send(lines) {
   s.close();
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+const { browser, page } = await openPage();
 const results = {};
 try {
   const many = (v) => Array.from({ length: 1000 }, (_, i) => `browser.many:${v + i}|g|#n:${String(i).padStart(4, "0")}`);

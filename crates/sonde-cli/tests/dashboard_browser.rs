@@ -17,16 +17,54 @@ fn demo(args: &[&str]) -> Hub {
     Hub::start(env!("CARGO_BIN_EXE_sonde"), &all)
 }
 
-#[test]
-fn the_dashboard_works_in_a_real_browser() {
-    let root = peers::workspace_root();
+/// Chromium's path, when Chromium, node and playwright-core are all here
+/// (else `None`, after [`peers::missing`]).
+fn browser() -> Option<String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
-    let playwright = root.join("tests/peers/node_modules/playwright-core");
+    let playwright = peers::workspace_root().join("tests/peers/node_modules/playwright-core");
     let node_ok = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
     if !std::path::Path::new(&chromium).exists() || !playwright.is_dir() || !node_ok {
         peers::missing("chromium, node and playwright-core (scripts/install-peers.sh)");
-        return;
+        return None;
     }
+    Some(chromium)
+}
+
+/// Runs a browser script (`tests/browser/<script>` with `args`) that
+/// prints `ready` once its page shows what it checks, calls `restart`,
+/// tells the script, and returns the JSON of its last line.
+fn across_a_restart(
+    chromium: &str,
+    script: &str,
+    args: &[String],
+    ready: &str,
+    restart: impl FnOnce(),
+) -> serde_json::Value {
+    let mut child = Command::new("node")
+        .current_dir(peers::workspace_root())
+        .env("CHROMIUM", chromium)
+        .arg(format!("tests/browser/{script}"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    assert_eq!(line.trim(), ready, "{script} did not get ready: {line}");
+    restart();
+    writeln!(child.stdin.take().unwrap(), "RESTARTED").unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    assert!(child.wait().unwrap().success(), "{script} failed: {rest}");
+    serde_json::from_str(rest.lines().last().unwrap_or("{}")).unwrap()
+}
+
+#[test]
+fn the_dashboard_works_in_a_real_browser() {
+    let Some(chromium) = browser() else { return };
+    let root = peers::workspace_root();
     // Ports the kernel picks; the restart below binds the same ones again.
     let any = "127.0.0.1:0";
     let first = demo(&["--listen", any, "--statsd", any, "--otlp-grpc", any, "--otlp-http", any]);
@@ -64,28 +102,73 @@ fn the_dashboard_works_in_a_real_browser() {
     }
 
     // 1,000 live series on screen, then a server restart the page rides out.
-    let mut script = Command::new("node")
-        .current_dir(&root)
-        .env("CHROMIUM", &chromium)
-        .arg("tests/browser/many_and_reconnect.mjs")
-        .arg(format!("http://{http}"))
-        .arg(&statsd)
-        .arg(&artifacts)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(script.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line.trim(), "LIVE", "the many-series page did not get live: {line}");
-    drop(first); // killed by PID
-    let _second = demo(&args);
-    writeln!(script.stdin.take().unwrap(), "RESTARTED").unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    assert!(script.wait().unwrap().success(), "many-series/reconnect check failed: {rest}");
-    let more: serde_json::Value = serde_json::from_str(rest.lines().last().unwrap_or("{}")).unwrap();
+    let mut second = None;
+    let script_args = [format!("http://{http}"), statsd.clone(), artifacts.display().to_string()];
+    let more = across_a_restart(&chromium, "many_and_reconnect.mjs", &script_args, "LIVE", || {
+        drop(first); // killed by PID
+        second = Some(demo(&args));
+    });
+    drop(second);
     println!("1,000 series and a restart: {more}");
     assert!(more["resumed_after_ms"].as_f64().is_some(), "{more}");
+}
+
+/// Stored history in the browser: two hours backfilled into the data
+/// directory's sample store before the hub starts; the range picker's
+/// "last 6h" shows them (in the metric's unit), the event search finds an
+/// event by a word of its text, and both are back after a restart of the
+/// hub on the same directory (`tests/browser/history.mjs`).
+#[test]
+fn stored_history_and_search_in_the_browser_across_a_restart() {
+    let Some(chromium) = browser() else { return };
+    let root = peers::workspace_root();
+    let scratch = tempfile::tempdir().unwrap();
+    let data = scratch.path().join("data");
+    let id = "backfill_memory_bytes{job=\"backfill\"}";
+    {
+        let store = sonde_hub::store::SampleStore::open(&data.join("samples"), Default::default()).unwrap();
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64;
+        let mut t = now - 2 * 3600 * 1000;
+        while t < now - 3 * 60 * 1000 {
+            let mib = 40.0 + ((t / 60_000) % 20) as f64;
+            store.append(t, [("backfill_memory_bytes", id, mib * 1048576.0)]);
+            t += 10_000;
+        }
+        store.seal(t);
+        store.sync();
+    }
+    let serve = |addrs: [&str; 4]| {
+        let d = data.to_str().unwrap();
+        let [http, statsd, grpc, otlp] = addrs;
+        let args =
+            ["serve", "--listen", http, "--statsd", statsd, "--otlp-grpc", grpc, "--otlp-http", otlp, "--data-dir", d];
+        Hub::start(env!("CARGO_BIN_EXE_sonde"), &args)
+    };
+    let any = "127.0.0.1:0";
+    let first = serve([any; 4]);
+    let addrs = ["metrics", "statsd udp", "otlp grpc", "otlp http"].map(|w| first.addr(w).to_owned());
+    let gauge = br#"{"resourceMetrics":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"backfill"}}]},
+        "scopeMetrics":[{"metrics":[{"name":"backfill.memory","unit":"By","gauge":{"dataPoints":[{"asInt":52428800}]}}]}]}]}"#;
+    let status = sonde_testkit::http::post(first.addr("otlp http"), "/v1/metrics", "application/json", gauge).status;
+    assert_eq!(status, 200);
+    let word = "zebrastripe";
+    let (title, text) = ("disk alarm", format!("volume {word} failing"));
+    let event = format!("_e{{{},{}}}:{title}|{text}|t:error", title.len(), text.len());
+    sonde_testkit::statsd::send_udp(first.addr("statsd udp"), event.as_bytes());
+
+    let artifacts = root.join("test-artifacts/history");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let mut second = None;
+    let script_args = [format!("http://{}", addrs[0]), artifacts.display().to_string(), word.to_owned()];
+    let seen = across_a_restart(&chromium, "history.mjs", &script_args, "SHOWN", || {
+        first.stop();
+        second = Some(serve([&addrs[0], &addrs[1], &addrs[2], &addrs[3]]));
+    });
+    println!("stored history in the browser: {seen}");
+    assert!(seen["after"]["reaches_back_minutes"].as_f64().is_some_and(|m| m > 100.0), "{seen}");
+    for shot in ["10-history-6h.png", "11-event-search.png", "12-history-after-restart.png"] {
+        let size = std::fs::metadata(artifacts.join(shot)).unwrap().len();
+        assert!(size > 10_000, "{shot} is {size} bytes: a blank page?");
+    }
 }

@@ -36,6 +36,33 @@ function fmtDuration(ns) {
   return ms >= 1000 ? (ms / 1000).toFixed(2) + " s" : ms.toFixed(2) + " ms";
 }
 
+// A value in its metric's unit (the family's, with "/s" for rates).
+function fmtUnit(v, unit) {
+  if (v == null || Number.isNaN(v)) return "–";
+  const per = unit.endsWith("/s") ? "/s" : "";
+  const base = per ? unit.slice(0, -2) : unit;
+  const a = Math.abs(v);
+  const scaled = (steps, suffix) => {
+    for (const [limit, div, name] of steps) if (a < limit) return +(v / div).toPrecision(3) + " " + name + suffix;
+    return fmt(v) + suffix;
+  };
+  if (base === "seconds") {
+    if (a === 0) return "0 s" + per;
+    return scaled([[1e-6, 1e-9, "ns"], [1e-3, 1e-6, "µs"], [1, 1e-3, "ms"], [Infinity, 1, "s"]], per);
+  }
+  if (base === "bytes") {
+    return scaled([[1024, 1, "B"], [1024 ** 2, 1024, "KiB"], [1024 ** 3, 1024 ** 2, "MiB"], [1024 ** 4, 1024 ** 3, "GiB"], [Infinity, 1024 ** 4, "TiB"]], per);
+  }
+  if (base === "ratio") return +(v * 100).toPrecision(3) + " %" + per;
+  return fmt(v) + (base ? " " + base : "") + per;
+}
+
+// The unit a series is drawn in: its family's, per second for counters.
+function unitOf(id, familyUnit) {
+  if (/_count(\{|$)/.test(id)) return "/s";
+  return (familyUnit || "") + (isCounterId(id) ? "/s" : "");
+}
+
 function isCounterId(id) {
   return /_total(\{|$)/.test(id) || /_count(\{|$)/.test(id);
 }
@@ -90,23 +117,34 @@ function lineChart(container, title, series, opts) {
   const plot = new uPlot({
     width, height: opts.height || 200, title,
     series: [{}, ...series.map((s, i) => ({
-      label: s.label, stroke: `hsl(${(i * 67) % 360} 60% 45%)`,
+      label: s.label, stroke: `hsl(${(i * 67) % 360} 60% 45%)`, value: (u, v) => fmtUnit(v, opts.unit || ""),
       fill: opts.stacked ? `hsla(${(i * 67) % 360}, 60%, 55%, 0.35)` : undefined, width: 1.5,
     }))],
-    axes: opts.sparkline ? [{ show: false }, { show: false }] : undefined,
+    axes: opts.sparkline ? [{ show: false }, { show: false }]
+      : [{}, { size: 80, values: (u, splits) => splits.map((v) => fmtUnit(v, opts.unit || "")) }],
     legend: { show: !opts.sparkline }, cursor: { show: !opts.sparkline },
     scales: { x: { time: true } },
   }, data, container);
+  // What the chart covers, for the eye and for tests.
+  const first = times.find((_, i) => series.some((s) => s.v[i] != null));
+  container.dataset.from = first == null ? "" : String(first * 1000);
+  const lastAt = times.findLastIndex((_, i) => series.some((s) => s.v[i] != null));
+  container.dataset.to = lastAt < 0 ? "" : String(times[lastAt] * 1000);
+  container.dataset.points = String(series.reduce((n, s) => n + s.v.filter((x) => x != null).length, 0));
+  const step = (opts.step || 1000) / 1000;
+  const keep = data[0].length + 120;
   return {
     push(seriesIndex, tMs, value) {
+      if (opts.live === false) return; // a range in the past stays as it is
       const d = plot.data;
       const t = tMs / 1000;
       const last = d[0].length ? d[0][d[0].length - 1] : null;
-      if (last !== t) {
+      // Live points finer than the range's step replace the newest one.
+      if (last == null || t - last >= step) {
         d[0].push(t);
         for (let i = 1; i < d.length; i++) d[i].push(null);
-        if (d[0].length > 600) for (const arr of d) arr.shift();
-      }
+        if (d[0].length > keep) for (const arr of d) arr.shift();
+      } else if (t < last) return;
       d[seriesIndex + 1][d[0].length - 1] = value;
       plot.setData(d);
     },
@@ -114,9 +152,57 @@ function lineChart(container, title, series, opts) {
   };
 }
 
-async function history(id) {
-  const h = await getJson("/api/history?id=" + encodeURIComponent(id));
-  return { t: h.t, v: h.v };
+// ---- time range: one picker in the header for every chart ---------------
+const RANGES = { "5m": 5 * 60e3, "15m": 15 * 60e3, "1h": 3600e3, "6h": 6 * 3600e3, "24h": 24 * 3600e3, "7d": 7 * 24 * 3600e3 };
+
+function savedRange() {
+  try { return JSON.parse(localStorage.getItem("sonde.range") || "null") || { last: "15m" }; } catch { return { last: "15m" }; }
+}
+
+// The range charts show now: {start, end} in Unix ms, live when it ends now.
+function rangeNow() {
+  const r = savedRange();
+  if (r.from && r.to && r.to > r.from) return { start: r.from, end: Math.min(r.to, Date.now()), live: r.to >= Date.now() };
+  const end = Date.now();
+  return { start: end - (RANGES[r.last] || RANGES["15m"]), end, live: true };
+}
+
+function rangePicker() {
+  const box = document.getElementById("range");
+  const saved = savedRange();
+  const select = el("select", { "data-testid": "range-select", title: "time range of every chart" },
+    ...[...Object.keys(RANGES), "custom"].map((k) => el("option", { value: k, text: k === "custom" ? "custom…" : "last " + k })));
+  select.value = saved.from ? "custom" : (RANGES[saved.last] ? saved.last : "15m");
+  const local = (ms) => new Date(ms - new Date(ms).getTimezoneOffset() * 60000).toISOString().slice(0, 16);
+  const from = el("input", { type: "datetime-local", "data-testid": "range-from" });
+  const to = el("input", { type: "datetime-local", "data-testid": "range-to" });
+  const now = Date.now();
+  from.value = local(saved.from || now - 3600e3);
+  to.value = local(saved.to || now);
+  const apply = el("button", { text: "apply", "data-testid": "range-apply", onclick: () => {
+    const f = new Date(from.value).getTime(), t = new Date(to.value).getTime();
+    if (!(f < t)) { apply.textContent = "from < to!"; return; }
+    localStorage.setItem("sonde.range", JSON.stringify({ from: f, to: t }));
+    route();
+  } });
+  const custom = el("span", {}, from, to, apply);
+  const show = () => { custom.style.display = select.value === "custom" ? "" : "none"; };
+  select.addEventListener("change", () => {
+    show();
+    if (select.value !== "custom") { localStorage.setItem("sonde.range", JSON.stringify({ last: select.value })); route(); }
+  });
+  show();
+  box.replaceChildren(select, custom);
+}
+
+// A series over the range, downsampled by the server to about `points`
+// points (the latest sample within each step).
+async function history(id, points = 600) {
+  const r = rangeNow();
+  const step = Math.max(1000, Math.ceil((r.end - r.start) / points));
+  const q = new URLSearchParams({ id, start: String(Math.floor(r.start)), end: String(Math.floor(r.end)), step: String(step) });
+  const h = await getJson("/api/history?" + q);
+  return { t: h.t, v: h.v, step, live: r.live };
 }
 
 // ---- overview ---------------------------------------------------------------
@@ -181,9 +267,9 @@ function resetListenersOnly() {
 }
 
 async function sparkline(container, id) {
-  const h = await history(id);
+  const h = await history(id, 120);
   const v = isCounterId(id) ? rates(h.t, h.v) : h.v;
-  const chart = lineChart(container, "", [{ label: id, t: h.t, v }], { width: 120, height: 30, sparkline: true });
+  const chart = lineChart(container, "", [{ label: id, t: h.t, v }], { width: 120, height: 30, sparkline: true, step: h.step, live: h.live });
   let prev = h.v.length ? { t: h.t[h.t.length - 1], v: h.v[h.v.length - 1] } : null;
   subscribe(id, (t, value) => {
     if (isCounterId(id)) {
@@ -196,7 +282,10 @@ async function sparkline(container, id) {
 
 // ---- views ------------------------------------------------------------------
 async function viewsPage() {
-  const [{ views }, { samples }] = await Promise.all([getJson("/api/views"), getJson("/api/samples")]);
+  const [{ views }, { samples }, { families }] = await Promise.all([getJson("/api/views"), getJson("/api/samples"), getJson("/api/series")]);
+  const units = new Map(families.map((f) => [f.name, f.unit || ""]));
+  // A family not received now (history only) has its unit in its name, by Prometheus' conventions.
+  const unitFromName = (name) => (/_(seconds|bytes|ratio)$/.exec(name) || [])[1] || "";
   const local = JSON.parse(localStorage.getItem("sonde.views") || "[]");
   const all = [...views.map((v) => ({ ...v, from: "code" })), ...local.map((v) => ({ ...v, from: "browser" }))];
   if (all.length === 0) page.append(el("p", { text: "No views yet: register one in code (register_view) or add one from the metrics page." }));
@@ -210,12 +299,18 @@ async function viewsPage() {
     if (remove) box.append(remove);
     page.append(box);
     let rows = samples.filter((s) => s.family === view.metric && !/_bucket\{/.test(s.id));
+    // Series with history that are not received now (after a restart, say) still draw.
+    const stored = await getJson("/api/history/ids?family=" + encodeURIComponent(view.metric)).catch(() => ({ ids: [] }));
+    const have = new Set(rows.map((r) => r.id));
+    for (const id of stored.ids) {
+      if (!have.has(id) && !/_bucket\{/.test(id)) rows.push({ id, family: view.metric, value: null });
+    }
     if (view.kind === "heatmap") {
       await heatmap(box, view.metric, samples);
       rows = rows.filter((s) => s.id.includes('quantile="'));
     }
     rows = rows.slice(0, 20);
-    await drawView(box, view, rows);
+    await drawView(box, view, rows, units.get(view.metric) ?? unitFromName(view.metric));
   }
   startStream();
 }
@@ -231,7 +326,7 @@ async function heatmap(box, family, samples) {
   const le = (id) => { const m = /le="([^"]*)"/.exec(id); return m[1] === "+Inf" ? Infinity : Number(m[1]); };
   const ids = buckets.filter((s) => groupOf(s.id) === group).map((s) => s.id).sort((a, b) => le(a) - le(b));
   const exemplar = samples.find((s) => s.family === family && s.exemplar_trace && groupOf(s.id.replace("_count", "_bucket")) === group);
-  const hist = await Promise.all(ids.map(history));
+  const hist = await Promise.all(ids.map((id) => history(id)));
   const columns = []; // per time: cumulative counts per bucket
   for (let t = 0; t < hist[0].t.length; t++) columns.push({ t: hist[0].t[t], cum: hist.map((h) => h.v[t]) });
   const canvas = el("canvas", { width: "800", height: String(14 * ids.length), "data-testid": "heatmap", style: "width:100%;max-width:800px;cursor:crosshair" });
@@ -283,7 +378,7 @@ async function heatmap(box, family, samples) {
   draw();
 }
 
-async function drawView(box, view, rows) {
+async function drawView(box, view, rows, unit) {
   if (view.kind === "single_stat" || view.kind === "gauge") {
     for (const s of rows.slice(0, 4)) {
       const stat = el("div", { class: "stat", "data-testid": "stat", "data-id": s.id, text: fmt(s.value) });
@@ -321,7 +416,9 @@ async function drawView(box, view, rows) {
   if (series.length === 0) { box.append(el("p", { text: "no series yet" })); return; }
   const latest = el("div", { class: "help", "data-testid": "latest" });
   box.append(latest);
-  const chart = lineChart(chartBox, "", series, { stacked: view.kind === "stacked_area" });
+  const chartUnit = unitOf(series[0].id, unit);
+  const chart = lineChart(chartBox, "", series,
+    { stacked: view.kind === "stacked_area", unit: chartUnit, step: series[0].raw.step, live: series[0].raw.live });
   series.forEach((s, i) => {
     let prev = s.raw.t.length ? { t: s.raw.t[s.raw.t.length - 1], v: s.raw.v[s.raw.v.length - 1] } : null;
     subscribe(s.id, (t, v) => {
@@ -331,7 +428,7 @@ async function drawView(box, view, rows) {
         prev = { t, v };
       }
       chart.push(i, t, y);
-      if (i === 0) { latest.textContent = `latest ${fmt(y)} at ${new Date(t).toLocaleTimeString()}`; latest.dataset.t = String(t); latest.dataset.v = String(v); }
+      if (i === 0) { latest.textContent = `latest ${fmtUnit(y, chartUnit)} at ${new Date(t).toLocaleTimeString()}`; latest.dataset.t = String(t); latest.dataset.v = String(v); }
     });
   });
 }
@@ -377,12 +474,21 @@ async function tracePage(id) {
   };
   const details = el("div", { class: "details", "data-testid": "span-details", text: "click a span for its attributes, events and status" });
   const fall = el("div", { class: "waterfall", "data-testid": "waterfall" });
+  // A time axis: offsets from the trace's start at fifths of its length.
+  const ticks = el("div", { class: "ticks", "data-testid": "waterfall-axis" },
+    ...[0, 0.2, 0.4, 0.6, 0.8, 1].map((f) => el("span", { class: "tick", style: `left:${100 * f}%`, text: fmtDuration(f * total) })));
+  fall.append(el("div", { class: "axis" }, el("span", { text: "span · service" }), ticks));
   for (const s of spans) {
     const sp = s.span;
     const left = (100 * (Number(sp.startTimeUnixNano) - start)) / total;
     const width = Math.max(0.2, (100 * (Number(sp.endTimeUnixNano) - Number(sp.startTimeUnixNano))) / total);
     const failed = sp.status && (sp.status.code === 2 || sp.status.code === "STATUS_CODE_ERROR");
+    const took = Number(sp.endTimeUnixNano) - Number(sp.startTimeUnixNano);
     const block = el("div", { class: "block" + (failed ? " failed" : ""), style: `left:${left}%;width:${width}%` });
+    // The duration right of the bar, or left of it near the end.
+    const after = left + width;
+    const dur = el("span", { class: "dur", "data-testid": "span-duration", text: fmtDuration(took),
+      style: after < 85 ? `left:${after}%` : `right:${100 - left}%;padding-right:4px` });
     const label = el("span", { text: "\u00a0".repeat(2 * level(s)) + sp.name + " · " + s.service, style: "overflow-wrap:anywhere" });
     fall.append(el("div", { class: "span", "data-testid": "span", onclick: () => {
       details.replaceChildren(
@@ -390,7 +496,7 @@ async function tracePage(id) {
         el("div", { text: `duration ${fmtDuration(Number(sp.endTimeUnixNano) - Number(sp.startTimeUnixNano))} · status ${failed ? "error" : (sp.status ? "ok" : "unset")}${sp.status && sp.status.message ? ": " + sp.status.message : ""}` }),
         el("pre", { text: "attributes " + JSON.stringify(sp.attributes || [], null, 1) }),
         el("pre", { text: "events " + JSON.stringify(sp.events || [], null, 1) }));
-    } }, label, el("div", { class: "track" }, block)));
+    } }, label, el("div", { class: "track" }, block, dur)));
   }
   const events = el("div", { "data-testid": "trace-events" }, el("h3", { text: `events (${data.events.length})` }),
     ...data.events.map((e) => el("div", { class: "event" }, el("span", { class: "sev-" + e.severity, text: e.severity }), el("span", { text: e.name }), el("span", { class: "help", text: JSON.stringify(e.fields) }))));
@@ -438,4 +544,5 @@ async function route() {
 }
 
 window.addEventListener("hashchange", route);
+rangePicker();
 route();

@@ -231,6 +231,27 @@ pub(crate) async fn history(State(d): State<Dashboard>, q: Result<Query<HistoryQ
     Json(serde_json::to_value(points).unwrap_or_default()).into_response()
 }
 
+#[derive(Deserialize)]
+pub(crate) struct HistoryIdsQuery {
+    /// The family.
+    family: String,
+}
+
+/// The ids of a family's series that have history, received now or not
+/// (at most 1,000): what a chart can still draw after a restart.
+pub(crate) async fn history_ids(
+    State(d): State<Dashboard>,
+    q: Result<Query<HistoryIdsQuery>, QueryRejection>,
+) -> Response {
+    let q = match query(q) {
+        Ok(q) => q,
+        Err(r) => return *r,
+    };
+    // The dashboard's own history only follows the series the source holds now.
+    let ids = if d.0.source.keeps_history() { d.0.source.history_ids(&q.family, 1000) } else { Vec::new() };
+    Json(json!({ "ids": ids })).into_response()
+}
+
 pub(crate) async fn views(State(d): State<Dashboard>) -> Json<Value> {
     Json(json!({ "views": d.0.views.list() }))
 }

@@ -175,6 +175,7 @@ impl Dashboard {
             .route("/api/snapshot", get(api::snapshot))
             .route("/api/samples", get(api::list_samples))
             .route("/api/history", get(api::history))
+            .route("/api/history/ids", get(api::history_ids))
             .route("/api/stream", get(api::stream))
             .route("/api/views", get(api::views))
             .route("/api/traces", get(api::traces))

@@ -107,6 +107,11 @@ pub trait DataSource: Send + Sync + 'static {
     fn history(&self, _id: &str, _range: HistoryRange) -> crate::Points {
         crate::Points::default()
     }
+    /// The ids of `family`'s series that have history, current or not (at
+    /// most `limit`; only asked when [`DataSource::keeps_history`]).
+    fn history_ids(&self, _family: &str, _limit: usize) -> Vec<String> {
+        Vec::new()
+    }
 }
 
 /// A registry, with the trace store and event log when there are any.

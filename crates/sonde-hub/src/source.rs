@@ -77,4 +77,7 @@ impl DataSource for HubSource {
     fn history(&self, id: &str, range: HistoryRange) -> Points {
         self.samples.points(id, range.start_ms, range.end_ms, range.step_ms)
     }
+    fn history_ids(&self, family: &str, limit: usize) -> Vec<String> {
+        self.samples.ids_of(family, limit)
+    }
 }

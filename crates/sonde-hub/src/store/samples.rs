@@ -377,6 +377,24 @@ impl SampleStore {
         // Samples past the cutoff inside a segment still in use are skipped by reads.
     }
 
+    /// The ids of the series of `family` the store holds (a counter's
+    /// `_total`, a histogram's `_bucket`, `_sum` and `_count` included),
+    /// sorted, at most `limit`.
+    pub fn ids_of(&self, family: &str, limit: usize) -> Vec<String> {
+        const SUFFIXES: [&str; 5] = ["_total", "_sum", "_count", "_bucket", "_created"];
+        let belongs = |id: &str| {
+            let Some(rest) = id.strip_prefix(family) else { return false };
+            let rest = SUFFIXES.iter().find_map(|s| rest.strip_prefix(s)).unwrap_or(rest);
+            rest.is_empty() || rest.starts_with('{')
+        };
+        let inner = self.lock();
+        let mut ids: Vec<String> = inner.index.keys().filter(|id| belongs(id)).map(|id| id.to_string()).collect();
+        drop(inner);
+        ids.sort_unstable();
+        ids.truncate(limit);
+        ids
+    }
+
     /// Every sample of `id` with `start_ms <= t <= end_ms` and within the
     /// retention, oldest first (staleness markers included, as
     /// [`STALE_NAN`]).
@@ -658,6 +676,24 @@ mod tests {
         assert_eq!(store.range("a", 0, 99_999).len(), 10);
         tick(&store, 11_000, &[("a", 11.0), ("b", 7.0)]);
         assert_eq!(store.range("a", 0, 99_999).last(), Some(&(11_000, 11.0)));
+    }
+
+    #[test]
+    fn a_family_s_ids_are_listed_with_their_suffixes_and_no_other() {
+        let store = SampleStore::in_memory(options(4));
+        let ids = [
+            "req_total{a=\"1\"}",
+            "req_created",
+            "lat_seconds_bucket{le=\"1\"}",
+            "lat_seconds_sum",
+            "req",
+            "request_size",
+        ];
+        store.append(1000, ids.iter().map(|id| ("f", *id, 1.0)));
+        assert_eq!(store.ids_of("req", 10), ["req", "req_created", "req_total{a=\"1\"}"]);
+        assert_eq!(store.ids_of("lat_seconds", 10), ["lat_seconds_bucket{le=\"1\"}", "lat_seconds_sum"]);
+        assert_eq!(store.ids_of("req", 1).len(), 1);
+        assert!(store.ids_of("nothing", 10).is_empty());
     }
 
     #[test]
