@@ -140,6 +140,26 @@ fn a_sigkill_loses_nothing_that_was_acknowledged() {
             })
         })
         .collect();
+    // And one sender of metric points: a gauge counting up, each value
+    // acknowledged once the sampler wrote it.
+    let last_gauge = Arc::new(Mutex::new(None));
+    let gauges = {
+        let (otlp, last, stop) = (otlp.clone(), last_gauge.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for i in 1u64.. {
+                if stop.load(Relaxed) {
+                    break;
+                }
+                let body = format!(
+                    r#"{{"resourceMetrics":[{{"scopeMetrics":[{{"metrics":[{{"name":"kill.progress","gauge":{{"dataPoints":[{{"asInt":{i}}}]}}}}]}}]}}]}}"#
+                );
+                match std::panic::catch_unwind(|| post_json(&otlp, "/v1/metrics", &body)) {
+                    Ok(200) => *last.lock().unwrap() = Some(i),
+                    _ => break,
+                }
+            }
+        })
+    };
     // Kill at a moment that depends on the run (the clock's nanoseconds).
     let wait = 300 + (now_ns() % 700);
     std::thread::sleep(Duration::from_millis(wait));
@@ -148,6 +168,8 @@ fn a_sigkill_loses_nothing_that_was_acknowledged() {
     for s in senders {
         let _ = s.join();
     }
+    let _ = gauges.join();
+    let last_gauge = last_gauge.lock().unwrap().expect("a metric point was acknowledged before the kill");
     let acked = acked.lock().unwrap().clone();
     assert!(acked.len() > 10, "only {} requests were acknowledged before the kill", acked.len());
 
@@ -163,6 +185,15 @@ fn a_sigkill_loses_nothing_that_was_acknowledged() {
         }
     }
     eprintln!("{} acknowledged before SIGKILL after {wait} ms; restarted in {recovery:?}", acked.len());
+    let ids = get_json(&api, "/api/history/ids?family=kill_progress");
+    let id = ids["ids"][0].as_str().unwrap_or_else(|| panic!("the gauge has history: {ids}")).to_owned();
+    let since = now_ms() - 60_000;
+    let history = get_json(&api, &format!("/api/history?id={}&start={since}&step=100", http::escape(&id)));
+    let highest = history["v"].as_array().unwrap().iter().filter_map(|v| v.as_f64()).fold(0.0, f64::max);
+    assert!(
+        highest >= last_gauge as f64,
+        "the last acknowledged point ({last_gauge}) is in the history (highest {highest})"
+    );
     assert!(
         missing.is_empty(),
         "{} of {} acknowledged traces lost: {:?}",

@@ -141,7 +141,9 @@ impl Hub {
             fsync: options.store.fsync,
         };
         let forwarding = Forwarding::start(otlp.as_ref(), remote_write, &registry, &forward_options)?;
-        let state = HubState::new(&registry, limits.clone(), otlp.as_ref(), &forwarding)?;
+        let tick_limit = options.store.interval * 3 + Duration::from_secs(1);
+        let ticks = keeping.ticks.clone();
+        let state = HubState::new(&registry, limits.clone(), otlp.as_ref(), &forwarding, ticks, tick_limit)?;
         keeping.persist(state.traces(), state.events(), &registry)?;
         keeping.start_sampling(registry.clone())?;
         let source = HubSource::new(

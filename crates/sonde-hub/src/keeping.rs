@@ -17,9 +17,35 @@ use crate::{Error, Storage};
 /// How often spans and events past their retention are deleted.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
 
+/// The sampler's progress, for answers that may only be sent once what
+/// they acknowledge is in the sample store's log: ticks started, and ticks
+/// written.
+#[derive(Debug)]
+pub(crate) struct Ticks {
+    started: std::sync::atomic::AtomicU64,
+    written: tokio::sync::watch::Sender<u64>,
+}
+
+impl Ticks {
+    fn new() -> Self {
+        Self { started: Default::default(), written: tokio::sync::watch::Sender::new(0) }
+    }
+
+    /// Waits (at most `limit`) until a tick that started after this call
+    /// has been written: what the registry held when called is then in the
+    /// log. False when the limit passed first.
+    pub(crate) async fn written_after_now(&self, limit: Duration) -> bool {
+        let target = self.started.load(std::sync::atomic::Ordering::SeqCst) + 1;
+        let mut written = self.written.subscribe();
+        tokio::time::timeout(limit, written.wait_for(|w| *w >= target)).await.is_ok_and(|r| r.is_ok())
+    }
+}
+
 /// The stores a hub keeps its data in.
 pub(crate) struct Keeping {
     pub(crate) samples: SampleStore,
+    /// The sampler's progress, on disk only (nothing to wait for in memory).
+    pub(crate) ticks: Option<Arc<Ticks>>,
     pub(crate) records: Option<RecordStore>,
     /// False in memory with a zero budget: no history is kept at all.
     sampling: bool,
@@ -41,7 +67,15 @@ impl Keeping {
             let options = SampleOptions { max_bytes: memory_bytes as u64, ..options.clone() };
             let samples = SampleStore::in_memory(options);
             let sampling = memory_bytes > 0;
-            return Ok(Self { samples, records: None, sampling, _dir: None, stop: Arc::default(), sampler: None });
+            return Ok(Self {
+                samples,
+                ticks: None,
+                records: None,
+                sampling,
+                _dir: None,
+                stop: Arc::default(),
+                sampler: None,
+            });
         };
         let dir = DataDir::lock(path)?;
         let samples_dir = path.join("samples");
@@ -67,6 +101,7 @@ impl Keeping {
         }
         Ok(Self {
             samples,
+            ticks: Some(Arc::new(Ticks::new())),
             records: Some(records),
             sampling: true,
             _dir: Some(dir),
@@ -109,6 +144,7 @@ impl Keeping {
             return Ok(());
         }
         let (samples, records, stop) = (self.samples.clone(), self.records.clone(), self.stop.clone());
+        let ticks = self.ticks.clone();
         let handle = std::thread::Builder::new().name("sonde-hub-sampler".into()).spawn(move || {
             let options = samples.options().clone();
             let interval = options.interval.max(Duration::from_millis(10));
@@ -121,9 +157,13 @@ impl Keeping {
                 let grid = now - now.rem_euclid(step);
                 if grid > last_tick {
                     last_tick = grid;
+                    let n = ticks.as_ref().map(|t| t.started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1);
                     let snapshot = registry.snapshot();
                     let all = sonde_dashboard::samples(&snapshot);
                     samples.append(grid, all.iter().map(|s| (s.family.as_str(), s.id.as_str(), s.value)));
+                    if let (Some(t), Some(n)) = (&ticks, n) {
+                        t.written.send_replace(n);
+                    }
                 }
                 if let Fsync::Interval(every) = options.fsync {
                     if last_sync.elapsed() >= every {

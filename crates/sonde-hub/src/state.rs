@@ -21,6 +21,7 @@ use sonde_otlp::{Otlp, Signal};
 
 use crate::decode::Decoder;
 use crate::forward::{Destination, Forwarding};
+use crate::keeping::Ticks;
 use crate::Limits;
 
 /// The `error_message` of a partial success: where the refusals are counted.
@@ -115,10 +116,16 @@ struct Inner {
     received: Family<Counter>,
     rejected: Family<Counter>,
     trimmed: Family<Counter>,
+    /// The sampler's progress, when metric answers wait for the sample log.
+    ticks: Option<Arc<Ticks>>,
+    /// How long an answer waits for it at most.
+    tick_limit: Duration,
 }
 
 impl HubState {
-    /// A hub folding metrics into `registry` within `limits`; with `otlp`,
+    /// A hub folding metrics into `registry` within `limits` (an OTLP metrics
+    /// answer waits for `ticks`, the sampler writing them, at most
+    /// `tick_limit`); with `otlp`,
     /// received spans and events are queued for forwarding there
     /// (`forwarding`'s destinations; metrics go through its periodic
     /// snapshots of the registry).
@@ -127,6 +134,8 @@ impl HubState {
         limits: Limits,
         otlp: Option<&Otlp>,
         forwarding: &Forwarding,
+        ticks: Option<Arc<Ticks>>,
+        tick_limit: Duration,
     ) -> Result<Self, crate::Error> {
         let traces = TraceStore::new(limits.trace_spans, limits.trace_bytes);
         traces.register_metrics(registry)?;
@@ -166,6 +175,8 @@ impl HubState {
             received,
             rejected,
             trimmed,
+            ticks,
+            tick_limit,
         })))
     }
 
@@ -218,14 +229,24 @@ impl HubState {
     /// [`HubState::accept`] on the blocking pool: keeping a request may
     /// write to the records database, which must not stall the serving
     /// runtime. The answer is sent only once what it acknowledges was
-    /// handed to the operating system.
+    /// handed to the operating system: spans and events by their hooks,
+    /// metric points by the sampler's next tick (on disk only).
     pub(crate) async fn accept_off_runtime<R: Received>(
         &self,
         request: R,
         transport: &'static str,
     ) -> Result<R::Response, String> {
         let hub = self.clone();
-        tokio::task::spawn_blocking(move || hub.accept(request, transport)).await.map_err(|e| e.to_string())
+        let response =
+            tokio::task::spawn_blocking(move || hub.accept(request, transport)).await.map_err(|e| e.to_string())?;
+        // Metric points live in the registry until the sampler writes them:
+        // the answer waits for that (at most a few intervals).
+        if let (Signal::Metrics, Some(ticks)) = (R::SIGNAL, &self.0.ticks) {
+            if !ticks.written_after_now(self.0.tick_limit).await {
+                self.reject("metrics", "answered_before_sampled", 1);
+            }
+        }
+        Ok(response)
     }
 
     /// Cuts spans to the limits, forwards and keeps them; returns how many
