@@ -231,3 +231,118 @@ fn damaged_files_never_stop_the_hub_from_starting() {
     assert!(data.join("damaged").read_dir().unwrap().count() >= 2, "damaged files are kept aside");
     hub.stop();
 }
+
+const MIB: u64 = 1 << 20;
+
+/// Bytes of the files under `dir`, recursively.
+fn disk_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => disk_bytes(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// With a three-second retention and a small disk budget, ingest goes on
+/// for ten seconds: nothing older than the retention is served, and the
+/// data directory stays within its budgets all along.
+#[test]
+fn retention_by_time_and_bytes_while_ingest_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hub.toml");
+    // max_disk_bytes bounds the samples, and separately the spans and events.
+    std::fs::write(&config, "[hub]\nsample_interval = \"50ms\"\nretention = \"3s\"\nmax_disk_bytes = \"1MiB\"\n")
+        .unwrap();
+    let data = dir.path().join("data");
+    let hub = serve(&data, &config);
+    let (api, otlp) = (hub.addr("metrics").to_owned(), hub.addr("otlp http").to_owned());
+    let started = now_ms();
+    let mut largest = 0;
+    let (mut n, mut spans, mut last_span) = (0u64, 0u64, 0);
+    while now_ms() - started < 10_000 {
+        n += 1;
+        let lines: String = (0..300).map(|s| format!("keep.series:{}|g|#s:{s}\n", n + s)).collect();
+        statsd::send_udp(hub.addr("statsd udp"), lines.as_bytes());
+        // A span every 100 ms: few enough that one page lists them all.
+        if now_ms() - last_span >= 100 {
+            last_span = now_ms();
+            spans += 1;
+            assert_eq!(post_json(&otlp, "/v1/traces", &span_json(&format!("{spans:032x}"), "kept")), 200);
+        }
+        largest = largest.max(disk_bytes(&data));
+        // Two budgets, plus the logs between their checkpoints and the series list.
+        assert!(largest <= 3 * MIB, "the data directory grew to {largest} bytes");
+    }
+    let now = now_ms();
+    // Spans: only those of the last few seconds remain.
+    let traces = get_json(&api, "/api/traces?limit=1000");
+    let list = traces["traces"].as_array().unwrap();
+    assert!(!list.is_empty() && (list.len() as u64) < spans / 2, "{} of {spans} spans left", list.len());
+    let oldest = list.iter().filter_map(|t| t["start_unix_nanos"].as_u64()).min().unwrap() / 1_000_000;
+    // The retention, plus the upkeep's period (a quarter of it) and the request's own time.
+    assert!(now - oldest < 3_000 + 750 + 1_000, "a span {} ms old is still served", now - oldest);
+    // Samples: nothing older than the retention comes back.
+    let id = "keep_series{s=\"0\"}";
+    let since = now - 60_000;
+    let h = get_json(&api, &format!("/api/history?id={}&start={since}&step=50", http::escape(id)));
+    let t = h["t"].as_array().unwrap();
+    let v = h["v"].as_array().unwrap();
+    let first = t.iter().zip(v).find(|(_, v)| !v.is_null()).map(|(t, _)| t.as_u64().unwrap()).unwrap();
+    assert!(now - first <= 3_000 + 200, "a sample {} ms old is still served", now - first);
+    eprintln!(
+        "retention: largest data directory {largest} bytes; oldest span {} ms, oldest sample {} ms",
+        now - oldest,
+        now - first
+    );
+    hub.stop();
+}
+
+/// With a long retention and a 1 MiB budget (for the samples, and again
+/// for the spans and events), spans of 2 KiB and 2,000 series arrive for
+/// eight seconds: the data directory stays within the budgets, and the
+/// oldest spans are the ones that went.
+#[test]
+fn the_byte_budget_holds_while_ingest_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("hub.toml");
+    std::fs::write(&config, "[hub]\nsample_interval = \"50ms\"\nretention = \"1h\"\nmax_disk_bytes = \"1MiB\"\n")
+        .unwrap();
+    let data = dir.path().join("data");
+    let hub = serve(&data, &config);
+    let (api, otlp) = (hub.addr("metrics").to_owned(), hub.addr("otlp http").to_owned());
+    let started = now_ms();
+    let (mut largest, mut spans) = (0, 0u64);
+    let name = "n".repeat(2048);
+    while now_ms() - started < 8_000 {
+        spans += 1;
+        let lines: String = (0..2000).map(|s| format!("budget.series:{}|g|#s:{s}\n", spans + s)).collect();
+        for chunk in lines.as_bytes().chunks(8000) {
+            statsd::send_udp(hub.addr("statsd udp"), chunk);
+        }
+        assert_eq!(post_json(&otlp, "/v1/traces", &span_json(&format!("{spans:032x}"), &name)), 200);
+        largest = largest.max(disk_bytes(&data));
+        // Two budgets, plus the logs between their checkpoints and the series list.
+        assert!(largest <= 3 * MIB, "the data directory grew to {largest} bytes");
+    }
+    let traces = get_json(&api, "/api/traces?limit=1000");
+    let ids: Vec<u64> = traces["traces"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|t| u64::from_str_radix(t["trace_id"].as_str()?, 16).ok())
+        .collect();
+    let (first, last) = (ids.iter().min().copied().unwrap_or(0), ids.iter().max().copied().unwrap_or(0));
+    eprintln!(
+        "byte budget: {spans} spans sent, {} kept ({first}..={last}); largest data directory {largest} bytes",
+        ids.len()
+    );
+    assert!(first > 1 && last == spans, "the oldest went, the newest stayed: {first}..={last} of {spans}");
+    hub.stop();
+}

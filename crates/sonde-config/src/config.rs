@@ -328,7 +328,9 @@ pub struct HubConfig {
     /// How long samples, spans and events are kept (default `"7d"`).
     pub retention: Option<Interval>,
     /// Disk budget of the stored samples, and separately of the spans and
-    /// events (default 2 GiB each); the oldest go first.
+    /// events (default 2 GiB each); the oldest go first. The sample log
+    /// is sealed into blocks once it holds a sixteenth of the budget, and
+    /// SQLite's log is part of the spans' and events' budget.
     pub max_disk_bytes: Option<ByteSize>,
     /// `"interval"` (default), `"always"` or `"never"`: when the store
     /// flushes to stable storage.

@@ -67,14 +67,27 @@ struct Shared {
     db: Mutex<Connection>,
     retention: Duration,
     max_bytes: u64,
+    /// Bytes written since the size was last checked against the budget.
+    unchecked: AtomicU64,
     /// Retention or checkpoint runs that failed.
     upkeep_failures: AtomicU64,
 }
 
-fn configure(db: &Connection, fsync: Fsync) -> rusqlite::Result<()> {
+/// The most the write-ahead log may hold between checkpoints: an eighth of
+/// the budget, within bounds. The tables get the rest of the budget, so
+/// the files together stay within it.
+fn log_limit(max_bytes: u64) -> u64 {
+    (max_bytes / 8).min(64 << 20).max((256 << 10).min(max_bytes / 4))
+}
+
+fn configure(db: &Connection, fsync: Fsync, max_bytes: u64) -> rusqlite::Result<()> {
     // Only takes effect on a new database: freed pages can then be given back.
     db.pragma_update(None, "auto_vacuum", "INCREMENTAL")?;
     db.pragma_update(None, "journal_mode", "WAL")?;
+    // A checkpoint once the log holds its share, and the log cut back to it.
+    let page: i64 = db.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+    db.pragma_update(None, "wal_autocheckpoint", (log_limit(max_bytes) as i64 / page.max(512)).max(16))?;
+    db.pragma_update(None, "journal_size_limit", log_limit(max_bytes) as i64)?;
     let sync = match fsync {
         Fsync::Always => "FULL",
         Fsync::Interval(_) => "NORMAL",
@@ -100,7 +113,7 @@ impl RecordStore {
     pub fn open(dir: &Path, fsync: Fsync, retention: Duration, max_bytes: u64) -> Result<(Self, u64), crate::Error> {
         let path = dir.join("records.db");
         let mut set_aside_files = 0;
-        let db = match Connection::open(&path).and_then(|db| configure(&db, fsync).map(|()| db)) {
+        let db = match Connection::open(&path).and_then(|db| configure(&db, fsync, max_bytes).map(|()| db)) {
             Ok(db) => db,
             Err(_) => {
                 for suffix in ["", "-wal", "-shm"] {
@@ -114,12 +127,19 @@ impl RecordStore {
                     }
                 }
                 let db = Connection::open(&path)?;
-                configure(&db, fsync)?;
+                configure(&db, fsync, max_bytes)?;
                 db
             }
         };
-        let store =
-            Self(Arc::new(Shared { db: Mutex::new(db), retention, max_bytes, upkeep_failures: AtomicU64::new(0) }));
+        // The tables' share of the budget: the rest is the log's.
+        let max_bytes = max_bytes.saturating_sub(log_limit(max_bytes));
+        let store = Self(Arc::new(Shared {
+            db: Mutex::new(db),
+            retention,
+            max_bytes,
+            unchecked: AtomicU64::new(0),
+            upkeep_failures: AtomicU64::new(0),
+        }));
         Ok((store, set_aside_files))
     }
 
@@ -133,6 +153,7 @@ impl RecordStore {
     ///
     /// SQLite's error (nothing of the batch is kept then).
     pub fn insert_spans(&self, spans: &[Arc<StoredSpan>]) -> rusqlite::Result<()> {
+        let mut written = 0;
         let mut db = self.db();
         let tx = db.transaction()?;
         {
@@ -142,7 +163,9 @@ impl RecordStore {
                 let sp = &s.span;
                 let error = sp.status.as_ref().is_some_and(|st| st.code == StatusCode::Error as i32);
                 let start = sp.start_time_unix_nano as i64;
-                span_row.execute(params![sp.trace_id, s.service, start, sp.encode_to_vec()])?;
+                let body = sp.encode_to_vec();
+                written += body.len() as u64 + 64;
+                span_row.execute(params![sp.trace_id, s.service, start, body])?;
                 trace_row.execute(params![
                     sp.trace_id,
                     start,
@@ -154,7 +177,21 @@ impl RecordStore {
                 ])?;
             }
         }
-        tx.commit()
+        tx.commit()?;
+        drop(db);
+        self.wrote(written)
+    }
+
+    /// Counts `bytes` written; past a sixteenth of the budget since the
+    /// last check, the size is checked and the oldest records deleted if
+    /// it is over, so the budget holds between the timed retention runs.
+    fn wrote(&self, bytes: u64) -> rusqlite::Result<()> {
+        let before = self.0.unchecked.fetch_add(bytes, Relaxed);
+        if before + bytes < self.0.max_bytes / 16 {
+            return Ok(());
+        }
+        self.0.unchecked.store(0, Relaxed);
+        self.trim_to_budget()
     }
 
     /// Keeps one event.
@@ -179,7 +216,9 @@ impl RecordStore {
         let id = tx.last_insert_rowid();
         tx.prepare_cached("INSERT INTO events_text(rowid, text) VALUES(?1, ?2)")?
             .execute(params![id, EventSearch::text_of(event)])?;
-        tx.commit()
+        tx.commit()?;
+        drop(db);
+        self.wrote(record.encoded_len() as u64 + labels.len() as u64 + 64)
     }
 
     /// Trace summaries matching `filter`.
@@ -304,6 +343,13 @@ impl RecordStore {
     pub fn maintain(&self, now_ns: u64) -> rusqlite::Result<()> {
         let cutoff = now_ns.saturating_sub(self.0.retention.as_nanos() as u64) as i64;
         self.delete_before(cutoff)?;
+        self.trim_to_budget()?;
+        self.checkpoint()
+    }
+
+    /// Deletes the oldest spans and events while the tables hold more than
+    /// their budget.
+    fn trim_to_budget(&self) -> rusqlite::Result<()> {
         for _ in 0..32 {
             let bytes = self.bytes()?;
             if bytes <= self.0.max_bytes {
@@ -325,7 +371,7 @@ impl RecordStore {
             self.delete_before(old + ((new - old) as f64 * share) as i64 + 1)?;
             self.db().execute_batch("PRAGMA incremental_vacuum")?;
         }
-        self.checkpoint()
+        Ok(())
     }
 
     /// Copies the log into the database, syncing both (what the interval
@@ -514,8 +560,9 @@ mod tests {
             let mut s = span((i % 250) as u8 + 1, 1, None, 1_000_000 + i, 2_000_000 + i, false);
             Arc::get_mut(&mut s).unwrap().span.name = "x".repeat(4000);
             store.insert_spans(&[s]).unwrap();
+            // Inserts check the size as they go: the budget holds between retention runs.
+            assert!(store.bytes().unwrap() <= budget, "{} after {i}", store.bytes().unwrap());
         }
-        assert!(store.bytes().unwrap() > budget);
         store.maintain(3_000_000).unwrap();
         assert!(store.bytes().unwrap() <= budget, "{}", store.bytes().unwrap());
         let kept = store.traces(&TraceFilter { limit: 1000, ..Default::default() }).unwrap();

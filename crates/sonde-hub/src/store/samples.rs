@@ -99,6 +99,8 @@ struct Inner {
     files: Option<Files>,
     ticks: u64,
     since_cut: u32,
+    /// Bytes appended to the log since it was last emptied.
+    logged_bytes: u64,
     next_seq: u64,
     /// Samples older than this were sealed (log replay skips them).
     sealed_until: i64,
@@ -205,6 +207,7 @@ impl SampleStore {
             recovery.replayed_samples += replayed;
             recovery.lost_samples += lost;
         }
+        inner.logged_bytes = scanned.good_len;
         inner.files = Some(Files { dir: dir.to_owned(), wal, series: series_log });
         recovery.took = started.elapsed();
         Ok(Self::with(inner, options, recovery))
@@ -274,6 +277,7 @@ impl SampleStore {
         if let Some(files) = &mut inner.files {
             let mut tick_record = Vec::with_capacity(24 + entries.len() * 3);
             frame::framed(&mut tick_record, |out| encode_tick(t_ms, &mut entries, out));
+            inner.logged_bytes += tick_record.len() as u64;
             let written = files.series.append(&new_series).and_then(|()| files.wal.append(&tick_record));
             let synced = written.and_then(|()| match self.0.options.fsync {
                 Fsync::Always => files.series.sync().and_then(|()| files.wal.sync()),
@@ -284,7 +288,9 @@ impl SampleStore {
             }
         }
         inner.since_cut += 1;
-        if inner.since_cut >= self.0.options.cut_every.max(1) {
+        // Every `cut_every` ticks, or sooner once the log holds a
+        // sixteenth of the budget (many series changing every tick).
+        if inner.since_cut >= self.0.options.cut_every.max(1) || inner.logged_bytes >= self.0.options.max_bytes / 16 {
             self.cut(inner, t_ms);
         }
     }
@@ -319,6 +325,7 @@ impl SampleStore {
             s.head = ChunkWriter::default();
             s.logged = None;
         }
+        inner.logged_bytes = 0;
         if let Some(files) = &mut inner.files {
             if files.wal.clear().is_err() {
                 self.0.stats.write_errors.fetch_add(1, Relaxed);
@@ -525,6 +532,7 @@ impl Inner {
             files: None,
             ticks: 0,
             since_cut: 0,
+            logged_bytes: 0,
             next_seq: 1,
             sealed_until: i64::MIN,
             newest: i64::MIN,
