@@ -9,7 +9,8 @@ use sonde::events::Severity;
 use sonde::trace::{KeyValue, SimpleProcessor, SpanContext, SpanKind, Status, TracerProvider};
 use sonde::BatchOptions;
 use sonde::Buckets;
-use sonde_config::Config;
+
+use crate::terminal::{say, Signals};
 
 /// A small deterministic pseudo-random source (xorshift), enough for a demo.
 struct Dice(u64);
@@ -21,18 +22,6 @@ impl Dice {
         self.0 ^= self.0 << 17;
         (self.0 >> 11) as f64 / (1u64 << 53) as f64
     }
-}
-
-/// The configuration of `demo` and `serve`: the file (if any), then the
-/// environment.
-pub(crate) fn load(file: Option<&std::path::Path>) -> Result<Config, sonde_config::Error> {
-    let config = match file {
-        Some(path) => Config::from_file(path)?,
-        None => Config::default(),
-    }
-    .with_env(None)?;
-    config.validate()?;
-    Ok(config)
 }
 
 pub(crate) fn run(
@@ -189,43 +178,4 @@ pub(crate) fn run(
     crate::serve::stop(hub, "demo");
     drop(scratch); // the demo's data goes with it
     Ok(())
-}
-
-/// Prints a line; a closed stdout (`sonde demo | head -1`) is not an error.
-pub(crate) fn say(line: &str) {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
-}
-
-/// SIGINT and SIGTERM, caught from the moment this is made (make it
-/// before saying "ready": a signal in between would otherwise kill the
-/// process with the default action).
-pub(crate) struct Signals {
-    runtime: tokio::runtime::Runtime,
-    interrupt: tokio::signal::unix::Signal,
-    terminate: tokio::signal::unix::Signal,
-}
-
-impl Signals {
-    /// Installs the handlers.
-    pub(crate) fn install() -> std::io::Result<Self> {
-        use tokio::signal::unix::{signal, SignalKind};
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
-        let (interrupt, terminate) = {
-            let _entered = runtime.enter();
-            (signal(SignalKind::interrupt())?, signal(SignalKind::terminate())?)
-        };
-        Ok(Self { runtime, interrupt, terminate })
-    }
-
-    /// Blocks until one of them arrives.
-    pub(crate) fn wait(mut self) {
-        self.runtime.block_on(async {
-            tokio::select! {
-                _ = self.interrupt.recv() => {},
-                _ = self.terminate.recv() => {},
-            }
-        });
-    }
 }

@@ -4,6 +4,7 @@ mod check;
 mod demo;
 mod lint;
 mod serve;
+mod terminal;
 
 use std::process::ExitCode;
 

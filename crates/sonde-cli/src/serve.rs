@@ -3,9 +3,22 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use sonde_config::Config;
 use sonde_hub::{Addresses, Hub, HubOptions, Storage};
 
-use crate::demo::say;
+use crate::terminal::{say, Signals};
+
+/// The configuration of `demo` and `serve`: the file (if any), then the
+/// environment.
+fn load(file: Option<&Path>) -> Result<Config, sonde_config::Error> {
+    let config = match file {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    }
+    .with_env(None)?;
+    config.validate()?;
+    Ok(config)
+}
 
 /// Where the hub listens and keeps its data; `None` takes the
 /// configuration's or the default. (`sonde demo` skips a default ingest
@@ -46,7 +59,7 @@ pub(crate) fn options(
     file: Option<&Path>,
     service: &str,
 ) -> Result<HubOptions, Box<dyn std::error::Error>> {
-    let config = crate::demo::load(file)?;
+    let config = load(file)?;
     let defaults = Addresses::default();
     let http = match (args.listen, &config.prometheus) {
         (Some(a), _) => a,
@@ -144,7 +157,7 @@ pub(crate) fn stop(hub: Hub, mode: &str) {
 
 /// `sonde serve`: runs until SIGINT or SIGTERM.
 pub(crate) fn run(args: HubArgs, file: Option<PathBuf>) -> Result<(), Box<dyn std::error::Error>> {
-    let signals = crate::demo::Signals::install()?;
+    let signals = Signals::install()?;
     let hub = start(options(&args, file.as_deref(), "sonde-serve")?, "serve")?;
     say("sonde serve: ready; press Ctrl-C to stop");
     signals.wait();

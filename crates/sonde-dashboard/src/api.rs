@@ -21,8 +21,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sonde::events::Severity;
 use sonde::trace::TraceId;
+
+use crate::TraceFilter;
 use sonde::Snapshot;
-use sonde_otlp::receive::TraceFilter;
 
 use crate::samples::family_samples;
 use crate::{Dashboard, Limits};
@@ -406,7 +407,7 @@ pub(crate) async fn trace(State(d): State<Dashboard>, Path(id): Path<String>) ->
     let max = d.0.limits.max_answer_bytes;
     let mut kept = Bounded::new(max / 2);
     for s in spans.iter().take(MAX_TRACE_SPANS) {
-        if !kept.push(serde_json::to_value(s.as_ref()).unwrap_or_default()) {
+        if !kept.push(serde_json::to_value(s).unwrap_or_default()) {
             break;
         }
     }

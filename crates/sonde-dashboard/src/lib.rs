@@ -29,6 +29,7 @@ mod assets;
 mod history;
 mod samples;
 mod source;
+mod traces;
 mod views;
 
 use std::sync::{Arc, Weak};
@@ -44,6 +45,7 @@ use sonde_prometheus::Auth;
 pub use history::{History, Points, BYTES_PER_SERIES, COARSE, FINE};
 pub use samples::{samples, Sample};
 pub use source::{DataSource, EventSearch, HistoryRange, LocalSource};
+pub use traces::{SpanRecord, TraceFilter, TraceSummary};
 pub use views::{ChartKind, View, Views};
 
 /// Default memory budget of the history (200 MB).

@@ -5,7 +5,8 @@ use std::sync::Arc;
 use sonde::events::{Event, EventLog, Severity};
 use sonde::trace::TraceId;
 use sonde::{FamilySnapshot, Registry, Snapshot};
-use sonde_otlp::receive::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
+
+use crate::{SpanRecord, TraceFilter, TraceSummary};
 
 /// Which events to find (the newest `limit` matching, returned oldest
 /// first).
@@ -77,7 +78,7 @@ pub trait DataSource: Send + Sync + 'static {
         Vec::new()
     }
     /// The spans of one trace, by start time.
-    fn trace(&self, _trace_id: TraceId) -> Vec<Arc<StoredSpan>> {
+    fn trace(&self, _trace_id: TraceId) -> Vec<SpanRecord> {
         Vec::new()
     }
     /// Up to `limit` recent events, oldest first.
@@ -114,25 +115,18 @@ pub trait DataSource: Send + Sync + 'static {
     }
 }
 
-/// A registry, with the trace store and event log when there are any.
+/// A registry, with the event log when there is one: an in-process
+/// dashboard's source. (The hub's source adds traces and stored history.)
 #[derive(Clone)]
 pub struct LocalSource {
     registry: Registry,
-    traces: Option<TraceStore>,
     events: Option<EventLog>,
 }
 
 impl LocalSource {
     /// Metrics only.
     pub fn new(registry: Registry) -> Self {
-        Self { registry, traces: None, events: None }
-    }
-
-    /// Adds spans (a [`TraceStore`] is also a span exporter, so in-process
-    /// spans can land in it through a `SimpleProcessor`).
-    pub fn traces(mut self, store: TraceStore) -> Self {
-        self.traces = Some(store);
-        self
+        Self { registry, events: None }
     }
 
     /// Adds events.
@@ -152,12 +146,6 @@ impl DataSource for LocalSource {
     fn families(&self, names: &[&str]) -> Vec<FamilySnapshot> {
         self.registry.snapshot_families(names.iter().copied())
     }
-    fn traces(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
-        self.traces.as_ref().map(|t| t.list(filter)).unwrap_or_default()
-    }
-    fn trace(&self, trace_id: TraceId) -> Vec<Arc<StoredSpan>> {
-        self.traces.as_ref().map(|t| t.trace(trace_id.to_bytes())).unwrap_or_default()
-    }
     fn events(&self, limit: usize) -> Vec<Arc<Event>> {
         self.events.as_ref().map(|e| e.recent(limit)).unwrap_or_default()
     }
@@ -170,7 +158,6 @@ impl DataSource for LocalSource {
 mod tests {
     use super::*;
     use sonde::events::Severity;
-    use sonde::trace::{SimpleProcessor, TracerProvider};
 
     #[test]
     fn a_metrics_only_source_has_no_traces_or_events() {
@@ -184,20 +171,14 @@ mod tests {
     }
 
     #[test]
-    fn traces_and_events_come_from_their_stores() {
-        let store = TraceStore::new(100, 1 << 20);
+    fn events_come_from_the_log() {
         let log = EventLog::builder().build();
-        let source = LocalSource::new(Registry::new()).traces(store.clone()).events(log.clone());
-        let provider = TracerProvider::builder().processor(SimpleProcessor::new(store)).build();
-        let tracer = provider.tracer("t");
-        let trace_id = tracer.in_span("job", |span| {
-            log.record_in(Some(span.context()), Severity::Warn, "slow", [], []);
-            span.context().trace_id
-        });
+        let source = LocalSource::new(Registry::new()).events(log.clone());
+        let trace_id = TraceId::from_bytes([9; 16]);
+        let span_id = sonde::trace::SpanId::from_bytes([1; 8]);
+        let context = sonde::trace::SpanContext::new(trace_id, span_id, sonde::trace::TraceFlags::SAMPLED);
+        log.record_in(Some(&context), Severity::Warn, "slow", [], []);
         log.record_event("unrelated", [], []);
-        let list = DataSource::traces(&source, &TraceFilter::default());
-        assert_eq!(list.len(), 1);
-        assert_eq!(source.trace(trace_id).len(), 1);
         assert_eq!(DataSource::events(&source, 10).len(), 2);
         let of_trace = source.trace_events(trace_id);
         assert_eq!(of_trace.len(), 1);

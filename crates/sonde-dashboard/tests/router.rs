@@ -9,7 +9,7 @@ use http_body_util::BodyExt;
 use sonde::trace::{SimpleProcessor, TracerProvider};
 use sonde::Registry;
 use sonde_dashboard::{ChartKind, Dashboard, History, LocalSource, Sample, BYTES_PER_SERIES};
-use sonde_otlp::receive::TraceStore;
+use sonde_dashboard::{DataSource, SpanRecord, TraceFilter, TraceSummary};
 use tower::ServiceExt;
 
 async fn get(d: &Dashboard, path: &str, auth: Option<&str>) -> (StatusCode, axum::http::HeaderMap, String) {
@@ -50,18 +50,53 @@ async fn auth_is_required_when_configured() {
     assert_eq!(get(&d, "/api/series", Some("Bearer s3cret")).await.0, StatusCode::OK);
 }
 
+/// The registry's metrics and one trace of one span: a source of the
+/// dashboard's own read model, as the hub's is.
+struct OneTrace {
+    local: LocalSource,
+    trace_id: String,
+}
+
+impl DataSource for OneTrace {
+    fn snapshot(&self) -> sonde::Snapshot {
+        self.local.snapshot()
+    }
+    fn traces(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
+        assert!(filter.slowest_first, "the order reaches the source");
+        vec![TraceSummary {
+            trace_id: self.trace_id.clone(),
+            name: "job".into(),
+            service: "t".into(),
+            start_unix_nanos: 1,
+            duration_nanos: 2,
+            spans: 1,
+            error: false,
+        }]
+    }
+    fn trace(&self, trace_id: sonde::trace::TraceId) -> Vec<SpanRecord> {
+        if trace_id.to_string() != self.trace_id {
+            return Vec::new();
+        }
+        let span = serde_json::json!({ "traceId": self.trace_id, "spanId": "0102030405060708", "name": "job" });
+        vec![SpanRecord { service: "t".into(), span }]
+    }
+}
+
 #[tokio::test]
 async fn api_views_samples_history_traces_and_stream() {
     let registry = Registry::new();
     let h = registry.histogram("work_seconds").exemplars().register().unwrap();
-    let store = TraceStore::new(1000, 1 << 20);
-    let provider = TracerProvider::builder().processor(SimpleProcessor::new(store.clone())).build();
+    let provider =
+        TracerProvider::builder().processor(SimpleProcessor::new(sonde::trace::InMemoryExporter::default())).build();
     let tracer = provider.tracer("t");
     let trace_id = tracer.in_span("job", |s| {
         h.observe(0.2);
         s.context().trace_id.to_string()
     });
-    let d = Dashboard::builder(LocalSource::new(registry.clone()).traces(store)).build();
+    let source = OneTrace { local: LocalSource::new(registry.clone()), trace_id: trace_id.clone() };
+    let d = Dashboard::builder(source).build();
+    let (_, _, list) = get(&d, "/api/traces?order=slowest", None).await;
+    assert!(list.contains(&format!("\"trace_id\":\"{trace_id}\"")), "{list}");
     d.register_view("work_seconds", ChartKind::Heatmap);
     let (_, _, views) = get(&d, "/api/views", None).await;
     assert_eq!(views, r#"{"views":[{"kind":"heatmap","metric":"work_seconds"}]}"#);

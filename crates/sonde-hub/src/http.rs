@@ -14,7 +14,7 @@ use sonde_dashboard::Dashboard;
 use sonde_prometheus::{Auth, MetricsService};
 use tokio::sync::Semaphore;
 
-use crate::state::HubState;
+use crate::state::{HubState, Refused};
 
 /// What the guard checks.
 #[derive(Clone)]
@@ -58,7 +58,7 @@ async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Response
         if let Some(auth) = &g.auth {
             if !auth.check(request.headers().get(header::AUTHORIZATION).map(|v| v.as_bytes())) {
                 let signal = if request.uri().path().starts_with("/v1/") { "otlp_http" } else { "http" };
-                g.hub.reject(signal, "unauthenticated", 1);
+                g.hub.reject(signal, Refused::Unauthenticated, 1);
                 let mut r = json_error(StatusCode::UNAUTHORIZED, "credentials required");
                 r.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static(auth.challenge()));
                 break 'answer r;
@@ -68,7 +68,7 @@ async fn guard(State(g): State<Guard>, request: Request, next: Next) -> Response
             match g.expensive.clone().try_acquire_owned() {
                 Ok(p) => Some(p),
                 Err(_) => {
-                    g.hub.reject("http", "busy", 1);
+                    g.hub.reject("http", Refused::Busy, 1);
                     let mut r = json_error(StatusCode::SERVICE_UNAVAILABLE, "busy: try again shortly");
                     r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                     break 'answer r;

@@ -37,6 +37,8 @@
 
 mod decode;
 mod error;
+#[cfg(test)]
+mod fixtures;
 mod forward;
 mod http;
 mod hub;

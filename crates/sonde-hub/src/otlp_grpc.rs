@@ -22,7 +22,7 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EnabledCompre
 use tonic::{Code, Status};
 
 use crate::net::server::Body;
-use crate::state::{HubState, Received};
+use crate::state::{HubState, Received, Refused};
 
 /// Messages as bytes: the hub decodes requests itself (priced, off the
 /// runtime) and encodes responses before handing them to tonic.
@@ -107,7 +107,7 @@ impl tower::Service<Request<Incoming>> for GrpcReceiver {
             };
             if let Some(auth) = &auth {
                 if !auth.check(request.headers().get(http::header::AUTHORIZATION).map(|v| v.as_bytes())) {
-                    hub.reject(signal, "unauthenticated", 1);
+                    hub.reject(signal, Refused::Unauthenticated, 1);
                     return Ok(status_response(&Status::unauthenticated("credentials required")));
                 }
             }
@@ -141,7 +141,7 @@ async fn export<R: Received>(hub: &HubState, request: Request<Incoming>) -> Resp
                         Err(e) => Err(Status::internal(e)),
                     },
                     Err(e) => {
-                        hub.reject(R::SIGNAL.as_str(), e.reason(), 1);
+                        hub.reject(R::SIGNAL.as_str(), Refused::from(&e), 1);
                         Err(match e {
                             BodyError::TooCostly { .. } | BodyError::TooLarge(_) => {
                                 Status::resource_exhausted(e.to_string())
@@ -170,15 +170,15 @@ async fn export<R: Received>(hub: &HubState, request: Request<Incoming>) -> Resp
 
 /// Why tonic refused a message before the hub saw it, from its trailers-only
 /// answer (the status lives in the headers then).
-fn refusal_reason(headers: &http::HeaderMap) -> Option<&'static str> {
+fn refusal_reason(headers: &http::HeaderMap) -> Option<Refused> {
     let code = Code::from_bytes(headers.get("grpc-status")?.as_bytes());
     let message = headers.get("grpc-message").and_then(|m| m.to_str().ok()).unwrap_or("").replace("%20", " ");
     Some(match code {
         Code::Ok => return None,
-        _ if message.contains("message length too large") || message.contains("size limit") => "too_large",
-        Code::Unimplemented => "unsupported_encoding",
-        _ if message.contains("decompress") => "bad_gzip",
-        _ => "bad_message",
+        _ if message.contains("message length too large") || message.contains("size limit") => Refused::TooLarge,
+        Code::Unimplemented => Refused::UnsupportedEncoding,
+        _ if message.contains("decompress") => Refused::BadGzip,
+        _ => Refused::BadMessage,
     })
 }
 

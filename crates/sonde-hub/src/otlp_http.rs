@@ -14,7 +14,7 @@ use sonde_otlp::proto::collector::metrics::v1::ExportMetricsServiceRequest;
 use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
 use sonde_otlp::receive::{encode_response, BodyError, Encoding, MAX_BODY};
 
-use crate::state::{HubState, Received};
+use crate::state::{HubState, Received, Refused};
 
 /// The OTLP/HTTP routes.
 pub(crate) fn router(hub: HubState) -> Router {
@@ -28,7 +28,7 @@ pub(crate) fn router(hub: HubState) -> Router {
 
 /// Counts a refused request and answers it with its status.
 fn refuse(hub: &HubState, signal: &str, e: BodyError) -> Response {
-    hub.reject(signal, e.reason(), 1);
+    hub.reject(signal, Refused::from(&e), 1);
     let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::BAD_REQUEST);
     (status, e.to_string()).into_response()
 }

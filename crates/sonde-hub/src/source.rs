@@ -7,14 +7,18 @@ use std::sync::Arc;
 use sonde::events::{Event, EventLog};
 use sonde::trace::TraceId;
 use sonde::{FamilySnapshot, Registry, Snapshot};
-use sonde_dashboard::{DataSource, EventSearch, HistoryRange, LocalSource, Points};
-use sonde_otlp::receive::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
+use sonde_dashboard::{
+    DataSource, EventSearch, HistoryRange, LocalSource, Points, SpanRecord, TraceFilter, TraceSummary,
+};
+use sonde_otlp::receive::{StoredSpan, TraceStore};
 
 use crate::store::{RecordStore, SampleStore};
 
 /// The hub as the dashboard's data source.
 pub(crate) struct HubSource {
     local: LocalSource,
+    /// Received spans, when the hub keeps them in memory only.
+    traces: TraceStore,
     samples: SampleStore,
     records: Option<RecordStore>,
 }
@@ -27,7 +31,7 @@ impl HubSource {
         samples: SampleStore,
         records: Option<RecordStore>,
     ) -> Self {
-        Self { local: LocalSource::new(registry).traces(traces).events(events), samples, records }
+        Self { local: LocalSource::new(registry).events(events), traces, samples, records }
     }
 }
 
@@ -44,14 +48,15 @@ impl DataSource for HubSource {
     fn traces(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
         match &self.records {
             Some(r) => r.traces(filter).unwrap_or_default(),
-            None => DataSource::traces(&self.local, filter),
+            None => list(self.traces.groups(), filter),
         }
     }
-    fn trace(&self, trace_id: TraceId) -> Vec<Arc<StoredSpan>> {
-        match &self.records {
+    fn trace(&self, trace_id: TraceId) -> Vec<SpanRecord> {
+        let spans = match &self.records {
             Some(r) => r.trace(trace_id).unwrap_or_default(),
-            None => self.local.trace(trace_id),
-        }
+            None => self.traces.trace(trace_id.to_bytes()),
+        };
+        spans.iter().map(|s| record(s)).collect()
     }
     fn events(&self, limit: usize) -> Vec<Arc<Event>> {
         match &self.records {
@@ -79,5 +84,74 @@ impl DataSource for HubSource {
     }
     fn history_ids(&self, family: &str, limit: usize) -> Vec<String> {
         self.samples.ids_of(family, limit)
+    }
+}
+
+/// The traces among `groups` (each one trace's spans) that `filter`
+/// matches, latest (or slowest) first: the trace list of a hub that keeps
+/// spans in memory only.
+fn list(groups: Vec<Vec<Arc<StoredSpan>>>, filter: &TraceFilter) -> Vec<TraceSummary> {
+    let mut out: Vec<TraceSummary> = groups
+        .iter()
+        .filter_map(|spans| {
+            let first = spans.first()?;
+            let root = spans
+                .iter()
+                .find(|s| s.span.parent_span_id.is_empty())
+                .or_else(|| spans.iter().min_by_key(|s| s.span.start_time_unix_nano));
+            let start = spans.iter().map(|s| s.span.start_time_unix_nano).min().unwrap_or(0);
+            let end = spans.iter().map(|s| s.span.end_time_unix_nano).max().unwrap_or(0);
+            Some(TraceSummary {
+                trace_id: first.span.trace_id.iter().map(|b| format!("{b:02x}")).collect(),
+                name: root.map(|s| s.span.name.clone()).unwrap_or_default(),
+                service: root.map(|s| s.service.clone()).unwrap_or_default(),
+                start_unix_nanos: start,
+                duration_nanos: end.saturating_sub(start),
+                spans: spans.len(),
+                error: spans.iter().any(|s| s.failed()),
+            })
+        })
+        .filter(|t| filter.service.as_ref().is_none_or(|s| &t.service == s))
+        .filter(|t| filter.name.as_ref().is_none_or(|n| t.name.contains(n.as_str())))
+        .filter(|t| !filter.errors_only || t.error)
+        .filter(|t| t.duration_nanos >= filter.min_duration_nanos)
+        .collect();
+    if filter.slowest_first {
+        out.sort_by_key(|t| std::cmp::Reverse(t.duration_nanos));
+    } else {
+        out.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nanos));
+    }
+    out.truncate(if filter.limit == 0 { 100 } else { filter.limit });
+    out
+}
+
+/// A received span as the dashboard draws it (OTLP/JSON).
+fn record(s: &StoredSpan) -> SpanRecord {
+    SpanRecord { service: s.service.clone(), span: serde_json::to_value(&s.span).unwrap_or_default() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures::span;
+
+    #[test]
+    fn the_in_memory_trace_list_filters_and_orders() {
+        let store = TraceStore::new(100, usize::MAX);
+        for s in [span(1, 1, None, 10, 100, false), span(1, 2, Some(1), 20, 50, true), span(2, 3, None, 30, 40, false)]
+        {
+            store.add(&s.service, s.span.clone());
+        }
+        let all = list(store.groups(), &TraceFilter::default());
+        assert_eq!(all.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["s3", "s1"], "latest first");
+        assert_eq!((all[1].spans, all[1].duration_nanos, all[1].error), (2, 90, true));
+        assert_eq!(all[1].trace_id, "01".repeat(16));
+        let slow = list(store.groups(), &TraceFilter { slowest_first: true, ..Default::default() });
+        assert_eq!(slow[0].name, "s1");
+        assert_eq!(list(store.groups(), &TraceFilter { errors_only: true, ..Default::default() }).len(), 1);
+        assert_eq!(list(store.groups(), &TraceFilter { service: Some("svc2".into()), ..Default::default() }).len(), 1);
+        assert_eq!(list(store.groups(), &TraceFilter { name: Some("1".into()), ..Default::default() }).len(), 1);
+        assert_eq!(list(store.groups(), &TraceFilter { min_duration_nanos: 50, ..Default::default() }).len(), 1);
+        assert_eq!(list(store.groups(), &TraceFilter { limit: 1, ..Default::default() }).len(), 1);
     }
 }

@@ -16,7 +16,7 @@ use sonde_otlp::proto::collector::metrics::v1::{
 use sonde_otlp::proto::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use sonde_otlp::receive::{events_from, limit_log_record, limit_span, MetricIngest, TraceStore, Trimmed};
+use sonde_otlp::receive::{events_from, limit_log_record, limit_span, BodyError, MetricIngest, TraceStore, Trimmed};
 use sonde_otlp::{Otlp, Signal};
 
 use crate::decode::Decoder;
@@ -86,6 +86,67 @@ impl Received for ExportLogsServiceRequest {
             error_message: partial_message(rejected, "sonde_hub_rejected_total{signal=\"logs\"}"),
         });
         ExportLogsServiceResponse { partial_success: partial }
+    }
+}
+
+/// Why the hub refused a request, a connection or an item: the `reason`
+/// of `sonde_hub_rejected_total`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Refused {
+    /// No or wrong credentials.
+    Unauthenticated,
+    /// Too many expensive answers at once.
+    Busy,
+    /// A content type OTLP/HTTP does not take.
+    UnsupportedMediaType,
+    /// A content encoding other than gzip or none.
+    UnsupportedEncoding,
+    /// A body over the size cap.
+    TooLarge,
+    /// A body whose decoded form would pass the per-request budget.
+    TooLargeDecoded,
+    /// A body that does not gunzip.
+    BadGzip,
+    /// A body that does not decode.
+    BadMessage,
+    /// A span with an invalid trace or span id.
+    BadIds,
+    /// A StatsD TCP connection past the cap.
+    StatsdConnectionLimit,
+    /// A metrics answer sent before the sampler wrote its points (the
+    /// sampler was late or stopping).
+    AnsweredBeforeSampled,
+}
+
+impl Refused {
+    /// The `reason` label value.
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Busy => "busy",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::UnsupportedEncoding => "unsupported_encoding",
+            Self::TooLarge => "too_large",
+            Self::TooLargeDecoded => "too_large_decoded",
+            Self::BadGzip => "bad_gzip",
+            Self::BadMessage => "bad_message",
+            Self::BadIds => "bad_ids",
+            Self::StatsdConnectionLimit => "statsd_connection_limit",
+            Self::AnsweredBeforeSampled => "answered_before_sampled",
+        }
+    }
+}
+
+impl From<&BodyError> for Refused {
+    fn from(e: &BodyError) -> Self {
+        match e {
+            BodyError::UnsupportedMediaType(_) => Self::UnsupportedMediaType,
+            BodyError::UnsupportedEncoding(_) => Self::UnsupportedEncoding,
+            BodyError::TooLarge(_) => Self::TooLarge,
+            BodyError::TooCostly { .. } => Self::TooLargeDecoded,
+            BodyError::BadGzip(_) => Self::BadGzip,
+            BodyError::BadMessage(_) => Self::BadMessage,
+        }
     }
 }
 
@@ -206,9 +267,9 @@ impl HubState {
     }
 
     /// Counts a refused request, connection or item.
-    pub(crate) fn reject(&self, signal: &str, reason: &str, n: u64) {
+    pub(crate) fn reject(&self, signal: &str, reason: Refused, n: u64) {
         if n > 0 {
-            self.0.rejected.with(&[signal, reason]).inc_by(n);
+            self.0.rejected.with(&[signal, reason.as_str()]).inc_by(n);
         }
     }
 
@@ -243,7 +304,7 @@ impl HubState {
         // the answer waits for that (at most a few intervals).
         if let (Signal::Metrics, Some(ticks)) = (R::SIGNAL, &self.0.ticks) {
             if !ticks.written_after_now(self.0.tick_limit).await {
-                self.reject("metrics", "answered_before_sampled", 1);
+                self.reject("metrics", Refused::AnsweredBeforeSampled, 1);
             }
         }
         Ok(response)
@@ -268,7 +329,7 @@ impl HubState {
             f.push(&prost::Message::encode_to_vec(&request), n); // what it drops is counted there
         }
         let rejected = self.0.traces.add_request(request);
-        self.reject("traces", "bad_ids", rejected as u64);
+        self.reject("traces", Refused::BadIds, rejected as u64);
         rejected
     }
 

@@ -16,7 +16,7 @@ use tokio::io::AsyncReadExt;
 use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::net::watched::Watched;
-use crate::state::HubState;
+use crate::state::{HubState, Refused};
 
 /// Bound StatsD sockets, before their threads and tasks start.
 pub(crate) struct Listeners {
@@ -146,7 +146,7 @@ pub(crate) fn start(
             };
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 stats.refused.inc();
-                hub.reject("metrics", "statsd_connection_limit", 1);
+                hub.reject("metrics", Refused::StatsdConnectionLimit, 1);
                 continue;
             };
             let stream = Watched::new(stream, limits.idle_timeout, permit);

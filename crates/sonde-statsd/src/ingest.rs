@@ -4,6 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 
 use sonde::events::{Event, EventLog, Severity};
+use sonde::ingest::{IngestTable, Refusal};
 use sonde::trace::KeyValue;
 use sonde::{Buckets, Counter, Family, Gauge, Histogram, Registry};
 
@@ -29,8 +30,6 @@ fn now_unix_nanos() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
-/// Families by (sanitised name, kind), with their label names.
-type Targets = HashMap<(String, Kind), (Vec<String>, Target)>;
 /// Members seen this interval, by (name, label values).
 type SetMembers = HashMap<(String, Vec<String>), HashSet<String>>;
 
@@ -54,7 +53,7 @@ pub struct StatsdIngest {
     registry: Registry,
     events: Option<EventLog>,
     timer_buckets: Buckets,
-    targets: Mutex<Targets>,
+    targets: IngestTable<Kind, Target>,
     sets: Mutex<SetMembers>,
     received: Counter,
     rejected: Family<Counter>,
@@ -82,7 +81,7 @@ impl StatsdIngest {
             registry,
             events: None,
             timer_buckets,
-            targets: Mutex::default(),
+            targets: IngestTable::new(MAX_METRICS),
             sets: Mutex::default(),
             received,
             rejected,
@@ -104,10 +103,13 @@ impl StatsdIngest {
         for item in parse_datagram(text) {
             lines += 1;
             self.received.inc();
-            let result = item.map_err(Reject::as_str).and_then(|item| match item {
-                Item::Metric(l) => self.apply(&l),
-                Item::Event(e) => self.event(&e),
-                Item::ServiceCheck(c) => self.service_check(&c),
+            let result = item.map_err(Reject::as_str).and_then(|item| {
+                match item {
+                    Item::Metric(l) => self.apply(&l),
+                    Item::Event(e) => self.event(&e),
+                    Item::ServiceCheck(c) => self.service_check(&c),
+                }
+                .map_err(Refusal::as_str)
             });
             if let Err(reason) = result {
                 self.rejected.with(&[reason]).inc();
@@ -116,8 +118,8 @@ impl StatsdIngest {
         lines
     }
 
-    fn event(&self, e: &EventLine<'_>) -> Result<(), &'static str> {
-        let log = self.events.as_ref().ok_or("no_event_log")?;
+    fn event(&self, e: &EventLine<'_>) -> Result<(), Refusal> {
+        let log = self.events.as_ref().ok_or(Refusal::NoEventLog)?;
         let severity = match e.alert_type {
             "error" => Severity::Error,
             "warning" => Severity::Warn,
@@ -148,7 +150,7 @@ impl StatsdIngest {
         Ok(())
     }
 
-    fn service_check(&self, c: &CheckLine<'_>) -> Result<(), &'static str> {
+    fn service_check(&self, c: &CheckLine<'_>) -> Result<(), Refusal> {
         let mut tags = c.tags.clone();
         if let Some(host) = c.hostname {
             tags.push(("host", host));
@@ -160,7 +162,7 @@ impl StatsdIngest {
         let (values, target) = self.target(name, Kind::Gauge, &tags, help)?;
         match target {
             Target::Gauge(f) => f.with(&values).set(f64::from(c.status.number())),
-            _ => return Err("name_conflict"),
+            _ => return Err(Refusal::NameConflict),
         }
         Ok(())
     }
@@ -187,25 +189,10 @@ impl StatsdIngest {
         kind: Kind,
         tags: &'t [(String, std::borrow::Cow<'t, str>)],
         help: impl FnOnce() -> String,
-    ) -> Result<(Vec<&'t str>, Target), &'static str> {
-        let names: Vec<String> = tags.iter().map(|(k, _)| k.clone()).collect();
-        let values: Vec<&str> = tags.iter().map(|(_, v)| v.as_ref()).collect();
-        let mut targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (name, kind);
-        let (declared, target) = match targets.get(&key) {
-            Some(found) => found,
-            None => {
-                if targets.len() >= MAX_METRICS {
-                    return Err("too_many_metrics");
-                }
-                let t = self.declare(&key.0, kind, &names, &help()).map_err(|_| "name_conflict")?;
-                targets.entry(key).or_insert((names.clone(), t))
-            }
-        };
-        if declared != &names {
-            return Err("label_mismatch");
-        }
-        Ok((values, target.clone()))
+    ) -> Result<(Vec<&'t str>, Target), Refusal> {
+        let declare = |names: &[String]| self.declare(&name, kind, names, &help()).map_err(|_| Refusal::NameConflict);
+        let (target, values) = self.targets.target(&name, kind, tags, declare)?;
+        Ok((values, target))
     }
 
     /// Counts a line the caller rejected before parsing (for example a TCP
@@ -215,7 +202,7 @@ impl StatsdIngest {
         self.rejected.with(&[reason.as_str()]).inc();
     }
 
-    fn apply(&self, line: &Line<'_>) -> Result<(), &'static str> {
+    fn apply(&self, line: &Line<'_>) -> Result<(), Refusal> {
         // Names are sanitised to the label alphabet, values lose control
         // characters (see `sonde::sanitize_label_value`).
         let tags = self.tags(&line.tags);
@@ -240,7 +227,7 @@ impl StatsdIngest {
         let scale = 1.0 / line.rate;
         match (target, line.value) {
             (Target::Counter(f), Value::Number(n)) if n >= 0.0 => f.with(&values).add(n * scale),
-            (Target::Counter(_), _) => return Err("bad_value"),
+            (Target::Counter(_), _) => return Err(Refusal::BadValue),
             (Target::Gauge(f), Value::Number(n)) => f.with(&values).set(n),
             (Target::Gauge(f), Value::Delta(d)) => f.with(&values).add(d),
             (Target::Histogram(f), Value::Number(n)) => {
@@ -256,12 +243,12 @@ impl StatsdIngest {
                 let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
                 let members = sets.entry(key).or_default();
                 if members.len() >= MAX_SET_MEMBERS && !members.contains(m) {
-                    return Err("set_full");
+                    return Err(Refusal::SetFull);
                 }
                 members.insert(m.to_owned());
                 f.with(&values).set(members.len() as f64);
             }
-            _ => return Err("bad_value"),
+            _ => return Err(Refusal::BadValue),
         }
         Ok(())
     }
@@ -288,11 +275,9 @@ impl StatsdIngest {
 
     /// Starts a new set interval: distinct-member counts start again at 0.
     pub fn roll_sets(&self) {
-        // Same lock order as `apply`: targets, then sets.
-        let targets = self.targets.lock().unwrap_or_else(|p| p.into_inner());
         let mut sets = self.sets.lock().unwrap_or_else(|p| p.into_inner());
         for (name, values) in sets.keys() {
-            if let Some((_, Target::Set(f))) = targets.get(&(name.clone(), Kind::Set)) {
+            if let Some(Target::Set(f)) = self.targets.get(name, Kind::Set) {
                 let values: Vec<&str> = values.iter().map(String::as_str).collect();
                 f.with(&values).set(0.0);
             }

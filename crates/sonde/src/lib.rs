@@ -48,6 +48,7 @@
 pub mod encode;
 mod error;
 pub mod events;
+pub mod ingest;
 mod labels;
 pub mod metric_sets;
 mod metrics;

@@ -18,9 +18,10 @@ use rusqlite::{params, Connection, OptionalExtension};
 use sonde::events::Event;
 use sonde::trace::TraceId;
 use sonde_dashboard::EventSearch;
+use sonde_dashboard::{TraceFilter, TraceSummary};
 use sonde_otlp::proto::logs::v1::LogRecord;
 use sonde_otlp::proto::trace::v1::{status::StatusCode, Span};
-use sonde_otlp::receive::{event_from, StoredSpan, TraceFilter, TraceSummary};
+use sonde_otlp::receive::{event_from, StoredSpan};
 
 use super::{move_aside, Fsync};
 
@@ -446,24 +447,7 @@ mod tests {
     use sonde::events::Severity;
     use sonde::trace::{KeyValue, SpanId};
 
-    fn span(trace: u8, id: u8, parent: Option<u8>, start: u64, end: u64, error: bool) -> Arc<StoredSpan> {
-        Arc::new(StoredSpan {
-            service: format!("svc{trace}"),
-            span: Span {
-                trace_id: vec![trace; 16],
-                span_id: vec![id; 8],
-                parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
-                name: format!("s{id}"),
-                start_time_unix_nano: start,
-                end_time_unix_nano: end,
-                status: error.then(|| sonde_otlp::proto::trace::v1::Status {
-                    code: StatusCode::Error as i32,
-                    message: "x".into(),
-                }),
-                ..Default::default()
-            },
-        })
-    }
+    use crate::fixtures::span;
 
     fn open(dir: &Path) -> RecordStore {
         RecordStore::open(dir, Fsync::Never, Duration::from_secs(3600), 1 << 30).unwrap().0

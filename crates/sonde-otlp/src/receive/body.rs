@@ -57,18 +57,6 @@ impl BodyError {
             Self::BadGzip(_) | Self::BadMessage(_) => 400,
         }
     }
-
-    /// A short label for the `reason` of a rejection counter.
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Self::UnsupportedMediaType(_) => "unsupported_media_type",
-            Self::TooLarge(_) => "too_large",
-            Self::UnsupportedEncoding(_) => "unsupported_encoding",
-            Self::BadGzip(_) => "bad_gzip",
-            Self::BadMessage(_) => "bad_message",
-            Self::TooCostly { .. } => "too_large_decoded",
-        }
-    }
 }
 
 /// Decodes one export request from an OTLP/HTTP body: [`unpack`], then

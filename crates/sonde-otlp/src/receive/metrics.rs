@@ -16,6 +16,7 @@ use std::sync::Mutex;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
 use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point, AggregationTemporality, Metric};
+use sonde::ingest::{IngestTable, Refusal};
 use sonde::{Buckets, Counter, Family, Gauge, Histogram, Registry};
 
 use super::{service_name, value_text};
@@ -29,10 +30,19 @@ pub const MAX_TRACKED_SERIES: usize = 200_000;
 /// Most labels per point (attributes beyond it are refused with the point).
 const MAX_LABELS: usize = 32;
 
+/// What a metric's points become.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+}
+
+#[derive(Clone)]
 enum Target {
     Counter(Family<Counter>),
     Gauge(Family<Gauge>),
-    Histogram(Family<Histogram>, Vec<f64>),
+    Histogram(Family<Histogram>, std::sync::Arc<[f64]>),
 }
 
 /// The previous cumulative point of one series.
@@ -43,14 +53,14 @@ enum Previous {
 
 #[derive(Default)]
 struct State {
-    /// By (name, kind tag): the family and its label names.
-    targets: HashMap<(String, &'static str), (Vec<String>, Target)>,
+    /// The previous cumulative point, by (name, label values).
     previous: HashMap<(String, Vec<String>), Previous>,
 }
 
 /// Folds OTLP metric requests into a registry; see the module docs.
 pub struct MetricIngest {
     registry: Registry,
+    targets: IngestTable<Kind, Target>,
     state: Mutex<State>,
     received: Counter,
     rejected: Family<Counter>,
@@ -67,11 +77,11 @@ fn unit_name(unit: &str) -> Option<&'static str> {
     })
 }
 
-fn point_value(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) -> Result<f64, &'static str> {
+fn point_value(p: &opentelemetry_proto::tonic::metrics::v1::NumberDataPoint) -> Result<f64, Refusal> {
     match p.value {
         Some(number_data_point::Value::AsInt(i)) => Ok(i as f64),
         Some(number_data_point::Value::AsDouble(d)) => Ok(d),
-        None => Err("no_value"),
+        None => Err(Refusal::NoValue),
     }
 }
 
@@ -87,9 +97,9 @@ struct Source {
 
 /// A point's label names and values: `job` from the service, then the
 /// sanitised attributes, sorted by name.
-fn labels(source: &Source, attributes: &[KeyValue]) -> Result<Vec<(String, String)>, &'static str> {
+fn labels(source: &Source, attributes: &[KeyValue]) -> Result<Vec<(String, String)>, Refusal> {
     if attributes.len() > MAX_LABELS {
-        return Err("too_many_labels");
+        return Err(Refusal::TooManyLabels);
     }
     let mut out = vec![("job".to_owned(), source.job.clone())];
     if let Some(instance) = &source.instance {
@@ -134,7 +144,7 @@ impl MetricIngest {
             .help("OTLP metric points refused, by reason.")
             .labels(["reason"])
             .register()?;
-        Ok(Self { registry, state: Mutex::default(), received, rejected })
+        Ok(Self { registry, targets: IngestTable::new(MAX_METRIC_NAMES), state: Mutex::default(), received, rejected })
     }
 
     /// Folds every point of `request` in; returns how many were refused.
@@ -151,7 +161,7 @@ impl MetricIngest {
                     for result in self.metric(&mut state, &job, m) {
                         self.received.inc();
                         if let Err(reason) = result {
-                            self.rejected.with(&[reason]).inc();
+                            self.rejected.with(&[reason.as_str()]).inc();
                             rejected += 1;
                         }
                     }
@@ -162,7 +172,7 @@ impl MetricIngest {
     }
 
     /// One result per point.
-    fn metric(&self, state: &mut State, job: &Source, m: &Metric) -> Vec<Result<(), &'static str>> {
+    fn metric(&self, state: &mut State, job: &Source, m: &Metric) -> Vec<Result<(), Refusal>> {
         let name = sonde::sanitize_metric_name(&m.name);
         let unit = unit_name(&m.unit);
         match &m.data {
@@ -173,55 +183,45 @@ impl MetricIngest {
                     let labels = labels(job, &p.attributes)?;
                     let v = point_value(p)?;
                     if v.is_nan() || v < 0.0 || v.is_infinite() {
-                        return Err("bad_value");
+                        return Err(Refusal::BadValue);
                     }
-                    let values = self.target(state, &name, "counter", unit, &m.description, &labels, None)?;
-                    let Target::Counter(f) = &state.targets[&(name.clone(), "counter")].1 else {
-                        return Err("name_conflict");
-                    };
+                    let (target, values) = self.target(&name, Kind::Counter, unit, &m.description, &labels, None)?;
+                    let Target::Counter(f) = target else { return Err(Refusal::NameConflict) };
                     let inc = if is_cumulative(s.aggregation_temporality) {
                         self.since_last(&mut state.previous, &name, &values, v)?
                     } else {
                         v
                     };
-                    f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).add(inc);
+                    f.with(&values).add(inc);
                     Ok(())
                 })
                 .collect(),
             Some(Data::Sum(s)) => {
-                self.gauges(state, job, &name, unit, m, &s.data_points, !is_cumulative(s.aggregation_temporality))
+                self.gauges(job, &name, unit, m, &s.data_points, !is_cumulative(s.aggregation_temporality))
             }
-            Some(Data::Gauge(g)) => self.gauges(state, job, &name, unit, m, &g.data_points, false),
+            Some(Data::Gauge(g)) => self.gauges(job, &name, unit, m, &g.data_points, false),
             Some(Data::Histogram(h)) => h
                 .data_points
                 .iter()
                 .map(|p| {
                     let labels = labels(job, &p.attributes)?;
                     if p.bucket_counts.len() != p.explicit_bounds.len() + 1 {
-                        return Err("bad_buckets");
+                        return Err(Refusal::BadBuckets);
                     }
-                    let values = self.target(
-                        state,
-                        &name,
-                        "histogram",
-                        unit,
-                        &m.description,
-                        &labels,
-                        Some(&p.explicit_bounds),
-                    )?;
-                    let Target::Histogram(f, bounds) = &state.targets[&(name.clone(), "histogram")].1 else {
-                        return Err("name_conflict");
-                    };
-                    if bounds != &p.explicit_bounds {
-                        return Err("bucket_mismatch");
+                    let bounds = Some(&p.explicit_bounds[..]);
+                    let (target, values) =
+                        self.target(&name, Kind::Histogram, unit, &m.description, &labels, bounds)?;
+                    let Target::Histogram(f, bounds) = target else { return Err(Refusal::NameConflict) };
+                    if bounds[..] != p.explicit_bounds[..] {
+                        return Err(Refusal::BucketMismatch);
                     }
                     let sum = p.sum.unwrap_or(0.0);
                     let mut counts = p.bucket_counts.clone();
                     let mut add_sum = sum;
                     if is_cumulative(h.aggregation_temporality) {
-                        let key = (name.clone(), values.clone());
+                        let key = (name.clone(), values.iter().map(|v| v.to_string()).collect());
                         if !state.previous.contains_key(&key) && state.previous.len() >= MAX_TRACKED_SERIES {
-                            return Err("too_many_series");
+                            return Err(Refusal::TooManySeries);
                         }
                         if let Some(Previous::Buckets(before, before_sum)) = state.previous.get(&key) {
                             if before.len() == counts.len() && counts.iter().zip(before).all(|(c, b)| c >= b) {
@@ -231,9 +231,7 @@ impl MetricIngest {
                         }
                         state.previous.insert(key, Previous::Buckets(p.bucket_counts.clone(), sum));
                     }
-                    f.with(&values.iter().map(String::as_str).collect::<Vec<_>>())
-                        .add_bucket_counts(&counts, add_sum)
-                        .map_err(|_| "bad_buckets")
+                    f.with(&values).add_bucket_counts(&counts, add_sum).map_err(|_| Refusal::BadBuckets)
                 })
                 .collect(),
             Some(Data::Summary(s)) => s
@@ -249,50 +247,41 @@ impl MetricIngest {
                         let mut l = base.clone();
                         l.push(("quantile".into(), q.quantile.to_string()));
                         l.sort();
-                        results.push(self.set_gauge(state, &name, None, &m.description, &l, q.value));
+                        results.push(self.set_gauge(&name, None, &m.description, &l, q.value));
                     }
-                    results.push(self.set_gauge(state, &format!("{name}_sum"), None, &m.description, &base, p.sum));
-                    results.push(self.set_gauge(
-                        state,
-                        &format!("{name}_count"),
-                        None,
-                        &m.description,
-                        &base,
-                        p.count as f64,
-                    ));
+                    results.push(self.set_gauge(&format!("{name}_sum"), None, &m.description, &base, p.sum));
+                    results.push(self.set_gauge(&format!("{name}_count"), None, &m.description, &base, p.count as f64));
                     results
                 })
                 .collect(),
-            Some(Data::ExponentialHistogram(h)) => h.data_points.iter().map(|_| Err("exponential_histogram")).collect(),
-            None => vec![Err("no_data")],
+            Some(Data::ExponentialHistogram(h)) => {
+                h.data_points.iter().map(|_| Err(Refusal::ExponentialHistogram)).collect()
+            }
+            None => vec![Err(Refusal::NoData)],
         }
     }
 
-    #[allow(clippy::too_many_arguments, reason = "one point's context, each read once")]
     fn gauges(
         &self,
-        state: &mut State,
         job: &Source,
         name: &str,
         unit: Option<&str>,
         m: &Metric,
         points: &[opentelemetry_proto::tonic::metrics::v1::NumberDataPoint],
         delta: bool,
-    ) -> Vec<Result<(), &'static str>> {
+    ) -> Vec<Result<(), Refusal>> {
         points
             .iter()
             .map(|p| {
                 let labels = labels(job, &p.attributes)?;
                 let v = point_value(p)?;
                 if delta {
-                    let values = self.target(state, name, "gauge", unit, &m.description, &labels, None)?;
-                    let Target::Gauge(f) = &state.targets[&(name.to_owned(), "gauge")].1 else {
-                        return Err("name_conflict");
-                    };
-                    f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).add(v);
+                    let (target, values) = self.target(name, Kind::Gauge, unit, &m.description, &labels, None)?;
+                    let Target::Gauge(f) = target else { return Err(Refusal::NameConflict) };
+                    f.with(&values).add(v);
                     Ok(())
                 } else {
-                    self.set_gauge(state, name, unit, &m.description, &labels, v)
+                    self.set_gauge(name, unit, &m.description, &labels, v)
                 }
             })
             .collect()
@@ -300,16 +289,15 @@ impl MetricIngest {
 
     fn set_gauge(
         &self,
-        state: &mut State,
         name: &str,
         unit: Option<&str>,
         help: &str,
         labels: &[(String, String)],
         v: f64,
-    ) -> Result<(), &'static str> {
-        let values = self.target(state, name, "gauge", unit, help, labels, None)?;
-        let Target::Gauge(f) = &state.targets[&(name.to_owned(), "gauge")].1 else { return Err("name_conflict") };
-        f.with(&values.iter().map(String::as_str).collect::<Vec<_>>()).set(v);
+    ) -> Result<(), Refusal> {
+        let (target, values) = self.target(name, Kind::Gauge, unit, help, labels, None)?;
+        let Target::Gauge(f) = target else { return Err(Refusal::NameConflict) };
+        f.with(&values).set(v);
         Ok(())
     }
 
@@ -318,12 +306,12 @@ impl MetricIngest {
         &self,
         previous: &mut HashMap<(String, Vec<String>), Previous>,
         name: &str,
-        values: &[String],
+        values: &[&str],
         total: f64,
-    ) -> Result<f64, &'static str> {
-        let key = (name.to_owned(), values.to_vec());
+    ) -> Result<f64, Refusal> {
+        let key = (name.to_owned(), values.iter().map(|v| v.to_string()).collect());
         if !previous.contains_key(&key) && previous.len() >= MAX_TRACKED_SERIES {
-            return Err("too_many_series");
+            return Err(Refusal::TooManySeries);
         }
         let inc = match previous.get(&key) {
             Some(Previous::Total(before)) if total >= *before => total - before,
@@ -333,71 +321,61 @@ impl MetricIngest {
         Ok(inc)
     }
 
-    /// Finds or declares the family `name` of `kind`; returns this point's
-    /// label values in the family's order (missing labels empty, unknown
-    /// ones refused).
-    #[allow(clippy::too_many_arguments, reason = "one point's context, each read once")]
-    fn target(
+    /// Finds or declares the family `name` of `kind` in the ingest table;
+    /// returns it with this point's label values in the family's order
+    /// (missing labels empty, unknown ones refused).
+    fn target<'l>(
         &self,
-        state: &mut State,
         name: &str,
-        kind: &'static str,
+        kind: Kind,
         unit: Option<&str>,
         help: &str,
-        labels: &[(String, String)],
+        labels: &'l [(String, String)],
         bounds: Option<&[f64]>,
-    ) -> Result<Vec<String>, &'static str> {
-        let key = (name.to_owned(), kind);
-        if !state.targets.contains_key(&key) {
-            if state.targets.len() >= MAX_METRIC_NAMES {
-                return Err("too_many_metrics");
-            }
-            let names: Vec<String> = labels.iter().map(|(k, _)| k.clone()).collect();
+    ) -> Result<(Target, Vec<&'l str>), Refusal> {
+        let declare = |names: &[String]| {
             let r = &self.registry;
             // A HELP line for metrics sent without a description (promtool lints its absence).
             let generated;
             let help = if help.trim().is_empty() {
-                generated = format!("OTLP {kind} {name}, received without a description.");
+                let what = match kind {
+                    Kind::Counter => "counter",
+                    Kind::Gauge => "gauge",
+                    Kind::Histogram => "histogram",
+                };
+                generated = format!("OTLP {what} {name}, received without a description.");
                 &generated
             } else {
                 help
             };
-            let conflict = |_| "name_conflict";
-            let target = match kind {
-                "counter" => {
+            let conflict = |_| Refusal::NameConflict;
+            Ok(match kind {
+                Kind::Counter => {
                     let mut b = r.counter(name).help(help);
                     if let Some(u) = unit {
                         b = b.unit(u);
                     }
-                    Target::Counter(b.labels(&names).register().map_err(conflict)?)
+                    Target::Counter(b.labels(names).register().map_err(conflict)?)
                 }
-                "histogram" => {
-                    let bounds = bounds.unwrap_or(&[]).to_vec();
-                    let buckets = Buckets::new(bounds.iter().copied()).map_err(|_| "bad_buckets")?;
+                Kind::Histogram => {
+                    let bounds: std::sync::Arc<[f64]> = bounds.unwrap_or(&[]).into();
+                    let buckets = Buckets::new(bounds.iter().copied()).map_err(|_| Refusal::BadBuckets)?;
                     let mut b = r.histogram(name).help(help);
                     if let Some(u) = unit {
                         b = b.unit(u);
                     }
-                    Target::Histogram(b.labels(&names).buckets(buckets).register().map_err(conflict)?, bounds)
+                    Target::Histogram(b.labels(names).buckets(buckets).register().map_err(conflict)?, bounds)
                 }
-                _ => {
+                Kind::Gauge => {
                     let mut b = r.gauge(name).help(help);
                     if let Some(u) = unit {
                         b = b.unit(u);
                     }
-                    Target::Gauge(b.labels(&names).register().map_err(conflict)?)
+                    Target::Gauge(b.labels(names).register().map_err(conflict)?)
                 }
-            };
-            state.targets.insert(key.clone(), (names, target));
-        }
-        let names = &state.targets[&key].0;
-        if labels.iter().any(|(k, _)| !names.contains(k)) {
-            return Err("label_mismatch");
-        }
-        Ok(names
-            .iter()
-            .map(|n| labels.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone()).unwrap_or_default())
-            .collect())
+            })
+        };
+        self.targets.target(name, kind, labels, declare)
     }
 }
 

@@ -23,7 +23,7 @@ pub use limits::{limit_attributes, limit_log_record, limit_span, ItemLimits, Tri
 pub use logs::{event_from, events_from};
 pub use metrics::{point_count, MetricIngest, MAX_METRIC_NAMES, MAX_TRACKED_SERIES};
 pub use scan::{decoded_cost, json_cost, Malformed};
-pub use store::{StoredSpan, TraceFilter, TraceStore, TraceSummary};
+pub use store::{StoredSpan, TraceStore};
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 

@@ -31,46 +31,10 @@ impl StoredSpan {
             + size_of::<Arc<StoredSpan>>() // the trace's list
     }
 
-    fn failed(&self) -> bool {
+    /// Whether its status is Error.
+    pub fn failed(&self) -> bool {
         self.span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32)
     }
-}
-
-/// One line of the trace list.
-#[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct TraceSummary {
-    /// Lowercase hex.
-    pub trace_id: String,
-    /// The root span's name (or the earliest span's, while the root is
-    /// missing).
-    pub name: String,
-    /// The root span's service.
-    pub service: String,
-    /// Earliest start among the kept spans (Unix ns).
-    pub start_unix_nanos: u64,
-    /// Latest end minus earliest start.
-    pub duration_nanos: u64,
-    /// Spans kept for this trace.
-    pub spans: usize,
-    /// Whether any span has status Error.
-    pub error: bool,
-}
-
-/// Which traces to list, and in which order.
-#[derive(Clone, Debug, Default)]
-pub struct TraceFilter {
-    /// Only this service (of the root span).
-    pub service: Option<String>,
-    /// Only root names containing this text.
-    pub name: Option<String>,
-    /// Only traces with an error.
-    pub errors_only: bool,
-    /// Only traces at least this long.
-    pub min_duration_nanos: u64,
-    /// Slowest first instead of latest first.
-    pub slowest_first: bool,
-    /// At most this many (0 means 100).
-    pub limit: usize,
 }
 
 struct Inner {
@@ -199,41 +163,10 @@ impl TraceStore {
         spans
     }
 
-    /// Traces matching `filter`, latest (or slowest) first.
-    pub fn list(&self, filter: &TraceFilter) -> Vec<TraceSummary> {
+    /// Every kept trace's spans (in the order they were kept).
+    pub fn groups(&self) -> Vec<Vec<Arc<StoredSpan>>> {
         let inner = self.0.inner.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out: Vec<TraceSummary> = inner
-            .traces
-            .iter()
-            .map(|(id, spans)| {
-                let root = spans
-                    .iter()
-                    .find(|s| s.span.parent_span_id.is_empty())
-                    .or_else(|| spans.iter().min_by_key(|s| s.span.start_time_unix_nano));
-                let start = spans.iter().map(|s| s.span.start_time_unix_nano).min().unwrap_or(0);
-                let end = spans.iter().map(|s| s.span.end_time_unix_nano).max().unwrap_or(0);
-                TraceSummary {
-                    trace_id: id.iter().map(|b| format!("{b:02x}")).collect(),
-                    name: root.map(|s| s.span.name.clone()).unwrap_or_default(),
-                    service: root.map(|s| s.service.clone()).unwrap_or_default(),
-                    start_unix_nanos: start,
-                    duration_nanos: end.saturating_sub(start),
-                    spans: spans.len(),
-                    error: spans.iter().any(|s| s.failed()),
-                }
-            })
-            .filter(|t| filter.service.as_ref().is_none_or(|s| &t.service == s))
-            .filter(|t| filter.name.as_ref().is_none_or(|n| t.name.contains(n.as_str())))
-            .filter(|t| !filter.errors_only || t.error)
-            .filter(|t| t.duration_nanos >= filter.min_duration_nanos)
-            .collect();
-        if filter.slowest_first {
-            out.sort_by_key(|t| std::cmp::Reverse(t.duration_nanos));
-        } else {
-            out.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nanos));
-        }
-        out.truncate(if filter.limit == 0 { 100 } else { filter.limit });
-        out
+        inner.traces.values().cloned().collect()
     }
 
     /// Spans kept so far, evicted to stay within bounds, and refused.
@@ -338,20 +271,18 @@ mod tests {
     }
 
     #[test]
-    fn groups_lists_filters_and_evicts() {
+    fn groups_and_evicts() {
         let store = TraceStore::new(3, usize::MAX);
         assert!(store.add("a", span(1, 1, None, 10, 100, false)));
         assert!(store.add("a", span(1, 2, Some(1), 20, 50, true)));
         assert!(store.add("b", span(2, 3, None, 30, 40, false)));
         assert!(!store.add("b", span(0, 4, None, 0, 1, false)), "all-zero trace id");
         assert!(!store.add("b", Span { trace_id: vec![1; 3], ..span(1, 5, None, 0, 1, false) }), "short id");
-        let all = store.list(&TraceFilter::default());
-        assert_eq!(all.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["s3", "s1"], "latest first");
-        assert_eq!((all[1].spans, all[1].duration_nanos, all[1].error), (2, 90, true));
-        let slow = store.list(&TraceFilter { slowest_first: true, ..Default::default() });
-        assert_eq!(slow[0].name, "s1");
-        assert_eq!(store.list(&TraceFilter { errors_only: true, ..Default::default() }).len(), 1);
-        assert_eq!(store.list(&TraceFilter { service: Some("b".into()), ..Default::default() }).len(), 1);
+        let mut groups: Vec<Vec<String>> =
+            store.groups().iter().map(|g| g.iter().map(|s| s.span.name.clone()).collect()).collect();
+        groups.sort();
+        assert_eq!(groups, [vec!["s1", "s2"], vec!["s3"]], "grouped by trace");
+        assert!(store.trace([1; 16])[1].failed());
         assert_eq!(store.trace([1; 16]).iter().map(|s| s.span.name.as_str()).collect::<Vec<_>>(), ["s1", "s2"]);
         store.add("c", span(3, 6, None, 40, 41, false));
         assert_eq!(store.len(), 3);
