@@ -74,6 +74,33 @@ fn ingest(c: &mut Criterion) {
     let mut g = c.benchmark_group("statsd_ingest");
     g.throughput(criterion::Throughput::Elements(10));
     g.bench_function("sonde_10_lines", |b| b.iter(|| ingest.ingest(black_box(datagram))));
+
+    // The same with the hub's store on: another thread samples the
+    // registry into a sample store on disk, ten times a second (the hub
+    // does it once a second), among 10,000 other series.
+    let registry = sonde::Registry::new();
+    let stored = sonde_statsd::StatsdIngest::new(registry.clone(), sonde::Buckets::default_seconds()).unwrap();
+    let others: String = (0..10_000).map(|i| format!("other.gauge:{i}|g|#n:{i}\n")).collect();
+    stored.ingest(&others);
+    stored.ingest(datagram);
+    let dir = tempfile::tempdir().unwrap();
+    let store = sonde_hub::store::SampleStore::open(dir.path(), Default::default()).unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = {
+        let (registry, store, stop) = (registry.clone(), store.clone(), stop.clone());
+        std::thread::spawn(move || {
+            let mut t = 0i64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                t += 100;
+                let samples = sonde_dashboard::samples(&registry.snapshot());
+                store.append(t, samples.iter().map(|s| (s.family.as_str(), s.id.as_str(), s.value)));
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        })
+    };
+    g.bench_function("sonde_10_lines_store_sampling", |b| b.iter(|| stored.ingest(black_box(datagram))));
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let _ = sampler.join();
     g.finish();
 }
 

@@ -234,22 +234,6 @@ fn damaged_files_never_stop_the_hub_from_starting() {
 
 const MIB: u64 = 1 << 20;
 
-/// Bytes of the files under `dir`, recursively.
-fn disk_bytes(dir: &std::path::Path) -> u64 {
-    std::fs::read_dir(dir)
-        .map(|entries| {
-            entries
-                .filter_map(Result::ok)
-                .map(|e| match e.metadata() {
-                    Ok(m) if m.is_dir() => disk_bytes(&e.path()),
-                    Ok(m) => m.len(),
-                    Err(_) => 0,
-                })
-                .sum()
-        })
-        .unwrap_or(0)
-}
-
 /// With a three-second retention and a small disk budget, ingest goes on
 /// for ten seconds: nothing older than the retention is served, and the
 /// data directory stays within its budgets all along.
@@ -276,7 +260,7 @@ fn retention_by_time_and_bytes_while_ingest_goes_on() {
             spans += 1;
             assert_eq!(post_json(&otlp, "/v1/traces", &span_json(&format!("{spans:032x}"), "kept")), 200);
         }
-        largest = largest.max(disk_bytes(&data));
+        largest = largest.max(sonde_testkit::disk::bytes_under(&data));
         // Two budgets, plus the logs between their checkpoints and the series list.
         assert!(largest <= 3 * MIB, "the data directory grew to {largest} bytes");
     }
@@ -327,7 +311,7 @@ fn the_byte_budget_holds_while_ingest_goes_on() {
             statsd::send_udp(hub.addr("statsd udp"), chunk);
         }
         assert_eq!(post_json(&otlp, "/v1/traces", &span_json(&format!("{spans:032x}"), &name)), 200);
-        largest = largest.max(disk_bytes(&data));
+        largest = largest.max(sonde_testkit::disk::bytes_under(&data));
         // Two budgets, plus the logs between their checkpoints and the series list.
         assert!(largest <= 3 * MIB, "the data directory grew to {largest} bytes");
     }

@@ -28,6 +28,7 @@
 //! - [`wait`]: [`wait_until`], polling a condition until a deadline.
 
 pub mod alloc;
+pub mod disk;
 pub mod exposition;
 pub mod http;
 pub mod hub;
