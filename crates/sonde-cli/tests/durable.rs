@@ -82,6 +82,8 @@ fn a_restart_keeps_history_traces_and_events_and_a_second_hub_is_refused() {
     let trace = "5b8efff798038103d269b633813fc60c";
     assert_eq!(post_json(&otlp, "/v1/traces", &span_json(trace, "checkout")), 200);
     assert_eq!(post_json(&otlp, "/v1/logs", &log_json("volume check failed")), 200);
+    let gauge = r#"{"resourceMetrics":[{"scopeMetrics":[{"metrics":[{"name":"durable.otlp","gauge":{"dataPoints":[{"asInt":42}]}}]}]}]}"#;
+    assert_eq!(post_json(&otlp, "/v1/metrics", gauge), 200);
     let before = poll_until(Duration::from_secs(20), || {
         let n = history_points(&api, "durable_depth");
         (n >= 5).then_some(n)
@@ -103,6 +105,13 @@ fn a_restart_keeps_history_traces_and_events_and_a_second_hub_is_refused() {
     let hub = serve(&data, &config);
     let api = hub.addr("metrics").to_owned();
     assert!(history_points_until(&api, "durable_depth", stopped_at) >= before, "the history is back");
+    // The OTLP metric's history too (its id carries the sender's job label).
+    let ids = get_json(&api, "/api/history/ids?family=durable_otlp");
+    let id = ids["ids"][0].as_str().unwrap_or_else(|| panic!("the OTLP gauge has history: {ids}")).to_owned();
+    let path =
+        format!("/api/history?id={}&start={}&end={stopped_at}&step=200", http::escape(&id), stopped_at - 300_000);
+    let otlp_history = get_json(&api, &path);
+    assert!(otlp_history["v"].as_array().unwrap().iter().any(|v| v.as_f64() == Some(42.0)), "{otlp_history}");
     let traces = get_json(&api, "/api/traces");
     assert_eq!(traces["traces"][0]["trace_id"], trace, "{traces}");
     assert_eq!(traces["traces"][0]["name"], "checkout");
@@ -185,6 +194,7 @@ fn a_sigkill_loses_nothing_that_was_acknowledged() {
         }
     }
     eprintln!("{} acknowledged before SIGKILL after {wait} ms; restarted in {recovery:?}", acked.len());
+    assert!(recovery < Duration::from_secs(10), "serving again took {recovery:?} (target 10 s)");
     let ids = get_json(&api, "/api/history/ids?family=kill_progress");
     let id = ids["ids"][0].as_str().unwrap_or_else(|| panic!("the gauge has history: {ids}")).to_owned();
     let since = now_ms() - 60_000;

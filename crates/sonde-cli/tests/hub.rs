@@ -141,6 +141,9 @@ fn bad_input_is_refused_counted_and_survived() {
     let rejected = &reply["partialSuccess"]["rejectedSpans"];
     let rejected = rejected.as_i64().or_else(|| rejected.as_str().and_then(|s| s.parse().ok()));
     assert_eq!((status, rejected), (200, Some(1)), "{reply}");
+    // The message names the counter that holds the refusal.
+    let message = reply["partialSuccess"]["errorMessage"].as_str().unwrap_or_default().to_owned();
+    assert!(message.contains("sonde_hub_rejected_total{signal=\"traces\"}"), "{message}");
 
     // A flood of new label values stops at the cardinality limit.
     let points: Vec<String> = (0..20_000)
