@@ -21,8 +21,8 @@ mkdir -p test-artifacts
 
 # name | files (space-separated globs) | test packages
 groups=(
-  "core|crates/sonde/src/encode/** crates/sonde/src/labels/** crates/sonde/src/trace/propagation/** crates/sonde/src/trace/trace_state.rs|sonde sonde-prometheus"
-  "statsd|crates/sonde-statsd/src/parse.rs crates/sonde-statsd/src/line.rs|sonde-statsd"
+  "core|crates/sonde/src/encode/** crates/sonde/src/labels/** crates/sonde/src/trace/propagation/** crates/sonde/src/trace/trace_state.rs crates/sonde/src/ingest.rs|sonde sonde-prometheus"
+  "statsd|crates/sonde-statsd/src/parse/** crates/sonde-statsd/src/line.rs|sonde-statsd"
   "check|crates/sonde-check/src/**|sonde-check"
 )
 

@@ -175,7 +175,7 @@ mod tests {
         assert_eq!(table.target("x", 1, &none, |_| Ok(7)).map(|t| t.0), Ok(7), "another kind is another entry");
         assert_eq!(table.target("x", 0, &[("c", "1")], |_| Ok(3)), Err(Refusal::LabelMismatch));
         assert_eq!(table.target("y", 0, &none, |_| Ok(4)), Err(Refusal::TooManyMetrics));
-        assert_eq!((table.get("x", 1), table.get("y", 0), table.len()), (Some(7), None, 2));
+        assert_eq!((table.get("x", 1), table.get("y", 0), table.len(), table.is_empty()), (Some(7), None, 2, false));
         let fresh: IngestTable<u8, u32> = IngestTable::new(5);
         assert_eq!(fresh.target("z", 0, &none, |_| Err(Refusal::NameConflict)), Err(Refusal::NameConflict));
         assert!(fresh.is_empty(), "a refused declaration takes no place");

@@ -2,7 +2,8 @@
 //! hub keeps them, against redb, the alternative considered), sampling
 //! 100,000 series into the sample store (time per tick, bytes per sample),
 //! and `sonde serve` on a data directory holding a day of history of
-//! 100,000 series (resident memory, and the restart after a SIGKILL).
+//! 100,000 series and a gibibyte of spans (resident memory, and the
+//! restart after a SIGKILL).
 //!
 //! ```sh
 //! cargo build --release -p sonde-cli
@@ -227,10 +228,27 @@ fn day_of_history(data: &std::path::Path) -> u64 {
     bytes // dropped without a seal: the log holds the last ticks
 }
 
+/// A gibibyte of spans in the data directory's records database.
+fn gibibyte_of_spans(data: &std::path::Path) {
+    let (store, _) = RecordStore::open(data, Fsync::Never, Duration::from_secs(7 * 86_400), 4 << 30).unwrap();
+    let started = Instant::now();
+    let mut n = 0;
+    while std::fs::metadata(data.join("records.db")).map_or(0, |m| m.len()) < 1 << 30 {
+        let batch: Vec<Arc<StoredSpan>> = (n..n + 10_000).map(span).collect();
+        for chunk in batch.chunks(PER_REQUEST) {
+            store.insert_spans(chunk).unwrap();
+        }
+        store.checkpoint().unwrap();
+        n += 10_000;
+    }
+    println!("a gibibyte of spans: {n} spans written in {:.0} s", started.elapsed().as_secs_f64());
+}
+
 fn day(sonde: &str) {
     let scratch = tempfile::tempdir().unwrap();
     let data = scratch.path().join("data");
     day_of_history(&data);
+    gibibyte_of_spans(&data);
     let config = scratch.path().join("hub.toml");
     std::fs::write(&config, "[hub]\nsample_interval = \"10s\"\n").unwrap();
     let (d, c) = (data.to_str().unwrap(), config.to_str().unwrap());

@@ -182,6 +182,11 @@ mod tests {
             }
         );
         // The lengths are in bytes, and the text may hold `|`.
+        // An event exactly as long as a line may be is an event.
+        let text = "t".repeat(super::super::MAX_LINE - "_e{1,4084}:a|".len());
+        let line = format!("_e{{1,{}}}:a|{text}", text.len());
+        assert_eq!(line.len(), super::super::MAX_LINE);
+        assert!(matches!(parse_item(&line), Ok(Item::Event(_))), "{}", line.len());
         let Ok(Item::Event(e)) = parse_item("_e{6,5}:héllo|a|b|c") else { panic!("an event") };
         assert_eq!((e.title, e.text, e.priority, e.alert_type), ("héllo", "a|b|c", "normal", "info"));
         for bad in [
@@ -221,6 +226,15 @@ mod tests {
         assert_eq!(c.status.number(), 2);
         let Ok(Item::ServiceCheck(c)) = parse_item("_sc|ok|0") else { panic!("a check") };
         assert_eq!((c.status, c.tags.len(), c.message), (CheckStatus::Ok, 0, None));
+        for (line, status) in [("_sc|a|1", CheckStatus::Warning), ("_sc|a|3", CheckStatus::Unknown)] {
+            let Ok(Item::ServiceCheck(c)) = parse_item(line) else { panic!("{line}") };
+            assert_eq!(c.status, status, "{line}");
+        }
+        // Names as long as a metric's may be, no longer, and without control characters.
+        let longest = "n".repeat(super::super::MAX_NAME);
+        assert!(parse_item(&format!("_sc|{longest}|0")).is_ok());
+        assert_eq!(parse_item(&format!("_sc|{longest}n|0")), Err(Reject::BadServiceCheck));
+        assert_eq!(parse_item("_sc|a\u{7}b|0"), Err(Reject::BadServiceCheck));
         for bad in ["_sc|x|4", "_sc||0", "_sc|x", "_sc|x|0|d:soon", "_sc|x|0|#a,,b"] {
             assert!(parse_item(bad).is_err(), "{bad}");
         }
