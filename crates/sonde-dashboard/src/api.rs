@@ -21,12 +21,10 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use sonde::events::Severity;
 use sonde::trace::TraceId;
-
-use crate::TraceFilter;
 use sonde::Snapshot;
 
 use crate::samples::family_samples;
-use crate::{Dashboard, Limits};
+use crate::{Dashboard, Limits, TraceFilter};
 
 fn bad_request(message: &str) -> Response {
     (StatusCode::BAD_REQUEST, Json(json!({ "error": message }))).into_response()
@@ -248,9 +246,7 @@ pub(crate) async fn history_ids(
         Ok(q) => q,
         Err(r) => return *r,
     };
-    // The dashboard's own history only follows the series the source holds now.
-    let ids = if d.0.source.keeps_history() { d.0.source.history_ids(&q.family, 1000) } else { Vec::new() };
-    Json(json!({ "ids": ids })).into_response()
+    Json(json!({ "ids": d.0.source.history_ids(&q.family, 1000) })).into_response()
 }
 
 pub(crate) async fn views(State(d): State<Dashboard>) -> Json<Value> {

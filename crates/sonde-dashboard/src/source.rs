@@ -109,7 +109,8 @@ pub trait DataSource: Send + Sync + 'static {
         crate::Points::default()
     }
     /// The ids of `family`'s series that have history, current or not (at
-    /// most `limit`; only asked when [`DataSource::keeps_history`]).
+    /// most `limit`; none by default: the dashboard's own history only
+    /// follows the series the source holds now).
     fn history_ids(&self, _family: &str, _limit: usize) -> Vec<String> {
         Vec::new()
     }

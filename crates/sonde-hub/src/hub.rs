@@ -141,9 +141,7 @@ impl Hub {
             fsync: options.store.fsync,
         };
         let forwarding = Forwarding::start(otlp.as_ref(), remote_write, &registry, &forward_options)?;
-        let tick_limit = options.store.interval * 3 + Duration::from_secs(1);
-        let ticks = keeping.ticks.clone();
-        let state = HubState::new(&registry, limits.clone(), otlp.as_ref(), &forwarding, ticks, tick_limit)?;
+        let state = HubState::new(&registry, limits.clone(), &forwarding, keeping.ticks.clone())?;
         keeping.persist(state.traces(), state.events(), &registry)?;
         keeping.start_sampling(registry.clone())?;
         let source = HubSource::new(
@@ -333,9 +331,8 @@ impl Hub {
         }
         // What remains is split between the forwarders and the exporters.
         let unhanded = self.state.shutdown(left().mul_f64(0.2));
-        let forwarded = self.forwarding.take().map(|f| f.stop(left().mul_f64(0.7))).unwrap_or_default();
-        let undelivered =
-            DropReport { spans: forwarded.spans, events: forwarded.events + unhanded, on_disk: forwarded.on_disk };
+        let mut undelivered = self.forwarding.take().map(|f| f.stop(left().mul_f64(0.7))).unwrap_or_default();
+        undelivered.events += unhanded;
         let _ = self.pipeline.shutdown(left());
         self.keeping.close();
         self.runtime.shutdown_timeout(Duration::from_millis(100));

@@ -25,20 +25,23 @@ const MAINTAIN_EVERY: Duration = Duration::from_secs(60);
 pub(crate) struct Ticks {
     started: std::sync::atomic::AtomicU64,
     written: tokio::sync::watch::Sender<u64>,
+    /// The longest wait: three sampling intervals and a second.
+    limit: Duration,
 }
 
 impl Ticks {
-    fn new() -> Self {
-        Self { started: Default::default(), written: tokio::sync::watch::Sender::new(0) }
+    fn new(interval: Duration) -> Self {
+        let limit = interval * 3 + Duration::from_secs(1);
+        Self { started: Default::default(), written: tokio::sync::watch::Sender::new(0), limit }
     }
 
-    /// Waits (at most `limit`) until a tick that started after this call
-    /// has been written: what the registry held when called is then in the
-    /// log. False when the limit passed first.
-    pub(crate) async fn written_after_now(&self, limit: Duration) -> bool {
+    /// Waits (at most a few intervals) until a tick that started after
+    /// this call has been written: what the registry held when called is
+    /// then in the log. False when the limit passed first.
+    pub(crate) async fn written_after_now(&self) -> bool {
         let target = self.started.load(std::sync::atomic::Ordering::SeqCst) + 1;
         let mut written = self.written.subscribe();
-        tokio::time::timeout(limit, written.wait_for(|w| *w >= target)).await.is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(self.limit, written.wait_for(|w| *w >= target)).await.is_ok_and(|r| r.is_ok())
     }
 }
 
@@ -102,7 +105,7 @@ impl Keeping {
         }
         Ok(Self {
             samples,
-            ticks: Some(Arc::new(Ticks::new())),
+            ticks: Some(Arc::new(Ticks::new(options.interval))),
             records: Some(records),
             sampling: true,
             _dir: Some(dir),

@@ -17,7 +17,7 @@ use sonde_otlp::proto::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use sonde_otlp::receive::{events_from, limit_log_record, limit_span, BodyError, MetricIngest, TraceStore, Trimmed};
-use sonde_otlp::{Otlp, Signal};
+use sonde_otlp::Signal;
 
 use crate::decode::Decoder;
 use crate::forward::{Destination, Forwarding};
@@ -179,32 +179,26 @@ struct Inner {
     trimmed: Family<Counter>,
     /// The sampler's progress, when metric answers wait for the sample log.
     ticks: Option<Arc<Ticks>>,
-    /// How long an answer waits for it at most.
-    tick_limit: Duration,
 }
 
 impl HubState {
-    /// A hub folding metrics into `registry` within `limits` (an OTLP metrics
-    /// answer waits for `ticks`, the sampler writing them, at most
-    /// `tick_limit`); with `otlp`,
-    /// received spans and events are queued for forwarding there
-    /// (`forwarding`'s destinations; metrics go through its periodic
-    /// snapshots of the registry).
+    /// A hub folding metrics into `registry` within `limits` (an OTLP
+    /// metrics answer waits for `ticks`, the sampler writing them); received
+    /// spans and events are queued in `forwarding`'s destinations when it
+    /// has them (metrics go through its periodic snapshots of the registry).
     pub(crate) fn new(
         registry: &Registry,
         limits: Limits,
-        otlp: Option<&Otlp>,
         forwarding: &Forwarding,
         ticks: Option<Arc<Ticks>>,
-        tick_limit: Duration,
     ) -> Result<Self, crate::Error> {
         let traces = TraceStore::new(limits.trace_spans, limits.trace_bytes);
         traces.register_metrics(registry)?;
         let mut events = EventLog::builder().retention(limits.event_count).retention_bytes(limits.event_bytes);
-        if let Some(logs) = otlp.and_then(|o| forwarding.log_exporter(o)) {
+        if let Some(logs) = forwarding.log_exporter() {
             events = events.exporter(logs, BatchOptions { delay: Duration::from_secs(1), ..BatchOptions::default() });
         }
-        let forward = forwarding.traces().cloned();
+        let forward = forwarding.traces();
         let events = events.build();
         events.register_metrics(registry)?;
         let received = registry
@@ -237,7 +231,6 @@ impl HubState {
             rejected,
             trimmed,
             ticks,
-            tick_limit,
         })))
     }
 
@@ -303,7 +296,7 @@ impl HubState {
         // Metric points live in the registry until the sampler writes them:
         // the answer waits for that (at most a few intervals).
         if let (Signal::Metrics, Some(ticks)) = (R::SIGNAL, &self.0.ticks) {
-            if !ticks.written_after_now(self.0.tick_limit).await {
+            if !ticks.written_after_now().await {
                 self.reject("metrics", Refused::AnsweredBeforeSampled, 1);
             }
         }

@@ -64,9 +64,7 @@ use std::time::Duration;
 pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
 pub use encode::{log_record, logs_request, traces_request, MetricEncoder, TraceEncoder};
 pub use error::Error;
-pub use exporter::{
-    ForwardDropReason, ForwardReport, Forwarder, OtlpLogExporter, OtlpMetricExporter, OtlpSender, OtlpSpanExporter,
-};
+pub use exporter::{OtlpLogExporter, OtlpMetricExporter, OtlpSender, OtlpSpanExporter};
 /// The official generated OTLP types, re-exported.
 pub use opentelemetry_proto::tonic as proto;
 pub use transport::ExportRequest;
@@ -173,22 +171,6 @@ impl Otlp {
         // One attempt per send: the caller's queue is the retry loop.
         let once = RetryPolicy { attempts: 0, ..self.options.retry_policy() };
         Ok(OtlpSender { client: Client::new(signal, self.options.resolve(signal)?, once)? })
-    }
-
-    /// Forwards received span requests here through a queue holding at
-    /// most `max_bytes` (a hub passing traces on), with its counts
-    /// registered in `registry` (see [`Forwarder`]).
-    ///
-    /// # Errors
-    ///
-    /// [`Error`] when the transport cannot be set up, or the registry's error when a forwarder self-metric
-    /// name is taken by another kind.
-    pub fn trace_forwarder(
-        &self,
-        max_bytes: usize,
-        registry: &Registry,
-    ) -> Result<Forwarder<proto::collector::trace::v1::ExportTraceServiceRequest>, Error> {
-        Forwarder::start(self.client(Signal::Traces)?, max_bytes, "spans", registry)
     }
 
     /// A batch span processor exporting here, with its queue and export

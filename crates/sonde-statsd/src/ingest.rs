@@ -159,7 +159,7 @@ impl StatsdIngest {
         let name = sonde::sanitize_metric_name(c.name);
         let help =
             || format!("DogStatsD service check {}: 0 ok, 1 warning, 2 critical, 3 unknown.", c.name.escape_default());
-        let (values, target) = self.target(name, Kind::Gauge, &tags, help)?;
+        let (values, target) = self.target(&name, Kind::Gauge, &tags, help)?;
         match target {
             Target::Gauge(f) => f.with(&values).set(f64::from(c.status.number())),
             _ => return Err(Refusal::NameConflict),
@@ -185,13 +185,13 @@ impl StatsdIngest {
     /// and the label values of `tags` in its order.
     fn target<'t>(
         &self,
-        name: String,
+        name: &str,
         kind: Kind,
         tags: &'t [(String, std::borrow::Cow<'t, str>)],
         help: impl FnOnce() -> String,
     ) -> Result<(Vec<&'t str>, Target), Refusal> {
-        let declare = |names: &[String]| self.declare(&name, kind, names, &help()).map_err(|_| Refusal::NameConflict);
-        let (target, values) = self.targets.target(&name, kind, tags, declare)?;
+        let declare = |names: &[String]| self.declare(name, kind, names, &help()).map_err(|_| Refusal::NameConflict);
+        let (target, values) = self.targets.target(name, kind, tags, declare)?;
         Ok((values, target))
     }
 
@@ -222,7 +222,7 @@ impl StatsdIngest {
             };
             format!("StatsD {what} {}, received without a description.", line.name.escape_default())
         };
-        let (values, target) = self.target(name.clone(), kind, &tags, help)?;
+        let (values, target) = self.target(&name, kind, &tags, help)?;
         let target = &target;
         let scale = 1.0 / line.rate;
         match (target, line.value) {

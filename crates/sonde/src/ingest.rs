@@ -91,13 +91,14 @@ impl std::error::Error for Refusal {}
 /// them). At most `max` names.
 pub struct IngestTable<K, T> {
     max: usize,
-    entries: Mutex<HashMap<(String, K), Declared<T>>>,
+    /// By kind, then name (so a lookup borrows the name it is given).
+    entries: Mutex<HashMap<K, HashMap<String, Declared<T>>>>,
 }
 
 /// One declared family: its label names and the receiver's handle.
 type Declared<T> = (Vec<String>, T);
 
-impl<K: Eq + Hash, T: Clone> IngestTable<K, T> {
+impl<K: Eq + Hash + Copy, T: Clone> IngestTable<K, T> {
     /// An empty table of at most `max` names.
     pub fn new(max: usize) -> Self {
         Self { max, entries: Mutex::new(HashMap::new()) }
@@ -121,18 +122,15 @@ impl<K: Eq + Hash, T: Clone> IngestTable<K, T> {
         declare: impl FnOnce(&[String]) -> Result<T, Refusal>,
     ) -> Result<(T, Vec<&'l str>), Refusal> {
         let mut entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        let key = (name.to_owned(), kind);
-        let (declared, target) = match entries.get(&key) {
-            Some(found) => found,
-            None => {
-                if entries.len() >= self.max {
-                    return Err(Refusal::TooManyMetrics);
-                }
-                let names: Vec<String> = labels.iter().map(|(n, _)| n.as_ref().to_owned()).collect();
-                let target = declare(&names)?;
-                entries.entry(key).or_insert((names, target))
+        if !entries.get(&kind).is_some_and(|of_kind| of_kind.contains_key(name)) {
+            if entries.values().map(HashMap::len).sum::<usize>() >= self.max {
+                return Err(Refusal::TooManyMetrics);
             }
-        };
+            let names: Vec<String> = labels.iter().map(|(n, _)| n.as_ref().to_owned()).collect();
+            let target = declare(&names)?;
+            entries.entry(kind).or_default().insert(name.to_owned(), (names, target));
+        }
+        let (declared, target) = &entries[&kind][name];
         if labels.iter().any(|(n, _)| !declared.iter().any(|d| d == n.as_ref())) {
             return Err(Refusal::LabelMismatch);
         }
@@ -146,12 +144,12 @@ impl<K: Eq + Hash, T: Clone> IngestTable<K, T> {
     /// The family `name` of `kind`, if declared.
     pub fn get(&self, name: &str, kind: K) -> Option<T> {
         let entries = self.entries.lock().unwrap_or_else(|p| p.into_inner());
-        entries.get(&(name.to_owned(), kind)).map(|(_, t)| t.clone())
+        entries.get(&kind)?.get(name).map(|(_, t)| t.clone())
     }
 
     /// How many names are declared.
     pub fn len(&self) -> usize {
-        self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).values().map(HashMap::len).sum()
     }
 
     /// Whether none is.

@@ -24,13 +24,34 @@ use sonde_otlp::{Otlp, OtlpSender, Signal};
 use sonde_remote_write::RemoteWriteExporter;
 
 use crate::store::Fsync;
-use crate::Error;
+use crate::{DropReport, Error};
 use spool::Spool;
 
 /// The first wait after a failed send; it doubles up to [`MAX_BACKOFF`].
 const FIRST_BACKOFF: Duration = Duration::from_millis(250);
 /// The longest wait between tries while the downstream is down.
 const MAX_BACKOFF: Duration = Duration::from_secs(15);
+
+/// The destinations, each with its queue and sending thread.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Route {
+    OtlpTraces,
+    OtlpLogs,
+    OtlpMetrics,
+    RemoteWrite,
+}
+
+impl Route {
+    /// The `destination` label and the queue's directory name.
+    fn name(self) -> &'static str {
+        match self {
+            Self::OtlpTraces => "otlp_traces",
+            Self::OtlpLogs => "otlp_logs",
+            Self::OtlpMetrics => "otlp_metrics",
+            Self::RemoteWrite => "remote_write",
+        }
+    }
+}
 
 /// Where a destination sends.
 enum Downstream {
@@ -61,7 +82,7 @@ struct Counts {
 
 /// One queue and what it reports.
 pub(crate) struct Destination {
-    name: &'static str,
+    route: Route,
     spool: Spool,
     counts: Counts,
 }
@@ -78,7 +99,7 @@ impl Destination {
 
     fn drop_items(&self, reason: &str, n: u64) {
         if n > 0 {
-            self.counts.dropped.with(&[self.name, reason]).inc_by(n);
+            self.counts.dropped.with(&[self.route.name(), reason]).inc_by(n);
         }
     }
 
@@ -133,6 +154,7 @@ fn send_loop(dest: &Destination, downstream: &Downstream, stop: &Stop) {
             return;
         }
         let (pending, unreadable) = dest.spool.next(Duration::from_millis(250));
+        dest.spool.sync_if_due();
         dest.drop_items("io", unreadable);
         dest.refresh();
         let Some(pending) = pending else {
@@ -149,7 +171,7 @@ fn send_loop(dest: &Destination, downstream: &Downstream, stop: &Stop) {
                 backoff = FIRST_BACKOFF;
             }
             Err((true, why)) => {
-                log::debug!(target: "sonde::hub", "forward {}: {why}; trying again in {backoff:?}", dest.name);
+                log::debug!(target: "sonde::hub", "forward {}: {why}; trying again in {backoff:?}", dest.route.name());
                 dest.counts.retries.inc();
                 if stop.wait(backoff) {
                     return;
@@ -157,7 +179,7 @@ fn send_loop(dest: &Destination, downstream: &Downstream, stop: &Stop) {
                 backoff = (backoff * 2).min(MAX_BACKOFF);
             }
             Err((false, why)) => {
-                log::warn!(target: "sonde::hub", "forward {}: refused for good, dropped: {why}", dest.name);
+                log::warn!(target: "sonde::hub", "forward {}: refused for good, dropped: {why}", dest.route.name());
                 if dest.spool.ack(pending.seq) {
                     dest.drop_items("refused", pending.items);
                 }
@@ -178,7 +200,7 @@ struct SnapshotEncoder {
 
 impl Exporter for SnapshotEncoder {
     fn name(&self) -> &str {
-        self.dest.name
+        self.dest.route.name()
     }
 
     fn export(&self, snapshot: &Snapshot) -> Result<(), sonde_export::Error> {
@@ -213,21 +235,10 @@ pub(crate) struct ForwardOptions<'a> {
     pub(crate) fsync: Fsync,
 }
 
-/// What a stop left.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct Left {
-    /// Spans not delivered: dropped (in memory) or waiting on disk.
-    pub(crate) spans: u64,
-    /// Events, likewise.
-    pub(crate) events: u64,
-    /// Whether what was left waits on disk for the next start.
-    pub(crate) on_disk: bool,
-}
-
 /// The running destinations.
 pub(crate) struct Forwarding {
-    traces: Option<Arc<Destination>>,
-    logs: Option<Arc<Destination>>,
+    /// The resource OTLP log requests carry.
+    resource: Vec<(String, String)>,
     periodic: Vec<PeriodicExporter>,
     destinations: Vec<Arc<Destination>>,
     threads: Vec<JoinHandle<()>>,
@@ -284,23 +295,24 @@ impl Forwarding {
         registry: &Registry,
         options: &ForwardOptions<'_>,
     ) -> Result<Self, Error> {
-        let mut planned: Vec<(&'static str, Downstream)> = Vec::new();
+        let mut planned: Vec<(Route, Downstream)> = Vec::new();
         if let Some(o) = otlp {
-            for (name, signal) in
-                [("otlp_traces", Signal::Traces), ("otlp_logs", Signal::Logs), ("otlp_metrics", Signal::Metrics)]
-            {
+            for (route, signal) in [
+                (Route::OtlpTraces, Signal::Traces),
+                (Route::OtlpLogs, Signal::Logs),
+                (Route::OtlpMetrics, Signal::Metrics),
+            ] {
                 let sender = o.sender(signal)?;
                 sender.register_metrics(registry, "sonde_otlp_forward")?;
-                planned.push((name, Downstream::Otlp(Box::new(sender))));
+                planned.push((route, Downstream::Otlp(Box::new(sender))));
             }
         }
         let remote_write = remote_write.map(|(e, every)| (Arc::new(e), every));
         if let Some((r, _)) = &remote_write {
-            planned.push(("remote_write", Downstream::RemoteWrite(r.clone())));
+            planned.push((Route::RemoteWrite, Downstream::RemoteWrite(r.clone())));
         }
         let mut forwarding = Self {
-            traces: None,
-            logs: None,
+            resource: otlp.map(|o| o.resource().to_vec()).unwrap_or_default(),
             periodic: Vec::new(),
             destinations: Vec::new(),
             threads: Vec::new(),
@@ -308,7 +320,8 @@ impl Forwarding {
             on_disk: options.dir.is_some(),
         };
         let budget = options.budget / planned.len().max(1) as u64;
-        for (name, downstream) in planned {
+        for (route, downstream) in planned {
+            let name = route.name();
             let spool = match options.dir {
                 None => Spool::in_memory(budget),
                 Some(dir) => {
@@ -324,7 +337,7 @@ impl Forwarding {
                     spool
                 }
             };
-            let dest = Arc::new(Destination { name, spool, counts: counts(registry, name)? });
+            let dest = Arc::new(Destination { route, spool, counts: counts(registry, name)? });
             dest.refresh();
             let (worker, stop) = (dest.clone(), forwarding.stop.clone());
             forwarding.threads.push(
@@ -332,21 +345,15 @@ impl Forwarding {
                     .name(format!("sonde-forward-{name}"))
                     .spawn(move || send_loop(&worker, &downstream, &stop))?,
             );
-            match name {
-                "otlp_traces" => forwarding.traces = Some(dest.clone()),
-                "otlp_logs" => forwarding.logs = Some(dest.clone()),
-                _ => {}
-            }
             forwarding.destinations.push(dest);
         }
-        let find = |name: &str| forwarding.destinations.iter().find(|d| d.name == name).cloned();
         let mut encoders: Vec<(SnapshotEncoder, Duration)> = Vec::new();
-        if let (Some(o), Some(dest)) = (otlp, find("otlp_metrics")) {
+        if let (Some(o), Some(dest)) = (otlp, forwarding.destination(Route::OtlpMetrics)) {
             let encoder = o.metric_encoder();
             let encode = move |s: &Snapshot| vec![(encoder.encode_to_vec(s), s.series_count() as u64)];
             encoders.push((SnapshotEncoder { dest, encode: Box::new(encode) }, o.metric_interval()));
         }
-        if let (Some((r, every)), Some(dest)) = (remote_write, find("remote_write")) {
+        if let (Some((r, every)), Some(dest)) = (remote_write, forwarding.destination(Route::RemoteWrite)) {
             let encode = move |s: &Snapshot| r.bodies(s);
             encoders.push((SnapshotEncoder { dest, encode: Box::new(encode) }, every));
         }
@@ -361,15 +368,19 @@ impl Forwarding {
         Ok(forwarding)
     }
 
+    fn destination(&self, route: Route) -> Option<Arc<Destination>> {
+        self.destinations.iter().find(|d| d.route == route).cloned()
+    }
+
     /// The spans destination, when forwarding over OTLP.
-    pub(crate) fn traces(&self) -> Option<&Arc<Destination>> {
-        self.traces.as_ref()
+    pub(crate) fn traces(&self) -> Option<Arc<Destination>> {
+        self.destination(Route::OtlpTraces)
     }
 
     /// An event exporter into the logs destination, when forwarding over OTLP.
-    pub(crate) fn log_exporter(&self, otlp: &Otlp) -> Option<impl EventExporter + 'static> {
-        let dest = self.logs.clone()?;
-        Some(LogEncoder { dest, resource: otlp.resource().to_vec() })
+    pub(crate) fn log_exporter(&self) -> Option<impl EventExporter + 'static> {
+        let dest = self.destination(Route::OtlpLogs)?;
+        Some(LogEncoder { dest, resource: self.resource.clone() })
     }
 
     /// Flushes every queue to stable storage.
@@ -382,7 +393,7 @@ impl Forwarding {
     /// Queues a last snapshot, then sends what is queued for at most
     /// `timeout`. What is left waits on disk for the next start or, in
     /// memory, is dropped and counted (`shutdown`).
-    pub(crate) fn stop(mut self, timeout: Duration) -> Left {
+    pub(crate) fn stop(mut self, timeout: Duration) -> DropReport {
         let deadline = Instant::now() + timeout;
         for p in self.periodic.drain(..) {
             let _ = p.stop(timeout / 4);
@@ -400,16 +411,16 @@ impl Forwarding {
             } // else stuck in a send: left to end on its own
         }
         self.sync();
-        let mut left = Left { on_disk: self.on_disk, ..Left::default() };
+        let mut left = DropReport { on_disk: self.on_disk, ..DropReport::default() };
         for d in &self.destinations {
             let n = if self.on_disk { d.depth() } else { d.spool.abandon() };
             if !self.on_disk {
                 d.drop_items("shutdown", n);
             }
-            match d.name {
-                "otlp_traces" => left.spans = n,
-                "otlp_logs" => left.events = n,
-                _ => {}
+            match d.route {
+                Route::OtlpTraces => left.spans = n,
+                Route::OtlpLogs => left.events = n,
+                Route::OtlpMetrics | Route::RemoteWrite => {}
             }
             d.refresh();
         }

@@ -11,7 +11,8 @@
 //! cursor; a damaged cursor resumes at the oldest segment.
 //!
 //! When a new request would pass the budget, the oldest requests are
-//! dropped (whole segments on disk) and their items counted.
+//! dropped, their items counted, and the cursor moved past them (a
+//! segment goes once nothing in it is left).
 
 use std::collections::VecDeque;
 use std::fs::{self, File, OpenOptions};
@@ -21,7 +22,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crate::store::frame::{framed, FramedFile};
+use crate::store::frame::{self, framed, FramedFile};
 use crate::store::Fsync;
 
 /// A segment file is closed and a new one started past a sixteenth of the
@@ -90,8 +91,12 @@ struct Disk {
     segment_bytes: u64,
     /// The head segment's read handle.
     reader: Option<(u64, File)>,
+    /// The `cursor` file, rewritten in place.
+    cursor: File,
     fsync: Fsync,
     last_sync: Instant,
+    /// Appended to since the last sync.
+    dirty: bool,
 }
 
 struct State {
@@ -118,25 +123,21 @@ fn segment_path(dir: &Path, n: u64) -> PathBuf {
     dir.join(format!("{n:016}.spool"))
 }
 
+/// The cursor: the segment and offset of the first request not delivered,
+/// as one checksummed record (a torn write fails its checksum, and the
+/// queue resumes at the oldest segment: more sent again, nothing lost).
 fn read_cursor(dir: &Path) -> Option<(u64, u64)> {
     let bytes = fs::read(dir.join("cursor")).ok()?;
-    let (body, crc) = bytes.split_at_checked(16)?;
-    if crc.len() != 4 || crc32fast::hash(body).to_le_bytes() != crc {
-        return None;
-    }
-    let segment = u64::from_le_bytes(body[..8].try_into().ok()?);
-    let offset = u64::from_le_bytes(body[8..].try_into().ok()?);
-    Some((segment, offset))
+    let (segment, offset) = frame::payload(&bytes)?.split_at_checked(8)?;
+    Some((u64::from_le_bytes(segment.try_into().ok()?), u64::from_le_bytes(offset.try_into().ok()?)))
 }
 
-fn write_cursor(dir: &Path, segment: u64, offset: u64) -> io::Result<()> {
-    let mut bytes = Vec::with_capacity(20);
-    bytes.extend_from_slice(&segment.to_le_bytes());
-    bytes.extend_from_slice(&offset.to_le_bytes());
-    bytes.extend_from_slice(&crc32fast::hash(&bytes).to_le_bytes());
-    // One small write in place: a torn one fails its checksum and resumes
-    // at the oldest segment (more sent again, nothing lost).
-    let file = OpenOptions::new().write(true).create(true).truncate(false).open(dir.join("cursor"))?;
+fn write_cursor(file: &File, (segment, offset): (u64, u64)) -> io::Result<()> {
+    let mut bytes = Vec::with_capacity(24);
+    framed(&mut bytes, |out| {
+        out.extend_from_slice(&segment.to_le_bytes());
+        out.extend_from_slice(&offset.to_le_bytes());
+    });
     file.write_all_at(&bytes, 0)
 }
 
@@ -212,8 +213,10 @@ impl Spool {
             segments,
             segment_bytes: (budget / 16).clamp(SEGMENT_BYTES.0, SEGMENT_BYTES.1),
             reader: None,
+            cursor: OpenOptions::new().write(true).create(true).truncate(false).open(dir.join("cursor"))?,
             fsync,
             last_sync: Instant::now(),
+            dirty: false,
         };
         let next_seq = entries.len() as u64;
         let state = State { items: recovery.items, entries, next_seq, bytes, disk: Some(disk) };
@@ -245,14 +248,14 @@ impl Spool {
         if let (Some(d), true) = (disk.as_mut(), dropped.budget > 0) {
             // The cursor moves past what was dropped, so a restart does not bring it back.
             let next = entries.front().map_or((d.active.0, d.active.2), |e| (e.segment, e.offset));
-            if let Err(e) = d.advance(Some(next), 0, 0) {
+            if let Err(e) = d.advance(next) {
                 log::warn!(target: "sonde::hub", "forward queue {}: cannot move the cursor: {e}", d.dir.display());
             }
         }
         let time_ms = now_ms();
         let (segment, offset) = match disk {
             None => (0, 0),
-            Some(d) => match d.append(body, items, time_ms, entries) {
+            Some(d) => match d.append(body, items, time_ms) {
                 Ok(at) => at,
                 Err(e) => {
                     log::warn!(target: "sonde::hub", "forward queue {}: cannot write: {e}", d.dir.display());
@@ -319,8 +322,8 @@ impl Spool {
         *bytes -= done.len;
         *items -= done.items;
         if let Some(d) = disk {
-            let next = entries.front().map(|e| (e.segment, e.offset));
-            if let Err(e) = d.advance(next, done.segment, done.offset + done.len) {
+            let next = entries.front().map_or((done.segment, done.offset + done.len), |e| (e.segment, e.offset));
+            if let Err(e) = d.advance(next) {
                 log::warn!(target: "sonde::hub", "forward queue {}: cannot move the cursor: {e}", d.dir.display());
             }
         }
@@ -338,8 +341,19 @@ impl Spool {
     /// Flushes the active segment to stable storage.
     pub(crate) fn sync(&self) {
         if let Some(d) = &mut self.lock().disk {
-            let _ = d.active.1.sync();
-            d.last_sync = Instant::now();
+            let _ = d.sync();
+        }
+    }
+
+    /// Flushes when `fsync = "interval"` and the interval has passed since
+    /// the last flush, with something appended since (the sending thread
+    /// calls it as it wakes, so the last requests do not wait for the next
+    /// append).
+    pub(crate) fn sync_if_due(&self) {
+        if let Some(d) = &mut self.lock().disk {
+            if let Err(e) = d.sync_if_due() {
+                log::warn!(target: "sonde::hub", "forward queue {}: cannot sync: {e}", d.dir.display());
+            }
         }
     }
 
@@ -358,14 +372,9 @@ impl Spool {
 
 impl Disk {
     /// Appends one record; returns its segment and offset.
-    fn append(&mut self, body: &[u8], items: u64, time_ms: u64, entries: &VecDeque<Entry>) -> io::Result<(u64, u64)> {
+    fn append(&mut self, body: &[u8], items: u64, time_ms: u64) -> io::Result<(u64, u64)> {
         if self.active.2 >= self.segment_bytes {
             self.rotate()?;
-        }
-        // Segments no request is left in (dropped for the budget) go.
-        while self.segments.len() > 1 && entries.front().is_none_or(|e| e.segment > self.segments[0]) {
-            let old = self.segments.pop_front().expect("checked");
-            fs::remove_file(segment_path(&self.dir, old))?;
         }
         let mut record = Vec::with_capacity(body.len() + HEADER + 8);
         framed(&mut record, |out| {
@@ -377,20 +386,32 @@ impl Disk {
         file.append(&record)?;
         let at = (*n, *len);
         *len += record.len() as u64;
+        self.dirty = true;
         match self.fsync {
-            Fsync::Always => file.sync()?,
-            Fsync::Interval(every) if self.last_sync.elapsed() >= every => {
-                file.sync()?;
-                self.last_sync = Instant::now();
-            }
-            _ => {}
+            Fsync::Always => self.sync()?,
+            Fsync::Interval(_) => self.sync_if_due()?,
+            Fsync::Never => {}
         }
         Ok(at)
     }
 
+    fn sync(&mut self) -> io::Result<()> {
+        self.active.1.sync()?;
+        self.dirty = false;
+        self.last_sync = Instant::now();
+        Ok(())
+    }
+
+    fn sync_if_due(&mut self) -> io::Result<()> {
+        match self.fsync {
+            Fsync::Interval(every) if self.dirty && self.last_sync.elapsed() >= every => self.sync(),
+            _ => Ok(()),
+        }
+    }
+
     fn rotate(&mut self) -> io::Result<()> {
         let n = self.active.0 + 1;
-        self.active.1.sync()?;
+        self.sync()?;
         let (file, _) = FramedFile::open(&segment_path(&self.dir, n), &self.damaged)?;
         self.active = (n, file, 0);
         self.segments.push_back(n);
@@ -402,28 +423,27 @@ impl Disk {
             self.reader = Some((entry.segment, File::open(segment_path(&self.dir, entry.segment))?));
         }
         let (_, file) = self.reader.as_ref().expect("opened above");
-        let mut frame = vec![0u8; entry.len as usize];
-        file.read_exact_at(&mut frame, entry.offset)?;
-        let crc = u32::from_le_bytes(frame[4..8].try_into().unwrap_or_default());
-        let payload = &frame[8..];
-        if crc32fast::hash(payload) != crc || payload.len() < HEADER {
+        let mut record = vec![0u8; entry.len as usize];
+        file.read_exact_at(&mut record, entry.offset)?;
+        if frame::payload(&record).is_none_or(|p| p.len() < HEADER) {
             return Err(io::Error::new(io::ErrorKind::InvalidData, "checksum mismatch"));
         }
-        Ok(payload[HEADER..].to_vec())
+        record.drain(..8 + HEADER); // the frame's length and checksum, then the header
+        Ok(record)
     }
 
-    /// Moves the cursor past a delivered record (`segment`, ending at
-    /// `end`); deletes the segments nothing is left in.
-    fn advance(&mut self, next: Option<(u64, u64)>, segment: u64, end: u64) -> io::Result<()> {
-        let (segment, offset) = next.unwrap_or((segment, end));
-        while self.segments.len() > 1 && self.segments[0] < segment {
+    /// Moves the cursor to `to` (the segment and offset of the first
+    /// request not delivered, or where the next will be written); deletes
+    /// the segments before it, nothing being left in them.
+    fn advance(&mut self, to: (u64, u64)) -> io::Result<()> {
+        while self.segments.len() > 1 && self.segments[0] < to.0 {
             let old = self.segments.pop_front().expect("checked");
             if self.reader.as_ref().is_some_and(|(n, _)| *n == old) {
                 self.reader = None;
             }
             fs::remove_file(segment_path(&self.dir, old))?;
         }
-        write_cursor(&self.dir, segment, offset)
+        write_cursor(&self.cursor, to)
     }
 }
 

@@ -22,6 +22,16 @@ pub(crate) fn framed(out: &mut Vec<u8>, write: impl FnOnce(&mut Vec<u8>)) {
     out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
 }
 
+/// The payload of the record at the start of `bytes`, when it is whole
+/// and its checksum matches.
+pub(crate) fn payload(bytes: &[u8]) -> Option<&[u8]> {
+    let head = bytes.get(..8)?;
+    let len = u32::from_le_bytes(head[..4].try_into().ok()?) as usize;
+    let crc = u32::from_le_bytes(head[4..].try_into().ok()?);
+    let payload = bytes.get(8..8 + len).filter(|_| len <= MAX_RECORD)?;
+    (crc32fast::hash(payload) == crc).then_some(payload)
+}
+
 /// What reading a framed file found.
 #[derive(Debug, Default)]
 pub(crate) struct Scanned {
@@ -40,15 +50,9 @@ pub(crate) fn scan(file: &mut File) -> io::Result<Scanned> {
     file.read_to_end(&mut all)?;
     let mut out = Scanned::default();
     let mut pos = 0usize;
-    while let Some(head) = all.get(pos..pos + 8) {
-        let len = u32::from_le_bytes(head[..4].try_into().unwrap_or_default()) as usize;
-        let crc = u32::from_le_bytes(head[4..].try_into().unwrap_or_default());
-        let Some(payload) = all.get(pos + 8..pos + 8 + len).filter(|_| len <= MAX_RECORD) else { break };
-        if crc32fast::hash(payload) != crc {
-            break;
-        }
+    while let Some(payload) = payload(&all[pos..]) {
         out.records.push(payload.to_vec());
-        pos += 8 + len;
+        pos += 8 + payload.len();
     }
     out.good_len = pos as u64;
     out.damaged_bytes = (all.len() - pos) as u64;

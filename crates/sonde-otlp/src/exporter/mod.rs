@@ -14,9 +14,6 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use crate::encode::{logs_request, MetricEncoder, TraceEncoder};
 use crate::transport::{Body, Client, Stats};
 
-mod forward;
-pub use forward::{DropReason as ForwardDropReason, ForwardReport, Forwarder};
-
 /// Registers `<prefix>_<signal>_{requests,failures,retries,rejected_items}_total`.
 fn register(client: &Client, registry: &Registry, prefix: &str) -> sonde::Result<()> {
     type Field = fn(&Stats) -> &std::sync::atomic::AtomicU64;
