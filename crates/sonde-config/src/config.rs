@@ -138,6 +138,10 @@ pub struct Config {
     pub hub: Option<HubConfig>,
     /// How `sonde serve` queues what it forwards (`[otlp]`, `[remote_write]`).
     pub forward: Option<ForwardConfig>,
+    /// How `sonde serve` answers PromQL (Prometheus' HTTP query API).
+    pub query: Option<QueryConfig>,
+    /// The recording and alerting rules `sonde serve` evaluates.
+    pub rules: Option<RulesConfig>,
 }
 
 impl Default for Config {
@@ -160,6 +164,8 @@ impl Default for Config {
             logger: None,
             hub: None,
             forward: None,
+            query: None,
+            rules: None,
         }
     }
 }
@@ -355,6 +361,36 @@ pub struct ForwardConfig {
     /// Disk budget of the forward queues, all destinations together
     /// (default 1 GiB); beyond it the oldest requests are dropped and counted.
     pub max_disk_bytes: Option<ByteSize>,
+}
+
+/// `[query]`: limits and semantics of the hub's PromQL, as Prometheus'
+/// `--query.*` flags set them.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct QueryConfig {
+    /// How far back an instant selector looks for a sample (default `"5m"`).
+    pub lookback_delta: Option<Interval>,
+    /// Most samples one query may read (default 50,000,000).
+    pub max_samples: Option<usize>,
+    /// Longest a query may run (default `"2m"`).
+    pub timeout: Option<Interval>,
+}
+
+/// `[rules]`: Prometheus rule files the hub evaluates, and where alerts go.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Rule files in Prometheus' format (globs allowed).
+    #[serde(default)]
+    pub files: Vec<String>,
+    /// How often groups without their own `interval` are evaluated
+    /// (default `"1m"`).
+    pub evaluation_interval: Option<Interval>,
+    /// An Alertmanager (API v2) to send alerts to, e.g.
+    /// `"http://127.0.0.1:9093"`.
+    pub alertmanager: Option<String>,
+    /// A URL that receives the alerts as JSON (Alertmanager's v2 body).
+    pub webhook: Option<String>,
 }
 
 /// `[hub.auth]`: a bearer token (from a file, or `SONDE_HUB_TOKEN`) or a

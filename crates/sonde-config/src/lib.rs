@@ -39,6 +39,9 @@
 //! (`bearer_token_file`, or `basic_user` with `basic_password_hash`) and
 //! `[hub.tls]` (`cert_file`, `key_file`); see [`HubConfig`] for the
 //! defaults. `[forward]` (`max_disk_bytes`), the hub's forward queues.
+//! `[query]` (`lookback_delta`, `max_samples`, `timeout`), the hub's
+//! PromQL; `[rules]` (`files`, `evaluation_interval`, `alertmanager`,
+//! `webhook`), its recording and alerting rules.
 //! Unknown keys are errors.
 //!
 //! # Environment
@@ -57,7 +60,7 @@ mod pipeline;
 
 pub use config::{
     ByteSize, Config, FileConfig, ForwardConfig, HubAuthConfig, HubConfig, HubTlsConfig, Interval, LoggerConfig,
-    OtlpConfig, PrometheusConfig, PushgatewayConfig, RemoteWriteConfig, StatsdConfig,
+    OtlpConfig, PrometheusConfig, PushgatewayConfig, QueryConfig, RemoteWriteConfig, RulesConfig, StatsdConfig,
 };
 pub use error::Error;
 pub use pipeline::{otlp_of, remote_write_of, Pipeline};

@@ -1,5 +1,6 @@
 //! The hub's HTTP side: `/metrics` (text or OpenMetrics, by `Accept`), the
-//! dashboard and its JSON API under `/api/` (`docs/api.md`), and the guard
+//! dashboard and its JSON API under `/api/` (`docs/api.md`), Prometheus'
+//! query API under `/api/v1/`, and the guard
 //! every route of every HTTP listener passes: auth when configured, a cap
 //! on expensive answers computed at once, and the security headers.
 
@@ -14,6 +15,7 @@ use sonde_dashboard::Dashboard;
 use sonde_prometheus::{Auth, MetricsService};
 use tokio::sync::Semaphore;
 
+use crate::prometheus_api::{self, QueryApi};
 use crate::state::{HubState, Refused};
 
 /// What the guard checks.
@@ -36,14 +38,17 @@ impl Guard {
     }
 }
 
-/// `/metrics`, the dashboard page and `/api/*`, behind the guard.
-pub(crate) fn router(hub: &HubState, dashboard: &Dashboard, guard: &Guard) -> Router {
-    guard.wrap(dashboard.router().route_service("/metrics", MetricsService::new(hub.registry().clone())))
+/// `/metrics`, the dashboard page, `/api/*` and Prometheus' `/api/v1/*`,
+/// behind the guard.
+pub(crate) fn router(hub: &HubState, dashboard: &Dashboard, api: QueryApi, guard: &Guard) -> Router {
+    let routes = dashboard.router().merge(prometheus_api::router(api));
+    guard.wrap(routes.route_service("/metrics", MetricsService::new(hub.registry().clone())))
 }
 
 /// Answers that cost in proportion to everything the hub holds.
 fn is_expensive(path: &str) -> bool {
     matches!(path, "/metrics" | "/api/snapshot" | "/api/series" | "/api/samples" | "/api/traces" | "/api/events")
+        || path.starts_with("/api/v1/")
 }
 
 /// A JSON error answer, as `docs/api.md` documents them.

@@ -16,9 +16,12 @@ use tokio::sync::watch;
 use crate::forward::{ForwardOptions, Forwarding};
 use crate::keeping::Keeping;
 use crate::net::server::{self, ConnectionRules, ConnectionStats, Serving};
+use crate::prometheus_api::QueryApi;
+use crate::query::StoreSource;
 use crate::source::HubSource;
 use crate::state::{DropReport, HubState};
 use crate::{http, otlp_grpc, otlp_http, statsd, Error, HubOptions, Storage};
+use sonde_promql::Engine;
 
 /// The addresses a started hub listens on (ports resolved), and the
 /// ingest listeners it skipped (a demo next to another hub).
@@ -215,7 +218,12 @@ impl Hub {
         // The HTTP side: /metrics, the dashboard and the API.
         let listener = bind("http", addrs.http, false)?.expect("non-ingest listeners are never skipped");
         hub.bound.http = Some(listener.local_addr()?);
-        let router = http::router(&state, &dashboard, &guard);
+        let api = QueryApi {
+            source: StoreSource::new(hub.keeping.samples.clone()),
+            engine: Engine::new(options.query.clone()),
+            registry: registry.clone(),
+        };
+        let router = http::router(&state, &dashboard, api, &guard);
         let http_rules = ConnectionRules { tls: tls.clone(), ..rules.clone() };
         let stats = connection_stats(&registry, "http")?;
         hub.servers.push({

@@ -48,6 +48,8 @@ mod net;
 mod options;
 mod otlp_grpc;
 mod otlp_http;
+mod prometheus_api;
+mod query;
 mod source;
 mod state;
 mod statsd;

@@ -95,6 +95,8 @@ pub struct HubOptions {
     /// (`[forward] max_disk_bytes`, default 1 GiB); in memory
     /// (`--ephemeral`) the budget is [`Limits::forward_bytes`].
     pub forward_disk_bytes: u64,
+    /// PromQL's lookback and limits (`[query]`).
+    pub query: sonde_promql::EngineOptions,
 }
 
 impl HubOptions {
@@ -150,7 +152,16 @@ impl HubOptions {
             ..store_defaults
         };
         let forward = config.forward.clone().unwrap_or_default();
+        let q = config.query.clone().unwrap_or_default();
+        let query_defaults = sonde_promql::EngineOptions::default();
+        let query = sonde_promql::EngineOptions {
+            lookback: q.lookback_delta.map_or(query_defaults.lookback, |i| i.0),
+            max_samples: q.max_samples.unwrap_or(query_defaults.max_samples).max(1),
+            timeout: q.timeout.map_or(query_defaults.timeout, |i| i.0),
+            ..query_defaults
+        };
         Ok(Self {
+            query,
             storage,
             store,
             forward_disk_bytes: forward.max_disk_bytes.map_or(1 << 30, |b| b.0 as u64),

@@ -81,8 +81,8 @@ impl Labels {
     }
 
     /// Parses a series as Sonde's stores name it: `name{a="1",b="2"}` or
-    /// `name` (the exposition format's escapes `\\`, `\"` and `\n`). `None`
-    /// when it is not one.
+    /// `name`, values quoted with the exposition format's escapes (`\\`,
+    /// `\"`, `\n`) or Rust's (`\t`, `\u{..}`). `None` when it is not one.
     pub fn parse_series(id: &str) -> Option<Labels> {
         let (name, rest) = match id.find('{') {
             Some(i) => (&id[..i], Some(&id[i + 1..])),
@@ -107,6 +107,23 @@ impl Labels {
                     (i, '"') => break i,
                     (_, '\\') => match chars.next()?.1 {
                         'n' => value.push('\n'),
+                        't' => value.push('\t'),
+                        'r' => value.push('\r'),
+                        '0' => value.push('\0'),
+                        'u' => {
+                            // Rust's `\u{1f600}`, as its Debug form writes some characters.
+                            let mut hex = String::new();
+                            if chars.next()?.1 != '{' {
+                                return None;
+                            }
+                            loop {
+                                match chars.next()?.1 {
+                                    '}' => break,
+                                    c => hex.push(c),
+                                }
+                            }
+                            value.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?)?);
+                        }
                         c => value.push(c),
                     },
                     (_, c) => value.push(c),
@@ -163,6 +180,7 @@ mod tests {
             (r#"x{a="",b="2"}"#, Some(r#"x{b="2"}"#)),
             (r#"x{a="1""#, None),
             (r#"x{a=1}"#, None),
+            ("x{a=\"tab\\there\\u{1f600}\"}", Some("x{a=\"tab\there\u{1f600}\"}")),
         ];
         for (id, want) in cases {
             assert_eq!(Labels::parse_series(id).map(|l| l.to_string()).as_deref(), *want, "{id}");

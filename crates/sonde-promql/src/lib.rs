@@ -38,7 +38,7 @@ mod value;
 pub use engine::{is_stale, unix_millis, Engine, EngineOptions, STALE_NAN};
 pub use error::Error;
 pub use labels::{Labels, METRIC_NAME};
-pub use parse::{parse, MAX_DEPTH, MAX_QUERY_BYTES, MAX_TOKENS};
+pub use parse::{parse, parse_duration, selectors, MAX_DEPTH, MAX_QUERY_BYTES, MAX_TOKENS};
 pub use promql_parser::parser::Expr;
 pub use series_values::parse_values;
 pub use source::{MatchOp, Matcher, MemorySource, Source};

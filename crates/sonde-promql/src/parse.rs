@@ -82,6 +82,30 @@ pub fn parse(query: &str) -> Result<Expr, Error> {
     }
 }
 
+/// The matchers of every selector in `expr` (for what a query reads:
+/// exemplars, series).
+pub fn selectors(expr: &Expr) -> Vec<Vec<crate::Matcher>> {
+    let mut out = Vec::new();
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::VectorSelector(vs) => out.push(crate::engine::selector_matchers(vs)),
+            Expr::MatrixSelector(ms) => out.push(crate::engine::selector_matchers(&ms.vs)),
+            other => stack.extend(children(other)),
+        }
+    }
+    out
+}
+
+/// Parses a duration as Prometheus writes them (`90s`, `1h30m`, `2d`).
+///
+/// # Errors
+///
+/// [`Error::BadData`] when it is not one.
+pub fn parse_duration(s: &str) -> Result<std::time::Duration, Error> {
+    promql_parser::util::parse_duration(s).map_err(|e| Error::BadData(format!("invalid duration {s:?}: {e}")))
+}
+
 /// The depth of `expr`'s tree, walked without recursion.
 fn depth(expr: &Expr) -> usize {
     let mut deepest = 0;

@@ -114,12 +114,19 @@ impl Prometheus {
     /// Pushgateway or a hub). `flags` are extra command-line flags
     /// (`--enable-feature=...`).
     pub fn start(prometheus: &Path, target: &str, honor_labels: bool, flags: &[&str]) -> Self {
+        Self::start_job(prometheus, target, &format!("honor_labels: {honor_labels}"), flags)
+    }
+
+    /// As [`Prometheus::start`], the scrape job's other settings given as
+    /// YAML lines (`honor_labels: true`, `metric_relabel_configs: [...]`).
+    pub fn start_job(prometheus: &Path, target: &str, job: &str, flags: &[&str]) -> Self {
         let dir = temp_dir("prometheus");
         let config = dir.path().join("prometheus.yml");
+        let job: String = job.lines().map(|l| format!("    {l}\n")).collect();
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sonde\n    honor_labels: {honor_labels}\n    static_configs:\n      - targets: ['{target}']\n"
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: sonde\n{job}    static_configs:\n      - targets: ['{target}']\n"
             ),
         )
         .expect("write prometheus.yml");

@@ -272,21 +272,59 @@ impl Segment {
     /// The chunk of `series` in the block at `meta`, with its sample
     /// count: found by binary search of the index; `None` when the block
     /// has none, an error when it cannot be read or fails its checksum.
+    #[cfg(test)]
+    fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Vec<u8>)>> {
+        BlockBytes::Piecewise(self, meta.offset).chunk(meta, series)
+    }
+
+    /// The whole block at `meta`, read at once (for reading many of its
+    /// chunks).
+    pub(crate) fn whole(&self, meta: &BlockMeta) -> io::Result<BlockBytes<'_>> {
+        let mut bytes = vec![0; meta.len as usize];
+        self.read_at(meta.offset, &mut bytes)?;
+        Ok(BlockBytes::Whole(bytes))
+    }
+}
+
+/// A block's bytes: read piece by piece from its segment (a few chunks),
+/// or held whole (many).
+pub(crate) enum BlockBytes<'a> {
+    /// Read from the segment, the block starting at this offset.
+    Piecewise(&'a Segment, u64),
+    /// The block's bytes.
+    Whole(Vec<u8>),
+}
+
+impl BlockBytes<'_> {
+    fn read(&self, at: u64, buf: &mut [u8]) -> io::Result<()> {
+        match self {
+            BlockBytes::Piecewise(segment, offset) => segment.read_at(offset + at, buf),
+            BlockBytes::Whole(bytes) => {
+                let src = bytes.get(at as usize..at as usize + buf.len()).ok_or(io::ErrorKind::UnexpectedEof)?;
+                buf.copy_from_slice(src);
+                Ok(())
+            }
+        }
+    }
+
+    /// The chunk of `series` in this block, with its sample count: found
+    /// by binary search of the index; `None` when the block has none, an
+    /// error when it cannot be read or fails its checksum.
     pub(crate) fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Vec<u8>)>> {
         let (mut lo, mut hi) = (0u32, meta.entries);
         let mut entry = [0u8; ENTRY];
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
-            self.read_at(meta.offset + (HEADER + mid as usize * ENTRY) as u64, &mut entry)?;
+            self.read((HEADER + mid as usize * ENTRY) as u64, &mut entry)?;
             match u32_at(&entry, 0).cmp(&series) {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => {
                     let (off, len, samples, crc) =
                         (u32_at(&entry, 4), u32_at(&entry, 8), u32_at(&entry, 12), u32_at(&entry, 16));
-                    let data = meta.offset + (HEADER + meta.entries as usize * ENTRY) as u64 + u64::from(off);
+                    let data = (HEADER + meta.entries as usize * ENTRY) as u64 + u64::from(off);
                     let mut chunk = vec![0; len as usize];
-                    self.read_at(data, &mut chunk)?;
+                    self.read(data, &mut chunk)?;
                     if crc32fast::hash(&chunk) != crc {
                         return Err(io::Error::new(io::ErrorKind::InvalidData, "chunk checksum"));
                     }

@@ -24,7 +24,7 @@ use bytes::Buf;
 use prost::encoding::{decode_varint, encode_varint};
 use sonde_dashboard::Points;
 
-use super::block::{self, BlockMeta, Sealed, Segment};
+use super::block::{self, BlockBytes, BlockMeta, Sealed, Segment};
 use super::frame::{self, FramedFile};
 use super::gorilla::{self, ChunkWriter};
 use super::{set_aside, Fsync, Recovery};
@@ -87,7 +87,9 @@ struct Files {
 }
 
 struct Inner {
-    index: HashMap<Box<str>, u32>,
+    index: HashMap<Arc<str>, u32>,
+    /// Each series' id, by its number (the order series were first seen).
+    ids: Vec<Arc<str>>,
     series: Vec<SeriesState>,
     /// Sealed blocks, oldest first.
     blocks: VecDeque<(Arc<Segment>, BlockMeta)>,
@@ -126,6 +128,15 @@ struct Shared {
     options: SampleOptions,
     stats: Stats,
     recovery: Recovery,
+}
+
+/// Decodes a chunk's samples with `start <= t <= end` onto `out`.
+fn decode_into(bytes: &[u8], count: u32, start: i64, end: i64, out: &mut Vec<(i64, f64)>) {
+    gorilla::decode(bytes, count, &mut |t: i64, v: f64| {
+        if t >= start && t <= end {
+            out.push((t, v));
+        }
+    });
 }
 
 fn segment_bytes(max_bytes: u64) -> u64 {
@@ -402,38 +413,69 @@ impl SampleStore {
         ids
     }
 
+    /// The ids of the series first seen after the first `from` (in the
+    /// order they were first seen), and how many series there are: a
+    /// reader keeping its own index asks for what is new since it last
+    /// looked.
+    pub fn ids_since(&self, from: usize) -> (Vec<Arc<str>>, usize) {
+        let inner = self.lock();
+        (inner.ids.get(from..).map(<[_]>::to_vec).unwrap_or_default(), inner.ids.len())
+    }
+
     /// Every sample of `id` with `start_ms <= t <= end_ms` and within the
     /// retention, oldest first (staleness markers included, as
     /// [`STALE_NAN`]).
     pub fn range(&self, id: &str, start_ms: i64, end_ms: i64) -> Vec<(i64, f64)> {
-        let (series, start, blocks, head) = {
+        self.ranges(&[id], start_ms, end_ms).pop().unwrap_or_default()
+    }
+
+    /// [`SampleStore::range`] of each of `ids` (an unknown id has none):
+    /// each block is read once, whole when many of its chunks are wanted.
+    pub fn ranges(&self, ids: &[&str], start_ms: i64, end_ms: i64) -> Vec<Vec<(i64, f64)>> {
+        let (wanted, start, blocks, heads) = {
             let inner = self.lock();
-            let Some(&r) = inner.index.get(id) else { return Vec::new() };
+            let wanted: Vec<(usize, u32)> =
+                ids.iter().enumerate().filter_map(|(i, id)| inner.index.get(*id).map(|&r| (i, r))).collect();
             let cutoff = inner.newest.saturating_sub(self.0.options.retention.as_millis() as i64);
             let start = start_ms.max(cutoff);
             let blocks: Vec<(Arc<Segment>, BlockMeta)> =
                 inner.blocks.iter().filter(|(_, b)| b.max_t >= start && b.min_t <= end_ms).cloned().collect();
-            let head = &inner.series[r as usize].head;
-            (r, start, blocks, (head.bytes().to_vec(), head.len()))
+            let heads: Vec<(Vec<u8>, u32)> = wanted
+                .iter()
+                .map(|&(_, r)| {
+                    let head = &inner.series[r as usize].head;
+                    (head.bytes().to_vec(), head.len())
+                })
+                .collect();
+            (wanted, start, blocks, heads)
         };
-        let mut out = Vec::new();
-        let mut keep = |t: i64, v: f64| {
-            if t >= start && t <= end_ms {
-                out.push((t, v));
-            }
-        };
+        let mut out = vec![Vec::new(); ids.len()];
         for (segment, meta) in blocks {
-            match segment.chunk(&meta, series) {
-                Ok(Some((count, bytes))) => {
-                    gorilla::decode(&bytes, count, &mut keep);
+            // Whole when at least one chunk in 32 is wanted.
+            let bytes = if wanted.len() as u64 * 32 >= u64::from(meta.entries) {
+                match segment.whole(&meta) {
+                    Ok(b) => b,
+                    Err(_) => {
+                        self.0.stats.damaged_reads.fetch_add(1, Relaxed);
+                        continue;
+                    }
                 }
-                Ok(None) => {}
-                Err(_) => {
-                    self.0.stats.damaged_reads.fetch_add(1, Relaxed);
+            } else {
+                BlockBytes::Piecewise(&segment, meta.offset)
+            };
+            for &(i, r) in &wanted {
+                match bytes.chunk(&meta, r) {
+                    Ok(Some((count, chunk))) => decode_into(&chunk, count, start, end_ms, &mut out[i]),
+                    Ok(None) => {}
+                    Err(_) => {
+                        self.0.stats.damaged_reads.fetch_add(1, Relaxed);
+                    }
                 }
             }
         }
-        gorilla::decode(&head.0, head.1, &mut keep);
+        for (&(i, _), (bytes, count)) in wanted.iter().zip(&heads) {
+            decode_into(bytes, *count, start, end_ms, &mut out[i]);
+        }
         out
     }
 
@@ -525,6 +567,7 @@ impl Inner {
     fn empty() -> Self {
         Self {
             index: HashMap::new(),
+            ids: Vec::new(),
             series: Vec::new(),
             blocks: VecDeque::new(),
             segments: VecDeque::new(),
@@ -539,9 +582,10 @@ impl Inner {
         }
     }
 
-    fn add_series(&mut self, id: Box<str>) -> u32 {
+    fn add_series(&mut self, id: Arc<str>) -> u32 {
         let r = self.series.len() as u32;
-        self.index.insert(id, r);
+        self.index.insert(id.clone(), r);
+        self.ids.push(id);
         self.series.push(SeriesState { head: ChunkWriter::default(), logged: None, live: false, seen_tick: 0 });
         r
     }
