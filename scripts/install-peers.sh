@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real programs the tests talk to: Prometheus, promtool, the
-# Pushgateway and VictoriaMetrics (Debian); in ./.venv the Python
+# Pushgateway, Alertmanager and VictoriaMetrics (Debian); in ./.venv the Python
 # prometheus_client parser, the official OTLP protobuf classes and grpcio
 # (for tests/peers/otlp_receiver.py) and the OpenTelemetry Python SDK (the
 # reference sender); the StatsD daemon and playwright-core (npm, in
@@ -14,6 +14,7 @@ debs=()
 command -v promtool >/dev/null && command -v prometheus >/dev/null || debs+=(prometheus)
 command -v prometheus-pushgateway >/dev/null || debs+=(prometheus-pushgateway)
 command -v victoria-metrics >/dev/null || debs+=(victoria-metrics)
+command -v prometheus-alertmanager >/dev/null || debs+=(prometheus-alertmanager)
 # Headless Chromium for the dashboard's browser test (driven by playwright-core).
 [ -x /usr/bin/chromium ] || debs+=(chromium)
 # openssl makes the certificates of the TLS tests (OTLP export, the hub).

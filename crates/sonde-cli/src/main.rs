@@ -3,6 +3,7 @@
 mod check;
 mod demo;
 mod lint;
+mod rules;
 mod serve;
 mod terminal;
 
@@ -79,6 +80,12 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<std::path::PathBuf>,
     },
+    /// Prometheus rule files (recording and alerting rules), as `sonde
+    /// serve` evaluates them from `[rules] files`.
+    Rules {
+        #[command(subcommand)]
+        command: rules::RulesCommand,
+    },
 }
 
 fn main() -> ExitCode {
@@ -88,6 +95,7 @@ fn main() -> ExitCode {
         Command::Serve { addrs, config } => serve::run(addrs, config),
         Command::Lint { specs, paths } => return ExitCode::from(lint::run(&specs, &paths)),
         Command::Check { target, format } => return ExitCode::from(check::run(&target, format.as_deref())),
+        Command::Rules { command } => return ExitCode::from(rules::run(command)),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

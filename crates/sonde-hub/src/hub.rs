@@ -18,6 +18,7 @@ use crate::keeping::Keeping;
 use crate::net::server::{self, ConnectionRules, ConnectionStats, Serving};
 use crate::prometheus_api::QueryApi;
 use crate::query::StoreSource;
+use crate::rules::RuleRunner;
 use crate::source::HubSource;
 use crate::state::{DropReport, HubState};
 use crate::{http, otlp_grpc, otlp_http, statsd, Error, HubOptions, Storage};
@@ -146,7 +147,13 @@ impl Hub {
         let forwarding = Forwarding::start(otlp.as_ref(), remote_write, &registry, &forward_options)?;
         let state = HubState::new(&registry, limits.clone(), &forwarding, keeping.ticks.clone())?;
         keeping.persist(state.traces(), state.events(), &registry)?;
-        keeping.start_sampling(registry.clone())?;
+        let rules =
+            RuleRunner::load(&options.rules, Engine::new(options.query.clone()), keeping.samples.clone(), &registry)?;
+        if rules.is_some() && !keeping.samples_kept() {
+            return Err(Error::Config("[rules] needs the history the hub keeps (history_bytes is 0)".into()));
+        }
+        let groups = rules.as_ref().map(|r| r.groups.clone());
+        keeping.start_sampling(registry.clone(), rules)?;
         let source = HubSource::new(
             registry.clone(),
             state.traces().clone(),
@@ -218,10 +225,17 @@ impl Hub {
         // The HTTP side: /metrics, the dashboard and the API.
         let listener = bind("http", addrs.http, false)?.expect("non-ingest listeners are never skipped");
         hub.bound.http = Some(listener.local_addr()?);
+        if let Some(groups) = &groups {
+            let url = format!("http{}://{}", if tls.is_some() { "s" } else { "" }, listener.local_addr()?);
+            for g in groups.lock().unwrap_or_else(|p| p.into_inner()).iter_mut() {
+                g.external_url.clone_from(&url);
+            }
+        }
         let api = QueryApi {
             source: StoreSource::new(hub.keeping.samples.clone()),
             engine: Engine::new(options.query.clone()),
             registry: registry.clone(),
+            groups,
         };
         let router = http::router(&state, &dashboard, api, &guard);
         let http_rules = ConnectionRules { tls: tls.clone(), ..rules.clone() };

@@ -11,6 +11,7 @@ use sonde::events::EventLog;
 use sonde::Registry;
 use sonde_otlp::receive::TraceStore;
 
+use crate::rules::RuleRunner;
 use crate::store::{move_aside, DataDir, Fsync, RecordStore, Recovery, SampleOptions, SampleStore};
 use crate::{Error, Storage};
 
@@ -114,6 +115,11 @@ impl Keeping {
         })
     }
 
+    /// Whether samples are kept at all (not with a zero memory budget).
+    pub(crate) fn samples_kept(&self) -> bool {
+        self.sampling
+    }
+
     /// Sends every span the trace store keeps, and every event, to the
     /// records database as they arrive (before the request is answered);
     /// failures are counted in `sonde_store_records_failed_total`. Exposes
@@ -143,7 +149,9 @@ impl Keeping {
 
     /// Starts sampling `registry` every interval (times on the interval's
     /// grid), flushing and applying retention on their timers.
-    pub(crate) fn start_sampling(&mut self, registry: Registry) -> std::io::Result<()> {
+    /// `rules`, when given, are evaluated just before each tick, at its
+    /// time.
+    pub(crate) fn start_sampling(&mut self, registry: Registry, mut rules: Option<RuleRunner>) -> std::io::Result<()> {
         if !self.sampling {
             return Ok(());
         }
@@ -163,6 +171,9 @@ impl Keeping {
                 if grid > last_tick {
                     last_tick = grid;
                     let n = ticks.as_ref().map(|t| t.started.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1);
+                    if let Some(r) = rules.as_mut() {
+                        r.tick(grid);
+                    }
                     let snapshot = registry.snapshot();
                     let all = sonde_dashboard::samples(&snapshot);
                     samples.append(grid, all.iter().map(|s| (s.family.as_str(), s.id.as_str(), s.value)));

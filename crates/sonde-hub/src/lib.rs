@@ -50,6 +50,7 @@ mod otlp_grpc;
 mod otlp_http;
 mod prometheus_api;
 mod query;
+mod rules;
 mod source;
 mod state;
 mod statsd;
@@ -61,4 +62,5 @@ pub use limits::Limits;
 pub use options::{
     Addresses, HubOptions, Storage, DEFAULT_HTTP, DEFAULT_OTLP_GRPC, DEFAULT_OTLP_HTTP, DEFAULT_STATSD, TOKEN_ENV,
 };
+pub use rules::RulesOptions;
 pub use state::DropReport;

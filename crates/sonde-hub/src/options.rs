@@ -97,6 +97,8 @@ pub struct HubOptions {
     pub forward_disk_bytes: u64,
     /// PromQL's lookback and limits (`[query]`).
     pub query: sonde_promql::EngineOptions,
+    /// Recording and alerting rules (`[rules]`).
+    pub rules: crate::RulesOptions,
 }
 
 impl HubOptions {
@@ -160,7 +162,16 @@ impl HubOptions {
             timeout: q.timeout.map_or(query_defaults.timeout, |i| i.0),
             ..query_defaults
         };
+        let r = config.rules.clone().unwrap_or_default();
+        let rules = crate::RulesOptions {
+            files: r.files,
+            evaluation_interval: r.evaluation_interval.map_or(Duration::from_secs(60), |i| i.0),
+            alertmanager: r.alertmanager,
+            webhook: r.webhook,
+            external_url: String::new(),
+        };
         Ok(Self {
+            rules,
             query,
             storage,
             store,

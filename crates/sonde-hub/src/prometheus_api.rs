@@ -20,6 +20,7 @@ use sonde_promql::{
 };
 
 use crate::query::StoreSource;
+use crate::rules::SharedGroups;
 
 /// Largest form body read (queries are short; Grafana's longest fit).
 const MAX_FORM_BYTES: usize = 1 << 20;
@@ -30,6 +31,8 @@ pub(crate) struct QueryApi {
     pub(crate) source: StoreSource,
     pub(crate) engine: Engine,
     pub(crate) registry: Registry,
+    /// The rule groups, when `[rules]` names files.
+    pub(crate) groups: Option<SharedGroups>,
 }
 
 /// The API's routes, every one answering GET and POST.
@@ -43,6 +46,8 @@ pub(crate) fn router(api: QueryApi) -> Router {
         .route("/api/v1/metadata", get(metadata))
         .route("/api/v1/query_exemplars", get(exemplars).post(exemplars))
         .route("/api/v1/status/buildinfo", get(buildinfo))
+        .route("/api/v1/rules", get(rules))
+        .route("/api/v1/alerts", get(alerts))
         .with_state(api)
 }
 
@@ -353,4 +358,103 @@ async fn buildinfo() -> Response {
         "buildDate": "",
         "goVersion": "none (Sonde is written in Rust)",
     }))
+}
+
+fn rfc3339(t_ms: Option<i64>) -> String {
+    // Prometheus writes Go's zero time for "never".
+    t_ms.and_then(chrono::DateTime::from_timestamp_millis)
+        .map_or_else(|| "0001-01-01T00:00:00Z".to_owned(), |t| t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true))
+}
+
+fn alert_json(a: &sonde_rules::Alert) -> Json_ {
+    json!({
+        "labels": metric(&a.labels),
+        "annotations": a.annotations,
+        "state": a.state.as_str(),
+        "activeAt": rfc3339(Some(a.active_at)),
+        "value": sonde_rules::alert_value(a.value),
+    })
+}
+
+fn string_map(m: &BTreeMap<String, String>) -> Json_ {
+    json!(m)
+}
+
+/// `/api/v1/rules` (`type=alert|record` filters), in Prometheus' shape.
+async fn rules(State(api): State<QueryApi>, request: Request) -> Result<Response, ApiError> {
+    let params = Params::read(request).await?;
+    let only = params.get("type");
+    if only.is_some_and(|t| t != "alert" && t != "record") {
+        return Err(bad(format!("invalid parameter \"type\": unknown rule type {:?}", only.unwrap_or_default())));
+    }
+    let mut out = Vec::new();
+    if let Some(groups) = &api.groups {
+        for g in groups.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            let rules: Vec<Json_> = g
+                .rules
+                .iter()
+                .filter(|r| match only {
+                    Some("alert") => r.is_alerting(),
+                    Some("record") => !r.is_alerting(),
+                    _ => true,
+                })
+                .map(|r| {
+                    let (health, error) = match &r.health {
+                        sonde_rules::Health::Unknown => ("unknown", None),
+                        sonde_rules::Health::Ok => ("ok", None),
+                        sonde_rules::Health::Err(e) => ("err", Some(e.clone())),
+                    };
+                    let mut rule = json!({
+                        "name": r.name(),
+                        "query": r.rule.spec.expr,
+                        "labels": string_map(&r.rule.spec.labels),
+                        "health": health,
+                        "evaluationTime": r.evaluation_time.as_secs_f64(),
+                        "lastEvaluation": rfc3339(r.last_evaluation),
+                        "type": if r.is_alerting() { "alerting" } else { "recording" },
+                    });
+                    if let Some(e) = error {
+                        rule["lastError"] = json!(e);
+                    }
+                    if r.is_alerting() {
+                        rule["state"] = json!(r.state().as_str());
+                        rule["duration"] = json!(r.rule.hold.as_secs_f64());
+                        rule["keepFiringFor"] = json!(r.rule.keep_firing_for.as_secs_f64());
+                        rule["annotations"] = string_map(&r.rule.spec.annotations);
+                        rule["alerts"] = Json_::Array(
+                            r.active
+                                .values()
+                                .filter(|a| a.state != sonde_rules::AlertState::Inactive)
+                                .map(alert_json)
+                                .collect(),
+                        );
+                    }
+                    rule
+                })
+                .collect();
+            out.push(json!({
+                "name": g.name,
+                "file": g.file,
+                "rules": rules,
+                "interval": g.interval.as_secs_f64(),
+                "limit": g.limit,
+                "evaluationTime": g.evaluation_time.as_secs_f64(),
+                "lastEvaluation": rfc3339(g.last_evaluation),
+            }));
+        }
+    }
+    Ok(success(json!({ "groups": out })))
+}
+
+/// `/api/v1/alerts`: every pending and firing alert.
+async fn alerts(State(api): State<QueryApi>) -> Response {
+    let mut out = Vec::new();
+    if let Some(groups) = &api.groups {
+        for g in groups.lock().unwrap_or_else(|p| p.into_inner()).iter() {
+            for r in &g.rules {
+                out.extend(r.active.values().filter(|a| a.state != sonde_rules::AlertState::Inactive).map(alert_json));
+            }
+        }
+    }
+    success(json!({ "alerts": out }))
 }

@@ -155,3 +155,45 @@ impl Prometheus {
         serde_json::from_slice(&reply.body).ok()
     }
 }
+
+/// A real Alertmanager (API v2), clustering off, its data in a temporary
+/// directory.
+pub struct Alertmanager {
+    /// The server process, killed when dropped.
+    pub process: ChildGuard,
+    /// Its `host:port`.
+    pub addr: String,
+    /// Its configuration and data (removed when dropped).
+    pub dir: tempfile::TempDir,
+}
+
+impl Alertmanager {
+    /// Starts Alertmanager on a port the kernel picks, routing every alert
+    /// to a receiver that sends nowhere, grouping within a second.
+    pub fn start(binary: &Path) -> Self {
+        let dir = temp_dir("alertmanager");
+        let config = dir.path().join("alertmanager.yml");
+        std::fs::write(
+            &config,
+            "route:\n  receiver: 'null'\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\nreceivers:\n  - name: 'null'\n",
+        )
+        .expect("write alertmanager.yml");
+        let process = ChildGuard::spawn(
+            Command::new(binary)
+                .arg(format!("--config.file={}", config.display()))
+                .arg(format!("--storage.path={}", dir.path().join("data").display()))
+                .arg("--web.listen-address=127.0.0.1:0")
+                .arg("--cluster.listen-address=")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null()),
+        );
+        let port = process::wait_for_tcp_listener(&process, Duration::from_secs(30));
+        Self { process, addr: format!("127.0.0.1:{port}"), dir }
+    }
+
+    /// The alerts it holds (`GET /api/v2/alerts`: active, silenced and
+    /// inhibited, not resolved).
+    pub fn alerts(&self) -> serde_json::Value {
+        serde_json::from_slice(&crate::http::get(&self.addr, "/api/v2/alerts").body).unwrap_or_default()
+    }
+}

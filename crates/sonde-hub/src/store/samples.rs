@@ -69,7 +69,12 @@ struct SeriesState {
     /// The last value written to the log since it was last emptied (a
     /// repeat is logged as "same").
     logged: Option<u64>,
+    /// Present at the sampler's last tick (a series the sampler stops
+    /// seeing gets a staleness marker).
     live: bool,
+    /// Written by [`SampleStore::append_written`] (rule outputs): the
+    /// writer marks it stale itself, the sampler never does.
+    written: bool,
     seen_tick: u64,
 }
 
@@ -246,6 +251,19 @@ impl SampleStore {
     /// present; series present at the last tick and absent now get a
     /// staleness marker. Logged before it returns.
     pub fn append<'a>(&self, t_ms: i64, samples: impl IntoIterator<Item = (&'a str, &'a str, f64)>) {
+        self.append_tick(t_ms, samples, false);
+    }
+
+    /// Appends samples at `t_ms` for the series named (a rule's outputs)
+    /// and nothing else: no other series is marked stale (the writer
+    /// writes [`STALE_NAN`] itself for what it no longer gives), and no
+    /// block is cut. The sampler never marks these series stale. Call it
+    /// before the sampler's tick at the same time.
+    pub fn append_written<'a>(&self, t_ms: i64, samples: impl IntoIterator<Item = (&'a str, &'a str, f64)>) {
+        self.append_tick(t_ms, samples, true);
+    }
+
+    fn append_tick<'a>(&self, t_ms: i64, samples: impl IntoIterator<Item = (&'a str, &'a str, f64)>, written: bool) {
         let mut inner = self.lock();
         let inner = &mut *inner;
         inner.ticks += 1;
@@ -267,14 +285,16 @@ impl SampleStore {
                 continue;
             }
             s.seen_tick = tick;
-            s.live = true;
+            s.written = written;
+            s.live = !written;
             let bits = value.to_bits();
             s.head.push(t_ms, value);
             let tag = if s.logged == Some(bits) { TAG_SAME } else { TAG_VALUE };
             s.logged = Some(bits);
             entries.push((r, tag, bits));
         }
-        for (r, s) in inner.series.iter_mut().enumerate() {
+        // Only the sampler's ticks mark what they no longer see.
+        for (r, s) in inner.series.iter_mut().enumerate().filter(|_| !written) {
             if s.live && s.seen_tick != tick && (s.head.is_empty() || t_ms > s.head.last_time()) {
                 s.live = false;
                 s.head.push(t_ms, f64::from_bits(STALE_NAN));
@@ -289,14 +309,17 @@ impl SampleStore {
             let mut tick_record = Vec::with_capacity(24 + entries.len() * 3);
             frame::framed(&mut tick_record, |out| encode_tick(t_ms, &mut entries, out));
             inner.logged_bytes += tick_record.len() as u64;
-            let written = files.series.append(&new_series).and_then(|()| files.wal.append(&tick_record));
-            let synced = written.and_then(|()| match self.0.options.fsync {
+            let appended = files.series.append(&new_series).and_then(|()| files.wal.append(&tick_record));
+            let synced = appended.and_then(|()| match self.0.options.fsync {
                 Fsync::Always => files.series.sync().and_then(|()| files.wal.sync()),
                 _ => Ok(()),
             });
             if synced.is_err() {
                 self.0.stats.write_errors.fetch_add(1, Relaxed);
             }
+        }
+        if written {
+            return; // blocks are cut on the sampler's ticks only
         }
         inner.since_cut += 1;
         // Every `cut_every` ticks, or sooner once the log holds a
@@ -586,7 +609,13 @@ impl Inner {
         let r = self.series.len() as u32;
         self.index.insert(id.clone(), r);
         self.ids.push(id);
-        self.series.push(SeriesState { head: ChunkWriter::default(), logged: None, live: false, seen_tick: 0 });
+        self.series.push(SeriesState {
+            head: ChunkWriter::default(),
+            logged: None,
+            live: false,
+            written: false,
+            seen_tick: 0,
+        });
         r
     }
 

@@ -1,0 +1,62 @@
+//! `sonde rules test` and `sonde rules check` give promtool's verdicts:
+//! every unit-test file under `tests/promtool/` passes or fails in both
+//! (and as its name says: `*_pass` or `*_fail`), and every rule file is
+//! valid or not in both.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sonde_testkit::peers;
+
+fn files(suffix: &str) -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/promtool");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().ends_with(suffix))
+        .collect();
+    out.sort();
+    out
+}
+
+fn promtool_ok(args: &[&str], file: &Path) -> bool {
+    let mut promtool = Command::new("promtool");
+    promtool.args(args).arg(file.file_name().unwrap()).current_dir(file.parent().unwrap());
+    promtool.output().expect("promtool runs").status.success()
+}
+
+#[test]
+fn unit_test_verdicts_match_promtool() {
+    let tests = files(".test.yml");
+    assert!(tests.len() >= 8, "{tests:?}");
+    let promtool = peers::program("promtool").is_some();
+    let (mut passes, mut fails) = (0, 0);
+    for file in tests {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let report = sonde_rules::run_unit_tests(&file);
+        let expected = name.ends_with("_pass.test.yml");
+        assert_eq!(report.passed(), expected, "{name}: sonde says {:#?}", report.failures);
+        if expected {
+            passes += 1;
+        } else {
+            fails += 1;
+        }
+        if promtool {
+            assert_eq!(promtool_ok(&["test", "rules"], &file), expected, "{name}: promtool disagrees with its name");
+        }
+    }
+    assert!(passes >= 3 && fails >= 5, "{passes} passing and {fails} failing files");
+}
+
+#[test]
+fn rule_file_verdicts_match_promtool() {
+    let promtool = peers::program("promtool").is_some();
+    for file in files("rules.yml") {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let ours = sonde_rules::load(&file);
+        assert_eq!(ours.is_ok(), !name.starts_with("bad"), "{name}: {ours:?}");
+        if promtool {
+            assert_eq!(promtool_ok(&["check", "rules"], &file), ours.is_ok(), "{name}");
+        }
+    }
+}
