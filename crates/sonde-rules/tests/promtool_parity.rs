@@ -60,3 +60,16 @@ fn rule_file_verdicts_match_promtool() {
         }
     }
 }
+
+/// The hub's own health rules (`rules/sonde-hub.rules.yml`) pass their unit
+/// tests in both.
+#[test]
+fn the_hubs_own_rules_pass_their_tests_in_both() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/sonde-hub.test.yml");
+    let report = sonde_rules::run_unit_tests(&file);
+    assert!(report.passed(), "{:#?}", report.failures);
+    if peers::program("promtool").is_some() {
+        assert!(promtool_ok(&["test", "rules"], &file));
+        assert!(promtool_ok(&["check", "rules"], &file.with_file_name("sonde-hub.rules.yml")));
+    }
+}

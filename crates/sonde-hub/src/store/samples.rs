@@ -567,6 +567,9 @@ impl SampleStore {
         let store = self.clone();
         registry
             .gauge_fn("sonde_store_sample_bytes", "Bytes of sealed sample blocks.", move || store.bytes() as f64)?;
+        let budget = self.0.options.max_bytes as f64;
+        registry
+            .gauge_fn("sonde_store_sample_max_bytes", "The byte budget of sealed sample blocks.", move || budget)?;
         let store = self.clone();
         registry.gauge_fn("sonde_store_series", "Series the sample store knows.", move || {
             store.lock().series.len() as f64
