@@ -39,6 +39,20 @@ pub(crate) fn run(
         }
         _ => None,
     };
+    // Its own rules, unless the configuration names some: the hub's health
+    // and the workload's error ratio (rules/*.rules.yml, built in).
+    let rules_dir = tempfile::Builder::new().prefix("sonde-demo-rules-").tempdir()?;
+    if options.rules.files.is_empty() {
+        for (name, text) in [
+            ("sonde-hub.rules.yml", include_str!("../../../rules/sonde-hub.rules.yml")),
+            ("demo.rules.yml", include_str!("../../../rules/demo.rules.yml")),
+        ] {
+            let path = rules_dir.path().join(name);
+            std::fs::write(&path, text)?;
+            options.rules.files.push(path.display().to_string());
+        }
+        options.rules.evaluation_interval = Duration::from_secs(15);
+    }
     let hub = crate::serve::start(options, "demo")?;
     let registry = hub.registry().clone();
     let app = registry.with_namespace("demo");
@@ -71,6 +85,16 @@ pub(crate) fn run(
     ] {
         hub.dashboard().register_view(metric, kind);
     }
+    hub.dashboard().register_query_view(
+        "p99 latency by route",
+        "histogram_quantile(0.99, sum by (le, route) (rate(demo_http_request_duration_seconds_bucket[1m])))",
+        ChartKind::Line,
+    );
+    hub.dashboard().register_query_view(
+        "requests per second by route (a recording rule)",
+        "route:demo_http_requests:rate1m",
+        ChartKind::StackedArea,
+    );
     // The workload's spans land in the hub's trace store (and go out over
     // OTLP when configured); its events in the hub's event log.
     let mut tracing =
@@ -177,5 +201,6 @@ pub(crate) fn run(
     let _ = tracing.shutdown(Duration::from_secs(5));
     crate::serve::stop(hub, "demo");
     drop(scratch); // the demo's data goes with it
+    drop(rules_dir);
     Ok(())
 }

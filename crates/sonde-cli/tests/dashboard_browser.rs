@@ -172,3 +172,101 @@ fn stored_history_and_search_in_the_browser_across_a_restart() {
         assert!(size > 10_000, "{shot} is {size} bytes: a blank page?");
     }
 }
+
+/// Explore, PromQL views and the Alerts page in the browser
+/// (`tests/browser/explore.mjs`): a hub that receives a StatsD counter for
+/// two routes, evaluates a rule file with a firing, a pending and an
+/// inactive alert, and shows a PromQL view from its configuration.
+#[test]
+fn explore_promql_views_and_alerts_in_the_browser() {
+    let Some(chromium) = browser() else { return };
+    let root = peers::workspace_root();
+    let scratch = tempfile::tempdir().unwrap();
+    let rules = scratch.path().join("browser.rules.yml");
+    std::fs::write(
+        &rules,
+        r#"groups:
+- name: browser
+  interval: 1s
+  rules:
+  - alert: BrowserTestFiring
+    expr: vector(1) > 0
+    labels: {severity: page}
+    annotations: {summary: "fired at {{ $value }}"}
+  - alert: BrowserTestPending
+    expr: vector(2) > 0
+    for: 1h
+  - alert: BrowserTestInactive
+    expr: vector(0) > 1
+"#,
+    )
+    .unwrap();
+    let config = scratch.path().join("sonde.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[hub]\nsample_interval = \"1s\"\n[rules]\nfiles = [{:?}]\n[[dashboard.views]]\ntitle = \"ingest rate\"\n\
+             query = \"sum by (transport) (rate(sonde_hub_received_total[1m]))\"\n",
+            rules.display().to_string()
+        ),
+    )
+    .unwrap();
+    let any = "127.0.0.1:0";
+    let config_arg = config.display().to_string();
+    let args = ["serve", "--ephemeral", "--config", &config_arg, "--listen", any, "--statsd", any, "--otlp-grpc", any];
+    let hub = Hub::start(env!("CARGO_BIN_EXE_sonde"), &[&args[..], &["--otlp-http", any]].concat());
+    // Orders keep arriving while the browser looks: /a at 5/s, /b at 10/s.
+    let statsd = hub.addr("statsd udp").to_owned();
+    let sending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let sender = {
+        let (sending, statsd) = (sending.clone(), statsd.clone());
+        std::thread::spawn(move || {
+            while sending.load(std::sync::atomic::Ordering::Relaxed) {
+                sonde_testkit::statsd::send_udp(&statsd, b"shop.orders:1|c|#route:/a\nshop.orders:2|c|#route:/b");
+                std::thread::sleep(std::time::Duration::from_millis(200));
+            }
+        })
+    };
+    // Enough samples for a rate over a minute's window to have points.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let url = format!("http://{}", hub.addr("metrics"));
+    while std::time::Instant::now() < deadline {
+        let reply = sonde_testkit::http::get(
+            hub.addr("metrics"),
+            "/api/v1/query?query=min(count_over_time(shop_orders_total[1m]))",
+        );
+        let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
+        let samples = answer["data"]["result"][0]["value"][1].as_str().and_then(|v| v.parse::<f64>().ok());
+        if samples.is_some_and(|n| n >= 4.0) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let artifacts = root.join("test-artifacts/explore");
+    let _ = std::fs::remove_dir_all(&artifacts);
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let run = Command::new("node")
+        .current_dir(&root)
+        .env("CHROMIUM", &chromium)
+        .arg("tests/browser/explore.mjs")
+        .arg(&url)
+        .arg(&artifacts)
+        .output()
+        .unwrap();
+    sending.store(false, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    let results: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
+    println!("explore, views and alerts in the browser: {results}");
+    assert_eq!(results["completed"], "shop_orders_total{route=\"/b\"}");
+    assert_eq!(results["graph"]["series"], 2);
+    assert_eq!(results["alert_expr"], "vector(1) > 0");
+    let shots = results["screenshots"].as_array().unwrap();
+    assert_eq!(shots.len(), 5, "{results}");
+    for shot in shots {
+        let size = std::fs::metadata(artifacts.join(shot.as_str().unwrap())).unwrap().len();
+        assert!(size > 10_000, "{shot} is {size} bytes: a blank page?");
+    }
+}

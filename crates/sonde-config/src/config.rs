@@ -142,6 +142,8 @@ pub struct Config {
     pub query: Option<QueryConfig>,
     /// The recording and alerting rules `sonde serve` evaluates.
     pub rules: Option<RulesConfig>,
+    /// What the dashboard of `sonde serve` shows (its views).
+    pub dashboard: Option<DashboardConfig>,
 }
 
 impl Default for Config {
@@ -166,6 +168,7 @@ impl Default for Config {
             forward: None,
             query: None,
             rules: None,
+            dashboard: None,
         }
     }
 }
@@ -393,6 +396,32 @@ pub struct RulesConfig {
     pub webhook: Option<String>,
 }
 
+/// `[dashboard]`: views the hub's dashboard shows next to those registered
+/// in code and added from the page.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DashboardConfig {
+    /// `[[dashboard.views]]`, in order.
+    #[serde(default)]
+    pub views: Vec<ViewConfig>,
+}
+
+/// `[[dashboard.views]]`: a metric family or a PromQL expression, and how
+/// to chart it.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ViewConfig {
+    /// Its heading (default: the metric's name, or the expression).
+    pub title: Option<String>,
+    /// The family it shows (this or `query`).
+    pub metric: Option<String>,
+    /// The PromQL expression it charts (this or `metric`).
+    pub query: Option<String>,
+    /// `line` (default), `stacked_area`, `gauge`, `bar`, `heatmap` or
+    /// `single_stat`.
+    pub kind: Option<String>,
+}
+
 /// `[hub.auth]`: a bearer token (from a file, or `SONDE_HUB_TOKEN`) or a
 /// basic user with an argon2 or bcrypt password hash. Secrets never come
 /// from the command line.
@@ -586,6 +615,21 @@ impl Config {
         }
         if let Some(b) = self.hub.as_ref().and_then(|h| h.timer_buckets.as_ref()) {
             sonde::Buckets::new(b.iter().copied()).map_err(|e| invalid("hub.timer_buckets", e.to_string()))?;
+        }
+        for (i, v) in self.dashboard.iter().flat_map(|d| d.views.iter()).enumerate() {
+            if v.metric.is_some() == v.query.is_some() {
+                return Err(invalid(&format!("dashboard.views[{i}]"), "give either metric or query"));
+            }
+            if let Some(k) = v
+                .kind
+                .as_deref()
+                .filter(|k| !matches!(*k, "line" | "stacked_area" | "gauge" | "bar" | "heatmap" | "single_stat"))
+            {
+                return Err(invalid(
+                    &format!("dashboard.views[{i}].kind"),
+                    format!("{k:?}: use line, stacked_area, gauge, bar, heatmap or single_stat"),
+                ));
+            }
         }
         for k in self.labels.keys() {
             check_label("labels", k)?;

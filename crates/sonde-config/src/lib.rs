@@ -41,7 +41,8 @@
 //! defaults. `[forward]` (`max_disk_bytes`), the hub's forward queues.
 //! `[query]` (`lookback_delta`, `max_samples`, `timeout`), the hub's
 //! PromQL; `[rules]` (`files`, `evaluation_interval`, `alertmanager`,
-//! `webhook`), its recording and alerting rules.
+//! `webhook`), its recording and alerting rules; `[[dashboard.views]]`
+//! (`title`, `metric` or `query`, `kind`), views its dashboard shows.
 //! Unknown keys are errors.
 //!
 //! # Environment
@@ -59,8 +60,9 @@ mod error;
 mod pipeline;
 
 pub use config::{
-    ByteSize, Config, FileConfig, ForwardConfig, HubAuthConfig, HubConfig, HubTlsConfig, Interval, LoggerConfig,
-    OtlpConfig, PrometheusConfig, PushgatewayConfig, QueryConfig, RemoteWriteConfig, RulesConfig, StatsdConfig,
+    ByteSize, Config, DashboardConfig, FileConfig, ForwardConfig, HubAuthConfig, HubConfig, HubTlsConfig, Interval,
+    LoggerConfig, OtlpConfig, PrometheusConfig, PushgatewayConfig, QueryConfig, RemoteWriteConfig, RulesConfig,
+    StatsdConfig, ViewConfig,
 };
 pub use error::Error;
 pub use pipeline::{otlp_of, remote_write_of, Pipeline};

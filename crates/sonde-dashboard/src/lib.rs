@@ -46,7 +46,7 @@ pub use history::{History, Points, BYTES_PER_SERIES, COARSE, FINE};
 pub use samples::{samples, Sample};
 pub use source::{DataSource, EventSearch, HistoryRange, LocalSource};
 pub use traces::{SpanRecord, TraceFilter, TraceSummary};
-pub use views::{ChartKind, View, Views};
+pub use views::{ChartKind, UnknownChartKind, View, Views};
 
 /// Default memory budget of the history (200 MB).
 pub const DEFAULT_HISTORY_BYTES: usize = 200 << 20;
@@ -157,9 +157,23 @@ impl Dashboard {
         }
     }
 
-    /// Shows `metric` as `kind` on the views page.
+    /// Shows the family `metric` as `kind` on the views page.
     pub fn register_view(&self, metric: &str, kind: ChartKind) {
-        self.0.views.register(metric, kind);
+        self.0.views.register(View::metric(metric, kind));
+    }
+
+    /// Shows the PromQL expression `query` as `kind` on the views page,
+    /// headed `title` (replacing an earlier view with that title). The
+    /// page evaluates it through `/api/v1/query_range` (instant queries for
+    /// gauge, bar and single stat), which the hub serves.
+    pub fn register_query_view(&self, title: &str, query: &str, kind: ChartKind) {
+        self.0.views.register(View::query(title, query, kind));
+    }
+
+    /// Adds `view` (from configuration, say), replacing an earlier view
+    /// with its title.
+    pub fn add_view(&self, view: View) {
+        self.0.views.register(view);
     }
 
     /// The history store.

@@ -99,7 +99,15 @@ async fn api_views_samples_history_traces_and_stream() {
     assert!(list.contains(&format!("\"trace_id\":\"{trace_id}\"")), "{list}");
     d.register_view("work_seconds", ChartKind::Heatmap);
     let (_, _, views) = get(&d, "/api/views", None).await;
-    assert_eq!(views, r#"{"views":[{"kind":"heatmap","metric":"work_seconds"}]}"#);
+    assert_eq!(views, r#"{"views":[{"kind":"heatmap","metric":"work_seconds","title":"work_seconds"}]}"#);
+    d.register_query_view("p99", "histogram_quantile(0.99, rate(work_seconds_bucket[5m]))", ChartKind::Line);
+    let (_, _, views) = get(&d, "/api/views", None).await;
+    assert!(
+        views.ends_with(
+            r#"{"kind":"line","query":"histogram_quantile(0.99, rate(work_seconds_bucket[5m]))","title":"p99"}]}"#
+        ),
+        "{views}"
+    );
 
     let (_, _, samples) = get(&d, "/api/samples?family=work_seconds", None).await;
     assert!(samples.contains("work_seconds_count") && samples.contains(&trace_id), "{samples}");

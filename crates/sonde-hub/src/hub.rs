@@ -170,6 +170,9 @@ impl Hub {
                 max_stream_ids: limits.max_stream_ids,
             })
             .build();
+        for view in &options.views {
+            dashboard.add_view(view.clone());
+        }
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .thread_name("sonde-hub")

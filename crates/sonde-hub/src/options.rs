@@ -99,6 +99,9 @@ pub struct HubOptions {
     pub query: sonde_promql::EngineOptions,
     /// Recording and alerting rules (`[rules]`).
     pub rules: crate::RulesOptions,
+    /// Views the dashboard shows (`[[dashboard.views]]`), before those
+    /// registered in code.
+    pub views: Vec<sonde_dashboard::View>,
 }
 
 impl HubOptions {
@@ -170,7 +173,15 @@ impl HubOptions {
             webhook: r.webhook,
             external_url: String::new(),
         };
+        let views = config
+            .dashboard
+            .iter()
+            .flat_map(|d| d.views.iter())
+            .enumerate()
+            .map(|(i, v)| view(i, v))
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Self {
+            views,
             rules,
             query,
             storage,
@@ -228,6 +239,29 @@ fn auth(hub: &HubConfig, env_token: Option<String>) -> Result<Option<Auth>, Erro
     }
 }
 
+/// A `[[dashboard.views]]` entry as a view, its expression parsed.
+fn view(i: usize, v: &sonde_config::ViewConfig) -> Result<sonde_dashboard::View, Error> {
+    let bad = |what: String| Error::Config(format!("dashboard.views[{i}]: {what}"));
+    let kind = v
+        .kind
+        .as_deref()
+        .unwrap_or("line")
+        .parse()
+        .map_err(|e: sonde_dashboard::UnknownChartKind| bad(e.to_string()))?;
+    match (&v.metric, &v.query) {
+        (Some(metric), None) => {
+            let mut view = sonde_dashboard::View::metric(metric, kind);
+            view.title = v.title.clone().unwrap_or(view.title);
+            Ok(view)
+        }
+        (None, Some(query)) => {
+            sonde_promql::parse(query).map_err(|e| bad(format!("query {query:?}: {e}")))?;
+            Ok(sonde_dashboard::View::query(v.title.as_deref().unwrap_or(query), query, kind))
+        }
+        _ => Err(bad("give either metric or query".into())),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -235,6 +269,36 @@ mod tests {
 
     fn hub(auth: HubAuthConfig) -> HubConfig {
         HubConfig { auth: Some(auth), ..HubConfig::default() }
+    }
+
+    #[test]
+    fn dashboard_views_from_the_configuration() {
+        let addresses = Addresses::default();
+        let config = Config::from_toml(
+            r#"
+            [[dashboard.views]]
+            title = "p99 by route"
+            query = 'histogram_quantile(0.99, sum by (le, route) (rate(h_bucket[5m])))'
+            [[dashboard.views]]
+            metric = "queue_depth"
+            kind = "gauge"
+            "#,
+        )
+        .unwrap();
+        let views = HubOptions::from_config(config, addresses).unwrap().views;
+        assert_eq!(views.len(), 2);
+        assert_eq!(views[0].title, "p99 by route");
+        assert_eq!(views[0].kind, sonde_dashboard::ChartKind::Line);
+        assert!(views[0].query.as_deref().unwrap().starts_with("histogram_quantile"));
+        assert_eq!(views[1], sonde_dashboard::View::metric("queue_depth", sonde_dashboard::ChartKind::Gauge));
+        // A query that does not parse stops the start with its position.
+        let bad = Config::from_toml("[[dashboard.views]]\nquery = 'sum(rate(x[5m])'").unwrap();
+        let err = HubOptions::from_config(bad, addresses).err().unwrap().to_string();
+        assert!(err.contains("dashboard.views[0]") && err.contains("1:"), "{err}");
+        // Neither or both of metric and query, or an unknown kind: a configuration error.
+        assert!(Config::from_toml("[[dashboard.views]]\nkind = 'line'").is_err());
+        assert!(Config::from_toml("[[dashboard.views]]\nmetric = 'a'\nquery = 'a'").is_err());
+        assert!(Config::from_toml("[[dashboard.views]]\nmetric = 'a'\nkind = 'pie'").is_err());
     }
 
     #[test]

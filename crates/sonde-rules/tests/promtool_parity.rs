@@ -61,15 +61,23 @@ fn rule_file_verdicts_match_promtool() {
     }
 }
 
-/// The hub's own health rules (`rules/sonde-hub.rules.yml`) pass their unit
-/// tests in both.
+/// The rules the project ships (`rules/`: the hub's own health, the
+/// demo's) pass their unit tests in both, and promtool checks them clean.
 #[test]
-fn the_hubs_own_rules_pass_their_tests_in_both() {
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules/sonde-hub.test.yml");
-    let report = sonde_rules::run_unit_tests(&file);
-    assert!(report.passed(), "{:#?}", report.failures);
-    if peers::program("promtool").is_some() {
-        assert!(promtool_ok(&["test", "rules"], &file));
-        assert!(promtool_ok(&["check", "rules"], &file.with_file_name("sonde-hub.rules.yml")));
+fn the_shipped_rules_pass_their_tests_in_both() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../rules");
+    let mut tested = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let file = entry.unwrap().path();
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let Some(stem) = name.strip_suffix(".test.yml") else { continue };
+        let report = sonde_rules::run_unit_tests(&file);
+        assert!(report.passed(), "{name}: {:#?}", report.failures);
+        if peers::program("promtool").is_some() {
+            assert!(promtool_ok(&["test", "rules"], &file), "{name} in promtool");
+            assert!(promtool_ok(&["check", "rules"], &file.with_file_name(format!("{stem}.rules.yml"))));
+        }
+        tested += 1;
     }
+    assert_eq!(tested, 2, "rules/ holds sonde-hub and demo tests");
 }
