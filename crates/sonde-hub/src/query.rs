@@ -13,27 +13,31 @@ use crate::store::SampleStore;
 struct SeriesIndex {
     /// How many of the store's series are indexed.
     seen: usize,
-    series: Vec<(Labels, Arc<str>)>,
+    /// Each series' labels and its number in the store.
+    series: Vec<(Labels, u32)>,
+    /// Which series have a `quantile` label (maybe a histogram's derived
+    /// quantile, see [`SeriesIndex::derived`]).
+    quantiles: Vec<bool>,
     by_name: HashMap<String, Vec<usize>>,
 }
 
 impl SeriesIndex {
     fn refresh(&mut self, samples: &SampleStore) {
         let (new, total) = samples.ids_since(self.seen);
-        for id in new {
+        for (number, id) in (self.seen as u32..).zip(new) {
             let Some(labels) = Labels::parse_series(&id) else { continue };
             let name = labels.name().unwrap_or_default().to_owned();
             self.by_name.entry(name).or_default().push(self.series.len());
-            self.series.push((labels, id));
+            self.quantiles.push(labels.get("quantile").is_some());
+            self.series.push((labels, number));
         }
         self.seen = total;
     }
 
     /// A histogram's derived quantile series (the dashboard's, not
     /// Prometheus'): `name{quantile=..}` where `name_bucket` exists.
-    fn derived(&self, labels: &Labels) -> bool {
-        labels.get("quantile").is_some()
-            && labels.name().is_some_and(|n| self.by_name.contains_key(&format!("{n}_bucket")))
+    fn derived(&self, i: usize) -> bool {
+        self.quantiles[i] && self.series[i].0.name().is_some_and(|n| self.by_name.contains_key(&format!("{n}_bucket")))
     }
 }
 
@@ -49,21 +53,21 @@ impl StoreSource {
         Self { samples, index: Arc::default() }
     }
 
-    /// The labels and ids of the series all `matchers` match.
-    fn matching(&self, matchers: &[Matcher]) -> Vec<(Labels, Arc<str>)> {
+    /// The labels and store numbers of the series all `matchers` match.
+    fn matching(&self, matchers: &[Matcher]) -> Vec<(Labels, u32)> {
         let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
         index.refresh(&self.samples);
-        let name = matchers.iter().find_map(|m| match &m.op {
-            MatchOp::Equal(v) if m.name == METRIC_NAME => Some(v.as_str()),
-            _ => None,
-        });
-        let candidates: Box<dyn Iterator<Item = &(Labels, Arc<str>)>> = match name {
-            Some(n) => Box::new(index.by_name.get(n).into_iter().flatten().map(|&i| &index.series[i])),
-            None => Box::new(index.series.iter()),
+        let by_name = matchers.iter().position(|m| m.name == METRIC_NAME && matches!(m.op, MatchOp::Equal(_)));
+        let candidates: Box<dyn Iterator<Item = usize>> = match by_name.map(|i| &matchers[i].op) {
+            Some(MatchOp::Equal(n)) => Box::new(index.by_name.get(n).into_iter().flatten().copied()),
+            _ => Box::new(0..index.series.len()),
         };
+        // Found by its name, a series needs no check of it.
+        let rest: Vec<&Matcher> =
+            matchers.iter().enumerate().filter(|(i, _)| Some(*i) != by_name).map(|(_, m)| m).collect();
         candidates
-            .filter(|(labels, _)| matchers.iter().all(|m| m.matches_labels(labels)) && !index.derived(labels))
-            .cloned()
+            .filter(|&i| rest.iter().all(|m| m.matches_labels(&index.series[i].0)) && !index.derived(i))
+            .map(|i| index.series[i].clone())
             .collect()
     }
 }
@@ -78,8 +82,8 @@ impl StoreSource {
 impl Source for StoreSource {
     fn select(&self, matchers: &[Matcher], start_ms: i64, end_ms: i64) -> Result<Vec<Series>, Error> {
         let found = self.matching(matchers);
-        let ids: Vec<&str> = found.iter().map(|(_, id)| &**id).collect();
-        let ranges = self.samples.ranges(&ids, start_ms, end_ms);
+        let numbers: Vec<u32> = found.iter().map(|(_, n)| *n).collect();
+        let ranges = self.samples.ranges_by_number(&numbers, start_ms, end_ms);
         Ok(found
             .into_iter()
             .zip(ranges)

@@ -2,6 +2,7 @@
 //! as Prometheus 2.42 computes them.
 
 use std::collections::HashMap;
+use std::hash::{BuildHasher, Hash, Hasher};
 
 use promql_parser::label::Labels as Names;
 use promql_parser::parser::token::{
@@ -70,30 +71,28 @@ pub(crate) fn eval(ev: &mut Eval<'_>, a: &AggregateExpr, ts: i64) -> Result<Valu
     if op == T_COUNT_VALUES && !without {
         grouping.push(value_label.clone());
     }
-    let key_of = |labels: &Labels| -> Vec<(String, String)> {
-        labels
-            .iter()
-            .filter(|(n, _)| {
-                if without {
-                    *n != METRIC_NAME && !grouping.iter().any(|g| g == n)
-                } else {
-                    grouping.iter().any(|g| g == n)
-                }
-            })
-            .map(|(n, v)| (n.to_owned(), v.to_owned()))
-            .collect()
-    };
+    // A sample's group is found by the hash of its grouping labels, and
+    // those compared with the group's: no key is built per sample.
+    let hasher = foldhash::fast::FixedState::default();
     let mut groups: Vec<Group> = Vec::new();
-    let mut index: HashMap<Vec<(String, String)>, usize> = HashMap::new();
+    let mut index: HashMap<u64, Vec<usize>> = HashMap::new();
     let input_len = input.len() as i64;
     for mut s in input {
         if op == T_COUNT_VALUES {
             s.labels.set(&value_label, crate::format_value(s.v));
         }
-        let key = key_of(&s.labels);
-        let Some(&i) = index.get(&key) else {
-            index.insert(key.clone(), groups.len());
-            let labels = Labels::new(key);
+        let hash = {
+            let mut h = hasher.build_hasher();
+            for pair in selected(&s.labels, without, &grouping) {
+                pair.hash(&mut h);
+            }
+            h.finish()
+        };
+        let same = index.entry(hash).or_default();
+        let found = same.iter().copied().find(|&i| selected(&s.labels, without, &grouping).eq(groups[i].labels.iter()));
+        let Some(i) = found else {
+            same.push(groups.len());
+            let labels = Labels::new(selected(&s.labels, without, &grouping));
             let mut g = Group { labels, value: s.v, mean: s.v, count: 1, heap: Vec::new() };
             match op {
                 T_STDVAR | T_STDDEV => g.value = 0.0,
@@ -247,4 +246,15 @@ fn heap_pop(h: &mut Vec<Sample>, less: fn(&Sample, &Sample) -> bool) {
         i = j;
     }
     h.pop();
+}
+
+/// The labels of `labels` that decide its group.
+fn selected<'a>(labels: &'a Labels, without: bool, grouping: &'a [String]) -> impl Iterator<Item = (&'a str, &'a str)> {
+    labels.iter().filter(move |(n, _)| {
+        if without {
+            *n != METRIC_NAME && !grouping.iter().any(|g| g == n)
+        } else {
+            grouping.iter().any(|g| g == n)
+        }
+    })
 }

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 
 use crate::parse::{children, parse};
-use crate::{Error, Labels, Matcher, Sample, Series, Source, Value};
+use crate::{Error, Labels, MatchOp, Matcher, Sample, Series, Source, Value};
 
 /// Staleness marker's bits (Prometheus' `StaleNaN`).
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -87,8 +87,9 @@ impl Engine {
     pub fn instant_expr(&self, source: &dyn Source, expr: &Expr, t_ms: i64) -> Result<Value, Error> {
         let mut ev = Eval::new(source, &self.options, t_ms, t_ms);
         ev.load(expr)?;
-        let value = ev.eval(expr, t_ms)?;
-        Ok(match value {
+        let value = ev.eval(expr, t_ms);
+        ev.release();
+        Ok(match value? {
             Value::Vector(v) => Value::Vector(v.into_iter().map(|s| Sample { t: t_ms, ..s }).collect()),
             other => other,
         })
@@ -127,6 +128,7 @@ impl Engine {
         }
         let expr = parse(query)?;
         let mut ev = Eval::new(source, &self.options, start_ms, end_ms);
+        ev.grid = Some(crate::sweep::Grid { start: start_ms, end: end_ms, step: step_ms });
         ev.load(&expr)?;
         let mut out = Steps::default();
         let mut t = start_ms;
@@ -145,6 +147,7 @@ impl Engine {
             ev.count(out.series.len())?;
             t += step_ms;
         }
+        ev.release();
         let mut out = out.series;
         out.sort_by(|a, b| a.labels.cmp(&b.labels));
         Ok(Value::Matrix(out))
@@ -155,7 +158,7 @@ impl Engine {
 #[derive(Default)]
 struct Steps {
     series: Vec<Series>,
-    index: HashMap<Labels, usize>,
+    index: HashMap<Labels, usize, foldhash::fast::RandomState>,
 }
 
 impl Steps {
@@ -184,8 +187,67 @@ pub(crate) struct Eval<'a> {
     end: i64,
     deadline: Instant,
     /// Each selector's series, read once for the whole query.
-    data: HashMap<*const VectorSelector, Vec<Series>>,
+    data: HashMap<*const VectorSelector, Loaded>,
     samples: usize,
+    /// A range query's steps (none for an instant query).
+    pub(crate) grid: Option<crate::sweep::Grid>,
+    /// Range functions of selectors computed for every step at once, by
+    /// call (`None`: too large, evaluated step by step).
+    pub(crate) sweeps: HashMap<*const promql_parser::parser::Call, Option<crate::sweep::Sweep>>,
+}
+
+/// Queries that read this many series free them in the background.
+const RELEASE_IN_BACKGROUND: usize = 10_000;
+
+type Garbage = Box<dyn Send>;
+
+/// The thread that frees what large queries read (started when first
+/// needed; `None` when it cannot be).
+fn releaser() -> Option<&'static std::sync::Mutex<std::sync::mpsc::Sender<Garbage>>> {
+    static RELEASER: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<Garbage>>>> =
+        std::sync::OnceLock::new();
+    RELEASER
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<Garbage>();
+            std::thread::Builder::new()
+                .name("sonde-promql-release".into())
+                .spawn(move || rx.into_iter().for_each(drop))
+                .ok()
+                .map(|_| std::sync::Mutex::new(tx))
+        })
+        .as_ref()
+}
+
+/// A selector's series for the whole query, with their labels less the
+/// metric name (what most functions give), made once rather than per step.
+struct Loaded {
+    series: Vec<Series>,
+    /// The selector names one metric: dropping it leaves series distinct.
+    one_name: bool,
+    /// The labels less the name, and whether no two are the same: made
+    /// when a function first needs them.
+    unnamed: std::cell::OnceCell<(Vec<Labels>, bool)>,
+}
+
+impl Loaded {
+    fn new(series: Vec<Series>, one_name: bool) -> Self {
+        Loaded { series, one_name, unnamed: std::cell::OnceCell::new() }
+    }
+
+    fn unnamed(&self) -> (&[Labels], bool) {
+        let (labels, unique) = self.unnamed.get_or_init(|| {
+            let unnamed: Vec<Labels> = self.series.iter().map(|s| s.labels.clone().without_name()).collect();
+            let unique = self.one_name || {
+                let mut seen = std::collections::HashSet::with_capacity_and_hasher(
+                    unnamed.len(),
+                    foldhash::fast::RandomState::default(),
+                );
+                unnamed.iter().all(|l| seen.insert(l))
+            };
+            (unnamed, unique)
+        });
+        (labels, *unique)
+    }
 }
 
 pub(crate) fn millis(d: &Duration) -> i64 {
@@ -203,7 +265,17 @@ fn offset_ms(offset: &Option<Offset>) -> i64 {
 impl<'a> Eval<'a> {
     fn new(source: &'a dyn Source, options: &'a EngineOptions, start: i64, end: i64) -> Self {
         let deadline = Instant::now() + options.timeout;
-        Eval { source, options, start, end, deadline, data: HashMap::new(), samples: 0 }
+        Eval {
+            source,
+            options,
+            start,
+            end,
+            deadline,
+            data: HashMap::new(),
+            samples: 0,
+            grid: None,
+            sweeps: HashMap::new(),
+        }
     }
 
     /// The time a selector or subquery reads at, for evaluation at `ts`:
@@ -253,7 +325,9 @@ impl<'a> Eval<'a> {
         let matchers = selector_matchers(vs);
         let series = self.source.select(&matchers, from.saturating_sub(range), to)?;
         self.count(series.iter().map(|s| s.samples.len()).sum())?;
-        self.data.insert(vs as *const _, series);
+        let one_name =
+            matchers.iter().any(|m| m.name == crate::labels::METRIC_NAME && matches!(m.op, MatchOp::Equal(_)));
+        self.data.insert(vs as *const _, Loaded::new(series, one_name));
         Ok(())
     }
 
@@ -275,11 +349,41 @@ impl<'a> Eval<'a> {
         Ok(())
     }
 
-    /// Evaluates `expr` at `ts`.
-    pub(crate) fn eval(&mut self, expr: &Expr, ts: i64) -> Result<Value, Error> {
+    /// Lets go of the samples read: a query over many series hands them to
+    /// a background thread to free, so that its answer does not wait for
+    /// that (as a garbage collector would).
+    fn release(&mut self) {
+        let data = std::mem::take(&mut self.data);
+        let sweeps = std::mem::take(&mut self.sweeps);
+        if data.values().map(|l| l.series.len()).sum::<usize>() >= RELEASE_IN_BACKGROUND {
+            if let Some(tx) = releaser() {
+                // Sent unless the thread is gone; then it drops here.
+                let garbage: (Vec<Loaded>, Vec<_>) = (data.into_values().collect(), sweeps.into_values().collect());
+                let _ = tx.lock().unwrap_or_else(|p| p.into_inner()).send(Box::new(garbage));
+            }
+        }
+    }
+
+    /// [`Error::Timeout`] once the query's time is up.
+    pub(crate) fn check_deadline(&self) -> Result<(), Error> {
         if Instant::now() > self.deadline {
             return Err(Error::Timeout("query execution"));
         }
+        Ok(())
+    }
+
+    /// A loaded selector's series, their labels less the metric name, and
+    /// whether those are unique.
+    pub(crate) fn loaded(&self, vs: &VectorSelector) -> Option<(&[Series], &[Labels], bool)> {
+        self.data.get(&(vs as *const _)).map(|l| {
+            let (unnamed, unique) = l.unnamed();
+            (&l.series[..], unnamed, unique)
+        })
+    }
+
+    /// Evaluates `expr` at `ts`.
+    pub(crate) fn eval(&mut self, expr: &Expr, ts: i64) -> Result<Value, Error> {
+        self.check_deadline()?;
         let value = match expr {
             Expr::NumberLiteral(n) => Value::Scalar(n.val),
             Expr::StringLiteral(s) => Value::String(s.val.clone()),
@@ -297,7 +401,7 @@ impl<'a> Eval<'a> {
                 Value::Matrix(self.matrix(&ms.vs, end - millis(&ms.range), end))
             }
             Expr::Subquery(sq) => Value::Matrix(self.subquery(sq, ts)?.0),
-            Expr::Call(call) => no_duplicates(crate::functions::call(self, call, ts)?)?,
+            Expr::Call(call) => crate::functions::call(self, call, ts)?,
             Expr::Aggregate(a) => crate::aggregate::eval(self, a, ts)?,
             Expr::Binary(b) => no_duplicates(crate::binary::eval(self, b, ts)?)?,
             Expr::Extension(_) => return Err(Error::BadData("extension expressions are not supported".into())),
@@ -310,8 +414,9 @@ impl<'a> Eval<'a> {
     pub(crate) fn vector(&self, vs: &VectorSelector, ts: i64) -> Vec<Sample> {
         let t = self.base(&vs.at, &vs.offset, ts);
         let oldest = t - millis(&self.options.lookback);
-        let Some(series) = self.data.get(&(vs as *const _)) else { return Vec::new() };
-        series
+        let Some(loaded) = self.data.get(&(vs as *const _)) else { return Vec::new() };
+        loaded
+            .series
             .iter()
             .filter_map(|s| {
                 let i = s.samples.partition_point(|(st, _)| *st <= t);
@@ -324,8 +429,9 @@ impl<'a> Eval<'a> {
     /// The samples of `vs` in `from..=to` (staleness markers left out),
     /// series without any left out.
     pub(crate) fn matrix(&self, vs: &VectorSelector, from: i64, to: i64) -> Vec<Series> {
-        let Some(series) = self.data.get(&(vs as *const _)) else { return Vec::new() };
-        series
+        let Some(loaded) = self.data.get(&(vs as *const _)) else { return Vec::new() };
+        loaded
+            .series
             .iter()
             .filter_map(|s| {
                 let a = s.samples.partition_point(|(st, _)| *st < from);
@@ -334,6 +440,31 @@ impl<'a> Eval<'a> {
                 (!samples.is_empty()).then(|| Series { labels: s.labels.clone(), samples })
             })
             .collect()
+    }
+
+    /// Calls `f` with each series of `vs` that has samples in
+    /// `from..=to`: the series, its labels less the metric name, and
+    /// those samples (staleness markers left out; copied only when there
+    /// are some). Returns whether the labels less the name are unique.
+    pub(crate) fn each_window(
+        &self,
+        vs: &VectorSelector,
+        from: i64,
+        to: i64,
+        mut f: impl FnMut(&Series, &Labels, &[(i64, f64)]),
+    ) -> bool {
+        let Some(loaded) = self.data.get(&(vs as *const _)) else { return true };
+        let (unnamed, unique) = loaded.unnamed();
+        let mut scratch = Vec::new();
+        for (s, unnamed) in loaded.series.iter().zip(unnamed) {
+            let a = s.samples.partition_point(|(st, _)| *st < from);
+            let b = a + s.samples[a..].partition_point(|(st, _)| *st <= to);
+            let window = without_stale(&s.samples[a..b], &mut scratch);
+            if !window.is_empty() {
+                f(s, unnamed, window);
+            }
+        }
+        unique
     }
 
     /// A subquery's series at `ts`, with the window's start and end.
@@ -377,11 +508,23 @@ impl<'a> Eval<'a> {
     }
 }
 
+/// `window` without staleness markers: itself, or a copy in `scratch`
+/// when it has some.
+pub(crate) fn without_stale<'a>(window: &'a [(i64, f64)], scratch: &'a mut Vec<(i64, f64)>) -> &'a [(i64, f64)] {
+    if !window.iter().any(|(_, v)| is_stale(*v)) {
+        return window;
+    }
+    scratch.clear();
+    scratch.extend(window.iter().copied().filter(|(_, v)| !is_stale(*v)));
+    scratch
+}
+
 /// Prometheus refuses a result with two samples of one label set.
-fn no_duplicates(value: Value) -> Result<Value, Error> {
+pub(crate) fn no_duplicates(value: Value) -> Result<Value, Error> {
     if let Value::Vector(v) = &value {
         if v.len() > 1 {
-            let mut seen = std::collections::HashSet::with_capacity(v.len());
+            let mut seen =
+                std::collections::HashSet::with_capacity_and_hasher(v.len(), foldhash::fast::RandomState::default());
             if !v.iter().all(|s| seen.insert(&s.labels)) {
                 return Err(Error::Execution("vector cannot contain metrics with the same labelset".into()));
             }

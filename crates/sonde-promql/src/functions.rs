@@ -1,26 +1,120 @@
 //! PromQL's functions, as Prometheus 2.42 computes them.
 
-use promql_parser::parser::{Call, Expr};
+use promql_parser::parser::{Call, Expr, MatrixSelector};
 use regex::Regex;
 
 use crate::engine::{millis, Eval};
 use crate::float::{go_int, go_max, go_min, kahan_inc};
+use crate::sweep::Sweep;
 use crate::{Error, Labels, Sample, Series, Value};
 
-/// A range vector argument: its series and the window's start and end.
-struct Window {
-    series: Vec<Series>,
+/// A range vector's window: its start and end (milliseconds).
+#[derive(Clone, Copy)]
+struct Bounds {
     start: i64,
     end: i64,
 }
 
+/// A range vector argument: its series and its window.
+struct Window {
+    series: Vec<Series>,
+    bounds: Bounds,
+}
+
+/// The functions of one range vector that [`range_function`] computes.
+const RANGE_FUNCTIONS: [&str; 17] = [
+    "rate",
+    "increase",
+    "delta",
+    "irate",
+    "idelta",
+    "deriv",
+    "resets",
+    "changes",
+    "avg_over_time",
+    "min_over_time",
+    "max_over_time",
+    "sum_over_time",
+    "count_over_time",
+    "last_over_time",
+    "stddev_over_time",
+    "stdvar_over_time",
+    "present_over_time",
+];
+
+/// Evaluates a function call at `ts`: a vector with unique label sets.
 pub(crate) fn call(ev: &mut Eval<'_>, call: &Call, ts: i64) -> Result<Value, Error> {
+    let name = call.func.name;
+    // A range function of a selector (`rate(x[5m])`, most queries) reads
+    // the selector's samples in place, step after step.
+    if RANGE_FUNCTIONS.contains(&name) {
+        if let Some(ms) = call.args.args.first().and_then(|a| matrix_selector(a)) {
+            if let Some(out) = swept(ev, call, ms, ts)? {
+                return Ok(out);
+            }
+            let end = ev.selector_base(&ms.vs, ts);
+            let bounds = Bounds { start: end - millis(&ms.range), end };
+            let keep_name = name == "last_over_time";
+            let mut out = Vec::new();
+            let unique = ev.each_window(&ms.vs, bounds.start, bounds.end, |s, unnamed, samples| {
+                if let Some(v) = range_function(name, bounds, samples) {
+                    out.push(Sample { labels: if keep_name { s.labels.clone() } else { unnamed.clone() }, t: ts, v });
+                }
+            });
+            let out = Value::Vector(out);
+            return if unique { Ok(out) } else { crate::engine::no_duplicates(out) };
+        }
+    }
+    crate::engine::no_duplicates(call_general(ev, call, ts)?)
+}
+
+/// A range function of a selector at a step of a range query, from its
+/// values at every step computed at once (see [`crate::sweep`]); `None`
+/// off the query's steps or when the sweep would be too large.
+fn swept(ev: &mut Eval<'_>, call: &Call, ms: &MatrixSelector, ts: i64) -> Result<Option<Value>, Error> {
+    let Some(grid) = ev.grid else { return Ok(None) };
+    let Some(k) = grid.index(ts) else { return Ok(None) };
+    let key = call as *const Call;
+    if !ev.sweeps.contains_key(&key) {
+        let name = call.func.name;
+        let sweep =
+            Sweep::compute(ev, ms, grid, |start, end, samples| range_function(name, Bounds { start, end }, samples))?;
+        ev.sweeps.insert(key, sweep);
+    }
+    let (Some(Some(sweep)), Some((series, unnamed, unique))) = (ev.sweeps.get(&key), ev.loaded(&ms.vs)) else {
+        return Ok(None);
+    };
+    let keep_name = call.func.name == "last_over_time";
+    let row = k * sweep.series..(k + 1) * sweep.series;
+    let out: Vec<Sample> = sweep.values[row.clone()]
+        .iter()
+        .zip(&sweep.present[row])
+        .enumerate()
+        .filter(|(_, (_, present))| **present)
+        .map(|(i, (&v, _))| Sample {
+            labels: if keep_name { series[i].labels.clone() } else { unnamed[i].clone() },
+            t: ts,
+            v,
+        })
+        .collect();
+    let out = Value::Vector(out);
+    Ok(Some(if unique { out } else { crate::engine::no_duplicates(out)? }))
+}
+
+/// The matrix selector `arg` is, inside any parentheses.
+fn matrix_selector(arg: &Expr) -> Option<&MatrixSelector> {
+    match arg {
+        Expr::Paren(p) => matrix_selector(&p.expr),
+        Expr::MatrixSelector(ms) => Some(ms),
+        _ => None,
+    }
+}
+
+fn call_general(ev: &mut Eval<'_>, call: &Call, ts: i64) -> Result<Value, Error> {
     let name = call.func.name;
     let args: Vec<&Expr> = call.args.args.iter().map(|a| &**a).collect();
     match name {
-        "rate" | "increase" | "delta" | "irate" | "idelta" | "deriv" | "resets" | "changes" | "avg_over_time"
-        | "min_over_time" | "max_over_time" | "sum_over_time" | "count_over_time" | "last_over_time"
-        | "stddev_over_time" | "stdvar_over_time" | "present_over_time" => {
+        n if RANGE_FUNCTIONS.contains(&n) => {
             let w = window(ev, args[0], ts)?;
             Ok(over_time(name, w, ts, range_function))
         }
@@ -212,13 +306,13 @@ fn window(ev: &mut Eval<'_>, arg: &Expr, ts: i64) -> Result<Window, Error> {
         Expr::MatrixSelector(ms) => match ev.eval(arg, ts)? {
             Value::Matrix(series) => {
                 let end = ev.selector_base(&ms.vs, ts);
-                Ok(Window { series, start: end - millis(&ms.range), end })
+                Ok(Window { series, bounds: Bounds { start: end - millis(&ms.range), end } })
             }
             _ => unreachable_matrix(),
         },
         Expr::Subquery(sq) => {
             let (series, start, end) = ev.subquery(sq, ts)?;
-            Ok(Window { series, start, end })
+            Ok(Window { series, bounds: Bounds { start, end } })
         }
         _ => unreachable_matrix(),
     }
@@ -258,13 +352,13 @@ pub(crate) fn valid_label_name(name: &str) -> bool {
 
 /// Applies a range function to every series of a window: the metric name
 /// dropped (kept by `last_over_time`), series without a result left out.
-fn over_time(name: &str, w: Window, ts: i64, f: impl Fn(&str, &Window, &[(i64, f64)]) -> Option<f64>) -> Value {
+fn over_time(name: &str, w: Window, ts: i64, f: impl Fn(&str, Bounds, &[(i64, f64)]) -> Option<f64>) -> Value {
     let keep_name = name == "last_over_time";
     let out = w
         .series
         .iter()
         .filter_map(|s| {
-            let v = f(name, &w, &s.samples)?;
+            let v = f(name, w.bounds, &s.samples)?;
             let labels = if keep_name { s.labels.clone() } else { s.labels.clone().without_name() };
             Some(Sample { labels, t: ts, v })
         })
@@ -272,7 +366,7 @@ fn over_time(name: &str, w: Window, ts: i64, f: impl Fn(&str, &Window, &[(i64, f
     Value::Vector(out)
 }
 
-fn range_function(name: &str, w: &Window, s: &[(i64, f64)]) -> Option<f64> {
+fn range_function(name: &str, w: Bounds, s: &[(i64, f64)]) -> Option<f64> {
     let values = || s.iter().map(|p| p.1);
     match name {
         "rate" => extrapolated_rate(w, s, true, true),
@@ -327,7 +421,7 @@ fn range_function(name: &str, w: &Window, s: &[(i64, f64)]) -> Option<f64> {
 
 /// `rate`, `increase` and `delta`: the change over the window, counter
 /// resets added back for counters, extrapolated to the window's edges.
-fn extrapolated_rate(w: &Window, s: &[(i64, f64)], is_counter: bool, is_rate: bool) -> Option<f64> {
+fn extrapolated_rate(w: Bounds, s: &[(i64, f64)], is_counter: bool, is_rate: bool) -> Option<f64> {
     if s.len() < 2 {
         return None;
     }

@@ -1,13 +1,63 @@
 //! Label sets: sorted by name, `__name__` among them.
 
 use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, OnceLock};
 
 /// The label holding a series' metric name.
 pub const METRIC_NAME: &str = "__name__";
 
 /// A series' labels, sorted by name, names unique, no empty values.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Labels(Vec<(String, String)>);
+/// Cheap to clone (shared until changed), as an evaluation hands one
+/// series' labels to every step; a shared set also keeps its form without
+/// the metric name once made (most functions drop the name), so a source
+/// that keeps its series' labels pays for that once.
+#[derive(Clone, Default)]
+pub struct Labels(Arc<Pairs>);
+
+#[derive(Default)]
+struct Pairs {
+    pairs: Vec<(Arc<str>, Arc<str>)>,
+    without_name: OnceLock<Labels>,
+}
+
+impl Clone for Pairs {
+    fn clone(&self) -> Self {
+        Pairs { pairs: self.pairs.clone(), without_name: OnceLock::new() }
+    }
+}
+
+impl PartialEq for Labels {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0) || self.0.pairs == other.0.pairs
+    }
+}
+
+impl Eq for Labels {}
+
+impl Hash for Labels {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.pairs.hash(state);
+    }
+}
+
+impl PartialOrd for Labels {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Labels {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.pairs.cmp(&other.0.pairs)
+    }
+}
+
+impl fmt::Debug for Labels {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Labels").field(&self.0.pairs).finish()
+    }
+}
 
 impl Labels {
     /// Labels from pairs in any order; the last of a repeated name wins and
@@ -27,57 +77,82 @@ impl Labels {
 
     /// The value of `name`, if set.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)).ok().map(|i| self.0[i].1.as_str())
+        let pairs = &self.0.pairs;
+        pairs.binary_search_by(|(k, _)| (**k).cmp(name)).ok().map(|i| &*pairs[i].1)
     }
 
     /// The metric name, if set.
     pub fn name(&self) -> Option<&str> {
-        self.get(METRIC_NAME)
+        // Usually first: `__name__` sorts before lower-case names.
+        match self.0.pairs.first() {
+            Some((k, v)) if &**k == METRIC_NAME => Some(v),
+            _ => self.get(METRIC_NAME),
+        }
     }
 
     /// Sets `name` to `value`; an empty value removes it.
     pub fn set(&mut self, name: &str, value: String) {
-        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
+        match self.0.pairs.binary_search_by(|(k, _)| (**k).cmp(name)) {
             Ok(i) if value.is_empty() => {
-                self.0.remove(i);
+                self.pairs_mut().remove(i);
             }
-            Ok(i) => self.0[i].1 = value,
+            Ok(i) if *self.0.pairs[i].1 == *value => {}
+            Ok(i) => self.pairs_mut()[i].1 = value.into(),
             Err(_) if value.is_empty() => {}
-            Err(i) => self.0.insert(i, (name.to_owned(), value)),
+            Err(i) => self.pairs_mut().insert(i, (name.into(), value.into())),
         }
     }
 
     /// Removes `name`.
     pub fn remove(&mut self, name: &str) {
-        if let Ok(i) = self.0.binary_search_by(|(k, _)| k.as_str().cmp(name)) {
-            self.0.remove(i);
+        if let Ok(i) = self.0.pairs.binary_search_by(|(k, _)| (**k).cmp(name)) {
+            self.pairs_mut().remove(i);
         }
     }
 
-    /// These labels without the metric name.
-    pub fn without_name(mut self) -> Self {
-        self.remove(METRIC_NAME);
-        self
+    /// The pairs to change: these labels' own (copied when shared), the
+    /// form without the name forgotten.
+    fn pairs_mut(&mut self) -> &mut Vec<(Arc<str>, Arc<str>)> {
+        let inner = Arc::make_mut(&mut self.0);
+        inner.without_name = OnceLock::new();
+        &mut inner.pairs
+    }
+
+    /// These labels without the metric name (made once per shared set).
+    pub fn without_name(self) -> Self {
+        if self.name().is_none() {
+            return self;
+        }
+        self.0
+            .without_name
+            .get_or_init(|| {
+                let mut unnamed = Pairs { pairs: self.0.pairs.clone(), without_name: OnceLock::new() };
+                unnamed.pairs.retain(|(k, _)| &**k != METRIC_NAME);
+                Labels(Arc::new(unnamed))
+            })
+            .clone()
     }
 
     /// Keeps only the labels `keep` says yes to.
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.0.retain(|(k, _)| keep(k));
+        if self.0.pairs.iter().any(|(k, _)| !keep(k)) {
+            self.pairs_mut().retain(|(k, _)| keep(k));
+        }
     }
 
     /// The pairs, sorted by name.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.0.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.0.pairs.iter().map(|(k, v)| (&**k, &**v))
     }
 
     /// How many labels.
     pub fn len(&self) -> usize {
-        self.0.len()
+        self.0.pairs.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.0.pairs.is_empty()
     }
 
     /// Parses a series as Sonde's stores name it: `name{a="1",b="2"}` or
@@ -90,7 +165,7 @@ impl Labels {
         };
         let mut labels = Labels::default();
         if !name.is_empty() {
-            labels.0.push((METRIC_NAME.to_owned(), name.to_owned()));
+            labels.pairs_mut().push((METRIC_NAME.into(), name.into()));
         }
         let Some(mut rest) = rest else { return Some(labels) };
         loop {

@@ -33,6 +33,7 @@ mod labels;
 mod parse;
 mod series_values;
 mod source;
+mod sweep;
 mod value;
 
 pub use engine::{is_stale, unix_millis, Engine, EngineOptions, STALE_NAN};

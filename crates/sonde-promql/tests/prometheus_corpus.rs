@@ -71,35 +71,101 @@ fn close(want: f64, got: f64) -> bool {
     (want.is_nan() && got.is_nan()) || want == got || ((want - got).abs() <= 1e-9 * want.abs().max(got.abs()))
 }
 
-#[test]
-fn sonde_agrees_with_prometheus_on_the_corpus() {
+/// The corpus' input series and the engine for its evaluation interval.
+fn load(path: &Path) -> (MemorySource, Engine, i64) {
+    let file: TestFile = serde_yaml_ng::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let group = &file.tests[0];
+    let interval = duration_ms(&group.interval);
+    let mut source = MemorySource::new();
+    for s in &group.input_series {
+        let labels = Labels::parse_series(&s.series).unwrap_or_else(|| panic!("series {}", s.series));
+        for (i, v) in parse_values(&s.values).unwrap().into_iter().enumerate() {
+            if let Some(v) = v {
+                source.push(&labels, i as i64 * interval, v);
+            }
+        }
+    }
+    let step = duration_ms(file.evaluation_interval.as_deref().unwrap_or("1m"));
+    let engine =
+        Engine::new(EngineOptions { subquery_step: Duration::from_millis(step as u64), ..EngineOptions::default() });
+    (source, engine, step)
+}
+
+fn corpus_files() -> Vec<std::path::PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().and_then(|e| e.to_str()) == Some("yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// A range query gives, at each of its steps, exactly what an instant
+/// query at that time gives (range functions of selectors are computed
+/// for all steps at once; everything else step by step), for every
+/// expression of the corpus, over steps that do and do not fall on the
+/// samples' times.
+#[test]
+fn range_queries_agree_with_instant_queries_at_every_step() {
     let mut checked = 0;
     let mut failures = Vec::new();
-    for entry in std::fs::read_dir(&dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.extension().and_then(|e| e.to_str()) != Some("yml") {
-            continue;
-        }
-        let file: TestFile = serde_yaml_ng::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    for path in corpus_files() {
+        let (source, engine, step) = load(&path);
         let expected: Vec<Expected> =
             serde_json::from_str(&std::fs::read_to_string(path.with_extension("expected.json")).unwrap()).unwrap();
-        let group = &file.tests[0];
-        let interval = duration_ms(&group.interval);
-        let mut source = MemorySource::new();
-        for s in &group.input_series {
-            let labels = Labels::parse_series(&s.series).unwrap_or_else(|| panic!("series {}", s.series));
-            for (i, v) in parse_values(&s.values).unwrap().into_iter().enumerate() {
-                if let Some(v) = v {
-                    source.push(&labels, i as i64 * interval, v);
+        let mut exprs: Vec<&str> = expected.iter().map(|e| e.expr.as_str()).collect();
+        exprs.sort();
+        exprs.dedup();
+        // `@ start()` and `@ end()` mean the range's ends, not each step's.
+        exprs.retain(|e| !e.contains("start()") && !e.contains("end()"));
+        for expr in exprs {
+            for (start, end, step) in [(0, 40 * 60_000, step), (7_500, 35 * 60_000, 45_000)] {
+                let mut want = Vec::new();
+                let mut t = start;
+                let mut fails = false;
+                while t <= end {
+                    match engine.instant(&source, expr, t) {
+                        Ok(Value::Vector(v)) => want.extend(v.into_iter().map(|s| (s.labels, t, s.v.to_bits()))),
+                        Ok(Value::Scalar(v)) => want.push((Labels::default(), t, v.to_bits())),
+                        _ => fails = true,
+                    }
+                    t += step;
+                }
+                let got = engine.range(&source, expr, start, end, step);
+                if fails {
+                    continue; // not a range query's type, or an error at some step
+                }
+                checked += 1;
+                let Ok(Value::Matrix(series)) = got else {
+                    failures.push(format!("{expr} [{start}..{end} by {step}]: {got:?}"));
+                    continue;
+                };
+                let mut got: Vec<_> = series
+                    .into_iter()
+                    .flat_map(|s| s.samples.into_iter().map(move |(t, v)| (s.labels.clone(), t, v.to_bits())))
+                    .collect();
+                got.sort();
+                want.sort();
+                if got != want {
+                    failures.push(format!("{expr} [{start}..{end} by {step}]: range and instant queries differ"));
                 }
             }
         }
-        let step = duration_ms(file.evaluation_interval.as_deref().unwrap_or("1m"));
-        let engine = Engine::new(EngineOptions {
-            subquery_step: Duration::from_millis(step as u64),
-            ..EngineOptions::default()
-        });
+    }
+    assert!(checked >= 500, "{checked} range queries compared");
+    assert!(failures.is_empty(), "{} differ:\n{}", failures.len(), failures.join("\n"));
+}
+
+#[test]
+fn sonde_agrees_with_prometheus_on_the_corpus() {
+    let mut checked = 0;
+    let mut failures = Vec::new();
+    for path in corpus_files() {
+        let (source, engine, _) = load(&path);
+        let expected: Vec<Expected> =
+            serde_json::from_str(&std::fs::read_to_string(path.with_extension("expected.json")).unwrap()).unwrap();
         for e in &expected {
             checked += 1;
             let t = duration_ms(&e.eval_time);

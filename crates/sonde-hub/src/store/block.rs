@@ -11,6 +11,7 @@
 //!
 //! All integers little-endian; index entries sorted by series.
 
+use std::borrow::Cow;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -274,7 +275,7 @@ impl Segment {
     /// has none, an error when it cannot be read or fails its checksum.
     #[cfg(test)]
     fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Vec<u8>)>> {
-        BlockBytes::Piecewise(self, meta.offset).chunk(meta, series)
+        Ok(BlockBytes::Piecewise(self, meta.offset).chunk(meta, series)?.map(|(n, c)| (n, c.into_owned())))
     }
 
     /// The whole block at `meta`, read at once (for reading many of its
@@ -310,7 +311,7 @@ impl BlockBytes<'_> {
     /// The chunk of `series` in this block, with its sample count: found
     /// by binary search of the index; `None` when the block has none, an
     /// error when it cannot be read or fails its checksum.
-    pub(crate) fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Vec<u8>)>> {
+    pub(crate) fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Cow<'_, [u8]>)>> {
         let (mut lo, mut hi) = (0u32, meta.entries);
         let mut entry = [0u8; ENTRY];
         while lo < hi {
@@ -323,8 +324,19 @@ impl BlockBytes<'_> {
                     let (off, len, samples, crc) =
                         (u32_at(&entry, 4), u32_at(&entry, 8), u32_at(&entry, 12), u32_at(&entry, 16));
                     let data = (HEADER + meta.entries as usize * ENTRY) as u64 + u64::from(off);
-                    let mut chunk = vec![0; len as usize];
-                    self.read(data, &mut chunk)?;
+                    // A whole block lends its bytes; a piecewise one reads them.
+                    let chunk = match self {
+                        BlockBytes::Whole(bytes) => Cow::Borrowed(
+                            bytes
+                                .get(data as usize..data as usize + len as usize)
+                                .ok_or(io::ErrorKind::UnexpectedEof)?,
+                        ),
+                        BlockBytes::Piecewise(..) => {
+                            let mut chunk = vec![0; len as usize];
+                            self.read(data, &mut chunk)?;
+                            Cow::Owned(chunk)
+                        }
+                    };
                     if crc32fast::hash(&chunk) != crc {
                         return Err(io::Error::new(io::ErrorKind::InvalidData, "chunk checksum"));
                     }

@@ -136,12 +136,24 @@ struct Shared {
 }
 
 /// Decodes a chunk's samples with `start <= t <= end` onto `out`.
-fn decode_into(bytes: &[u8], count: u32, start: i64, end: i64, out: &mut Vec<(i64, f64)>) {
+/// Appends the samples of a chunk in `start..=end` to `out`, gathered in
+/// `scratch` first so that `out` grows once, by what it gets.
+fn decode_into(
+    bytes: &[u8],
+    count: u32,
+    start: i64,
+    end: i64,
+    scratch: &mut Vec<(i64, f64)>,
+    out: &mut Vec<(i64, f64)>,
+) {
+    scratch.clear();
     gorilla::decode(bytes, count, &mut |t: i64, v: f64| {
         if t >= start && t <= end {
-            out.push((t, v));
+            scratch.push((t, v));
         }
     });
+    out.reserve_exact(scratch.len());
+    out.extend_from_slice(scratch);
 }
 
 fn segment_bytes(max_bytes: u64) -> u64 {
@@ -455,10 +467,36 @@ impl SampleStore {
     /// [`SampleStore::range`] of each of `ids` (an unknown id has none):
     /// each block is read once, whole when many of its chunks are wanted.
     pub fn ranges(&self, ids: &[&str], start_ms: i64, end_ms: i64) -> Vec<Vec<(i64, f64)>> {
+        self.read(ids.len(), start_ms, end_ms, |inner| {
+            ids.iter().enumerate().filter_map(|(i, id)| inner.index.get(*id).map(|&r| (i, r))).collect()
+        })
+    }
+
+    /// [`SampleStore::ranges`] of series by their numbers: the positions
+    /// of their ids in what [`SampleStore::ids_since`] gives (a reader
+    /// keeping its own index need not look ids up again).
+    pub fn ranges_by_number(&self, numbers: &[u32], start_ms: i64, end_ms: i64) -> Vec<Vec<(i64, f64)>> {
+        self.read(numbers.len(), start_ms, end_ms, |inner| {
+            numbers
+                .iter()
+                .enumerate()
+                .filter(|(_, &r)| (r as usize) < inner.series.len())
+                .map(|(i, &r)| (i, r))
+                .collect()
+        })
+    }
+
+    /// Reads `n` outputs: `wanted` gives (output, series number) pairs.
+    fn read(
+        &self,
+        n: usize,
+        start_ms: i64,
+        end_ms: i64,
+        wanted: impl FnOnce(&Inner) -> Vec<(usize, u32)>,
+    ) -> Vec<Vec<(i64, f64)>> {
         let (wanted, start, blocks, heads) = {
             let inner = self.lock();
-            let wanted: Vec<(usize, u32)> =
-                ids.iter().enumerate().filter_map(|(i, id)| inner.index.get(*id).map(|&r| (i, r))).collect();
+            let wanted = wanted(&inner);
             let cutoff = inner.newest.saturating_sub(self.0.options.retention.as_millis() as i64);
             let start = start_ms.max(cutoff);
             let blocks: Vec<(Arc<Segment>, BlockMeta)> =
@@ -467,28 +505,78 @@ impl SampleStore {
                 .iter()
                 .map(|&(_, r)| {
                     let head = &inner.series[r as usize].head;
-                    (head.bytes().to_vec(), head.len())
+                    match head.len() {
+                        0 => (Vec::new(), 0),
+                        n => (head.bytes().to_vec(), n),
+                    }
                 })
                 .collect();
             (wanted, start, blocks, heads)
         };
-        let mut out = vec![Vec::new(); ids.len()];
-        for (segment, meta) in blocks {
-            // Whole when at least one chunk in 32 is wanted.
-            let bytes = if wanted.len() as u64 * 32 >= u64::from(meta.entries) {
-                match segment.whole(&meta) {
-                    Ok(b) => b,
-                    Err(_) => {
-                        self.0.stats.damaged_reads.fetch_add(1, Relaxed);
-                        continue;
+        // Each block read once (whole when at least one chunk in 32 is wanted).
+        let blocks: Vec<(BlockMeta, BlockBytes<'_>)> = blocks
+            .iter()
+            .filter_map(|(segment, meta)| {
+                let bytes = if wanted.len() as u64 * 32 >= u64::from(meta.entries) {
+                    match segment.whole(meta) {
+                        Ok(b) => b,
+                        Err(_) => {
+                            self.0.stats.damaged_reads.fetch_add(1, Relaxed);
+                            return None;
+                        }
                     }
+                } else {
+                    BlockBytes::Piecewise(segment, meta.offset)
+                };
+                Some((*meta, bytes))
+            })
+            .collect();
+        let mut out = vec![Vec::new(); n];
+        // Many series are decoded on every core, each thread its share.
+        let threads =
+            if wanted.len() >= 8192 { std::thread::available_parallelism().map_or(1, |n| n.get()).min(4) } else { 1 };
+        let share = wanted.len().div_ceil(threads.max(1)).max(1);
+        std::thread::scope(|scope| {
+            let mut rest: &mut [Vec<(i64, f64)>] = &mut out;
+            let mut taken = 0;
+            for (part, heads) in wanted.chunks(share).zip(heads.chunks(share)) {
+                // This part's outputs: from its first series' index on.
+                let end = part.last().map_or(taken, |&(i, _)| i + 1);
+                let (mine, later) = std::mem::take(&mut rest).split_at_mut(end - taken);
+                let first = taken;
+                (rest, taken) = (later, end);
+                let blocks = &blocks;
+                let mut work = move || self.decode_part(blocks, part, heads, start, end_ms, mine, first);
+                if threads > 1 {
+                    scope.spawn(work);
+                } else {
+                    work();
                 }
-            } else {
-                BlockBytes::Piecewise(&segment, meta.offset)
-            };
-            for &(i, r) in &wanted {
-                match bytes.chunk(&meta, r) {
-                    Ok(Some((count, chunk))) => decode_into(&chunk, count, start, end_ms, &mut out[i]),
+            }
+        });
+        out
+    }
+
+    /// Decodes the series of `part` (output index, series) from `blocks`
+    /// then their heads into `out`, which starts at output index `first`.
+    #[allow(clippy::too_many_arguments)]
+    fn decode_part(
+        &self,
+        blocks: &[(BlockMeta, BlockBytes<'_>)],
+        part: &[(usize, u32)],
+        heads: &[(Vec<u8>, u32)],
+        start: i64,
+        end_ms: i64,
+        out: &mut [Vec<(i64, f64)>],
+        first: usize,
+    ) {
+        let mut scratch = Vec::new();
+        for (meta, bytes) in blocks {
+            for &(i, r) in part {
+                match bytes.chunk(meta, r) {
+                    Ok(Some((count, chunk))) => {
+                        decode_into(&chunk, count, start, end_ms, &mut scratch, &mut out[i - first]);
+                    }
                     Ok(None) => {}
                     Err(_) => {
                         self.0.stats.damaged_reads.fetch_add(1, Relaxed);
@@ -496,10 +584,11 @@ impl SampleStore {
                 }
             }
         }
-        for (&(i, _), (bytes, count)) in wanted.iter().zip(&heads) {
-            decode_into(bytes, *count, start, end_ms, &mut out[i]);
+        for (&(i, _), (bytes, count)) in part.iter().zip(heads) {
+            if *count > 0 {
+                decode_into(bytes, *count, start, end_ms, &mut scratch, &mut out[i - first]);
+            }
         }
-        out
     }
 
     /// `id` at every `step` from `start_ms` to `end_ms`: the latest sample
@@ -726,6 +815,30 @@ mod tests {
             assert_eq!(a[9], (9000, 9.0));
             assert_eq!(store.range("a", 2500, 5000), vec![(3000, 3.0), (4000, 4.0), (5000, 5.0)]);
             assert!(store.range("nope", 0, 10).is_empty());
+        }
+    }
+
+    /// Many series at once are decoded by several threads, each its share:
+    /// every series still gets its own samples, unknown ids none.
+    #[test]
+    fn many_series_read_at_once_get_their_own_samples() {
+        let store = SampleStore::in_memory(options(4));
+        let ids: Vec<String> = (0..10_000).map(|i| format!("s{i}")).collect();
+        for t in 0..10 {
+            store.append(
+                t * 1000,
+                ids.iter().enumerate().map(|(i, id)| ("f", id.as_str(), (i * 100 + t as usize) as f64)),
+            );
+        }
+        let mut asked: Vec<&str> = ids.iter().map(String::as_str).collect();
+        asked.insert(5000, "unknown");
+        let got = store.ranges(&asked, 2000, 100_000);
+        assert_eq!(got.len(), asked.len());
+        assert!(got[5000].is_empty());
+        for (i, samples) in got.iter().enumerate().filter(|(i, _)| *i != 5000) {
+            let series = if i < 5000 { i } else { i - 1 };
+            let want: Vec<(i64, f64)> = (2..10).map(|t| (t * 1000, (series * 100 + t as usize) as f64)).collect();
+            assert_eq!(samples, &want, "series {series}");
         }
     }
 
