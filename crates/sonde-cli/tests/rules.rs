@@ -35,7 +35,7 @@ fn alerts_reach_alertmanager_and_resolve_there() {
         expr: max by (queue) (queue_depth)
       - alert: QueueBacklog
         expr: queue:depth:max > 5
-        for: 2s
+        for: 3s
         labels: { severity: page }
         annotations:
           summary: "{{ $labels.queue }} has {{ $value }} items"
@@ -95,6 +95,57 @@ fn alerts_reach_alertmanager_and_resolve_there() {
     let sent = hub.sample("sonde_rules_notifications_sent_total");
     assert!(sent >= 2.0, "firing and resolved were sent: {sent}");
     hub.stop();
+}
+
+/// A pending alert's wait survives a restart: the hub restores its `for`
+/// state from the stored `ALERTS_FOR_STATE` after its second evaluation,
+/// as Prometheus does, so it keeps the time it became active (moved by the
+/// downtime) instead of starting over.
+#[test]
+fn a_pending_alert_keeps_its_wait_across_a_restart() {
+    let dir = peers::temp_dir("rules-restart");
+    let rules = dir.path().join("slow.rules.yml");
+    std::fs::write(
+        &rules,
+        "groups:\n  - name: slow\n    interval: 1s\n    rules:\n      - alert: SlowBurn\n        expr: vector(1)\n        for: 1h\n",
+    )
+    .unwrap();
+    let config = dir.path().join("sonde.toml");
+    std::fs::write(
+        &config,
+        format!("[rules]\nfiles = [{:?}]\nfor_grace_period = \"1s\"\n", rules.display().to_string()),
+    )
+    .unwrap();
+    let data = dir.path().join("data");
+    let args = ["--config", config.to_str().unwrap(), "--data-dir", data.to_str().unwrap()];
+    // The alert's start as ALERTS_FOR_STATE holds it (seconds), and how
+    // many of those samples the last minute holds.
+    let for_state = |api: &str| -> Option<(i64, f64)> {
+        let latest = query(api, "ALERTS_FOR_STATE{alertname=\"SlowBurn\"}");
+        let at = latest.as_array()?.first()?["value"][1].as_str()?.parse::<i64>().ok()?;
+        let count = query(api, "count_over_time(ALERTS_FOR_STATE[1m])");
+        Some((at, count.as_array()?.first()?["value"][1].as_str()?.parse::<f64>().ok()?))
+    };
+    let now = || std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    let first = Hub::serve(env!("CARGO_BIN_EXE_sonde"), &args);
+    let api = first.addr("metrics").to_owned();
+    // Pending for a while, its start written every second.
+    wait_until("eight seconds of ALERTS_FOR_STATE", || for_state(&api).is_some_and(|(_, n)| n >= 8.0));
+    let (began, _) = for_state(&api).unwrap();
+    first.stop();
+
+    let restarted = now();
+    let second = Hub::serve(env!("CARGO_BIN_EXE_sonde"), &args);
+    let api = second.addr("metrics").to_owned();
+    // Restored after the second evaluation: active since before the
+    // restart (its time pending kept, moved by the downtime), where a
+    // fresh start would say since now.
+    wait_until("the alert written again", || for_state(&api).is_some_and(|(at, _)| at != began));
+    let (restored, _) = for_state(&api).unwrap();
+    assert!(restored > began && restored <= restarted - 4, "began {began}, restarted {restarted}, restored {restored}");
+    let alerts = get_json(&api, "/api/v1/alerts")["data"]["alerts"].clone();
+    assert_eq!(alerts[0]["state"], "pending", "{alerts}");
+    second.stop();
 }
 
 #[test]

@@ -394,6 +394,12 @@ pub struct RulesConfig {
     pub alertmanager: Option<String>,
     /// A URL that receives the alerts as JSON (Alertmanager's v2 body).
     pub webhook: Option<String>,
+    /// How long before a restart an alert's `for` state is still restored
+    /// from the stored `ALERTS_FOR_STATE` series (default `"1h"`).
+    pub for_outage_tolerance: Option<Interval>,
+    /// The least time a restored alert waits before firing (default
+    /// `"10m"`); rules with a shorter `for` start their wait afresh.
+    pub for_grace_period: Option<Interval>,
 }
 
 /// `[dashboard]`: views the hub's dashboard shows next to those registered

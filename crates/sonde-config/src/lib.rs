@@ -41,7 +41,8 @@
 //! defaults. `[forward]` (`max_disk_bytes`), the hub's forward queues.
 //! `[query]` (`lookback_delta`, `max_samples`, `timeout`), the hub's
 //! PromQL; `[rules]` (`files`, `evaluation_interval`, `alertmanager`,
-//! `webhook`), its recording and alerting rules; `[[dashboard.views]]`
+//! `webhook`, `for_outage_tolerance`, `for_grace_period`), its recording
+//! and alerting rules; `[[dashboard.views]]`
 //! (`title`, `metric` or `query`, `kind`), views its dashboard shows.
 //! Unknown keys are errors.
 //!

@@ -1,8 +1,12 @@
 //! A live web dashboard for Sonde: every metric family with sparklines and
-//! history, views registered from code or the page, traces with
-//! waterfalls, events, and the links between them, updated by server-sent
-//! events every 500 ms. Its assets (and the vendored uPlot charts) are
-//! embedded; it needs no network at run time.
+//! history, views registered from code or the page (of a metric family,
+//! or of a PromQL expression), traces with waterfalls, events, and the
+//! links between them, updated by server-sent events every 500 ms. Where
+//! Prometheus' query API is served beside it (`/api/v1`, as the hub does),
+//! its Explore page runs PromQL (completing names, labels and values; a
+//! chart or a table), its Alerts page lists the alerting rules, and PromQL
+//! views draw. Its assets (and the vendored uPlot charts) are embedded; it
+//! needs no network at run time.
 //!
 //! ```no_run
 //! use sonde::Registry;

@@ -172,6 +172,8 @@ impl HubOptions {
             alertmanager: r.alertmanager,
             webhook: r.webhook,
             external_url: String::new(),
+            for_outage_tolerance: r.for_outage_tolerance.map_or(Duration::from_secs(3600), |i| i.0),
+            for_grace_period: r.for_grace_period.map_or(Duration::from_secs(600), |i| i.0),
         };
         let views = config
             .dashboard

@@ -20,7 +20,7 @@ use crate::Error;
 const RESEND_DELAY: Duration = Duration::from_secs(60);
 
 /// What `[rules]` asks for.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RulesOptions {
     /// Rule files (glob patterns).
     pub files: Vec<String>,
@@ -32,6 +32,26 @@ pub struct RulesOptions {
     pub webhook: Option<String>,
     /// The URL alerts link back to (`generatorURL`), the hub's own.
     pub external_url: String,
+    /// How long before a restart an alert's `for` state is still restored
+    /// (default 1 hour, Prometheus' `--rules.alert.for-outage-tolerance`).
+    pub for_outage_tolerance: Duration,
+    /// The least time a restored alert waits before firing (default 10
+    /// minutes, `--rules.alert.for-grace-period`).
+    pub for_grace_period: Duration,
+}
+
+impl Default for RulesOptions {
+    fn default() -> Self {
+        Self {
+            files: Vec::new(),
+            evaluation_interval: Duration::from_secs(60),
+            alertmanager: None,
+            webhook: None,
+            external_url: String::new(),
+            for_outage_tolerance: Duration::from_secs(3600),
+            for_grace_period: Duration::from_secs(600),
+        }
+    }
 }
 
 /// The groups, shared with the API that shows them.
@@ -41,6 +61,11 @@ pub(crate) type SharedGroups = Arc<Mutex<Vec<Group>>>;
 pub(crate) struct RuleRunner {
     pub(crate) groups: SharedGroups,
     next: Vec<i64>,
+    /// Evaluations of each group since the start (the `for` state is
+    /// restored after the second, as Prometheus does).
+    evaluations_of: Vec<u32>,
+    for_outage_tolerance: Duration,
+    for_grace_period: Duration,
     engine: Engine,
     source: StoreSource,
     samples: SampleStore,
@@ -92,6 +117,7 @@ impl RuleRunner {
             for g in checked {
                 let mut group = Group::new(g, interval);
                 group.external_url = options.external_url.clone();
+                group.await_restore();
                 groups.push(group);
             }
         }
@@ -127,6 +153,9 @@ impl RuleRunner {
         registry.counter_fn("sonde_rules_evaluations_total", "Rule evaluations.", move || e.load(Relaxed) as f64)?;
         let next = vec![i64::MIN; groups.len()];
         Ok(Some(Self {
+            evaluations_of: vec![0; groups.len()],
+            for_outage_tolerance: options.for_outage_tolerance,
+            for_grace_period: options.for_grace_period,
             groups: Arc::new(Mutex::new(groups)),
             next,
             engine,
@@ -141,7 +170,7 @@ impl RuleRunner {
     /// Evaluates the groups due at `t_ms`, writing their outputs at `t_ms`.
     pub(crate) fn tick(&mut self, t_ms: i64) {
         let mut groups = self.groups.lock().unwrap_or_else(|p| p.into_inner());
-        for (g, next) in groups.iter_mut().zip(&mut self.next) {
+        for ((g, next), count) in groups.iter_mut().zip(&mut self.next).zip(&mut self.evaluations_of) {
             let step = g.interval.as_millis().max(1) as i64;
             if *next == i64::MIN {
                 *next = t_ms - t_ms.rem_euclid(step);
@@ -164,6 +193,11 @@ impl RuleRunner {
                 self.samples.append_written(t_ms, written.iter().map(|(f, id, v)| (f.as_str(), id.as_str(), *v)));
             }
             g.evaluated(t_ms, started.elapsed());
+            *count += 1;
+            if *count == 2 {
+                // What the rules read has been written twice by now.
+                g.restore_for_state(&self.source, t_ms, self.for_outage_tolerance, self.for_grace_period);
+            }
             if let Some(n) = &self.notifier {
                 for (expr, alerts) in g.alerts_to_send(t_ms, RESEND_DELAY) {
                     n.send(&alerts, &expr, &g.external_labels, &g.external_url);

@@ -6,7 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::time::{Duration, Instant};
 
-use sonde_promql::{Engine, Labels, Source, Value, METRIC_NAME, STALE_NAN};
+use sonde_promql::{is_stale, Engine, Labels, Matcher, Source, Value, METRIC_NAME, STALE_NAN};
 
 use crate::file::{CheckedGroup, CheckedRule};
 use crate::go_format;
@@ -88,6 +88,9 @@ pub struct RuleState {
     pub evaluation_time: Duration,
     /// The series its last evaluation wrote (to mark stale when gone).
     previous: HashSet<Labels>,
+    /// Its alerts' `for` state has been restored (or needs none): until
+    /// then an alerting rule writes no `ALERTS` series, as in Prometheus.
+    restored: bool,
 }
 
 impl RuleState {
@@ -167,6 +170,7 @@ impl Group {
                 last_evaluation: None,
                 evaluation_time: Duration::ZERO,
                 previous: HashSet::new(),
+                restored: true,
             })
             .collect();
         Group {
@@ -219,6 +223,63 @@ impl Group {
         stale.sort();
         rule.previous = now;
         Output { samples, stale }
+    }
+
+    /// Makes the alerting rules wait for [`Group::restore_for_state`]
+    /// before they write `ALERTS` and `ALERTS_FOR_STATE` (a server
+    /// starting on stored data; rule unit tests start restored).
+    pub fn await_restore(&mut self) {
+        for rule in &mut self.rules {
+            rule.restored = !rule.is_alerting();
+        }
+    }
+
+    /// Restores the `for` state of the pending alerts from the
+    /// `ALERTS_FOR_STATE` series `source` holds from before a restart, as
+    /// Prometheus 2.42 does after its second evaluation: an alert keeps
+    /// the time it became active, moved on by the time the server was
+    /// down (so that it still waits its whole `for`), but fires no later
+    /// than `grace_period` from now; rules whose `for` is shorter than
+    /// `grace_period`, and state older than `outage_tolerance`, are not
+    /// restored. Every alerting rule is restored afterwards.
+    pub fn restore_for_state(
+        &mut self,
+        source: &dyn Source,
+        t_ms: i64,
+        outage_tolerance: Duration,
+        grace_period: Duration,
+    ) {
+        let (tolerance, grace) = (outage_tolerance.as_millis() as i64, grace_period.as_millis() as i64);
+        for rule in self.rules.iter_mut().filter(|r| r.is_alerting()) {
+            let hold = rule.rule.hold.as_millis() as i64;
+            if hold >= grace {
+                let name = rule.name().to_owned();
+                let spec_labels = rule.rule.spec.labels.clone();
+                for alert in rule.active.values_mut() {
+                    let labels = for_state_labels(&spec_labels, &alert.labels, &name);
+                    let matchers: Vec<Matcher> = labels.iter().map(|(k, v)| Matcher::equal(k, v)).collect();
+                    let Ok(found) = source.select(&matchers, t_ms - tolerance, t_ms) else { continue };
+                    let Some(series) = found.into_iter().find(|s| s.labels.len() == matchers.len()) else { continue };
+                    let Some(&(t, v)) = series.samples.last() else { continue };
+                    if is_stale(v) {
+                        continue; // it had resolved
+                    }
+                    // Whole seconds, as Prometheus keeps them.
+                    let down_at = t.div_euclid(1000) * 1000;
+                    let mut active_at = (v as i64) * 1000;
+                    let remaining = hold - (down_at - active_at);
+                    if remaining <= 0 {
+                        // It was firing: the next evaluation says whether it still is.
+                    } else if remaining < grace {
+                        active_at = t_ms + grace - hold;
+                    } else {
+                        active_at += t_ms - down_at;
+                    }
+                    alert.active_at = active_at;
+                }
+            }
+            rule.restored = true;
+        }
     }
 
     /// Records that an evaluation of the whole group at `t_ms` took `took`.
@@ -361,15 +422,13 @@ fn alerting(
             a.state = AlertState::Firing;
             a.fired_at = Some(t_ms);
         }
-        let mut series = Labels::new(rule.rule.spec.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-        for (k, v) in a.labels.iter() {
-            series.set(k, v.to_owned());
+        if !rule.restored {
+            continue;
         }
-        series.set("alertname", name.clone());
-        let mut for_state = series.clone();
+        let for_state = for_state_labels(&rule.rule.spec.labels, &a.labels, &name);
+        let mut series = for_state.clone();
         series.set(METRIC_NAME, "ALERTS".into());
         series.set("alertstate", a.state.as_str().into());
-        for_state.set(METRIC_NAME, "ALERTS_FOR_STATE".into());
         samples.push((series, 1.0));
         samples.push((for_state, (a.active_at.div_euclid(1000)) as f64));
     }
@@ -381,6 +440,18 @@ fn alerting(
         return Err(format!("exceeded limit of {limit} with {active_count} alerts"));
     }
     Ok(samples)
+}
+
+/// The labels of an alert's `ALERTS_FOR_STATE` series: the rule's labels,
+/// the alert's over them, its name.
+fn for_state_labels(rule_labels: &BTreeMap<String, String>, alert: &Labels, name: &str) -> Labels {
+    let mut labels = Labels::new(rule_labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    for (k, v) in alert.iter() {
+        labels.set(k, v.to_owned());
+    }
+    labels.set("alertname", name.to_owned());
+    labels.set(METRIC_NAME, "ALERTS_FOR_STATE".into());
+    labels
 }
 
 /// An alert's value as Prometheus' API writes it (`%e`).

@@ -275,7 +275,7 @@ impl Segment {
     /// has none, an error when it cannot be read or fails its checksum.
     #[cfg(test)]
     fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Vec<u8>)>> {
-        Ok(BlockBytes::Piecewise(self, meta.offset).chunk(meta, series)?.map(|(n, c)| (n, c.into_owned())))
+        Ok(BlockBytes::Piecewise(self, meta.offset).chunk(meta, series, &mut 0)?.map(|(n, c)| (n, c.into_owned())))
     }
 
     /// The whole block at `meta`, read at once (for reading many of its
@@ -309,11 +309,34 @@ impl BlockBytes<'_> {
     }
 
     /// The chunk of `series` in this block, with its sample count: found
-    /// by binary search of the index; `None` when the block has none, an
-    /// error when it cannot be read or fails its checksum.
-    pub(crate) fn chunk(&self, meta: &BlockMeta, series: u32) -> io::Result<Option<(u32, Cow<'_, [u8]>)>> {
-        let (mut lo, mut hi) = (0u32, meta.entries);
+    /// by binary search of the index from entry `*from` on, which is left
+    /// where `series` is or would be (so a reader asking for series in
+    /// ascending order searches less each time); `None` when the block has
+    /// none, an error when it cannot be read or fails its checksum.
+    pub(crate) fn chunk(
+        &self,
+        meta: &BlockMeta,
+        series: u32,
+        from: &mut u32,
+    ) -> io::Result<Option<(u32, Cow<'_, [u8]>)>> {
+        let (mut lo, mut hi) = ((*from).min(meta.entries), meta.entries);
         let mut entry = [0u8; ENTRY];
+        // Galloping first: the series asked next is usually just ahead.
+        let mut step = 1u32;
+        loop {
+            let probe = lo.saturating_add(step - 1);
+            if probe >= hi {
+                break;
+            }
+            self.read((HEADER + probe as usize * ENTRY) as u64, &mut entry)?;
+            if u32_at(&entry, 0) < series {
+                lo = probe + 1;
+                step = step.saturating_mul(2);
+            } else {
+                hi = probe + 1;
+                break;
+            }
+        }
         while lo < hi {
             let mid = lo + (hi - lo) / 2;
             self.read((HEADER + mid as usize * ENTRY) as u64, &mut entry)?;
@@ -321,6 +344,7 @@ impl BlockBytes<'_> {
                 std::cmp::Ordering::Less => lo = mid + 1,
                 std::cmp::Ordering::Greater => hi = mid,
                 std::cmp::Ordering::Equal => {
+                    *from = mid;
                     let (off, len, samples, crc) =
                         (u32_at(&entry, 4), u32_at(&entry, 8), u32_at(&entry, 12), u32_at(&entry, 16));
                     let data = (HEADER + meta.entries as usize * ENTRY) as u64 + u64::from(off);
@@ -344,6 +368,7 @@ impl BlockBytes<'_> {
                 }
             }
         }
+        *from = lo;
         Ok(None)
     }
 }
@@ -356,6 +381,25 @@ mod tests {
         let bytes: Vec<[u8; 5]> = series.iter().map(|s| [*s as u8; 5]).collect();
         let chunks = series.iter().zip(&bytes).map(|(s, b)| Sealed { series: *s, samples: 1, bytes: b }).collect();
         encode(chunks, t, t + 10)
+    }
+
+    #[test]
+    fn a_cursor_through_the_index_finds_what_a_fresh_search_finds() {
+        let series: Vec<u32> = (0..400).filter(|s| s % 3 == 0 || s % 7 == 0).collect();
+        let bytes = block(&series, 0);
+        let parsed = parse(&bytes);
+        let whole = BlockBytes::Whole(bytes.clone());
+        let meta = &parsed.blocks[0];
+        // Ascending with gaps of every size, through one cursor.
+        for stride in [1, 2, 5, 13, 64] {
+            let mut from = 0;
+            for s in (0..420).step_by(stride) {
+                let found = whole.chunk(meta, s, &mut from).unwrap().map(|(n, c)| (n, c.into_owned()));
+                let fresh = whole.chunk(meta, s, &mut 0).unwrap().map(|(n, c)| (n, c.into_owned()));
+                assert_eq!(found, fresh, "series {s}, stride {stride}");
+                assert_eq!(found.is_some(), series.contains(&s), "series {s}");
+            }
+        }
     }
 
     #[test]

@@ -572,8 +572,15 @@ impl SampleStore {
     ) {
         let mut scratch = Vec::new();
         for (meta, bytes) in blocks {
+            // Series come in ascending order: each search starts where the
+            // last one ended (or from the start when they do not).
+            let (mut from, mut last) = (0, 0);
             for &(i, r) in part {
-                match bytes.chunk(meta, r) {
+                if r < last {
+                    from = 0;
+                }
+                last = r;
+                match bytes.chunk(meta, r, &mut from) {
                     Ok(Some((count, chunk))) => {
                         decode_into(&chunk, count, start, end_ms, &mut scratch, &mut out[i - first]);
                     }
