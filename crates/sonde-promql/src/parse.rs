@@ -97,13 +97,26 @@ pub fn selectors(expr: &Expr) -> Vec<Vec<crate::Matcher>> {
     out
 }
 
-/// Parses a duration as Prometheus writes them (`90s`, `1h30m`, `2d`).
+/// Parses a duration as Prometheus writes them (`90s`, `1h30m`, `2d`;
+/// `0` and zero amounts such as `0m` are zero, as Prometheus' own parser
+/// has them in rule and test files).
 ///
 /// # Errors
 ///
 /// [`Error::BadData`] when it is not one.
 pub fn parse_duration(s: &str) -> Result<std::time::Duration, Error> {
-    promql_parser::util::parse_duration(s).map_err(|e| Error::BadData(format!("invalid duration {s:?}: {e}")))
+    let bad = |e: String| Error::BadData(format!("invalid duration {s:?}: {e}"));
+    match promql_parser::util::parse_duration(s) {
+        Ok(d) => Ok(d),
+        // The parser wants more than zero; a zero written with units is
+        // one whose amounts, made 1, parse.
+        Err(_) if s == "0" => Ok(std::time::Duration::ZERO),
+        Err(e) if !s.is_empty() && s.bytes().filter(u8::is_ascii_digit).all(|b| b == b'0') => {
+            let ones: String = s.chars().map(|c| if c == '0' { '1' } else { c }).collect();
+            promql_parser::util::parse_duration(&ones).map(|_| std::time::Duration::ZERO).map_err(|_| bad(e))
+        }
+        Err(e) => Err(bad(e)),
+    }
 }
 
 /// The depth of `expr`'s tree, walked without recursion.
@@ -189,6 +202,19 @@ fn can_complete(query: &str, prefix: &str, spans: &[(usize, usize)]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn durations_as_prometheus_reads_them_zero_included() {
+        use std::time::Duration;
+        for (text, want) in
+            [("90s", Some(90)), ("1h30m", Some(5400)), ("0", Some(0)), ("0m", Some(0)), ("0h0s", Some(0))]
+        {
+            assert_eq!(parse_duration(text).ok(), want.map(Duration::from_secs), "{text}");
+        }
+        for bad in ["", "0x", "m", "-1s", "1.5s0"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn syntax_errors_say_where() {

@@ -147,8 +147,9 @@ pub fn load_str(text: &str, file: &str) -> Result<Vec<CheckedGroup>, Vec<String>
         let interval = match &g.interval {
             None => None,
             Some(i) => match parse_duration(i) {
-                Ok(d) if !d.is_zero() => Some(d),
-                _ => {
+                // Zero is the default interval, as in Prometheus.
+                Ok(d) => (!d.is_zero()).then_some(d),
+                Err(_) => {
                     errors.push(format!("{file}: group {:?}: invalid interval {i:?}", g.name));
                     None
                 }

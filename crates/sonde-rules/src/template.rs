@@ -5,9 +5,13 @@
 //! `{{ $externalLabels.x }}`, `{{ $externalURL }}`, `{{ index $labels "a-b" }}`,
 //! pipelines through `humanize`, `humanize1024`, `humanizeDuration`,
 //! `humanizePercentage`, `humanizeTimestamp`, `printf`, `toUpper`,
-//! `toLower`, `title`, `reReplaceAll`, `stripPort` and `safeHtml`, string
-//! and number literals, `{{- -}}` trimming and `{{/* comments */}}`.
-//! Control actions (`if`, `range`, `with`, `define`) and the query
+//! `toLower`, `title`, `reReplaceAll`, `stripPort` and `safeHtml`, string,
+//! number and boolean literals, parenthesised pipelines, `{{- -}}`
+//! trimming and `{{/* comments */}}`; `{{ if }}`, `{{ else if }}`,
+//! `{{ else }}`, `{{ end }}` with Go's truth and its comparison and logic
+//! functions (`eq`, `ne`, `lt`, `le`, `gt`, `ge`, `and`, `or`, `not`; an
+//! integer literal compared with a float is an error, as in Go). Other
+//! control actions (`range`, `with`, `define`), variables and the query
 //! functions are refused when the rule file is checked, not mis-rendered.
 //! A missing label is empty (Prometheus' `missingkey=zero`).
 
@@ -30,12 +34,27 @@ pub struct TemplateData<'a> {
 
 /// A parsed template.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Template(Vec<Piece>);
+pub struct Template(Vec<Node>);
 
 #[derive(Clone, Debug, PartialEq)]
-enum Piece {
+enum Node {
     Text(String),
     Pipeline(Vec<Command>),
+    If { condition: Vec<Command>, then: Vec<Node>, otherwise: Vec<Node> },
+}
+
+/// A template before its actions are parsed: text, and actions (trimmed,
+/// comments left out).
+enum Item {
+    Text(String),
+    Action(String),
+}
+
+/// What ends a list of nodes inside an `if`.
+enum Stop {
+    /// `{{ else }}`, or `{{ else if ... }}` with its condition.
+    Else(Option<String>),
+    End,
 }
 
 /// One command of a pipeline: a function with arguments, or an operand.
@@ -53,11 +72,16 @@ enum Word {
     ExternalUrl,
     Str(String),
     Num(f64),
+    Int(i64),
+    Bool(bool),
+    Sub(Vec<Command>),
 }
 
 enum Val<'a> {
     Str(String),
     Num(f64),
+    Int(i64),
+    Bool(bool),
     Map(&'a BTreeMap<&'a str, &'a str>),
 }
 
@@ -66,6 +90,8 @@ impl Val<'_> {
         match self {
             Val::Str(s) => s.clone(),
             Val::Num(n) => go_format::v(*n),
+            Val::Int(i) => i.to_string(),
+            Val::Bool(b) => b.to_string(),
             Val::Map(m) => {
                 let inner: Vec<String> = m.iter().map(|(k, v)| format!("{k}:{v}")).collect();
                 format!("map[{}]", inner.join(" "))
@@ -76,13 +102,47 @@ impl Val<'_> {
     fn number(&self, func: &str) -> Result<f64, String> {
         match self {
             Val::Num(n) => Ok(*n),
+            Val::Int(i) => Ok(*i as f64),
             Val::Str(s) => s.trim().parse().map_err(|_| format!("{func}: cannot convert {s:?} to a number")),
+            Val::Bool(_) => Err(format!("{func}: cannot convert a bool to a number")),
             Val::Map(_) => Err(format!("{func}: cannot convert a map to a number")),
+        }
+    }
+
+    /// Go's truth: false, zero, the empty string and the empty map are false.
+    fn truth(&self) -> bool {
+        match self {
+            Val::Str(s) => !s.is_empty(),
+            Val::Num(n) => *n != 0.0,
+            Val::Int(i) => *i != 0,
+            Val::Bool(b) => *b,
+            Val::Map(m) => !m.is_empty(),
+        }
+    }
+
+    /// Go's comparison of basic values of one kind.
+    fn compare(&self, other: &Val<'_>) -> Result<Option<std::cmp::Ordering>, String> {
+        match (self, other) {
+            (Val::Str(a), Val::Str(b)) => Ok(Some(a.cmp(b))),
+            (Val::Num(a), Val::Num(b)) => Ok(a.partial_cmp(b)),
+            (Val::Int(a), Val::Int(b)) => Ok(Some(a.cmp(b))),
+            (Val::Bool(a), Val::Bool(b)) => Ok((a == b).then_some(std::cmp::Ordering::Equal)),
+            (Val::Map(_), _) | (_, Val::Map(_)) => Err("invalid type for comparison".into()),
+            _ => Err("incompatible types for comparison".into()),
         }
     }
 }
 
-const FUNCS: [&str; 13] = [
+const FUNCS: [&str; 22] = [
+    "eq",
+    "ne",
+    "lt",
+    "le",
+    "gt",
+    "ge",
+    "and",
+    "or",
+    "not",
     "humanize",
     "humanize1024",
     "humanizeDuration",
@@ -105,43 +165,13 @@ impl Template {
     ///
     /// A message naming what cannot be parsed or is not supported.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let mut pieces = Vec::new();
-        let mut rest = text;
-        let mut trim_next = false;
-        while let Some(open) = rest.find("{{") {
-            let mut literal = &rest[..open];
-            if trim_next {
-                literal = literal.trim_start();
-            }
-            let after = &rest[open + 2..];
-            let trim_before = after.starts_with("- ") || after.starts_with("-\t") || after.starts_with("-\n");
-            if trim_before {
-                literal = literal.trim_end();
-            }
-            if !literal.is_empty() {
-                pieces.push(Piece::Text(literal.to_owned()));
-            }
-            let close = after.find("}}").ok_or("unclosed action")?;
-            let mut action = &after[..close];
-            if trim_before {
-                action = &action[1..];
-            }
-            trim_next = action.ends_with(" -") || action.ends_with("\t-") || action.ends_with("\n-");
-            if trim_next {
-                action = &action[..action.len() - 1];
-            }
-            rest = &after[close + 2..];
-            let action = action.trim();
-            if action.starts_with("/*") && action.ends_with("*/") {
-                continue;
-            }
-            pieces.push(Piece::Pipeline(parse_pipeline(action)?));
+        let items = items(text)?;
+        let mut at = 0;
+        match nodes(&items, &mut at)? {
+            (nodes, None) => Ok(Template(nodes)),
+            (_, Some(Stop::End)) => Err("unexpected {{end}}".into()),
+            (_, Some(Stop::Else(_))) => Err("unexpected {{else}}".into()),
         }
-        let literal = if trim_next { rest.trim_start() } else { rest };
-        if !literal.is_empty() {
-            pieces.push(Piece::Text(literal.to_owned()));
-        }
-        Ok(Template(pieces))
     }
 
     /// Expands the template with `data`.
@@ -152,22 +182,123 @@ impl Template {
     /// is not a number given to `humanize`, a bad regular expression).
     pub fn expand(&self, data: &TemplateData<'_>) -> Result<String, String> {
         let mut out = String::new();
-        for piece in &self.0 {
-            match piece {
-                Piece::Text(t) => out.push_str(t),
-                Piece::Pipeline(cmds) => {
-                    let mut carried: Option<Val<'_>> = None;
-                    for cmd in cmds {
-                        carried = Some(run(cmd, carried, data)?);
-                    }
-                    if let Some(v) = carried {
-                        out.push_str(&v.text());
-                    }
-                }
-            }
-        }
+        expand_into(&self.0, data, &mut out)?;
         Ok(out)
     }
+}
+
+fn expand_into(nodes: &[Node], data: &TemplateData<'_>, out: &mut String) -> Result<(), String> {
+    for node in nodes {
+        match node {
+            Node::Text(t) => out.push_str(t),
+            Node::Pipeline(cmds) => out.push_str(&pipeline(cmds, data)?.text()),
+            Node::If { condition, then, otherwise } => {
+                let branch = if pipeline(condition, data)?.truth() { then } else { otherwise };
+                expand_into(branch, data, out)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The value of a pipeline: each command's value handed to the next.
+fn pipeline<'a>(cmds: &[Command], data: &'a TemplateData<'a>) -> Result<Val<'a>, String> {
+    let mut carried: Option<Val<'a>> = None;
+    for cmd in cmds {
+        carried = Some(run(cmd, carried, data)?);
+    }
+    carried.ok_or_else(|| "empty pipeline".into())
+}
+
+/// The template's text and actions, with `{{-`/`-}}` trimming done and
+/// comments left out.
+fn items(text: &str) -> Result<Vec<Item>, String> {
+    let mut out = Vec::new();
+    let mut rest = text;
+    let mut trim_next = false;
+    while let Some(open) = rest.find("{{") {
+        let mut literal = &rest[..open];
+        if trim_next {
+            literal = literal.trim_start();
+        }
+        let after = &rest[open + 2..];
+        let trim_before = after.starts_with("- ") || after.starts_with("-\t") || after.starts_with("-\n");
+        if trim_before {
+            literal = literal.trim_end();
+        }
+        if !literal.is_empty() {
+            out.push(Item::Text(literal.to_owned()));
+        }
+        let close = after.find("}}").ok_or("unclosed action")?;
+        let mut action = &after[..close];
+        if trim_before {
+            action = &action[1..];
+        }
+        trim_next = action.ends_with(" -") || action.ends_with("\t-") || action.ends_with("\n-");
+        if trim_next {
+            action = &action[..action.len() - 1];
+        }
+        rest = &after[close + 2..];
+        let action = action.trim();
+        if action.starts_with("/*") && action.ends_with("*/") {
+            continue;
+        }
+        out.push(Item::Action(action.to_owned()));
+    }
+    let literal = if trim_next { rest.trim_start() } else { rest };
+    if !literal.is_empty() {
+        out.push(Item::Text(literal.to_owned()));
+    }
+    Ok(out)
+}
+
+/// Nodes from `items[*at..]` up to an `else` or `end` (returned) or the end.
+fn nodes(items: &[Item], at: &mut usize) -> Result<(Vec<Node>, Option<Stop>), String> {
+    let mut out = Vec::new();
+    while let Some(item) = items.get(*at) {
+        *at += 1;
+        let action = match item {
+            Item::Text(t) => {
+                out.push(Node::Text(t.clone()));
+                continue;
+            }
+            Item::Action(a) => a.as_str(),
+        };
+        let (first, rest) = action.split_once(char::is_whitespace).unwrap_or((action, ""));
+        match first {
+            "if" => out.push(if_node(parse_pipeline(rest.trim())?, items, at)?),
+            "else" => {
+                let rest = rest.trim();
+                return match rest.strip_prefix("if") {
+                    Some(c) if c.starts_with(char::is_whitespace) => {
+                        Ok((out, Some(Stop::Else(Some(c.trim().to_owned())))))
+                    }
+                    _ if rest.is_empty() => Ok((out, Some(Stop::Else(None)))),
+                    _ => Err(format!("unexpected {rest:?} after else")),
+                };
+            }
+            "end" if rest.trim().is_empty() => return Ok((out, Some(Stop::End))),
+            _ => out.push(Node::Pipeline(parse_pipeline(action)?)),
+        }
+    }
+    Ok((out, None))
+}
+
+/// An `if` whose condition was read: its branches up to its `end` (an
+/// `else if` chain shares that one `end`).
+fn if_node(condition: Vec<Command>, items: &[Item], at: &mut usize) -> Result<Node, String> {
+    let (then, stop) = nodes(items, at)?;
+    let otherwise = match stop {
+        Some(Stop::End) => Vec::new(),
+        Some(Stop::Else(None)) => match nodes(items, at)? {
+            (otherwise, Some(Stop::End)) => otherwise,
+            (_, Some(Stop::Else(_))) => return Err("expected end; found {{else}}".into()),
+            (_, None) => return Err("unexpected EOF: missing {{end}}".into()),
+        },
+        Some(Stop::Else(Some(c))) => vec![if_node(parse_pipeline(&c)?, items, at)?],
+        None => return Err("unexpected EOF: missing {{end}}".into()),
+    };
+    Ok(Node::If { condition, then, otherwise })
 }
 
 fn words(action: &str) -> Result<Vec<String>, String> {
@@ -196,6 +327,33 @@ fn words(action: &str) -> Result<Vec<String>, String> {
         } else if c == '|' {
             chars.next();
             out.push("|".into());
+        } else if c == '(' {
+            // A parenthesised pipeline, kept whole ("(" and its inside).
+            chars.next();
+            let (mut depth, mut quote, mut inner) = (1, None, String::new());
+            loop {
+                let ch = chars.next().ok_or("unclosed left paren")?;
+                match (quote, ch) {
+                    (Some(q), ch) if ch == q => quote = None,
+                    (Some('"'), '\\') => {
+                        inner.push(ch);
+                        inner.push(chars.next().ok_or("unterminated quoted string")?);
+                        continue;
+                    }
+                    (Some(_), _) => {}
+                    (None, '"' | '`') => quote = Some(ch),
+                    (None, '(') => depth += 1,
+                    (None, ')') => {
+                        depth -= 1;
+                        if depth == 0 {
+                            break;
+                        }
+                    }
+                    _ => {}
+                }
+                inner.push(ch);
+            }
+            out.push(format!("({inner}"));
         } else {
             let mut w = String::new();
             while let Some(&ch) = chars.peek() {
@@ -213,7 +371,10 @@ fn words(action: &str) -> Result<Vec<String>, String> {
 
 fn parse_pipeline(action: &str) -> Result<Vec<Command>, String> {
     let first = action.split_whitespace().next().unwrap_or("");
-    if matches!(first, "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block") {
+    if matches!(
+        first,
+        "if" | "else" | "end" | "range" | "with" | "define" | "template" | "block" | "break" | "continue"
+    ) {
         return Err(format!("the {first:?} action is not supported in Sonde's alert templates"));
     }
     if action.contains(":=") || action.contains(" = ") {
@@ -246,6 +407,9 @@ fn word(w: &str) -> Result<Word, String> {
     if let Some(s) = w.strip_prefix('"') {
         return Ok(Word::Str(s.to_owned()));
     }
+    if let Some(inner) = w.strip_prefix('(') {
+        return Ok(Word::Sub(parse_pipeline(inner.trim())?));
+    }
     if let Some(f) = field(w, "$labels").or_else(|| field(w, ".Labels")) {
         return Ok(Word::Labels(f));
     }
@@ -260,15 +424,26 @@ fn word(w: &str) -> Result<Word, String> {
     if FUNCS.contains(&w) {
         return Ok(Word::Func(w.to_owned()));
     }
+    match w {
+        "true" => return Ok(Word::Bool(true)),
+        "false" => return Ok(Word::Bool(false)),
+        _ => {}
+    }
+    // Go's constants: an integer unless written with a point or exponent.
+    if !w.contains(['.', 'e', 'E', 'p', 'P']) {
+        if let Ok(i) = w.parse::<i64>() {
+            return Ok(Word::Int(i));
+        }
+    }
     if let Ok(n) = w.parse::<f64>() {
         return Ok(Word::Num(n));
     }
     Err(format!("function {w:?} not defined (or not supported by Sonde)"))
 }
 
-fn operand<'a>(w: &Word, data: &'a TemplateData<'a>) -> Val<'a> {
+fn operand<'a>(w: &Word, data: &'a TemplateData<'a>) -> Result<Val<'a>, String> {
     let get = |m: &BTreeMap<&str, &str>, k: &str| Val::Str(m.get(k).copied().unwrap_or("").to_owned());
-    match w {
+    Ok(match w {
         Word::Labels(None) => Val::Map(&data.labels),
         Word::Labels(Some(k)) => get(&data.labels, k),
         Word::ExternalLabels(None) => Val::Map(&data.external_labels),
@@ -277,8 +452,11 @@ fn operand<'a>(w: &Word, data: &'a TemplateData<'a>) -> Val<'a> {
         Word::ExternalUrl => Val::Str(data.external_url.to_owned()),
         Word::Str(s) => Val::Str(s.clone()),
         Word::Num(n) => Val::Num(*n),
+        Word::Int(i) => Val::Int(*i),
+        Word::Bool(b) => Val::Bool(*b),
+        Word::Sub(cmds) => return pipeline(cmds, data),
         Word::Func(_) => Val::Str(String::new()),
-    }
+    })
 }
 
 fn run<'a>(cmd: &Command, carried: Option<Val<'a>>, data: &'a TemplateData<'a>) -> Result<Val<'a>, String> {
@@ -286,11 +464,52 @@ fn run<'a>(cmd: &Command, carried: Option<Val<'a>>, data: &'a TemplateData<'a>) 
         if cmd.words.len() != 1 || carried.is_some() {
             return Err("can't give arguments to a non-function".into());
         }
-        return Ok(operand(&cmd.words[0], data));
+        return operand(&cmd.words[0], data);
     };
-    let mut args: Vec<Val<'a>> = cmd.words[1..].iter().map(|w| operand(w, data)).collect();
+    let mut args: Vec<Val<'a>> = cmd.words[1..].iter().map(|w| operand(w, data)).collect::<Result<_, _>>()?;
     if let Some(c) = carried {
         args.push(c);
+    }
+    let compare = |args: &[Val<'_>]| -> Result<Option<std::cmp::Ordering>, String> {
+        match args {
+            [a, b] => a.compare(b).map_err(|e| format!("error calling {name}: {e}")),
+            _ => Err(format!("wrong number of args for {name}: want 2 got {}", args.len())),
+        }
+    };
+    use std::cmp::Ordering::{Equal, Greater, Less};
+    match name.as_str() {
+        "eq" => {
+            let Some((first, rest)) = args.split_first().filter(|(_, r)| !r.is_empty()) else {
+                return Err("missing argument for comparison".into());
+            };
+            for other in rest {
+                if first.compare(other).map_err(|e| format!("error calling eq: {e}"))? == Some(Equal) {
+                    return Ok(Val::Bool(true));
+                }
+            }
+            return Ok(Val::Bool(false));
+        }
+        "ne" => return Ok(Val::Bool(compare(&args)? != Some(Equal))),
+        "lt" => return Ok(Val::Bool(compare(&args)? == Some(Less))),
+        "le" => return Ok(Val::Bool(matches!(compare(&args)?, Some(Less | Equal)))),
+        "gt" => return Ok(Val::Bool(compare(&args)? == Some(Greater))),
+        "ge" => return Ok(Val::Bool(matches!(compare(&args)?, Some(Greater | Equal)))),
+        "not" => {
+            return match &args[..] {
+                [a] => Ok(Val::Bool(!a.truth())),
+                _ => Err(format!("wrong number of args for not: want 1 got {}", args.len())),
+            }
+        }
+        "and" | "or" => {
+            if args.is_empty() {
+                return Err(format!("wrong number of args for {name}: want at least 1 got 0"));
+            }
+            // The first false (and) or true (or) argument, else the last.
+            let stop_at = name == "or";
+            let i = args.iter().position(|a| a.truth() == stop_at).unwrap_or(args.len() - 1);
+            return Ok(args.swap_remove(i));
+        }
+        _ => {}
     }
     let one = |args: &[Val<'_>]| -> Result<f64, String> {
         match args {
@@ -472,8 +691,13 @@ fn printf(format: &str, args: &[Val<'_>]) -> Result<String, String> {
         };
         let number = match arg {
             Val::Num(n) => Some(*n),
+            Val::Int(i) => Some(*i as f64),
             _ => None,
         };
+        if let (Val::Int(i), 'd') = (arg, verb) {
+            out.push_str(&i.to_string());
+            continue;
+        }
         out.push_str(&match (verb, number) {
             ('v', _) | ('s', None) => arg.text(),
             ('q', None) => format!("{:?}", arg.text()),
@@ -538,10 +762,50 @@ mod tests {
     }
 
     #[test]
+    fn if_else_and_comparisons_as_go_evaluates_them() {
+        let cases: &[(&str, f64, &str)] = &[
+            ("{{ if $value }}x{{ end }}", 1.0, "x"),
+            ("{{ if $value }}x{{ end }}", 0.0, ""),
+            ("{{ if gt $value 100.0 }}critical{{ else }}warning{{ end }}", 150.0, "critical"),
+            ("{{ if gt $value 100.0 }}critical{{ else }}warning{{ end }}", 50.0, "warning"),
+            ("{{ if lt $value 1.0 }}a{{ else if lt $value 2.0 }}b{{ else }}c{{ end }}", 1.5, "b"),
+            ("{{ if lt $value 1.0 }}a{{ else if lt $value 2.0 }}b{{ else }}c{{ end }}", 2.5, "c"),
+            ("{{ if eq $labels.job \"node\" }}n{{ end }}", 0.0, "n"),
+            ("{{ if eq $labels.job \"x\" \"node\" }}any{{ end }}", 0.0, "any"),
+            ("{{ if ne $labels.job \"node\" }}other{{ else }}node{{ end }}", 0.0, "node"),
+            ("{{ if and (ge $value 1.0) (le $value 2.0) }}in{{ else }}out{{ end }}", 1.0, "in"),
+            ("{{ if or $labels.missing $labels.job }}y{{ end }}", 0.0, "y"),
+            ("{{ or $labels.missing \"default\" }}", 0.0, "default"),
+            ("{{ and $labels.job $labels.instance }}", 0.0, "db-1:9100"),
+            ("{{ if not $labels.missing }}none{{ end }}", 0.0, "none"),
+            ("{{ eq 1 1 }} {{ gt \"b\" \"a\" }}", 0.0, "true true"),
+            ("{{ printf \"%d items\" 3 }}", 0.0, "3 items"),
+            ("{{- if true -}}  yes  {{- end -}}", 0.0, "yes"),
+            ("{{ if (gt $value 1.0) }}{{ $value | humanize }}{{ end }}", 2500.0, "2.5k"),
+        ];
+        for (text, value, want) in cases {
+            assert_eq!(expand(text, *value), *want, "{text}");
+        }
+        // An integer compared with a float is an error, as in Go.
+        let data = TemplateData { value: 5.0, ..TemplateData::default() };
+        let err = Template::parse("{{ if gt $value 1 }}x{{ end }}").unwrap().expand(&data).unwrap_err();
+        assert!(err.contains("incompatible types for comparison"), "{err}");
+        for text in [
+            "{{ if $value }}x",
+            "{{ end }}",
+            "{{ else }}",
+            "{{ if $value }}{{ else }}{{ else }}{{ end }}",
+            "{{ (gt 1 2 }}",
+        ] {
+            assert!(Template::parse(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
     fn what_sonde_does_not_render_is_refused_at_parse_time() {
         for text in [
-            "{{ if $value }}x{{ end }}",
             "{{ range $labels }}{{ end }}",
+            "{{ with $labels.job }}{{ . }}{{ end }}",
             "{{ query \"up\" }}",
             "{{ $x := 1 }}",
             "{{ $labels.a",
