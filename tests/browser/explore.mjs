@@ -24,7 +24,9 @@ const box = "[data-testid=explore-query]";
 try {
   page.on("pageerror", (e) => fail("page error: " + e.message));
   await page.goto(url + "/#/explore");
-  await page.evaluate(() => localStorage.clear());
+  // The last five minutes: a step of one second, so the few seconds of
+  // orders sent so far make a line.
+  await page.evaluate(() => { localStorage.clear(); localStorage.setItem("sonde.range", JSON.stringify({ last: "5m" })); });
   await page.reload();
   await page.waitForSelector(box);
 

@@ -227,7 +227,7 @@ fn explore_promql_views_and_alerts_in_the_browser() {
             }
         })
     };
-    // Enough samples for a rate over a minute's window to have points.
+    // Enough samples (eight seconds' worth) for the rate to have points.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     let url = format!("http://{}", hub.addr("metrics"));
     while std::time::Instant::now() < deadline {
@@ -237,7 +237,7 @@ fn explore_promql_views_and_alerts_in_the_browser() {
         );
         let answer: serde_json::Value = serde_json::from_slice(&reply.body).unwrap_or_default();
         let samples = answer["data"]["result"][0]["value"][1].as_str().and_then(|v| v.parse::<f64>().ok());
-        if samples.is_some_and(|n| n >= 4.0) {
+        if samples.is_some_and(|n| n >= 8.0) {
             break;
         }
         std::thread::sleep(std::time::Duration::from_millis(250));
