@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use sonde_promql::{Error, Labels, MatchOp, Matcher, Series, Source, METRIC_NAME};
+use sonde_promql::{Error, Labels, Matcher, Series, Source};
 
 use crate::store::SampleStore;
 
@@ -57,10 +57,10 @@ impl StoreSource {
     fn matching(&self, matchers: &[Matcher]) -> Vec<(Labels, u32)> {
         let mut index = self.index.lock().unwrap_or_else(|p| p.into_inner());
         index.refresh(&self.samples);
-        let by_name = matchers.iter().position(|m| m.name == METRIC_NAME && matches!(m.op, MatchOp::Equal(_)));
-        let candidates: Box<dyn Iterator<Item = usize>> = match by_name.map(|i| &matchers[i].op) {
-            Some(MatchOp::Equal(n)) => Box::new(index.by_name.get(n).into_iter().flatten().copied()),
-            _ => Box::new(0..index.series.len()),
+        let by_name = matchers.iter().position(|m| m.metric_name().is_some());
+        let candidates: Box<dyn Iterator<Item = usize>> = match by_name.and_then(|i| matchers[i].metric_name()) {
+            Some(n) => Box::new(index.by_name.get(n).into_iter().flatten().copied()),
+            None => Box::new(0..index.series.len()),
         };
         // Found by its name, a series needs no check of it.
         let rest: Vec<&Matcher> =

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use promql_parser::parser::{AtModifier, Expr, Offset, VectorSelector};
 
 use crate::parse::{children, parse};
-use crate::{Error, Labels, MatchOp, Matcher, Sample, Series, Source, Value};
+use crate::{Error, Labels, Matcher, Sample, Series, Source, Value};
 
 /// Staleness marker's bits (Prometheus' `StaleNaN`).
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -203,9 +203,8 @@ type Garbage = Box<dyn Send>;
 
 /// The thread that frees what large queries read (started when first
 /// needed; `None` when it cannot be).
-fn releaser() -> Option<&'static std::sync::Mutex<std::sync::mpsc::Sender<Garbage>>> {
-    static RELEASER: std::sync::OnceLock<Option<std::sync::Mutex<std::sync::mpsc::Sender<Garbage>>>> =
-        std::sync::OnceLock::new();
+fn releaser() -> Option<&'static std::sync::mpsc::Sender<Garbage>> {
+    static RELEASER: std::sync::OnceLock<Option<std::sync::mpsc::Sender<Garbage>>> = std::sync::OnceLock::new();
     RELEASER
         .get_or_init(|| {
             let (tx, rx) = std::sync::mpsc::channel::<Garbage>();
@@ -213,7 +212,7 @@ fn releaser() -> Option<&'static std::sync::Mutex<std::sync::mpsc::Sender<Garbag
                 .name("sonde-promql-release".into())
                 .spawn(move || rx.into_iter().for_each(drop))
                 .ok()
-                .map(|_| std::sync::Mutex::new(tx))
+                .map(|_| tx)
         })
         .as_ref()
 }
@@ -325,8 +324,7 @@ impl<'a> Eval<'a> {
         let matchers = selector_matchers(vs);
         let series = self.source.select(&matchers, from.saturating_sub(range), to)?;
         self.count(series.iter().map(|s| s.samples.len()).sum())?;
-        let one_name =
-            matchers.iter().any(|m| m.name == crate::labels::METRIC_NAME && matches!(m.op, MatchOp::Equal(_)));
+        let one_name = matchers.iter().any(|m| m.metric_name().is_some());
         self.data.insert(vs as *const _, Loaded::new(series, one_name));
         Ok(())
     }
@@ -359,7 +357,7 @@ impl<'a> Eval<'a> {
             if let Some(tx) = releaser() {
                 // Sent unless the thread is gone; then it drops here.
                 let garbage: (Vec<Loaded>, Vec<_>) = (data.into_values().collect(), sweeps.into_values().collect());
-                let _ = tx.lock().unwrap_or_else(|p| p.into_inner()).send(Box::new(garbage));
+                let _ = tx.send(Box::new(garbage));
             }
         }
     }

@@ -54,15 +54,13 @@ pub(crate) fn call(ev: &mut Eval<'_>, call: &Call, ts: i64) -> Result<Value, Err
             }
             let end = ev.selector_base(&ms.vs, ts);
             let bounds = Bounds { start: end - millis(&ms.range), end };
-            let keep_name = name == "last_over_time";
             let mut out = Vec::new();
             let unique = ev.each_window(&ms.vs, bounds.start, bounds.end, |s, unnamed, samples| {
                 if let Some(v) = range_function(name, bounds, samples) {
-                    out.push(Sample { labels: if keep_name { s.labels.clone() } else { unnamed.clone() }, t: ts, v });
+                    out.push(Sample { labels: result_labels(name, &s.labels, unnamed), t: ts, v });
                 }
             });
-            let out = Value::Vector(out);
-            return if unique { Ok(out) } else { crate::engine::no_duplicates(out) };
+            return checked_vector(out, unique);
         }
     }
     crate::engine::no_duplicates(call_general(ev, call, ts)?)
@@ -84,21 +82,37 @@ fn swept(ev: &mut Eval<'_>, call: &Call, ms: &MatrixSelector, ts: i64) -> Result
     let (Some(Some(sweep)), Some((series, unnamed, unique))) = (ev.sweeps.get(&key), ev.loaded(&ms.vs)) else {
         return Ok(None);
     };
-    let keep_name = call.func.name == "last_over_time";
     let row = k * sweep.series..(k + 1) * sweep.series;
     let out: Vec<Sample> = sweep.values[row.clone()]
         .iter()
         .zip(&sweep.present[row])
         .enumerate()
         .filter(|(_, (_, present))| **present)
-        .map(|(i, (&v, _))| Sample {
-            labels: if keep_name { series[i].labels.clone() } else { unnamed[i].clone() },
-            t: ts,
-            v,
-        })
+        .map(|(i, (&v, _))| Sample { labels: result_labels(call.func.name, &series[i].labels, &unnamed[i]), t: ts, v })
         .collect();
+    checked_vector(out, unique).map(Some)
+}
+
+/// The labels a range function's result has: the series' own for
+/// `last_over_time`, else without the metric name (`unnamed`).
+fn result_labels(name: &str, labels: &Labels, unnamed: &Labels) -> Labels {
+    if name == "last_over_time" {
+        labels.clone()
+    } else {
+        unnamed.clone()
+    }
+}
+
+/// A vector of a range function over a selector's series: checked for
+/// repeated label sets unless the series' labels less the name are known
+/// to be `unique`.
+fn checked_vector(out: Vec<Sample>, unique: bool) -> Result<Value, Error> {
     let out = Value::Vector(out);
-    Ok(Some(if unique { out } else { crate::engine::no_duplicates(out)? }))
+    if unique {
+        Ok(out)
+    } else {
+        crate::engine::no_duplicates(out)
+    }
 }
 
 /// The matrix selector `arg` is, inside any parentheses.
@@ -353,13 +367,12 @@ pub(crate) fn valid_label_name(name: &str) -> bool {
 /// Applies a range function to every series of a window: the metric name
 /// dropped (kept by `last_over_time`), series without a result left out.
 fn over_time(name: &str, w: Window, ts: i64, f: impl Fn(&str, Bounds, &[(i64, f64)]) -> Option<f64>) -> Value {
-    let keep_name = name == "last_over_time";
     let out = w
         .series
         .iter()
         .filter_map(|s| {
             let v = f(name, w.bounds, &s.samples)?;
-            let labels = if keep_name { s.labels.clone() } else { s.labels.clone().without_name() };
+            let labels = result_labels(name, &s.labels, &s.labels.clone().without_name());
             Some(Sample { labels, t: ts, v })
         })
         .collect();

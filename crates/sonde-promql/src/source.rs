@@ -35,6 +35,14 @@ impl Matcher {
         Matcher { name: name.into(), op: MatchOp::Equal(value.into()) }
     }
 
+    /// The metric name this matcher asks for exactly (`__name__="x"`).
+    pub fn metric_name(&self) -> Option<&str> {
+        match &self.op {
+            MatchOp::Equal(v) if self.name == crate::labels::METRIC_NAME => Some(v),
+            _ => None,
+        }
+    }
+
     /// Whether `value` (empty for a missing label) matches.
     pub fn matches(&self, value: &str) -> bool {
         match &self.op {
