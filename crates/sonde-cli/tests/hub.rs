@@ -302,3 +302,94 @@ fn timer_buckets_come_from_the_configuration() {
     assert!(text.contains("render_seconds_bucket{le=\"0.1\"} 0\nrender_seconds_bucket{le=\"1\"} 1\n"), "{text}");
     hub.stop();
 }
+
+/// The SDK's exported point as native data (OTLP bucket `i` is Prometheus'
+/// bucket `i + 1`).
+fn sdk_point(p: &Value) -> sonde::NativeHistogramSnapshot {
+    let run = |b: &Value| sonde::ExponentialBuckets {
+        offset: b["offset"].as_i64().unwrap() as i32 + 1,
+        counts: b["bucket_counts"].as_array().unwrap().iter().map(|c| c.as_u64().unwrap()).collect(),
+    };
+    let mut n = sonde::NativeHistogramSnapshot::empty(p["scale"].as_i64().unwrap() as i8, 0.0);
+    n.count = p["count"].as_u64().unwrap();
+    n.sum = p["sum"].as_f64().unwrap();
+    n.zero_count = p["zero_count"].as_u64().unwrap();
+    n.positive = run(&p["positive"]);
+    n.negative = run(&p["negative"]);
+    n.positive.trim();
+    n.negative.trim();
+    n
+}
+
+/// `(index, count)` of every counted bucket of Prometheus' span form.
+fn from_spans(spans: &[sonde_prometheus::client::BucketSpan], deltas: &[i64]) -> Vec<(i32, u64)> {
+    let (mut out, mut index, mut count, mut d) = (Vec::new(), 0i32, 0i64, deltas.iter());
+    for span in spans {
+        index += span.offset;
+        for _ in 0..span.length {
+            count += d.next().unwrap();
+            if count > 0 {
+                out.push((index, count as u64));
+            }
+            index += 1;
+        }
+    }
+    out
+}
+
+fn counted(b: &sonde::ExponentialBuckets) -> Vec<(i32, u64)> {
+    b.iter().filter(|&(_, c)| c > 0).collect()
+}
+
+#[test]
+fn exponential_histograms_from_the_reference_sdk_arrive_bucket_for_bucket() {
+    let Some(python) = peers::python_with("opentelemetry.sdk, opentelemetry.exporter.otlp.proto.grpc") else {
+        return;
+    };
+    let hub = hub(&[]);
+    let api = hub.addr("metrics").to_owned();
+    let script = peers::workspace_root().join("tests/peers/otel_sdk_exponential.py");
+    for (transport, addr) in [("http", "otlp http"), ("grpc", "otlp grpc")] {
+        let service = format!("exp-{transport}");
+        let url = format!("http://{}", hub.addr(addr));
+        let out =
+            Command::new(&python).arg(&script).args([url.as_str(), transport, service.as_str()]).output().unwrap();
+        assert!(out.status.success(), "the SDK failed: {}", String::from_utf8_lossy(&out.stderr));
+        let sent = sdk_point(&serde_json::from_slice(&out.stdout).unwrap());
+        assert!(sent.positive.counts.len() > 20 && sent.zero_count == 1, "{sent:?}");
+
+        // A protobuf scrape of the hub: the same native histogram.
+        let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+        let scraped = poll_until(Duration::from_secs(20), || {
+            let reply = http::request(&api, "GET", "/metrics", &[("Accept", accept)], b"");
+            let families = sonde_prometheus::decode_protobuf(&reply.body).ok()?;
+            let family = families.into_iter().find(|f| f.name == "rpc_duration_seconds")?;
+            family.metric.into_iter().find(|m| m.label.iter().any(|l| l.name == "job" && l.value == service))
+        });
+        let metric = scraped.unwrap_or_else(|| panic!("{transport}: no native series in the hub's protobuf scrape"));
+        let h = metric.histogram.unwrap();
+        let mut want = sent.clone();
+        want.downscale_to(8);
+        assert_eq!((h.sample_count, h.zero_count, h.schema), (sent.count, sent.zero_count, i32::from(want.schema)));
+        assert!((h.sample_sum - sent.sum).abs() <= 1e-12 * sent.sum.abs(), "{transport}: sum");
+        assert_eq!(from_spans(&h.positive_span, &h.positive_delta), counted(&want.positive), "{transport}");
+        assert_eq!(from_spans(&h.negative_span, &h.negative_delta), counted(&want.negative), "{transport}");
+
+        // The JSON API serves the same buckets.
+        let doc = get_json(&api, "/api/snapshot?family=rpc_duration_seconds");
+        let entry = doc["metrics"]
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|m| m["labels"]["job"] == service.as_str())
+            .unwrap_or_else(|| panic!("{doc}"))
+            .clone();
+        let native = &entry["value"]["native"];
+        assert_eq!(native["schema"], i64::from(sent.schema), "{transport}: the hub keeps the SDK's scale");
+        assert_eq!(native["zero_count"], sent.zero_count);
+        assert_eq!(native["positive"]["offset"], sent.positive.offset);
+        assert_eq!(native["positive"]["counts"], serde_json::json!(sent.positive.counts), "{transport}");
+        assert_eq!(entry["value"]["count"], sent.count);
+    }
+    hub.stop();
+}

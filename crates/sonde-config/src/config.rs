@@ -286,6 +286,11 @@ pub struct OtlpConfig {
     pub client_certificate: Option<String>,
     /// The client certificate's PEM key (as `OTEL_EXPORTER_OTLP_CLIENT_KEY`).
     pub client_key: Option<String>,
+    /// `explicit_bucket_histogram` (default) or
+    /// `base2_exponential_bucket_histogram`: histograms declared without
+    /// buckets on the pipeline's registry become native (as
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`).
+    pub default_histogram_aggregation: Option<String>,
 }
 
 /// `[hub]`: how `sonde serve` folds what it receives, and its bounds.
@@ -695,6 +700,10 @@ impl Config {
                 }
             }
             check_interval("otlp.interval", o.interval)?;
+            if let Some(a) = &o.default_histogram_aggregation {
+                sonde_otlp::HistogramAggregation::parse(a)
+                    .map_err(|e| invalid("otlp.default_histogram_aggregation", e.to_string()))?;
+            }
             if o.client_certificate.is_some() != o.client_key.is_some() {
                 return Err(invalid("otlp.client_key", "client_certificate and client_key go together"));
             }

@@ -112,6 +112,7 @@ impl Pipeline {
             pipeline.add(LoggerExporter::new(), every(l.interval))?;
         }
         if let Some(otlp) = otlp_of(config)? {
+            pipeline.registry = otlp.registry_view(&pipeline.registry);
             let periodic =
                 otlp.periodic_metrics(pipeline.root.clone()).map_err(|e| start_err("otlp")(e.to_string()))?;
             pipeline.exporters.push(periodic);
@@ -221,6 +222,10 @@ pub fn otlp_of(config: &Config) -> Result<Option<sonde_otlp::Otlp>, Error> {
     }
     if let (Some(cert), Some(key)) = (&o.client_certificate, &o.client_key) {
         b = b.client_certificate(cert, key);
+    }
+    if let Some(a) = &o.default_histogram_aggregation {
+        let a = sonde_otlp::HistogramAggregation::parse(a).map_err(|e| start_err("otlp")(e.to_string()))?;
+        b = b.default_histogram_aggregation(a);
     }
     b.build().map(Some).map_err(|e| start_err("otlp")(e.to_string()))
 }

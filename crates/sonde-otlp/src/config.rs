@@ -82,6 +82,53 @@ pub enum Temporality {
     Delta,
 }
 
+/// How histograms declared without buckets aggregate: the OpenTelemetry
+/// SDKs' `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum HistogramAggregation {
+    /// Classic buckets, the unit's preset (`explicit_bucket_histogram`, the default).
+    #[default]
+    ExplicitBucket,
+    /// Native buckets up to scale 20, at most 160 of them
+    /// (`base2_exponential_bucket_histogram`), exported as OTLP
+    /// `ExponentialHistogram`s, as the SDKs do.
+    Base2Exponential,
+}
+
+impl HistogramAggregation {
+    /// The variable's spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ExplicitBucket => "explicit_bucket_histogram",
+            Self::Base2Exponential => "base2_exponential_bucket_histogram",
+        }
+    }
+
+    /// Parses the variable's spelling (case-insensitive, trimmed).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Config`] for anything else.
+    pub fn parse(s: &str) -> Result<Self, Error> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "explicit_bucket_histogram" => Ok(Self::ExplicitBucket),
+            "base2_exponential_bucket_histogram" => Ok(Self::Base2Exponential),
+            other => Err(Error::Config(format!(
+                "default histogram aggregation {other:?} is not explicit_bucket_histogram or base2_exponential_bucket_histogram"
+            ))),
+        }
+    }
+
+    /// The native buckets this aggregation gives histograms declared
+    /// without buckets (scale 20, 160 buckets, the SDKs' defaults).
+    pub fn native_buckets(self) -> Option<sonde::NativeBuckets> {
+        match self {
+            Self::ExplicitBucket => None,
+            Self::Base2Exponential => sonde::NativeBuckets::new().schema(20).ok(),
+        }
+    }
+}
+
 /// Retries after a retryable failure: `initial` wait, growing 1.5x per
 /// attempt up to `max`, each jittered by ±20 %, at most `attempts` retries,
 /// never past the request's deadline. A `Retry-After` answer replaces the
@@ -140,6 +187,7 @@ pub struct OtlpBuilder {
     resource: Vec<(String, String)>,
     interval: Option<Duration>,
     temporality: Temporality,
+    histogram_aggregation: Option<HistogramAggregation>,
     retry: RetryPolicy,
     env: BTreeMap<String, String>,
 }
@@ -234,6 +282,15 @@ impl OtlpBuilder {
     /// Cumulative (default) or delta metrics.
     pub fn temporality(mut self, temporality: Temporality) -> Self {
         self.temporality = temporality;
+        self
+    }
+
+    /// How histograms declared without buckets aggregate (default
+    /// [`HistogramAggregation::ExplicitBucket`], or
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`); applied
+    /// by [`crate::Otlp::registry_view`].
+    pub fn default_histogram_aggregation(mut self, aggregation: HistogramAggregation) -> Self {
+        self.histogram_aggregation = Some(aggregation);
         self
     }
 
@@ -389,6 +446,14 @@ impl OtlpBuilder {
                 Error::Config(format!("OTEL_METRIC_EXPORT_INTERVAL {ms:?} is not a number of milliseconds"))
             }),
             (None, None) => Ok(Duration::from_secs(60)),
+        }
+    }
+
+    pub(crate) fn histogram_aggregation(&self) -> Result<HistogramAggregation, Error> {
+        match (self.histogram_aggregation, self.env.get("OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION")) {
+            (Some(a), _) => Ok(a),
+            (None, Some(s)) => HistogramAggregation::parse(s),
+            (None, None) => Ok(HistogramAggregation::ExplicitBucket),
         }
     }
 

@@ -34,7 +34,11 @@
 //! `..._TIMEOUT` (ms), `..._INSECURE`, `..._CERTIFICATE` (a PEM file of the
 //! certificate authority to trust), `..._CLIENT_CERTIFICATE` and
 //! `..._CLIENT_KEY` (PEM files for mutual TLS), `OTEL_SERVICE_NAME`,
-//! `OTEL_RESOURCE_ATTRIBUTES` and `OTEL_METRIC_EXPORT_INTERVAL` (ms).
+//! `OTEL_RESOURCE_ATTRIBUTES`, `OTEL_METRIC_EXPORT_INTERVAL` (ms) and
+//! `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION`
+//! (`base2_exponential_bucket_histogram` makes histograms declared without
+//! buckets native through [`Otlp::registry_view`]; native histograms are
+//! exported as `ExponentialHistogram`s).
 //!
 //! # Faults
 //!
@@ -61,7 +65,7 @@ mod transport;
 use std::sync::Arc;
 use std::time::Duration;
 
-pub use config::{OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
+pub use config::{HistogramAggregation, OtlpBuilder, Protocol, RetryPolicy, Signal, Temporality};
 pub use encode::{log_record, logs_request, traces_request, MetricEncoder, TraceEncoder};
 pub use error::Error;
 pub use exporter::{OtlpLogExporter, OtlpMetricExporter, OtlpSender, OtlpSpanExporter};
@@ -81,6 +85,7 @@ pub struct Otlp {
     options: OtlpBuilder,
     resource: Arc<[(String, String)]>,
     interval: Duration,
+    aggregation: HistogramAggregation,
 }
 
 impl Otlp {
@@ -110,6 +115,35 @@ impl Otlp {
     /// The resource attributes sent with every request.
     pub fn resource(&self) -> &[(String, String)] {
         &self.resource
+    }
+
+    /// How histograms declared without buckets aggregate.
+    pub fn histogram_aggregation(&self) -> HistogramAggregation {
+        self.aggregation
+    }
+
+    /// `registry` as this configuration wants histograms declared: with
+    /// [`HistogramAggregation::Base2Exponential`], a view in which
+    /// histograms declared without buckets are native (scale 20, 160
+    /// buckets); otherwise `registry` itself.
+    ///
+    /// ```
+    /// use sonde_otlp::{HistogramAggregation, Otlp};
+    /// let otlp = Otlp::builder()
+    ///     .endpoint("http://127.0.0.1:4318")
+    ///     .default_histogram_aggregation(HistogramAggregation::Base2Exponential)
+    ///     .build()?;
+    /// let registry = otlp.registry_view(&sonde::Registry::new());
+    /// let h = registry.histogram("latency_seconds").register()?;
+    /// h.observe(0.2);
+    /// assert_eq!(h.native().unwrap().schema, 20);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn registry_view(&self, registry: &Registry) -> Registry {
+        match self.aggregation.native_buckets() {
+            Some(native) => registry.with_native_histograms(native),
+            None => registry.clone(),
+        }
     }
 
     /// The periodic metric export interval.
@@ -223,6 +257,7 @@ impl OtlpBuilder {
         if interval.is_zero() {
             return Err(Error::Config("the metric export interval must be > 0".into()));
         }
-        Ok(Otlp { options: self, resource, interval })
+        let aggregation = self.histogram_aggregation()?;
+        Ok(Otlp { options: self, resource, interval, aggregation })
     }
 }

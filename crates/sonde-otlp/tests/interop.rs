@@ -157,3 +157,85 @@ fn sonde_sends_what_the_reference_sdk_sends() {
         assert_eq!(resource_keys(&reference, "resourceSpans"), resource_keys(&ours, "resourceSpans"));
     }
 }
+
+/// The data point of `name` as the receiver's official classes decoded it.
+fn exponential_point(bodies: &[Value], name: &str) -> Value {
+    bodies
+        .iter()
+        .flat_map(|b| b["resourceMetrics"].as_array().cloned().unwrap_or_default())
+        .flat_map(|rm| rm["scopeMetrics"].as_array().cloned().unwrap_or_default())
+        .flat_map(|sm| sm["metrics"].as_array().cloned().unwrap_or_default())
+        .find(|m| m["name"] == name)
+        .map(|m| m["exponentialHistogram"].clone())
+        .unwrap_or_else(|| panic!("{name} in {bodies:?}"))
+}
+
+/// A JSON uint64 (a string in OTLP/JSON) or int as a number.
+fn number(v: &Value) -> i64 {
+    v.as_str().map(|s| s.parse().unwrap()).or(v.as_i64()).unwrap_or(0)
+}
+
+#[test]
+fn native_histograms_decode_in_the_official_classes() {
+    let Some(rx) = Receiver::start() else { return };
+    for temporality in [sonde_otlp::Temporality::Cumulative, sonde_otlp::Temporality::Delta] {
+        rx.reset();
+        let otlp = Otlp::builder()
+            .endpoint(rx.http_url())
+            .protocol(Protocol::HttpProtobuf)
+            .temporality(temporality)
+            .build()
+            .unwrap();
+        let r = Registry::builder().self_metrics(false).build().unwrap();
+        let h = r
+            .histogram("latency")
+            .unit("seconds")
+            .buckets(Buckets::native(sonde::NativeBuckets::new().schema(4).unwrap()))
+            .register()
+            .unwrap();
+        let exporter = otlp.metric_exporter().unwrap();
+        for v in [0.0, 0.012, 0.013, 0.1, 0.1, 2.5, -1.0] {
+            h.observe(v);
+        }
+        exporter.export(&r.snapshot()).unwrap();
+        let first = h.native().unwrap();
+        for v in [0.1, 7.0] {
+            h.observe(v);
+        }
+        exporter.export(&r.snapshot()).unwrap();
+        let second = h.native().unwrap();
+        let bodies = rx.wait_for("metrics", 2);
+        let points = |b: &Value| b["dataPoints"][0].clone();
+        let (one, two) =
+            (exponential_point(&bodies[..1], "latency_seconds"), exponential_point(&bodies[1..], "latency_seconds"));
+        let want_temporality = if temporality == sonde_otlp::Temporality::Delta {
+            "AGGREGATION_TEMPORALITY_DELTA"
+        } else {
+            "AGGREGATION_TEMPORALITY_CUMULATIVE"
+        };
+        assert_eq!(one["aggregationTemporality"], want_temporality);
+        // What was recorded, in OTLP's numbering (one below Prometheus').
+        let expect = |p: &Value, n: &sonde::NativeHistogramSnapshot| {
+            assert_eq!(number(&p["count"]), n.count as i64, "{temporality:?} count");
+            assert_eq!(number(&p["zeroCount"]), n.zero_count as i64);
+            assert_eq!(p["scale"], 4);
+            assert_eq!(number(&p["positive"]["offset"]), i64::from(n.positive.offset - 1));
+            let counts: Vec<i64> = p["positive"]["bucketCounts"].as_array().unwrap().iter().map(number).collect();
+            assert_eq!(counts, n.positive.counts.iter().map(|&c| c as i64).collect::<Vec<_>>(), "{temporality:?}");
+            let negative: Vec<i64> =
+                p["negative"]["bucketCounts"].as_array().cloned().unwrap_or_default().iter().map(number).collect();
+            assert_eq!(negative, n.negative.counts.iter().map(|&c| c as i64).collect::<Vec<_>>());
+        };
+        expect(&points(&one), &first);
+        assert_eq!(points(&one)["min"], -1.0);
+        assert_eq!(points(&one)["max"], 2.5);
+        if temporality == sonde_otlp::Temporality::Delta {
+            let mut change = second.clone();
+            change.subtract(&first);
+            expect(&points(&two), &change);
+            assert_eq!(number(&points(&two)["count"]), 2);
+        } else {
+            expect(&points(&two), &second);
+        }
+    }
+}

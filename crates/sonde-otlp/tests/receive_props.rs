@@ -1,7 +1,8 @@
 //! Whatever arrives over OTLP, the receiving side neither panics nor lets
 //! it break the exposition: arbitrary metric requests (hostile names,
 //! attribute keys and values, NaN and infinite values, mismatched buckets,
-//! every temporality) fold into a registry whose Prometheus text
+//! exponential histograms of any scale, offset and count, every
+//! temporality) fold into a registry whose Prometheus text
 //! `sonde check` accepts; arbitrary spans and log records are kept or
 //! refused by count.
 
@@ -13,8 +14,9 @@ use sonde_otlp::proto::collector::trace::v1::ExportTraceServiceRequest;
 use sonde_otlp::proto::common::v1::{any_value, AnyValue, KeyValue};
 use sonde_otlp::proto::logs::v1::{LogRecord, ResourceLogs, ScopeLogs};
 use sonde_otlp::proto::metrics::v1::{
-    metric::Data, number_data_point, summary_data_point::ValueAtQuantile, Gauge, Histogram, HistogramDataPoint, Metric,
-    NumberDataPoint, ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
+    exponential_histogram_data_point::Buckets, metric::Data, number_data_point, summary_data_point::ValueAtQuantile,
+    ExponentialHistogram, ExponentialHistogramDataPoint, Gauge, Histogram, HistogramDataPoint, Metric, NumberDataPoint,
+    ResourceMetrics, ScopeMetrics, Sum, Summary, SummaryDataPoint,
 };
 use sonde_otlp::proto::resource::v1::Resource;
 use sonde_otlp::proto::trace::v1::{ResourceSpans, ScopeSpans, Span};
@@ -80,6 +82,36 @@ fn data() -> impl Strategy<Value = Option<Data>> {
                     aggregation_temporality: t,
                 }
             ))),
+        (
+            attributes(),
+            -12..24i32,
+            (any::<i32>(), -40..40i32),
+            proptest::collection::vec(0..1000u64, 0..6),
+            proptest::collection::vec(0..1000u64, 0..3),
+            (0..5u64, 0..3u64, proptest::option::of(number()), number()),
+            0..3i32
+        )
+            .prop_map(
+                |(attributes, scale, (wild, near), positive, negative, (zero, skew, sum, threshold), t)| {
+                    let total = zero + positive.iter().sum::<u64>() + negative.iter().sum::<u64>();
+                    let offset = if wild % 4 == 0 { wild } else { near };
+                    Some(Data::ExponentialHistogram(ExponentialHistogram {
+                        data_points: vec![ExponentialHistogramDataPoint {
+                            attributes,
+                            scale,
+                            // mostly consistent, sometimes not
+                            count: if skew == 0 { total + 1 } else { total },
+                            zero_count: zero,
+                            sum,
+                            zero_threshold: threshold,
+                            positive: Some(Buckets { offset, bucket_counts: positive }),
+                            negative: Some(Buckets { offset: near, bucket_counts: negative }),
+                            ..Default::default()
+                        }],
+                        aggregation_temporality: t,
+                    }))
+                }
+            ),
         (attributes(), number(), proptest::collection::vec((number(), number()), 0..3)).prop_map(
             |(attributes, sum, q)| {
                 Some(Data::Summary(Summary {

@@ -27,6 +27,7 @@
 mod auth;
 mod error;
 mod negotiate;
+mod protobuf;
 mod push;
 mod rate_limit;
 mod server;
@@ -36,6 +37,7 @@ mod textfile;
 pub use auth::{Auth, BadHash};
 pub use error::Error;
 pub use negotiate::{negotiate, Format};
+pub use protobuf::{client, decode_protobuf, encode_protobuf, PROTOBUF_CONTENT_TYPE};
 pub use push::{PushMethod, PushgatewayBuilder, PushgatewayExporter};
 pub use server::{MetricsServer, MetricsServerBuilder, DEFAULT_LISTEN};
 pub use service::MetricsService;

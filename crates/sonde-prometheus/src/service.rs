@@ -71,14 +71,15 @@ impl MetricsService {
         let format = negotiate(header(ACCEPT));
         let snapshot = self.inner.registry.snapshot();
         let body = match format {
-            Format::PrometheusText => encode::prometheus_text(&snapshot),
-            Format::OpenMetrics => encode::openmetrics(&snapshot),
+            Format::PrometheusText => encode::prometheus_text(&snapshot).into_bytes(),
+            Format::OpenMetrics => encode::openmetrics(&snapshot).into_bytes(),
+            Format::Protobuf => crate::protobuf::encode_protobuf(&snapshot),
         };
         let mut resp =
             Response::builder().header(CONTENT_TYPE, format.content_type()).header(VARY, "Accept, Accept-Encoding");
         let body = if accepts_gzip(header(ACCEPT_ENCODING)) {
             resp = resp.header(CONTENT_ENCODING, "gzip");
-            gzip(body.as_bytes())
+            gzip(&body)
         } else {
             Bytes::from(body)
         };

@@ -48,8 +48,10 @@ pub enum Refusal {
     BadBuckets,
     /// Histogram bounds other than the family was declared with.
     BucketMismatch,
-    /// An exponential histogram (not folded in yet).
-    ExponentialHistogram,
+    /// An exponential histogram whose scale is outside -4..=20.
+    BadScale,
+    /// A histogram whose count is not its buckets' (and zero bucket's) total.
+    CountMismatch,
     /// A set already holding its most distinct members this interval.
     SetFull,
     /// An event, where no event log was given.
@@ -70,7 +72,8 @@ impl Refusal {
             Self::LabelMismatch => "label_mismatch",
             Self::BadBuckets => "bad_buckets",
             Self::BucketMismatch => "bucket_mismatch",
-            Self::ExponentialHistogram => "exponential_histogram",
+            Self::BadScale => "bad_scale",
+            Self::CountMismatch => "count_mismatch",
             Self::SetFull => "set_full",
             Self::NoEventLog => "no_event_log",
         }

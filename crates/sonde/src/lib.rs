@@ -67,6 +67,8 @@ pub use labels::{
     sanitize_label_name, sanitize_label_value, sanitize_metric_name, MAX_LABEL_NAMES, MAX_LABEL_VALUE_LEN,
     OVERFLOW_LABEL_VALUE,
 };
+pub use metrics::exponential;
+pub use metrics::NativeBuckets;
 pub use metrics::{
     Buckets, Counter, CounterFn, DropReason, Gauge, GaugeFn, Histogram, Metric, MetricKind, Stopwatch, Summary,
     SummaryOptions, Timer, UpDownCounter,
@@ -75,4 +77,7 @@ pub use pipeline::{BatchOptions, BatchStats};
 pub use registry::{
     Child, Family, FamilyBuilder, MetricBuilder, MetricSpec, Registry, RegistryBuilder, DEFAULT_CARDINALITY_LIMIT,
 };
-pub use snapshot::{Exemplar, FamilySnapshot, HistogramSnapshot, SeriesRef, SeriesValue, Snapshot};
+pub use snapshot::{
+    Exemplar, ExponentialBuckets, FamilySnapshot, HistogramSnapshot, NativeHistogramSnapshot, SeriesRef, SeriesValue,
+    Snapshot,
+};

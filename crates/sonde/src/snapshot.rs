@@ -11,6 +11,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::MetricKind;
 
+mod native;
+pub use native::{ExponentialBuckets, NativeHistogramSnapshot};
+
 /// All families of a registry at one instant.
 #[derive(Clone, Debug)]
 pub struct Snapshot {
@@ -93,6 +96,7 @@ struct SeriesData {
     value: SeriesValue,
     created: Option<SystemTime>,
     exemplar: Option<Box<Exemplar>>,
+    native: Option<Box<NativeHistogramSnapshot>>,
 }
 
 /// One metric family: its metadata and its series.
@@ -192,7 +196,13 @@ impl FamilySnapshot {
         }
         self.buckets.extend_from_slice(buckets);
         self.quantile_values.extend_from_slice(quantile_values);
-        self.series.push(SeriesData { labels: start..self.spans.len() as u32, value, created, exemplar: None });
+        self.series.push(SeriesData {
+            labels: start..self.spans.len() as u32,
+            value,
+            created,
+            exemplar: None,
+            native: None,
+        });
     }
 
     /// Appends a histogram series whose per-bucket (non-cumulative) counts
@@ -222,6 +232,18 @@ impl FamilySnapshot {
         if let Some(s) = self.series.last_mut() {
             s.exemplar = Some(Box::new(exemplar));
         }
+    }
+
+    /// Attaches native buckets to the histogram series pushed last.
+    pub fn set_last_native(&mut self, native: NativeHistogramSnapshot) {
+        if let Some(s) = self.series.last_mut() {
+            s.native = Some(Box::new(native));
+        }
+    }
+
+    /// Whether any series carries native buckets.
+    pub fn has_native(&self) -> bool {
+        self.series.iter().any(|s| s.native.is_some())
     }
 
     /// Sorts series by their label values (encoders want a stable order).
@@ -308,6 +330,11 @@ impl<'a> SeriesRef<'a> {
     /// The latest exemplar, if any.
     pub fn exemplar(&self) -> Option<&'a Exemplar> {
         self.data().exemplar.as_deref()
+    }
+
+    /// The native (exponential) buckets, for a native histogram.
+    pub fn native(&self) -> Option<&'a NativeHistogramSnapshot> {
+        self.data().native.as_deref()
     }
 
     /// Cumulative bucket counts, one per bound and a last one for `+Inf`

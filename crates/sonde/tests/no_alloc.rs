@@ -5,7 +5,7 @@
 //! disturb it.
 
 use sonde::trace::{Sampler, SimpleProcessor, SpanData, SpanExporter, TracerProvider};
-use sonde::{Buckets, Registry};
+use sonde::{Buckets, NativeBuckets, Registry};
 use sonde_testkit::alloc::allocations;
 
 #[global_allocator]
@@ -35,6 +35,21 @@ fn recording_metrics_allocates_nothing() {
     assert_eq!(allocations(|_| family.with(&["GET", "200"]).inc()), 0, "labeled lookup");
     assert_eq!(allocations(|_| bound.inc()), 0, "bound child");
     assert_eq!(allocations(|i| timer.record(std::time::Duration::from_micros(i))), 0, "timer record");
+    // Native buckets allocate while the range of values in use grows, then never.
+    let native = r.histogram("n_seconds").buckets(Buckets::native(NativeBuckets::new())).register().unwrap();
+    let both = r
+        .histogram("b_seconds")
+        .labels(["route"])
+        .buckets(Buckets::default_seconds().with_native(NativeBuckets::new()))
+        .register()
+        .unwrap();
+    let latency = |i: u64| (1 + i % 5000) as f64 * 1e-4 * if i.is_multiple_of(3) { -1.0 } else { 1.0 };
+    allocations(|i| native.observe(latency(i)));
+    allocations(|i| both.with(&["/a"]).observe(latency(i)));
+    assert_eq!(allocations(|i| native.observe(latency(i))), 0, "native observe");
+    assert_eq!(allocations(|i| native.observe(latency(i) * 0.0)), 0, "native zero bucket");
+    assert_eq!(allocations(|i| both.with(&["/a"]).observe(latency(i))), 0, "classic and native observe");
+    assert_eq!(allocations(|_| native.observe(f64::NAN)), 0, "dropped native observation");
     // Bad values are dropped and counted, still without allocating.
     assert_eq!(allocations(|_| histogram.observe(f64::NAN)), 0, "dropped observation");
 }

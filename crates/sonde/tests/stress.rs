@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Barrier};
 
-use sonde::{Buckets, Registry};
+use sonde::{Buckets, NativeBuckets, Registry};
 
 const THREADS: usize = 8;
 const PER_THREAD: u64 = 200_000;
@@ -107,15 +107,18 @@ fn more_threads_than_stripes_keep_exact_totals() {
     let r = Registry::new();
     let c = r.counter("many_total").register().unwrap();
     let h = r.histogram("many_seconds").buckets(Buckets::new([1.0]).unwrap()).register().unwrap();
+    let native = r.histogram("many_native").buckets(Buckets::native(NativeBuckets::new())).register().unwrap();
     let barrier = Arc::new(Barrier::new(MANY));
     let threads: Vec<_> = (0..MANY)
         .map(|_| {
-            let (c, h, b) = (c.clone(), h.clone(), barrier.clone());
+            let (c, h, n, b) = (c.clone(), h.clone(), native.clone(), barrier.clone());
             std::thread::spawn(move || {
                 b.wait(); // all MANY threads hold a slot at once
-                for _ in 0..50_000 {
+                for i in 0..50_000u32 {
                     c.inc();
                     h.observe(0.5);
+                    // wandering over twenty powers of two: rows resize while others add
+                    n.observe(f64::from(1 + i % 1000) * 1e-3 * f64::from(1 << (i % 20)));
                 }
                 b.wait();
             })
@@ -124,6 +127,32 @@ fn more_threads_than_stripes_keep_exact_totals() {
     threads.into_iter().for_each(|t| t.join().unwrap());
     assert_eq!(c.exact(), Some(MANY as u64 * 50_000));
     assert_eq!(h.snapshot().count, MANY as u64 * 50_000);
+    let n = native.native().unwrap();
+    assert_eq!(n.count, MANY as u64 * 50_000);
+    assert_eq!(n.positive.total(), n.count);
+    assert!(n.bucket_span() <= 160);
+}
+
+#[test]
+fn native_histogram_totals_are_exact() {
+    let r = Registry::new();
+    let h = r.histogram("lat_native").buckets(Buckets::native(NativeBuckets::new())).register().unwrap();
+    let h2 = h.clone();
+    hammer(move |t, i| {
+        h2.observe(if i.is_multiple_of(5) { 0.0 } else { (t as f64 + 1.0) * 0.25 * (1 + i % 64) as f64 })
+    });
+    let n = h.native().unwrap();
+    let total = THREADS as u64 * PER_THREAD;
+    assert_eq!(n.count, total);
+    assert_eq!(n.zero_count, total / 5);
+    assert_eq!(n.zero_count + n.positive.total(), total);
+    let expected: f64 = (0..THREADS)
+        .map(|t| {
+            (0..PER_THREAD).filter(|i| i % 5 != 0).map(|i| (t as f64 + 1.0) * 0.25 * (1 + i % 64) as f64).sum::<f64>()
+        })
+        .sum();
+    assert_eq!(n.sum, expected, "quarters sum exactly in any order");
+    assert_eq!(h.snapshot().count, total);
 }
 
 /// Series removed and recreated while eight threads look them up and

@@ -6,7 +6,9 @@ use std::sync::Mutex;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::metrics::v1::AggregationTemporality;
 use sonde::trace::{SpanId, TraceId};
-use sonde::{FamilySnapshot, MetricKind, SeriesRef, SeriesValue, Snapshot};
+use sonde::{
+    ExponentialBuckets, FamilySnapshot, MetricKind, NativeHistogramSnapshot, SeriesRef, SeriesValue, Snapshot,
+};
 
 use super::common::unix_nanos;
 use super::wire::Wire;
@@ -31,6 +33,7 @@ struct Last {
     count: u64,
     sum: f64,
     buckets: Vec<u64>,
+    native: Option<Box<NativeHistogramSnapshot>>,
     time: u64,
 }
 
@@ -195,6 +198,30 @@ impl MetricEncoder {
                     }
                 });
             }
+            MetricKind::Histogram if f.has_native() => {
+                // Metric.exponential_histogram
+                w.large_message(10, |w| {
+                    for s in f.series() {
+                        let Some(native) = s.native() else { continue };
+                        let mut start_time = start(&s);
+                        let mut change = None;
+                        if delta {
+                            let last = previous.entry(key(&s)).or_default();
+                            if let Some(before) = last.native.as_deref().filter(|b| native.count >= b.count) {
+                                let mut d = native.clone();
+                                d.subtract(before);
+                                (d.min, d.max) = (None, None);
+                                change = Some(d);
+                                start_time = last.time;
+                            }
+                            last.native = Some(Box::new(native.clone()));
+                            last.time = now;
+                        }
+                        exponential_point(w, change.as_ref().unwrap_or(native), start_time, now, &s);
+                    }
+                    w.int64(2, temporality.into());
+                });
+            }
             MetricKind::Histogram => {
                 // Metric.histogram
                 w.large_message(9, |w| {
@@ -266,6 +293,38 @@ impl MetricEncoder {
     }
 }
 
+/// One `ExponentialHistogramDataPoint`, fields by number. OTLP's bucket
+/// `i` is Prometheus' bucket `i + 1`, hence the offsets one lower.
+fn exponential_point(w: &mut Wire<'_>, n: &NativeHistogramSnapshot, start_time: u64, now: u64, s: &SeriesRef<'_>) {
+    let buckets = |w: &mut Wire<'_>, field: u32, b: &ExponentialBuckets| {
+        w.message(field, |w| {
+            if !b.counts.is_empty() {
+                w.sint32(1, b.offset.wrapping_sub(1));
+            }
+            w.packed_uint64(2, &b.counts);
+        });
+    };
+    w.message(1, |w| {
+        write_labels(w, 1, s);
+        w.fixed64(2, start_time);
+        w.fixed64(3, now);
+        w.fixed64(4, n.count);
+        w.present_double(5, n.sum);
+        w.sint32(6, i32::from(n.schema));
+        w.fixed64(7, n.zero_count);
+        buckets(w, 8, &n.positive);
+        buckets(w, 9, &n.negative);
+        exemplar(w, 11, s);
+        if let Some(min) = n.min {
+            w.present_double(12, min);
+        }
+        if let Some(max) = n.max {
+            w.present_double(13, max);
+        }
+        w.double(14, n.zero_threshold);
+    });
+}
+
 /// A series' labels as string attributes (`KeyValue`s in `field`).
 fn write_labels(w: &mut Wire<'_>, field: u32, s: &SeriesRef<'_>) {
     for (k, v) in s.labels() {
@@ -288,7 +347,50 @@ mod tests {
     use opentelemetry_proto::tonic::common::v1::any_value;
     use opentelemetry_proto::tonic::metrics::v1::{metric, number_data_point};
     use prost::Message;
-    use sonde::{Buckets, Registry};
+    use sonde::{Buckets, NativeBuckets, Registry};
+
+    /// Native histograms go out as exponential histograms: OTLP offsets one
+    /// below Prometheus' indexes, the recorded counts, min and max; delta
+    /// temporality sends the change, at the schema reached.
+    #[test]
+    fn native_histograms_are_exponential_histograms() {
+        use opentelemetry_proto::tonic::metrics::v1::ExponentialHistogramDataPoint;
+        let registry = Registry::builder().self_metrics(false).build().unwrap();
+        let n = registry
+            .histogram("latency")
+            .buckets(Buckets::native(NativeBuckets::new().schema(1).unwrap()))
+            .register()
+            .unwrap();
+        for v in [0.0, 1.5, 1.5, 3.0, -0.75] {
+            n.observe(v);
+        }
+        let point = |tree: ExportMetricsServiceRequest| -> (i32, ExponentialHistogramDataPoint) {
+            let m = tree.resource_metrics[0].scope_metrics[0].metrics[0].clone();
+            let Some(metric::Data::ExponentialHistogram(e)) = m.data else { panic!("exponential: {m:?}") };
+            (e.aggregation_temporality, e.data_points[0].clone())
+        };
+        let cumulative = MetricEncoder::new(Temporality::Cumulative, &[]);
+        let (t, p) = point(cumulative.encode(&registry.snapshot()));
+        assert_eq!(t, AggregationTemporality::Cumulative as i32);
+        assert_eq!((p.count, p.sum, p.scale, p.zero_count), (5, Some(5.25), 1, 1));
+        // schema 1, Prometheus index i = (2^((i-1)/2), 2^(i/2)]: 1.5 -> 2, 3 -> 4, 0.75 -> 0
+        let positive = p.positive.unwrap();
+        assert_eq!((positive.offset, positive.bucket_counts), (1, vec![2, 0, 1]));
+        let negative = p.negative.unwrap();
+        assert_eq!((negative.offset, negative.bucket_counts), (-1, vec![1]));
+        assert_eq!((p.min, p.max), (Some(-0.75), Some(3.0)));
+        assert_eq!(p.zero_threshold, 2f64.powi(-128));
+
+        let delta = MetricEncoder::new(Temporality::Delta, &[]);
+        delta.encode(&registry.snapshot());
+        n.observe(3.0);
+        let (t, p) = point(delta.encode(&registry.snapshot()));
+        assert_eq!(t, AggregationTemporality::Delta as i32);
+        assert_eq!((p.count, p.sum, p.zero_count), (1, Some(3.0), 0));
+        let positive = p.positive.unwrap();
+        assert_eq!((positive.offset, positive.bucket_counts), (3, vec![1]));
+        assert_eq!((p.min, p.max), (None, None), "an interval's extremes are unknown");
+    }
 
     /// Writing over the previous request gives the same bytes as a fresh
     /// one, as families and series come and go and kinds change places;
@@ -321,6 +423,19 @@ mod tests {
             registry.summary("s").register().unwrap().observe(3.0);
             c.with(&["y"]).add(1.5);
             check(&registry);
+            let n = registry
+                .histogram("n")
+                .labels(["k"])
+                .buckets(Buckets::native(NativeBuckets::new().schema(20).unwrap()))
+                .register()
+                .unwrap();
+            for v in [0.0, 1.5, -2.0, 1e-3, 7.0] {
+                n.with(&["a"]).observe(v);
+            }
+            check(&registry);
+            n.with(&["a"]).observe(1e6); // the schema falls
+            n.with(&["b"]).observe(0.5);
+            check(&registry);
             registry.unregister("c_total");
             registry.gauge("g").labels(["a", "b"]).register().unwrap().with(&["1", "2"]).set(4.0);
             h.with(&["q"]).observe(0.5);
@@ -351,16 +466,18 @@ mod tests {
             registry.gauge("g").labels(["k"]).register().unwrap().with(&[&label]).set(gauge);
             let h = registry.histogram("h").buckets(Buckets::new([0.5, 1.0]).unwrap()).register().unwrap();
             let q = registry.summary("q").register().unwrap();
+            let n = registry.histogram("n").buckets(Buckets::native(NativeBuckets::new())).register().unwrap();
             for &o in &observations {
                 h.observe(o);
                 q.observe(o);
+                n.observe(o);
             }
             let encoder = MetricEncoder::new(Temporality::Cumulative, &[("service.name".into(), label.clone())]);
             let bytes = encoder.encode_to_vec(&registry.snapshot());
             let tree = ExportMetricsServiceRequest::decode(&bytes[..]).unwrap();
             proptest::prop_assert_eq!(tree.encode_to_vec(), bytes);
             let metrics = &tree.resource_metrics[0].scope_metrics[0].metrics;
-            proptest::prop_assert_eq!(metrics.len(), 4);
+            proptest::prop_assert_eq!(metrics.len(), 5);
             let Some(metric::Data::Sum(sum)) = &metrics[0].data else { panic!("a sum") };
             let whole_point = sum.data_points.iter().find(|p| p.attributes[0].value.as_ref().unwrap().value
                 == Some(any_value::Value::StringValue("whole".into())));

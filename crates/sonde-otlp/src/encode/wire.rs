@@ -19,6 +19,11 @@ pub(crate) struct Wire<'a> {
     buf: &'a mut Vec<u8>,
 }
 
+/// Bytes of `v` as a varint.
+fn varint_len(v: u64) -> usize {
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
+}
+
 impl<'a> Wire<'a> {
     /// Writes at the end of `buf`.
     pub(crate) fn new(buf: &'a mut Vec<u8>) -> Self {
@@ -48,6 +53,24 @@ impl<'a> Wire<'a> {
     /// An `int64` field (two's complement varint), left out when zero.
     pub(crate) fn int64(&mut self, field: u32, v: i64) {
         self.uint64(field, v as u64);
+    }
+
+    /// A `sint32` field (zigzag varint), left out when zero.
+    pub(crate) fn sint32(&mut self, field: u32, v: i32) {
+        self.uint64(field, u64::from(((v << 1) ^ (v >> 31)) as u32));
+    }
+
+    /// A `packed repeated uint64` field, left out when empty.
+    pub(crate) fn packed_uint64(&mut self, field: u32, values: &[u64]) {
+        if values.is_empty() {
+            return;
+        }
+        let len: usize = values.iter().map(|&v| varint_len(v)).sum();
+        self.key(field, LEN);
+        self.varint(len as u64);
+        for &v in values {
+            self.varint(v);
+        }
     }
 
     /// A `bool` field, left out when false.

@@ -1,7 +1,9 @@
 //! OTLP metrics folded into a Sonde registry, the way the OpenTelemetry
 //! Collector's Prometheus exporter presents them: monotonic sums become
 //! counters (`_total`), gauges and non-monotonic sums become gauges,
-//! explicit-bucket histograms become histograms, summaries become gauges
+//! explicit-bucket histograms become histograms, exponential histograms
+//! become native histograms (scale kept up to 20; a Prometheus scrape lowers
+//! it to 8), summaries become gauges
 //! per quantile plus `_sum` and `_count`. Cumulative points are turned into
 //! increments against the previous point of the same series (a drop is a
 //! restart: the new total counts from zero); delta points are added.
@@ -15,9 +17,12 @@ use std::sync::Mutex;
 
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::metrics::v1::{exponential_histogram_data_point, ExponentialHistogramDataPoint};
 use opentelemetry_proto::tonic::metrics::v1::{metric::Data, number_data_point, AggregationTemporality, Metric};
 use sonde::ingest::{IngestTable, Refusal};
-use sonde::{Buckets, Counter, Family, Gauge, Histogram, Registry};
+use sonde::{
+    Buckets, Counter, ExponentialBuckets, Family, Gauge, Histogram, NativeBuckets, NativeHistogramSnapshot, Registry,
+};
 
 use super::{service_name, value_text};
 
@@ -36,6 +41,7 @@ enum Kind {
     Counter,
     Gauge,
     Histogram,
+    Native,
 }
 
 #[derive(Clone)]
@@ -43,12 +49,14 @@ enum Target {
     Counter(Family<Counter>),
     Gauge(Family<Gauge>),
     Histogram(Family<Histogram>, std::sync::Arc<[f64]>),
+    Native(Family<Histogram>),
 }
 
 /// The previous cumulative point of one series.
 enum Previous {
     Total(f64),
     Buckets(Vec<u64>, f64),
+    Native(Box<NativeHistogramSnapshot>),
 }
 
 #[derive(Default)]
@@ -254,9 +262,38 @@ impl MetricIngest {
                     results
                 })
                 .collect(),
-            Some(Data::ExponentialHistogram(h)) => {
-                h.data_points.iter().map(|_| Err(Refusal::ExponentialHistogram)).collect()
-            }
+            Some(Data::ExponentialHistogram(h)) => h
+                .data_points
+                .iter()
+                .map(|p| {
+                    let labels = labels(job, &p.attributes)?;
+                    let point = native_point(p)?;
+                    let (target, values) = self.target(&name, Kind::Native, unit, &m.description, &labels, None)?;
+                    let Target::Native(f) = target else { return Err(Refusal::NameConflict) };
+                    let mut add = point.clone();
+                    if is_cumulative(h.aggregation_temporality) {
+                        let key = (name.clone(), values.iter().map(|v| v.to_string()).collect());
+                        if !state.previous.contains_key(&key) && state.previous.len() >= MAX_TRACKED_SERIES {
+                            return Err(Refusal::TooManySeries);
+                        }
+                        if let Some(Previous::Native(before)) = state.previous.get(&key) {
+                            let mut change = point.clone();
+                            change.subtract(before);
+                            // A count that went down anywhere is a restart: the point counts whole.
+                            let went_down = |b: &ExponentialBuckets| b.counts.iter().any(|&c| c > point.count);
+                            if point.count >= before.count
+                                && change.zero_count <= point.count
+                                && !went_down(&change.positive)
+                                && !went_down(&change.negative)
+                            {
+                                add = change;
+                            }
+                        }
+                        state.previous.insert(key, Previous::Native(Box::new(point)));
+                    }
+                    f.with(&values).add_native(&add).map_err(|_| Refusal::BadValue)
+                })
+                .collect(),
             None => vec![Err(Refusal::NoData)],
         }
     }
@@ -341,7 +378,7 @@ impl MetricIngest {
                 let what = match kind {
                     Kind::Counter => "counter",
                     Kind::Gauge => "gauge",
-                    Kind::Histogram => "histogram",
+                    Kind::Histogram | Kind::Native => "histogram",
                 };
                 generated = format!("OTLP {what} {name}, received without a description.");
                 &generated
@@ -366,6 +403,15 @@ impl MetricIngest {
                     }
                     Target::Histogram(b.labels(names).buckets(buckets).register().map_err(conflict)?, bounds)
                 }
+                Kind::Native => {
+                    let mut b = r.histogram(name).help(help);
+                    if let Some(u) = unit {
+                        b = b.unit(u);
+                    }
+                    Target::Native(
+                        b.labels(names).buckets(Buckets::native(native_buckets())).register().map_err(conflict)?,
+                    )
+                }
                 Kind::Gauge => {
                     let mut b = r.gauge(name).help(help);
                     if let Some(u) = unit {
@@ -377,6 +423,67 @@ impl MetricIngest {
         };
         self.targets.target(name, kind, labels, declare)
     }
+}
+
+/// Native buckets of the families exponential histograms fold into: any
+/// scale OTLP senders use (up to 20) is kept; the zero bucket is OTLP's
+/// default, zero wide (a point's zero count is added to it).
+fn native_buckets() -> NativeBuckets {
+    NativeBuckets::new().schema(sonde::exponential::MAX_SCHEMA).and_then(|n| n.zero_threshold(0.0)).unwrap_or_default()
+}
+
+/// Lowest and highest OTLP bucket index a finite double or infinity can
+/// have at `scale`: beyond them a point is malformed.
+fn index_range(scale: i32) -> (i64, i64) {
+    let per_octave = 1i64 << scale.max(0);
+    let shift = (-scale).max(0);
+    ((-1075 * per_octave) >> shift, (1025 * per_octave) >> shift)
+}
+
+/// An exponential histogram point as native data, checked: scale within
+/// -4..=20 (`bad_scale`), buckets within the range of doubles
+/// (`bad_buckets`), count equal to the zero bucket plus every bucket
+/// (`count_mismatch`), a sum and zero threshold that are numbers (`bad_value`).
+fn native_point(p: &ExponentialHistogramDataPoint) -> Result<NativeHistogramSnapshot, Refusal> {
+    let range = sonde::exponential::MIN_SCHEMA..=sonde::exponential::MAX_SCHEMA;
+    let scale = i8::try_from(p.scale).ok().filter(|s| range.contains(s)).ok_or(Refusal::BadScale)?;
+    let sum = p.sum.unwrap_or(0.0);
+    if sum.is_nan() || p.zero_threshold.is_nan() || p.zero_threshold < 0.0 {
+        return Err(Refusal::BadValue);
+    }
+    let (lowest, highest) = index_range(p.scale);
+    let buckets = |b: &Option<exponential_histogram_data_point::Buckets>| -> Result<ExponentialBuckets, Refusal> {
+        let Some(b) = b else { return Ok(ExponentialBuckets::default()) };
+        let first = i64::from(b.offset);
+        let last = first + b.bucket_counts.len() as i64 - 1;
+        if !b.bucket_counts.is_empty() && (first < lowest || last > highest) {
+            return Err(Refusal::BadBuckets);
+        }
+        // OTLP's bucket i is Prometheus' bucket i + 1.
+        let mut out = ExponentialBuckets { offset: b.offset.saturating_add(1), counts: b.bucket_counts.clone() };
+        out.trim();
+        Ok(out)
+    };
+    let (positive, negative) = (buckets(&p.positive)?, buckets(&p.negative)?);
+    let total = [positive.counts.iter(), negative.counts.iter()]
+        .into_iter()
+        .flatten()
+        .try_fold(p.zero_count, |a, &c| a.checked_add(c))
+        .ok_or(Refusal::CountMismatch)?;
+    if total != p.count {
+        return Err(Refusal::CountMismatch);
+    }
+    Ok(NativeHistogramSnapshot {
+        schema: scale,
+        zero_threshold: p.zero_threshold,
+        zero_count: p.zero_count,
+        count: p.count,
+        sum,
+        min: p.min,
+        max: p.max,
+        positive,
+        negative,
+    })
 }
 
 #[cfg(test)]
@@ -491,6 +598,58 @@ mod tests {
         }
     }
 
+    /// Exponential histograms become native series: cumulative points fold
+    /// into changes (a drop restarts), deltas add, scales above 8 are kept.
+    #[test]
+    fn exponential_histograms_become_native_histograms() {
+        let r = Registry::new();
+        let ingest = MetricIngest::new(r.clone()).unwrap();
+        let point = |temporality: AggregationTemporality, scale, zero, offset, counts: Vec<u64>, sum| Metric {
+            name: "rpc.duration".into(),
+            unit: "s".into(),
+            data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: vec![ExponentialHistogramDataPoint {
+                    count: zero + counts.iter().sum::<u64>(),
+                    zero_count: zero,
+                    scale,
+                    sum: Some(sum),
+                    positive: Some(exponential_histogram_data_point::Buckets { offset, bucket_counts: counts }),
+                    min: Some(0.0),
+                    max: Some(9.0),
+                    ..Default::default()
+                }],
+                aggregation_temporality: temporality as i32,
+            })),
+            ..Default::default()
+        };
+        let native = |r: &Registry| {
+            let snap = r.snapshot();
+            let n = snap.family("rpc_duration_seconds").unwrap().series().next().unwrap().native().unwrap().clone();
+            n
+        };
+        let cumulative = AggregationTemporality::Cumulative;
+        assert_eq!(ingest.ingest(&request(vec![point(cumulative, 12, 1, 4096, vec![2, 0, 3], 10.0)])), 0);
+        let n = native(&r);
+        assert_eq!((n.schema, n.count, n.zero_count, n.sum), (12, 6, 1, 10.0));
+        // OTLP bucket 4096 at scale 12 is Prometheus' 4097: (2^1, 2^(4097/4096)]
+        assert_eq!((n.positive.offset, n.positive.counts.clone()), (4097, vec![2, 0, 3]));
+        assert_eq!((n.min, n.max), (Some(0.0), Some(9.0)));
+        // the next cumulative point adds its change only
+        ingest.ingest(&request(vec![point(cumulative, 12, 1, 4096, vec![2, 1, 5], 14.0)]));
+        let n = native(&r);
+        assert_eq!((n.count, n.sum, n.positive.counts.clone()), (9, 14.0, vec![2, 1, 5]));
+        // a drop is a restart: the whole point counts
+        ingest.ingest(&request(vec![point(cumulative, 12, 0, 4096, vec![1], 1.0)]));
+        assert_eq!(native(&r).count, 10);
+        // delta points add, at a coarser scale the series follows
+        ingest.ingest(&request(vec![point(AggregationTemporality::Delta, 3, 0, 8, vec![4], 9.0)]));
+        let n = native(&r);
+        assert_eq!((n.schema, n.count), (3, 14));
+        assert_eq!(n.positive.total(), 13);
+        let protobuf = sonde::encode::prometheus_text(&r.snapshot());
+        assert!(protobuf.contains("rpc_duration_seconds_count{job=\"shop\"} 14"), "{protobuf}");
+    }
+
     #[test]
     fn refused_points_are_counted_by_reason() {
         let r = Registry::new();
@@ -500,7 +659,7 @@ mod tests {
         let exp = Metric {
             name: "e".into(),
             data: Some(Data::ExponentialHistogram(ExponentialHistogram {
-                data_points: vec![ExponentialHistogramDataPoint::default()],
+                data_points: vec![ExponentialHistogramDataPoint { count: 5, ..Default::default() }],
                 aggregation_temporality: 2,
             })),
             ..Default::default()
@@ -513,8 +672,44 @@ mod tests {
             Metric { name: "empty".into(), ..Default::default() },
         ]));
         assert_eq!(refused, 5);
-        for reason in ["label_mismatch", "bad_value", "exponential_histogram", "bad_buckets", "no_data"] {
+        for reason in ["label_mismatch", "bad_value", "count_mismatch", "bad_buckets", "no_data"] {
             assert_eq!(value(&r, "sonde_otlp_rejected_points", &[reason]), 1.0, "{reason}");
+        }
+        let exponential = |p: ExponentialHistogramDataPoint| Metric {
+            name: "bad".into(),
+            data: Some(Data::ExponentialHistogram(ExponentialHistogram {
+                data_points: vec![p],
+                aggregation_temporality: 1,
+            })),
+            ..Default::default()
+        };
+        let buckets = |offset, counts: Vec<u64>| {
+            Some(exponential_histogram_data_point::Buckets { offset, bucket_counts: counts })
+        };
+        let malformed = [
+            ExponentialHistogramDataPoint { scale: 21, ..Default::default() },
+            ExponentialHistogramDataPoint { scale: -5, ..Default::default() },
+            ExponentialHistogramDataPoint { count: 2, positive: buckets(0, vec![1]), ..Default::default() },
+            ExponentialHistogramDataPoint {
+                count: u64::MAX,
+                zero_count: 1,
+                positive: buckets(0, vec![u64::MAX]),
+                ..Default::default()
+            },
+            ExponentialHistogramDataPoint { count: 1, positive: buckets(i32::MAX, vec![1]), ..Default::default() },
+            ExponentialHistogramDataPoint {
+                count: 1,
+                scale: 20,
+                negative: buckets(i32::MIN, vec![1]),
+                ..Default::default()
+            },
+            ExponentialHistogramDataPoint { sum: Some(f64::NAN), ..Default::default() },
+            ExponentialHistogramDataPoint { zero_threshold: -1.0, ..Default::default() },
+        ];
+        let refused = ingest.ingest(&request(malformed.into_iter().map(exponential).collect()));
+        assert_eq!(refused, 8, "malformed exponential histograms are refused, never a panic");
+        for (reason, n) in [("bad_scale", 2.0), ("count_mismatch", 3.0), ("bad_buckets", 3.0), ("bad_value", 3.0)] {
+            assert_eq!(value(&r, "sonde_otlp_rejected_points", &[reason]), n, "{reason}");
         }
         let hostile = sum("x\ny{z=\"1\"}", 1, cumulative, vec![attr("__name__", "\"\n")]);
         assert_eq!(ingest.ingest(&request(vec![hostile])), 0, "names are sanitised, values kept as data");

@@ -16,6 +16,10 @@ use crate::snapshot::{SeriesValue, Snapshot};
 ///
 /// Histograms carry `{"count", "sum", "mean", "buckets": {"0.1": n, ..,
 /// "+Inf": n}}` as value; summaries `{"count", "sum", "quantiles": {..}}`.
+/// Native histograms add `"native": {"schema", "zero_threshold",
+/// "zero_count", "min", "max", "positive": {"offset", "counts"},
+/// "negative": {..}}`: per-bucket counts from Prometheus' bucket index
+/// `offset` (bucket `i` holds `(2^((i-1)/2^schema), 2^(i/2^schema)]`).
 /// Non-finite numbers become `null` (JSON has no NaN).
 pub fn json(snapshot: &Snapshot) -> String {
     json_with(snapshot, Map::new())
@@ -48,7 +52,11 @@ pub fn json_with(snapshot: &Snapshot, extra: Map<String, Value>) -> String {
                         buckets.insert(key, Value::from(*n));
                     }
                     let mean = if count == 0 { f64::NAN } else { sum / count as f64 };
-                    j!({"count": count, "sum": num(sum), "mean": num(mean), "buckets": buckets})
+                    let mut value = j!({"count": count, "sum": num(sum), "mean": num(mean), "buckets": buckets});
+                    if let Some(n) = s.native() {
+                        value["native"] = native(n);
+                    }
+                    value
                 }
                 SeriesValue::Summary { count, sum } => {
                     let qs: Map<String, Value> = f
@@ -71,6 +79,19 @@ pub fn json_with(snapshot: &Snapshot, extra: Map<String, Value>) -> String {
     doc.insert("metrics".into(), Value::Object(metrics));
     doc.extend(extra);
     Value::Object(doc).to_string()
+}
+
+fn native(n: &crate::NativeHistogramSnapshot) -> Value {
+    let run = |b: &crate::ExponentialBuckets| j!({"offset": b.offset, "counts": b.counts});
+    j!({
+        "schema": n.schema,
+        "zero_threshold": num(n.zero_threshold),
+        "zero_count": n.zero_count,
+        "min": n.min.map_or(Value::Null, num),
+        "max": n.max.map_or(Value::Null, num),
+        "positive": run(&n.positive),
+        "negative": run(&n.negative),
+    })
 }
 
 fn num(v: f64) -> Value {
@@ -107,6 +128,19 @@ mod tests {
         let h = &doc["metrics"]["h"]["value"];
         assert_eq!((h["count"].as_u64(), h["sum"].as_f64(), h["mean"].as_f64()), (Some(2), Some(3.0), Some(1.5)));
         assert_eq!(h["buckets"], serde_json::json!({"1.0": 1, "+Inf": 2}));
+        let n = r
+            .histogram("n")
+            .buckets(crate::Buckets::native(crate::NativeBuckets::new().schema(0).unwrap()))
+            .register()
+            .unwrap();
+        n.observe(3.0);
+        n.observe(0.0);
+        let doc: serde_json::Value = serde_json::from_str(&super::json(&r.snapshot())).unwrap();
+        assert_eq!(
+            doc["metrics"]["n"]["value"]["native"],
+            serde_json::json!({"schema": 0, "zero_threshold": 2f64.powi(-128), "zero_count": 1, "min": 0.0, "max": 3.0,
+                "positive": {"offset": 2, "counts": [1]}, "negative": {"offset": 0, "counts": []}})
+        );
         assert_eq!(doc["metrics"]["empty"]["value"]["mean"], serde_json::Value::Null, "no observations: no mean");
     }
 }

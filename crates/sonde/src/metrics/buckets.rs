@@ -2,11 +2,15 @@
 
 use std::sync::Arc;
 
+use super::exponential::{MAX_SCHEMA, MIN_SCHEMA};
 use crate::{Error, Result};
 
-/// Upper bounds of a histogram's buckets, strictly increasing and finite.
+/// A histogram's buckets: classic upper bounds (strictly increasing and
+/// finite), native exponential buckets ([`NativeBuckets`]), or both.
 ///
-/// The `+Inf` bucket is implicit: it is always there and never listed.
+/// The classic `+Inf` bucket is implicit: it is always there and never
+/// listed. A native-only layout ([`Buckets::native`]) has no finite bound,
+/// so a text scrape shows its `+Inf` bucket, `_sum` and `_count` only.
 /// Cloning is cheap (the bounds are shared).
 ///
 /// ```
@@ -21,6 +25,127 @@ use crate::{Error, Result};
 pub struct Buckets {
     bounds: Arc<[f64]>,
     exemplars: bool,
+    native: Option<NativeBuckets>,
+}
+
+/// Native (exponential) buckets: base-2 buckets at a schema, a zero bucket
+/// and a limit on the buckets in use.
+///
+/// At schema `s` each power of two holds `2^s` buckets, each boundary the
+/// previous one times `2^(2^-s)`. Recording starts at [`schema`](Self::schema)
+/// (8 by default, the finest Prometheus stores) and lowers it whenever more
+/// than [`max_buckets`](Self::max_buckets) buckets (160 by default, as the
+/// OpenTelemetry SDKs) would be in use: the limit counts, per sign, every
+/// bucket from the lowest to the highest one holding a count. Values with
+/// `|v| <= zero_threshold` (2^-128 by default, as client_golang) count in
+/// the zero bucket.
+///
+/// **Reset policy.** The schema only ever falls: like client_golang with its
+/// default `NativeHistogramMinResetDuration` of zero, Sonde never resets a
+/// histogram to regain resolution. A registry reset subtracts, and keeps the
+/// schema reached.
+///
+/// ```
+/// use sonde::NativeBuckets;
+/// let n = NativeBuckets::new().schema(3).unwrap().max_buckets(100).unwrap();
+/// assert_eq!((n.initial_schema(), n.bucket_limit()), (3, 100));
+/// assert_eq!(NativeBuckets::from_factor(1.1).unwrap().initial_schema(), 3);
+/// assert!(NativeBuckets::new().schema(21).is_err());
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NativeBuckets {
+    pub(crate) schema: i8,
+    pub(crate) zero_threshold: f64,
+    pub(crate) max_buckets: u32,
+}
+
+/// The most buckets [`NativeBuckets::max_buckets`] accepts.
+const MAX_BUCKET_LIMIT: u32 = 1 << 16;
+
+impl Default for NativeBuckets {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl NativeBuckets {
+    /// Schema 8, zero threshold 2^-128, at most 160 buckets.
+    pub fn new() -> Self {
+        Self { schema: 8, zero_threshold: 2f64.powi(-128), max_buckets: 160 }
+    }
+
+    /// The schema recording starts at, from -4 to 20 (above 8 only OTLP
+    /// carries the resolution; Prometheus output is lowered to 8).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) outside -4..=20.
+    pub fn schema(mut self, schema: i8) -> Result<Self> {
+        if !(MIN_SCHEMA..=MAX_SCHEMA).contains(&schema) {
+            return Err(Error::InvalidBuckets(format!("native schema {schema} is outside -4..=20")));
+        }
+        self.schema = schema;
+        Ok(self)
+    }
+
+    /// The finest schema whose bucket growth factor is at most `factor`, as
+    /// client_golang's `NativeHistogramBucketFactor` picks it (1.1 gives
+    /// schema 3, a factor of 1.0905).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) unless `factor > 1`.
+    pub fn from_factor(factor: f64) -> Result<Self> {
+        if factor.is_nan() || factor <= 1.0 {
+            return Err(Error::InvalidBuckets(format!("a native bucket factor must be above 1, not {factor}")));
+        }
+        // client_golang's pickSchema: -floor(log2(log2(factor))), within -4..=8.
+        let floor = factor.log2().log2().floor();
+        let schema = (-floor).clamp(f64::from(MIN_SCHEMA), f64::from(super::exponential::MAX_PROMETHEUS_SCHEMA)) as i8;
+        Self::new().schema(schema)
+    }
+
+    /// Observations with `|v| <= threshold` count in the zero bucket.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) for a negative or non-finite threshold.
+    pub fn zero_threshold(mut self, threshold: f64) -> Result<Self> {
+        if !threshold.is_finite() || threshold < 0.0 {
+            return Err(Error::InvalidBuckets(format!("zero threshold {threshold} must be finite and >= 0")));
+        }
+        self.zero_threshold = threshold;
+        Ok(self)
+    }
+
+    /// At most `max` buckets in use (the schema falls to keep within it),
+    /// from 1 to 65,536 (a 512 KiB row of counters).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) outside 1..=65,536.
+    pub fn max_buckets(mut self, max: u32) -> Result<Self> {
+        if !(1..=MAX_BUCKET_LIMIT).contains(&max) {
+            return Err(Error::InvalidBuckets(format!("a native histogram allows 1 to 65536 buckets, not {max}")));
+        }
+        self.max_buckets = max;
+        Ok(self)
+    }
+
+    /// The schema recording starts at.
+    pub fn initial_schema(&self) -> i8 {
+        self.schema
+    }
+
+    /// The zero bucket's threshold.
+    pub fn zero_bucket_threshold(&self) -> f64 {
+        self.zero_threshold
+    }
+
+    /// The limit on buckets in use.
+    pub fn bucket_limit(&self) -> u32 {
+        self.max_buckets
+    }
 }
 
 impl Buckets {
@@ -48,7 +173,7 @@ impl Buckets {
                 w[0], w[1]
             )));
         }
-        Ok(Self { bounds: v.into(), exemplars: false })
+        Ok(Self { bounds: v.into(), exemplars: false, native: None })
     }
 
     /// `count` bounds `start, start + width, ...`.
@@ -108,7 +233,7 @@ impl Buckets {
     }
 
     fn preset(bounds: &[f64]) -> Self {
-        Self { bounds: bounds.into(), exemplars: false }
+        Self { bounds: bounds.into(), exemplars: false, native: None }
     }
 
     /// The same layout, with exemplar capture: an observation made while a
@@ -120,12 +245,38 @@ impl Buckets {
         self
     }
 
+    /// Native buckets only: no classic bound, so a text scrape shows the
+    /// `+Inf` bucket, `_sum` and `_count`, and the protobuf exposition, OTLP
+    /// and remote write carry the buckets.
+    ///
+    /// ```
+    /// use sonde::{Buckets, NativeBuckets};
+    /// let b = Buckets::native(NativeBuckets::new());
+    /// assert!(b.bounds().is_empty() && b.native_buckets().is_some());
+    /// ```
+    pub fn native(native: NativeBuckets) -> Self {
+        Self { bounds: Arc::from([]), exemplars: false, native: Some(native) }
+    }
+
+    /// These classic buckets and native ones too (Prometheus accepts both on
+    /// one histogram while dashboards move from one to the other).
+    pub fn with_native(mut self, native: NativeBuckets) -> Self {
+        self.native = Some(native);
+        self
+    }
+
+    /// The native buckets, when the histogram has them.
+    pub fn native_buckets(&self) -> Option<NativeBuckets> {
+        self.native
+    }
+
     /// Whether observations capture exemplars.
     pub fn exemplars(&self) -> bool {
         self.exemplars
     }
 
-    /// The finite upper bounds, without the implicit `+Inf`.
+    /// The finite upper bounds, without the implicit `+Inf` (none for a
+    /// native-only layout).
     pub fn bounds(&self) -> &[f64] {
         &self.bounds
     }

@@ -11,16 +11,20 @@ use crate::trace::{SpanId, TraceId};
 use super::bucket_cell::BucketCell;
 use super::buckets::{bucket_index, Buckets};
 use super::dropped::{drop_value, DropReason};
+use super::native_cell::NativeCell;
 use super::Metric;
-use crate::snapshot::{from_unix_nanos, now_unix_nanos, FamilySnapshot, HistogramSnapshot};
+use crate::snapshot::{from_unix_nanos, now_unix_nanos, FamilySnapshot, HistogramSnapshot, NativeHistogramSnapshot};
 use crate::MetricKind;
 
-/// A distribution of observations over fixed buckets.
+/// A distribution of observations over classic buckets, native
+/// (exponential) buckets, or both ([`Buckets`], [`crate::NativeBuckets`]).
 ///
-/// `observe` finds the bucket (a branch-free scan for up to 16 bounds) and
-/// updates a thread-owned row: no lock, no allocation, no atomic
-/// read-modify-write on the uncontended path. NaN observations are dropped
-/// and counted.
+/// `observe` finds the bucket (a branch-free scan for up to 16 bounds; a
+/// table lookup for native buckets) and updates a thread-owned row: no lock,
+/// no allocation, no atomic read-modify-write on the uncontended path. NaN
+/// observations are dropped and counted. Native buckets allocate only when a
+/// value falls outside the range of buckets a row has room for (see
+/// [`crate::NativeBuckets`]; counted as `sonde_native_bucket_resizes_total`).
 ///
 /// ```
 /// use sonde::{Buckets, Histogram};
@@ -40,11 +44,20 @@ pub struct Histogram(Arc<HistogramCore>);
 struct HistogramCore {
     bounds: Arc<[f64]>,
     cell: BucketCell,
+    /// Native buckets, when the layout has them.
+    native: Option<Box<NativeCell>>,
     /// The latest exemplar, when the layout asks for them.
     exemplar: Option<Box<Mutex<Option<RawExemplar>>>>,
     created_ns: AtomicU64,
-    /// Counts and sum at the last `reset`, subtracted on read.
-    baseline: Mutex<Option<Box<[u64]>>>,
+    /// What the last `reset` read, subtracted on read.
+    baseline: Mutex<Baseline>,
+}
+
+#[derive(Default)]
+struct Baseline {
+    /// Classic counts, then the sum's bits.
+    classic: Option<Box<[u64]>>,
+    native: Option<Box<NativeHistogramSnapshot>>,
 }
 
 impl std::fmt::Debug for Histogram {
@@ -61,10 +74,11 @@ impl Histogram {
         let exemplar = buckets.exemplars().then(|| Box::new(Mutex::new(None)));
         Self(Arc::new(HistogramCore {
             cell: BucketCell::new(bounds.len() + 1),
+            native: buckets.native_buckets().map(|n| Box::new(NativeCell::new(n))),
             exemplar,
             bounds,
             created_ns: AtomicU64::new(now_unix_nanos()),
-            baseline: Mutex::new(None),
+            baseline: Mutex::new(Baseline::default()),
         }))
     }
 
@@ -74,8 +88,14 @@ impl Histogram {
         if v.is_nan() {
             return drop_value(DropReason::NanObservation);
         }
-        let idx = bucket_index(&self.0.bounds, v);
-        self.0.cell.observe(idx, v);
+        match &self.0.native {
+            Some(native) if self.0.bounds.is_empty() => native.observe(v),
+            Some(native) => {
+                native.observe(v);
+                self.0.cell.observe(bucket_index(&self.0.bounds, v), v);
+            }
+            None => self.0.cell.observe(bucket_index(&self.0.bounds, v), v),
+        }
         if let Some(slot) = &self.0.exemplar {
             capture_exemplar(slot, v);
         }
@@ -88,8 +108,15 @@ impl Histogram {
     /// # Errors
     ///
     /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) when `counts` does not have one entry per
-    /// bucket (the `+Inf` bucket included), or `sum` is NaN.
+    /// bucket (the `+Inf` bucket included), or the histogram has native
+    /// buckets (which classic counts cannot fill).
     pub fn add_bucket_counts(&self, counts: &[u64], sum: f64) -> crate::Result<()> {
+        if self.0.native.is_some() {
+            return Err(crate::Error::InvalidOption {
+                metric: String::new(),
+                reason: "classic bucket counts cannot fill a histogram with native buckets".into(),
+            });
+        }
         if counts.len() != self.0.bounds.len() + 1 {
             return Err(crate::Error::InvalidOption {
                 metric: String::new(),
@@ -104,7 +131,33 @@ impl Histogram {
         Ok(())
     }
 
-    /// Count, sum, cumulative buckets; with `mean()` and `quantile(q)`.
+    /// Adds observations that arrive already in native buckets (a received
+    /// OTLP exponential histogram point, say), at their schema or the
+    /// coarser one this histogram reached. The zero bucket keeps this
+    /// histogram's threshold.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidBuckets`](crate::Error::InvalidBuckets) when the
+    /// histogram is not native-only, the schema is outside -4..=20, or the
+    /// sum is NaN.
+    pub fn add_native(&self, data: &NativeHistogramSnapshot) -> crate::Result<()> {
+        let Some(native) = self.0.native.as_ref().filter(|_| self.0.bounds.is_empty()) else {
+            return Err(crate::Error::InvalidBuckets("native data needs a native-only histogram".into()));
+        };
+        if !(super::exponential::MIN_SCHEMA..=super::exponential::MAX_SCHEMA).contains(&data.schema) {
+            return Err(crate::Error::InvalidBuckets(format!("native schema {} is outside -4..=20", data.schema)));
+        }
+        if data.sum.is_nan() {
+            return Err(crate::Error::InvalidBuckets("native data with a NaN sum".into()));
+        }
+        native.add(data);
+        Ok(())
+    }
+
+    /// Count, sum, cumulative buckets; with `mean()` and `quantile(q)`. A
+    /// native-only histogram has just the `+Inf` bucket here: its buckets
+    /// are in [`Histogram::native`].
     pub fn snapshot(&self) -> HistogramSnapshot {
         let mut counts = vec![0u64; self.0.bounds.len() + 1];
         let sum = self.read(&mut counts);
@@ -122,15 +175,33 @@ impl Histogram {
     /// the cell under the same lock: a reader never subtracts a baseline
     /// taken after the counts it read (which would wrap them).
     fn read(&self, counts: &mut [u64]) -> f64 {
+        if self.0.bounds.is_empty() {
+            if let Some(native) = self.native() {
+                counts[0] = native.count;
+                return native.sum;
+            }
+        }
         let baseline = self.0.baseline.lock().unwrap_or_else(|p| p.into_inner());
         let mut sum = self.0.cell.read_into(counts);
-        if let Some(base) = baseline.as_deref() {
+        if let Some(base) = baseline.classic.as_deref() {
             for (c, b) in counts.iter_mut().zip(base) {
                 *c = c.wrapping_sub(*b);
             }
             sum -= f64::from_bits(base[counts.len()]);
         }
         sum
+    }
+
+    /// The native buckets, count, sum, min and max, when the layout has
+    /// native buckets.
+    pub fn native(&self) -> Option<NativeHistogramSnapshot> {
+        let native = self.0.native.as_ref()?;
+        let baseline = self.0.baseline.lock().unwrap_or_else(|p| p.into_inner());
+        let mut now = native.read();
+        if let Some(base) = baseline.native.as_deref() {
+            now.subtract(base);
+        }
+        Some(now)
     }
 
     pub(crate) fn bounds(&self) -> &Arc<[f64]> {
@@ -178,12 +249,22 @@ impl Metric for Histogram {
     const KIND: MetricKind = MetricKind::Histogram;
     type Layout = Buckets;
 
+    fn native_layout(native: crate::NativeBuckets) -> Option<Buckets> {
+        Some(Buckets::native(native))
+    }
+
     fn default_layout(unit: Option<&str>) -> Buckets {
         Buckets::for_unit(unit)
     }
 
     fn layout(&self) -> Buckets {
-        let buckets = Buckets::new(self.bounds().iter().copied()).unwrap_or_default();
+        let native = self.0.native.as_ref().map(|n| n.options());
+        let buckets = match (Buckets::new(self.bounds().iter().copied()), native) {
+            (Ok(classic), Some(n)) => classic.with_native(n),
+            (Ok(classic), None) => classic,
+            (Err(_), Some(n)) => Buckets::native(n),
+            (Err(_), None) => Buckets::default(),
+        };
         if self.0.exemplar.is_some() {
             buckets.with_exemplars()
         } else {
@@ -211,7 +292,20 @@ impl Metric for Histogram {
 
     fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         let created = from_unix_nanos(self.0.created_ns.load(Relaxed));
-        out.push_histogram(values, created, |counts| self.read(counts));
+        match self.native() {
+            Some(native) if self.0.bounds.is_empty() => {
+                out.push_histogram(values, created, |counts| {
+                    counts[0] = native.count;
+                    native.sum
+                });
+                out.set_last_native(native);
+            }
+            Some(native) => {
+                out.push_histogram(values, created, |counts| self.read(counts));
+                out.set_last_native(native);
+            }
+            None => out.push_histogram(values, created, |counts| self.read(counts)),
+        }
         if let Some(e) = self.exemplar() {
             out.set_last_exemplar(e);
         }
@@ -223,20 +317,23 @@ impl Metric for Histogram {
         let mut baseline = self.0.baseline.lock().unwrap_or_else(|p| p.into_inner());
         let sum = self.0.cell.read_into(&mut raw[..n]);
         raw[n] = sum.to_bits();
-        *baseline = Some(raw.into_boxed_slice());
+        baseline.classic = Some(raw.into_boxed_slice());
+        baseline.native = self.0.native.as_ref().map(|n| Box::new(n.read()));
         drop(baseline);
         self.0.created_ns.store(now_unix_nanos(), Relaxed);
     }
 
     fn fingerprint(&self) -> u64 {
         let s = self.snapshot();
-        s.count ^ s.sum.to_bits().rotate_left(17)
+        let native = self.0.native.as_ref().map_or(0, |n| n.read().count.rotate_left(31));
+        s.count ^ s.sum.to_bits().rotate_left(17) ^ native
     }
 
     fn heap_bytes(&self) -> usize {
         // The bounds are shared by the family's series: not counted here.
         let exemplar = if self.0.exemplar.is_some() { size_of::<Mutex<Option<RawExemplar>>>() } else { 0 };
-        ARC_COUNTS + size_of::<HistogramCore>() + self.0.cell.heap_bytes() + exemplar
+        let native = self.0.native.as_ref().map_or(0, |n| size_of::<NativeCell>() + n.heap_bytes());
+        ARC_COUNTS + size_of::<HistogramCore>() + self.0.cell.heap_bytes() + exemplar + native
     }
 }
 

@@ -9,8 +9,11 @@ pub(crate) mod buckets;
 mod callback;
 mod counter;
 pub(crate) mod dropped;
+pub mod exponential;
+mod exponential_bounds;
 mod gauge;
 mod histogram;
+pub(crate) mod native_cell;
 mod quantile_sketch;
 pub(crate) mod sum_cell;
 mod summary;
@@ -18,7 +21,7 @@ pub(crate) mod thread_slot;
 mod timer;
 mod up_down_counter;
 
-pub use buckets::Buckets;
+pub use buckets::{Buckets, NativeBuckets};
 pub use callback::{CounterFn, GaugeFn};
 pub use counter::Counter;
 pub use dropped::DropReason;
@@ -106,6 +109,12 @@ pub trait Metric: Clone + Send + Sync + sealed::Sealed + 'static {
     /// The layout a family gets when none is given, from its unit.
     #[doc(hidden)]
     fn default_layout(unit: Option<&str>) -> Self::Layout;
+    /// The layout of native buckets, for the kinds that have them.
+    #[doc(hidden)]
+    fn native_layout(native: NativeBuckets) -> Option<Self::Layout> {
+        let _ = native;
+        None
+    }
     /// The layout of an existing instrument (for `Registry::register`).
     #[doc(hidden)]
     fn layout(&self) -> Self::Layout;

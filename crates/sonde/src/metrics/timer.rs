@@ -97,6 +97,10 @@ impl Metric for Timer {
     const KIND: MetricKind = MetricKind::Histogram;
     type Layout = Buckets;
 
+    fn native_layout(native: crate::NativeBuckets) -> Option<Buckets> {
+        Some(Buckets::native(native))
+    }
+
     fn default_layout(_: Option<&str>) -> Buckets {
         Buckets::default_seconds()
     }

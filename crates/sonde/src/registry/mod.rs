@@ -129,6 +129,8 @@ struct Scope {
     prefix: String,
     const_names: Vec<Box<str>>,
     const_values: Arc<[Box<str>]>,
+    /// Histograms declared without buckets get these native buckets.
+    native_default: Option<crate::NativeBuckets>,
 }
 
 /// A set of metric families: where instruments are declared and from which
@@ -261,6 +263,7 @@ impl Registry {
                 prefix,
                 const_names: self.scope.const_names.clone(),
                 const_values: self.scope.const_values.clone(),
+                native_default: self.scope.native_default,
             }),
         }
     }
@@ -288,8 +291,34 @@ impl Registry {
                 prefix: self.scope.prefix.clone(),
                 const_names: names,
                 const_values: values.into(),
+                native_default: self.scope.native_default,
             }),
         })
+    }
+
+    /// A view in which histograms and timers declared without buckets get
+    /// native buckets (`native`) instead of their unit's classic preset, as
+    /// the OpenTelemetry SDKs do with
+    /// `OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION=base2_exponential_bucket_histogram`.
+    /// Histograms given buckets keep them.
+    ///
+    /// ```
+    /// use sonde::{NativeBuckets, Registry};
+    /// let r = Registry::new().with_native_histograms(NativeBuckets::new().schema(20).unwrap());
+    /// let h = r.histogram("latency_seconds").register().unwrap();
+    /// h.observe(0.2);
+    /// assert_eq!(h.native().unwrap().schema, 20);
+    /// ```
+    pub fn with_native_histograms(&self, native: crate::NativeBuckets) -> Self {
+        Self {
+            inner: self.inner.clone(),
+            scope: Arc::new(Scope {
+                prefix: self.scope.prefix.clone(),
+                const_names: self.scope.const_names.clone(),
+                const_values: self.scope.const_values.clone(),
+                native_default: Some(native),
+            }),
+        }
     }
 
     /// Declares (or gets) a counter.
@@ -477,7 +506,9 @@ impl Registry {
         if names.len() > MAX_LABEL_NAMES {
             return Err(Error::TooManyLabels { metric: full, count: names.len(), limit: MAX_LABEL_NAMES });
         }
-        let layout = layout.unwrap_or_else(|| M::default_layout(unit.as_deref()));
+        let layout = layout
+            .or_else(|| self.scope.native_default.and_then(M::native_layout))
+            .unwrap_or_else(|| M::default_layout(unit.as_deref()));
         let layout = if exemplars { M::with_exemplars(layout) } else { layout };
         let desc = Descriptor { kind: M::KIND, label_names: names.into(), unit, layout };
         let limit = limit.unwrap_or(self.inner.cardinality_limit);

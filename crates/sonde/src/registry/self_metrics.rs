@@ -72,6 +72,18 @@ pub(super) fn append(out: &mut Vec<FamilySnapshot>, families: &[Arc<dyn Collect>
     }
     out.push(f);
 
+    let resizes = crate::metrics::native_cell::RESIZES.load(Relaxed);
+    if resizes > 0 {
+        let mut f = family(
+            "sonde_native_bucket_resizes",
+            "Native bucket windows widened (process-wide): each is one allocation on the recording path.",
+            MetricKind::Counter,
+            &[],
+        );
+        f.push([], counter(resizes), None, &[], &[]);
+        out.push(f);
+    }
+
     let mut over = family(
         "sonde_cardinality_overflow",
         "Lookups sent to a family's overflow series (limit reached or invalid labels).",

@@ -1,0 +1,381 @@
+//! A native (exponential) histogram's state as a plain value.
+
+use crate::metrics::exponential::{downscale_index, lower_bound, upper_bound, MIN_SCHEMA};
+
+/// One sign's buckets: consecutive counts, the first at Prometheus index
+/// `offset` (see [`crate::exponential`] for the numbering).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ExponentialBuckets {
+    /// The index of `counts[0]`.
+    pub offset: i32,
+    /// Per-bucket (not cumulative) counts.
+    pub counts: Vec<u64>,
+}
+
+impl ExponentialBuckets {
+    /// The sum of the counts.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().fold(0u64, |a, &c| a.wrapping_add(c))
+    }
+
+    /// `(index, count)` of every bucket, empty ones included, lowest first.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (i32, u64)> + '_ {
+        self.counts.iter().enumerate().map(move |(i, &c)| (self.offset + i as i32, c))
+    }
+
+    /// Adds `count` to bucket `index`, growing the run as needed.
+    pub fn add(&mut self, index: i32, count: u64) {
+        if count == 0 {
+            return;
+        }
+        if self.counts.is_empty() {
+            self.offset = index;
+            self.counts.push(count);
+            return;
+        }
+        if index < self.offset {
+            let grow = (self.offset - index) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.offset = index;
+        }
+        let at = (index - self.offset) as usize;
+        if at >= self.counts.len() {
+            self.counts.resize(at + 1, 0);
+        }
+        self.counts[at] = self.counts[at].wrapping_add(count);
+    }
+
+    /// The same buckets `by` schemas coarser.
+    pub fn downscale(&mut self, by: u32) {
+        if by == 0 || self.counts.is_empty() {
+            return;
+        }
+        let old = std::mem::take(&mut self.counts);
+        let offset = self.offset;
+        for (i, c) in old.into_iter().enumerate() {
+            self.add(downscale_index(offset + i as i32, by), c);
+        }
+    }
+
+    /// Drops empty buckets at both ends.
+    pub fn trim(&mut self) {
+        let Some(first) = self.counts.iter().position(|&c| c != 0) else {
+            self.counts.clear();
+            self.offset = 0;
+            return;
+        };
+        let last = self.counts.iter().rposition(|&c| c != 0).unwrap_or(first);
+        self.counts.truncate(last + 1);
+        self.counts.drain(..first);
+        self.offset += first as i32;
+    }
+
+    /// Runs of buckets for Prometheus' span encoding: `(gap, length)` where
+    /// `gap` is the distance from the end of the previous run (from index 0
+    /// for the first), splitting where more than two empty buckets lie
+    /// between counted ones, as client_golang does; empty ends are skipped.
+    /// The counts the runs cover are `counts()` of the same runs.
+    pub fn runs(&self) -> Vec<(i32, std::ops::Range<usize>)> {
+        let mut out: Vec<(i32, std::ops::Range<usize>)> = Vec::new();
+        let mut next_index = 0i32;
+        let mut i = 0;
+        while i < self.counts.len() {
+            if self.counts[i] == 0 {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut end = i + 1;
+            let mut zeros = 0;
+            let mut j = i + 1;
+            while j < self.counts.len() {
+                if self.counts[j] == 0 {
+                    zeros += 1;
+                    if zeros > 2 {
+                        break;
+                    }
+                } else {
+                    zeros = 0;
+                    end = j + 1;
+                }
+                j += 1;
+            }
+            let index = self.offset + start as i32;
+            out.push((index - next_index, start..end));
+            next_index = self.offset + end as i32;
+            i = end;
+        }
+        out
+    }
+}
+
+/// A native histogram: exponential buckets at one schema, a zero bucket,
+/// count, sum, and the smallest and largest observation.
+///
+/// ```
+/// use sonde::{Buckets, Histogram, NativeBuckets};
+/// let h = Histogram::new(Buckets::native(NativeBuckets::new().schema(0).unwrap()));
+/// for v in [0.0, 1.5, 3.0, 4.0, -2.0] {
+///     h.observe(v);
+/// }
+/// let n = h.native().unwrap();
+/// assert_eq!((n.schema, n.count, n.zero_count, n.sum), (0, 5, 1, 6.5));
+/// // Schema 0: bucket i holds (2^(i-1), 2^i].
+/// assert_eq!(n.positive.offset, 1);
+/// assert_eq!(n.positive.counts, vec![1, 2]); // 1.5 in (1, 2]; 3 and 4 in (2, 4]
+/// assert_eq!((n.negative.offset, n.negative.counts.clone()), (1, vec![1]));
+/// assert_eq!((n.min, n.max), (Some(-2.0), Some(4.0)));
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct NativeHistogramSnapshot {
+    /// Each power of two holds `2^schema` buckets (-4 to 20).
+    pub schema: i8,
+    /// Observations with `|v| <= zero_threshold` count in the zero bucket.
+    pub zero_threshold: f64,
+    /// The zero bucket's count.
+    pub zero_count: u64,
+    /// Number of observations: the zero bucket plus every bucket.
+    pub count: u64,
+    /// Sum of observations.
+    pub sum: f64,
+    /// The smallest observation, when there was one.
+    pub min: Option<f64>,
+    /// The largest observation, when there was one.
+    pub max: Option<f64>,
+    /// Buckets of positive observations.
+    pub positive: ExponentialBuckets,
+    /// Buckets of negative observations, by magnitude.
+    pub negative: ExponentialBuckets,
+}
+
+impl NativeHistogramSnapshot {
+    /// An empty histogram at `schema`.
+    pub fn empty(schema: i8, zero_threshold: f64) -> Self {
+        Self {
+            schema,
+            zero_threshold,
+            zero_count: 0,
+            count: 0,
+            sum: 0.0,
+            min: None,
+            max: None,
+            positive: ExponentialBuckets::default(),
+            negative: ExponentialBuckets::default(),
+        }
+    }
+
+    /// Lowers the schema to `schema` (never raises it), merging buckets.
+    pub fn downscale_to(&mut self, schema: i8) {
+        if schema >= self.schema {
+            return;
+        }
+        let by = (self.schema - schema) as u32;
+        self.positive.downscale(by);
+        self.negative.downscale(by);
+        self.schema = schema;
+    }
+
+    /// Buckets in use: from the lowest to the highest counted one, per sign.
+    pub fn bucket_span(&self) -> usize {
+        let span = |b: &ExponentialBuckets| {
+            let first = b.counts.iter().position(|&c| c != 0);
+            let last = b.counts.iter().rposition(|&c| c != 0);
+            match (first, last) {
+                (Some(f), Some(l)) => l - f + 1,
+                _ => 0,
+            }
+        };
+        span(&self.positive) + span(&self.negative)
+    }
+
+    /// Lowers the schema until at most `max_buckets` buckets are in use (or
+    /// the coarsest schema is reached).
+    pub fn limit_buckets(&mut self, max_buckets: usize) {
+        while self.bucket_span() > max_buckets && self.schema > MIN_SCHEMA {
+            self.downscale_to(self.schema - 1);
+        }
+    }
+
+    /// Adds `other` (another series, or another part of this one) at the
+    /// coarser of the two schemas; the wider zero bucket absorbs the other's
+    /// buckets inside it.
+    pub fn merge(&mut self, other: &NativeHistogramSnapshot) {
+        let mut other = other.clone();
+        let schema = self.schema.min(other.schema);
+        self.downscale_to(schema);
+        other.downscale_to(schema);
+        if other.zero_threshold > self.zero_threshold {
+            self.widen_zero_bucket(other.zero_threshold);
+        } else if other.zero_threshold < self.zero_threshold {
+            other.widen_zero_bucket(self.zero_threshold);
+        }
+        self.zero_count = self.zero_count.wrapping_add(other.zero_count);
+        self.count = self.count.wrapping_add(other.count);
+        self.sum += other.sum;
+        self.min = min_option(self.min, other.min, f64::min);
+        self.max = min_option(self.max, other.max, f64::max);
+        for (i, c) in other.positive.iter() {
+            self.positive.add(i, c);
+        }
+        for (i, c) in other.negative.iter() {
+            self.negative.add(i, c);
+        }
+    }
+
+    /// Moves every bucket whose upper bound is at most `threshold` into the
+    /// zero bucket, and sets the threshold.
+    fn widen_zero_bucket(&mut self, threshold: f64) {
+        let schema = self.schema;
+        let mut moved = 0u64;
+        for b in [&mut self.positive, &mut self.negative] {
+            for (i, c) in b.counts.iter_mut().enumerate() {
+                if upper_bound(b.offset + i as i32, schema) <= threshold {
+                    moved = moved.wrapping_add(std::mem::take(c));
+                }
+            }
+            b.trim();
+        }
+        self.zero_count = self.zero_count.wrapping_add(moved);
+        self.zero_threshold = threshold;
+    }
+
+    /// This histogram minus an earlier state of the same series (what a
+    /// reset subtracts, what a delta export sends): buckets at the coarser
+    /// schema; min and max are kept, since they cannot be un-observed.
+    pub fn subtract(&mut self, earlier: &NativeHistogramSnapshot) {
+        let mut earlier = earlier.clone();
+        let schema = self.schema.min(earlier.schema);
+        self.downscale_to(schema);
+        earlier.downscale_to(schema);
+        self.zero_count = self.zero_count.wrapping_sub(earlier.zero_count);
+        self.count = self.count.wrapping_sub(earlier.count);
+        self.sum -= earlier.sum;
+        for (i, c) in earlier.positive.iter() {
+            self.positive.add(i, c.wrapping_neg());
+        }
+        for (i, c) in earlier.negative.iter() {
+            self.negative.add(i, c.wrapping_neg());
+        }
+        self.positive.trim();
+        self.negative.trim();
+    }
+
+    /// Every bucket as `(lower, upper, count)`, from the most negative
+    /// through the zero bucket to the most positive; negative buckets
+    /// have negative bounds.
+    pub fn buckets(&self) -> impl Iterator<Item = (f64, f64, u64)> + '_ {
+        let schema = self.schema;
+        let negative =
+            self.negative.iter().rev().map(move |(i, c)| (-upper_bound(i, schema), -lower_bound(i, schema), c));
+        let zero = std::iter::once((-self.zero_threshold, self.zero_threshold, self.zero_count));
+        let positive = self.positive.iter().map(move |(i, c)| (lower_bound(i, schema), upper_bound(i, schema), c));
+        negative.chain(zero).chain(positive).filter(|&(_, _, c)| c > 0)
+    }
+
+    /// The `q`-quantile as Prometheus 2.42's `histogram_quantile` estimates
+    /// it: the bucket holding the rank, linear inside it (the zero bucket
+    /// starts at 0 when only positive buckets exist). For observations in
+    /// buckets, the estimate's relative error is at most
+    /// [`relative_error(schema)`](crate::exponential::relative_error)
+    /// (`2^(2^-schema) - 1`, 9.05 % at schema 3, 0.27 % at schema 8). NaN
+    /// with no observations or `q` outside `[0, 1]`.
+    pub fn quantile(&self, q: f64) -> f64 {
+        if self.count == 0 || !(0.0..=1.0).contains(&q) {
+            return f64::NAN;
+        }
+        let total = self.count as f64;
+        let rank = q * total;
+        let mut seen = 0.0;
+        let mut hit = None;
+        for (lower, upper, c) in self.buckets() {
+            seen += c as f64;
+            hit = Some((lower, upper, c as f64));
+            if seen >= rank {
+                break;
+            }
+        }
+        let Some((mut lower, mut upper, in_bucket)) = hit else {
+            return f64::NAN;
+        };
+        if lower < 0.0 && upper > 0.0 {
+            if self.negative.total() == 0 && self.positive.total() > 0 {
+                lower = 0.0;
+            } else if self.positive.total() == 0 && self.negative.total() > 0 {
+                upper = 0.0;
+            }
+        }
+        let seen = seen.min(total);
+        if seen < rank {
+            return upper;
+        }
+        let rank_in = rank - (seen - in_bucket);
+        lower + (upper - lower) * (rank_in / in_bucket)
+    }
+}
+
+fn min_option(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(pick(a, b)),
+        (a, b) => a.or(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(offset: i32, counts: &[u64]) -> ExponentialBuckets {
+        ExponentialBuckets { offset, counts: counts.to_vec() }
+    }
+
+    #[test]
+    fn runs_split_at_more_than_two_empty_buckets() {
+        let b = run(-2, &[0, 3, 0, 0, 1, 0, 0, 0, 2, 0]);
+        // index -1 (gap -1 from 0), length 4 [3,0,0,1]; then index 6: gap 6-3=3, length 1.
+        assert_eq!(b.runs(), vec![(-1, 1..5), (3, 8..9)]);
+        assert!(run(0, &[0, 0]).runs().is_empty());
+    }
+
+    #[test]
+    fn downscale_merges_pairs_and_keeps_totals() {
+        let mut b = run(-1, &[1, 2, 3, 4]); // indexes -1, 0, 1, 2
+        b.downscale(1); // -1 -> 0 (ceil(-0.5) = 0), 0 -> 0, 1 -> 1, 2 -> 1
+        assert_eq!(b, run(0, &[3, 7]));
+        assert_eq!(b.total(), 10);
+    }
+
+    #[test]
+    fn quantile_interpolates_inside_the_bucket() {
+        let mut h = NativeHistogramSnapshot::empty(0, 0.0);
+        h.positive = run(1, &[10, 10]); // (1,2]: 10, (2,4]: 10
+        h.count = 20;
+        assert_eq!(h.quantile(0.5), 2.0);
+        assert_eq!(h.quantile(0.25), 1.5);
+        assert_eq!(h.quantile(0.75), 3.0);
+        assert!(h.quantile(2.0).is_nan());
+        assert!(NativeHistogramSnapshot::empty(0, 0.0).quantile(0.5).is_nan());
+    }
+
+    #[test]
+    fn merge_widens_the_zero_bucket_and_coarsens() {
+        let mut a = NativeHistogramSnapshot::empty(2, 0.0);
+        a.positive = run(0, &[1]); // (2^-0.25, 1]
+        a.count = 1;
+        let mut b = NativeHistogramSnapshot::empty(0, 1.0);
+        b.positive = run(2, &[2]);
+        b.count = 2;
+        a.merge(&b);
+        assert_eq!((a.schema, a.zero_threshold, a.zero_count, a.count), (0, 1.0, 1, 3));
+        assert_eq!(a.positive, run(2, &[2]));
+    }
+
+    #[test]
+    fn limit_lowers_the_schema_until_the_buckets_fit() {
+        let mut h = NativeHistogramSnapshot::empty(3, 0.0);
+        h.positive = run(0, &[1; 40]);
+        h.count = 40;
+        h.limit_buckets(10);
+        assert!(h.bucket_span() <= 10);
+        assert_eq!((h.schema, h.positive.total()), (0, 40));
+    }
+}
