@@ -86,7 +86,10 @@ try {
   await page.waitForFunction((t) => [...document.querySelectorAll('[data-testid=view][data-metric="demo_queue_depth"] [data-testid=latest]')].some((e) => Number(e.dataset.t) > t), t0, { timeout: 1000 });
   results.chart_point_after_ms = Date.now() - changed;
   const codeViews = await page.locator("[data-testid=view]").count();
-  if (codeViews < 5) fail(`expected the 4 views registered in code plus the new one, got ${codeViews}`);
+  if (codeViews < 6) fail(`expected the 5 views registered in code plus the new one, got ${codeViews}`);
+  // The same latency in native buckets draws as a heatmap too.
+  const nativeHeat = page.locator('[data-testid=view][data-metric="demo_http_request_duration_native_seconds"] [data-testid=heatmap]');
+  await nativeHeat.waitFor({ timeout: 10000 });
   // The latency histogram's heatmap (registered in code): a cell names its
   // bucket and links an exemplar trace.
   const heat = page.locator('[data-testid=view][data-metric="demo_http_request_duration_seconds"] [data-testid=heatmap]');

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sonde::events::Severity;
 use sonde::trace::{KeyValue, SimpleProcessor, SpanContext, SpanKind, Status, TracerProvider};
 use sonde::BatchOptions;
-use sonde::Buckets;
+use sonde::{Buckets, NativeBuckets};
 
 use crate::terminal::{say, Signals};
 
@@ -68,6 +68,14 @@ pub(crate) fn run(
         .buckets(Buckets::default_seconds())
         .exemplars()
         .register()?;
+    // The same latency a second time in native (exponential) buckets: a
+    // protobuf scrape (Prometheus with native histograms on) gets them.
+    let latency_native = app
+        .histogram("http_request_duration_native_seconds")
+        .help("HTTP request latency, in native buckets.")
+        .labels(["route"])
+        .buckets(Buckets::native(NativeBuckets::new()))
+        .register()?;
     let in_flight = app.up_down_counter("http_requests_in_flight").help("Requests being served.").register()?;
     let queue = app.gauge("queue_depth").help("Jobs waiting.").labels(["queue"]).register()?;
     let payload = app.summary("payload_size_bytes").help("Request payload sizes.").register()?;
@@ -80,6 +88,7 @@ pub(crate) fn run(
     for (metric, kind) in [
         ("demo_http_requests", ChartKind::Line),
         ("demo_http_request_duration_seconds", ChartKind::Heatmap),
+        ("demo_http_request_duration_native_seconds", ChartKind::Heatmap),
         ("demo_queue_depth", ChartKind::Gauge),
         ("demo_http_requests_in_flight", ChartKind::SingleStat),
     ] {
@@ -129,10 +138,11 @@ pub(crate) fn run(
     for w in 0..2u64 {
         let mail_tx = mail_tx.clone();
         let (tracer, events) = (tracing.tracer("sonde-demo"), hub.events().clone());
-        let (running, requests, latency, in_flight, queue, payload, jobs) = (
+        let (running, requests, latency, latency_native, in_flight, queue, payload, jobs) = (
             running.clone(),
             requests.clone(),
             latency.clone(),
+            latency_native.clone(),
             in_flight.clone(),
             queue.clone(),
             payload.clone(),
@@ -165,6 +175,7 @@ pub(crate) fn run(
                     // Inside the request's span: the observation carries
                     // its trace as an exemplar.
                     latency.with(&[route]).observe(secs);
+                    latency_native.with(&[route]).observe(secs);
                     if code == "500" {
                         events.record(
                             Severity::Error,

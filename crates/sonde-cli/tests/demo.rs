@@ -26,6 +26,16 @@ fn demo_serves_metrics_and_stops_on_sigterm() {
     for w in wanted {
         assert!(body.contains(w), "missing {w} in:\n{body}");
     }
+    // A protobuf scrape (as Prometheus with native histograms asks) shows
+    // the latency a second time in native buckets.
+    let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+    let reply = http::request(&api, "GET", "/metrics", &[("Accept", accept)], b"");
+    let families = sonde_prometheus::decode_protobuf(&reply.body).expect("delimited MetricFamily messages");
+    let native =
+        families.iter().find(|f| f.name == "demo_http_request_duration_native_seconds").expect("the native one");
+    let h = native.metric[0].histogram.as_ref().unwrap();
+    assert!(h.sample_count > 0 && !h.positive_span.is_empty() && h.bucket.is_empty(), "{h:?}");
+    assert_eq!(native.metric[0].label[0].name, "route");
     // The API is alive too: the workload's traces, with server and child spans.
     let traces = http::get(&api, "/api/traces?limit=5").text();
     assert!(traces.contains("\"trace_id\"") && traces.contains("\"service\":\"sonde-demo\""), "{traces}");

@@ -393,3 +393,25 @@ fn exponential_histograms_from_the_reference_sdk_arrive_bucket_for_bucket() {
     }
     hub.stop();
 }
+
+#[test]
+fn statsd_timers_can_become_native_histograms() {
+    let dir = peers::temp_dir("hub-native-timers");
+    let config = dir.path().join("hub.toml");
+    std::fs::write(&config, "[hub]\ntimer_histogram = \"native\"\n").unwrap();
+    let hub = hub(&["--config", config.to_str().unwrap()]);
+    statsd::send_udp(hub.addr("statsd udp"), b"render:250|ms\nrender:4|ms\nrender:0|ms");
+    wait_until("the timer", || metrics(hub.addr("metrics")).contains("render_seconds_count 3"));
+    let accept = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited";
+    let reply = http::request(hub.addr("metrics"), "GET", "/metrics", &[("Accept", accept)], b"");
+    let families = sonde_prometheus::decode_protobuf(&reply.body).unwrap();
+    let h = families.iter().find(|f| f.name == "render_seconds").unwrap().metric[0].histogram.clone().unwrap();
+    // 4 ms to 250 ms span 6 powers of two: 1,536 buckets at schema 8, 96 at
+    // schema 4, the finest within 160 (the limit counts the range in use, as
+    // OpenTelemetry's max_size does).
+    assert_eq!((h.sample_count, h.zero_count, h.schema), (3, 1, 4));
+    let want: Vec<(i32, u64)> = [0.004, 0.25].iter().map(|&v| (sonde::exponential::bucket_index(v, 4), 1)).collect();
+    assert_eq!(from_spans(&h.positive_span, &h.positive_delta), want);
+    assert!(h.bucket.is_empty(), "native only: no classic buckets");
+    hub.stop();
+}

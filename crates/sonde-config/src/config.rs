@@ -302,6 +302,10 @@ pub struct HubConfig {
     /// Buckets (seconds) of the histograms StatsD timers become (default:
     /// Prometheus' `0.005..10`).
     pub timer_buckets: Option<Vec<f64>>,
+    /// What StatsD timers become: `classic` histograms with `timer_buckets`
+    /// (the default), `native` histograms (exponential buckets, which a
+    /// protobuf scrape, OTLP and remote write carry), or `both`.
+    pub timer_histogram: Option<String>,
     /// Memory budget in bytes of the metric history when the hub keeps it in
     /// memory (`--ephemeral`; default 200 MB; 0 keeps no history).
     pub history_bytes: Option<usize>,
@@ -622,6 +626,11 @@ impl Config {
             check_interval("hub.retention", hub.retention)?;
             if let Some(f) = hub.fsync.as_deref().filter(|f| !matches!(*f, "interval" | "always" | "never")) {
                 return Err(invalid("hub.fsync", format!("{f:?}: use interval, always or never")));
+            }
+        }
+        if let Some(t) = self.hub.as_ref().and_then(|h| h.timer_histogram.as_deref()) {
+            if !matches!(t, "classic" | "native" | "both") {
+                return Err(invalid("hub.timer_histogram", format!("{t:?}: use classic, native or both")));
             }
         }
         if let Some(b) = self.hub.as_ref().and_then(|h| h.timer_buckets.as_ref()) {

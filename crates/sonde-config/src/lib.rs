@@ -30,7 +30,7 @@
 //! `client_certificate`, `client_key`; the `OTEL_*` variables fill in the
 //! rest),
 //! `[textfile]` and `[json_file]` (`path`, `interval`), `[logger]`
-//! (`interval`). `[hub]`, for `sonde serve`: `timer_buckets`,
+//! (`interval`). `[hub]`, for `sonde serve`: `timer_buckets`, `timer_histogram`,
 //! `history_bytes`, the byte budgets `trace_bytes`, `event_bytes`,
 //! `forward_bytes` (`1048576` or `"64MiB"`), `max_series`,
 //! `max_decoded_request`, `decode_concurrency`, `max_connections`,

@@ -75,7 +75,8 @@ pub struct HubOptions {
     pub auth: Option<Auth>,
     /// TLS for the HTTP port: certificate chain and key (PEM files).
     pub tls: Option<(PathBuf, PathBuf)>,
-    /// Buckets (seconds) of the histograms StatsD timers become.
+    /// Buckets (seconds) of the histograms StatsD timers become: classic,
+    /// native or both (`[hub] timer_buckets`, `timer_histogram`).
     pub timer_buckets: Buckets,
     /// Memory budget of the metric history when the hub keeps it in memory
     /// ([`Storage::Memory`]; 0: no history).
@@ -131,9 +132,17 @@ impl HubOptions {
             request_timeout: hub.request_timeout.map_or(defaults.request_timeout, |i| i.0),
             ..defaults
         };
-        let timer_buckets = match &hub.timer_buckets {
+        let classic = match &hub.timer_buckets {
             Some(b) => Buckets::new(b.iter().copied()).map_err(|e| Error::Config(format!("hub.timer_buckets: {e}")))?,
             None => Buckets::default_seconds(),
+        };
+        let timer_buckets = match hub.timer_histogram.as_deref() {
+            None | Some("classic") => classic,
+            Some("native") => Buckets::native(sonde::NativeBuckets::new()),
+            Some("both") => classic.with_native(sonde::NativeBuckets::new()),
+            Some(other) => {
+                return Err(Error::Config(format!("hub.timer_histogram {other:?}: use classic, native or both")))
+            }
         };
         let storage = match (&hub.data_dir, hub.ephemeral) {
             (_, true) => Storage::Memory,

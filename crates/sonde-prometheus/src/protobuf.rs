@@ -136,20 +136,10 @@ fn fill_native(h: &mut client::Histogram, native: &NativeHistogramSnapshot) {
     (h.negative_span, h.negative_delta) = spans_and_deltas(&native.negative);
 }
 
-/// Prometheus' sparse form: runs of buckets (gaps of more than two empty
-/// ones split a run) and each count as the difference from the one before.
-pub(crate) fn spans_and_deltas(buckets: &ExponentialBuckets) -> (Vec<BucketSpan>, Vec<i64>) {
-    let mut spans = Vec::new();
-    let mut deltas = Vec::new();
-    let mut previous = 0i64;
-    for (gap, range) in buckets.runs() {
-        spans.push(BucketSpan { offset: gap, length: range.len() as u32 });
-        for &c in &buckets.counts[range] {
-            deltas.push((c as i64).wrapping_sub(previous));
-            previous = c as i64;
-        }
-    }
-    (spans, deltas)
+/// Spans and deltas of one sign, as the exposition's types.
+fn spans_and_deltas(buckets: &ExponentialBuckets) -> (Vec<BucketSpan>, Vec<i64>) {
+    let (spans, deltas) = buckets.spans();
+    (spans.into_iter().map(|(offset, length)| BucketSpan { offset, length }).collect(), deltas)
 }
 
 fn exemplar(e: &sonde::Exemplar) -> client::Exemplar {

@@ -9,7 +9,7 @@ use prost::Message;
 use sonde::Snapshot;
 use sonde_export::{Error, Exporter};
 
-use crate::prompb::{Label, Sample, TimeSeries, WriteRequest};
+use crate::prompb::{Histogram, Label, Sample, TimeSeries, WriteRequest};
 use crate::series::{identity, to_series, STALE_NAN};
 
 /// Options for a [`RemoteWriteExporter`].
@@ -86,7 +86,7 @@ pub struct RemoteWriteExporter {
     options: RemoteWriteBuilder,
     agent: ureq::Agent,
     /// Series sent last time, by identity (for staleness markers).
-    previous: Mutex<HashMap<String, Vec<Label>>>,
+    previous: Mutex<HashMap<String, (Vec<Label>, bool)>>,
 }
 
 impl RemoteWriteExporter {
@@ -127,15 +127,30 @@ impl RemoteWriteExporter {
         let ts = snapshot.timestamp.duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0);
         let mut series = to_series(snapshot, &self.options.labels, ts);
         let mut previous = self.previous.lock().unwrap_or_else(|p| p.into_inner());
-        let current: HashMap<String, Vec<Label>> = series.iter().map(|s| (identity(s), s.labels.clone())).collect();
+        let current: HashMap<String, (Vec<Label>, bool)> =
+            series.iter().map(|s| (identity(s), (s.labels.clone(), !s.histograms.is_empty()))).collect();
         let stale_ts = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(ts).max(ts);
-        for (id, labels) in previous.iter() {
+        for (id, (labels, native)) in previous.iter() {
             if !current.contains_key(id) {
-                series.push(TimeSeries {
-                    labels: labels.clone(),
-                    samples: vec![Sample { value: f64::from_bits(STALE_NAN), timestamp: stale_ts }],
-                    exemplars: vec![],
-                });
+                // A native histogram goes stale as a histogram whose sum is the marker.
+                let stale = if *native {
+                    TimeSeries {
+                        labels: labels.clone(),
+                        histograms: vec![Histogram {
+                            sum: f64::from_bits(STALE_NAN),
+                            timestamp: stale_ts,
+                            ..Histogram::default()
+                        }],
+                        ..TimeSeries::default()
+                    }
+                } else {
+                    TimeSeries {
+                        labels: labels.clone(),
+                        samples: vec![Sample { value: f64::from_bits(STALE_NAN), timestamp: stale_ts }],
+                        ..TimeSeries::default()
+                    }
+                };
+                series.push(stale);
             }
         }
         *previous = current;

@@ -1,8 +1,9 @@
 //! A snapshot as remote-write time series.
 
-use sonde::{SeriesValue, Snapshot};
+use sonde::exponential::MAX_PROMETHEUS_SCHEMA;
+use sonde::{ExponentialBuckets, NativeHistogramSnapshot, SeriesValue, Snapshot};
 
-use crate::prompb::{Label, Sample, TimeSeries};
+use crate::prompb::{histogram, BucketSpan, Histogram, Label, Sample, TimeSeries};
 
 /// Prometheus' staleness marker: a NaN with this exact bit pattern.
 pub const STALE_NAN: u64 = 0x7ff0_0000_0000_0002;
@@ -17,14 +18,17 @@ fn float(v: f64) -> String {
 
 /// One time series per sample line the text format would have: counters as
 /// `_total`, histograms as `_bucket{le}`, `_sum`, `_count`, summaries as
-/// `{quantile}`, `_sum`, `_count`. Labels are sorted by name and unique,
+/// `{quantile}`, `_sum`, `_count`; and one series per native histogram,
+/// named as its family, carrying it in `histograms` (schema lowered to 8
+/// where finer, spans and deltas as Prometheus writes them; a native-only
+/// histogram has no classic series). Labels are sorted by name and unique,
 /// `__name__` included; `extra` labels (such as `job`) are added unless the
 /// series already has them.
 pub fn to_series(snapshot: &Snapshot, extra: &[(String, String)], timestamp_ms: i64) -> Vec<TimeSeries> {
     let mut out = Vec::new();
     for f in &snapshot.families {
         for s in f.series() {
-            let push = |out: &mut Vec<TimeSeries>, name: String, add: Option<(&str, String)>, value: f64| {
+            let labels_of = |name: String, add: Option<(&str, String)>| {
                 let mut labels: Vec<Label> = vec![Label { name: "__name__".into(), value: name }];
                 labels.extend(s.labels().map(|(k, v)| Label { name: k.into(), value: v.into() }));
                 if let Some((k, v)) = add {
@@ -37,15 +41,19 @@ pub fn to_series(snapshot: &Snapshot, extra: &[(String, String)], timestamp_ms: 
                 }
                 labels.sort_by(|a, b| a.name.cmp(&b.name));
                 labels.dedup_by(|a, b| a.name == b.name);
+                labels
+            };
+            let push = |out: &mut Vec<TimeSeries>, name: String, add: Option<(&str, String)>, value: f64| {
                 out.push(TimeSeries {
-                    labels,
+                    labels: labels_of(name, add),
                     samples: vec![Sample { value, timestamp: timestamp_ms }],
-                    exemplars: vec![],
+                    ..TimeSeries::default()
                 });
             };
             match *s.value() {
                 SeriesValue::Counter { value, .. } => push(&mut out, format!("{}_total", f.name), None, value),
                 SeriesValue::Gauge(v) => push(&mut out, f.name.clone(), None, v),
+                SeriesValue::Histogram { .. } if f.bounds.is_empty() && s.native().is_some() => {}
                 SeriesValue::Histogram { count, sum } => {
                     let bounds = f.bounds.iter().copied().chain([f64::INFINITY]);
                     for (le, n) in bounds.zip(s.buckets()) {
@@ -62,9 +70,41 @@ pub fn to_series(snapshot: &Snapshot, extra: &[(String, String)], timestamp_ms: 
                     push(&mut out, format!("{}_count", f.name), None, count as f64);
                 }
             }
+            if let Some(native) = s.native() {
+                out.push(TimeSeries {
+                    labels: labels_of(f.name.clone(), None),
+                    histograms: vec![native_histogram(native, timestamp_ms)],
+                    ..TimeSeries::default()
+                });
+            }
         }
     }
     out
+}
+
+/// A native histogram as remote write's `Histogram` (integer counts).
+pub(crate) fn native_histogram(native: &NativeHistogramSnapshot, timestamp_ms: i64) -> Histogram {
+    let mut n = native.clone();
+    n.downscale_to(MAX_PROMETHEUS_SCHEMA);
+    let sparse = |b: &ExponentialBuckets| {
+        let (spans, deltas) = b.spans();
+        (spans.into_iter().map(|(offset, length)| BucketSpan { offset, length }).collect::<Vec<_>>(), deltas)
+    };
+    let (positive_spans, positive_deltas) = sparse(&n.positive);
+    let (negative_spans, negative_deltas) = sparse(&n.negative);
+    Histogram {
+        count: Some(histogram::Count::CountInt(n.count)),
+        sum: n.sum,
+        schema: i32::from(n.schema),
+        zero_threshold: n.zero_threshold,
+        zero_count: Some(histogram::ZeroCount::ZeroCountInt(n.zero_count)),
+        negative_spans,
+        negative_deltas,
+        positive_spans,
+        positive_deltas,
+        timestamp: timestamp_ms,
+        ..Histogram::default()
+    }
 }
 
 /// A stable identity for a series: its sorted labels.

@@ -228,3 +228,60 @@ fn shutdown_delivers_when_the_receiver_comes_back_in_time() {
     p.stop(Duration::from_secs(5)).unwrap();
     assert!(*got.lock().unwrap() >= 1, "the final flush was delivered");
 }
+
+/// Native histograms go in remote write's `histograms` field; a real
+/// Prometheus (2.42, receiver and native histograms on) stores them and
+/// PromQL's histogram functions read them back; when the series vanishes,
+/// the histogram staleness marker is accepted too.
+#[test]
+fn prometheus_stores_the_native_histograms_we_write() {
+    let Some(prometheus) = peers::program("prometheus") else { return };
+    let closed = ClosedPort::bind();
+    let prom = peers::Prometheus::start(
+        &prometheus,
+        &closed.addr(),
+        false,
+        &["--web.enable-remote-write-receiver", "--enable-feature=native-histograms"],
+    );
+    let r = Registry::builder().self_metrics(false).build().unwrap();
+    let h = r
+        .histogram("rpc_seconds")
+        .labels(["route"])
+        .buckets(Buckets::new([0.1, 1.0]).unwrap().with_native(sonde::NativeBuckets::new().schema(3).unwrap()))
+        .register()
+        .unwrap();
+    let values: Vec<f64> = (1..=200).map(|i| f64::from(i) * 0.005).collect();
+    for &v in &values {
+        h.with(&["/a"]).observe(v);
+    }
+    h.with(&["/a"]).observe(0.0);
+    h.with(&["/a"]).observe(-0.25);
+    let recorded = r.snapshot().family("rpc_seconds").unwrap().find(&["/a"]).unwrap().native().unwrap().clone();
+    let e = RemoteWriteExporter::builder(&format!("http://{}/api/v1/write", prom.addr))
+        .label("job", "sonde")
+        .build()
+        .unwrap();
+    let write = poll_until(Duration::from_secs(20), || e.export(&r.snapshot()).ok());
+    assert!(write.is_some(), "Prometheus' receiver never accepted the write");
+    let got = poll_until(Duration::from_secs(20), || {
+        Some((
+            prom.query_value("histogram_count(rpc_seconds{job=\"sonde\",route=\"/a\"})")?,
+            prom.query_value("histogram_sum(rpc_seconds{job=\"sonde\",route=\"/a\"})")?,
+            prom.query_value("histogram_quantile(0.5, rpc_seconds{job=\"sonde\",route=\"/a\"})")?,
+            prom.query_value("rpc_seconds_bucket{job=\"sonde\",route=\"/a\",le=\"0.1\"}")?,
+        ))
+    });
+    let (count, sum, median, classic) = got.expect("PromQL over the written native histogram");
+    assert_eq!(count, 202.0);
+    assert!((sum - recorded.sum).abs() < 1e-9, "{sum} vs {}", recorded.sum);
+    assert!(
+        (median - recorded.quantile(0.5)).abs() <= 1e-12 * median,
+        "PromQL {median} vs Sonde {}",
+        recorded.quantile(0.5)
+    );
+    assert_eq!(classic, 22.0, "the classic buckets go too: 20 values up to 0.1, a zero and a negative");
+    // The series vanishes: its staleness marker is a histogram, and accepted.
+    drop(h);
+    r.unregister("rpc_seconds");
+    e.export(&r.snapshot()).expect("the staleness marker is accepted");
+}

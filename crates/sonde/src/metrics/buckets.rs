@@ -36,7 +36,9 @@ pub struct Buckets {
 /// (8 by default, the finest Prometheus stores) and lowers it whenever more
 /// than [`max_buckets`](Self::max_buckets) buckets (160 by default, as the
 /// OpenTelemetry SDKs) would be in use: the limit counts, per sign, every
-/// bucket from the lowest to the highest one holding a count. Values with
+/// bucket from the lowest to the highest one holding a count, as
+/// OpenTelemetry's `max_size` does (client_golang counts only the buckets
+/// holding a count, so it keeps a finer schema for values far apart). Values with
 /// `|v| <= zero_threshold` (2^-128 by default, as client_golang) count in
 /// the zero bucket.
 ///

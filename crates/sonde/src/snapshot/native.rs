@@ -70,12 +70,37 @@ impl ExponentialBuckets {
         self.offset += first as i32;
     }
 
-    /// Runs of buckets for Prometheus' span encoding: `(gap, length)` where
-    /// `gap` is the distance from the end of the previous run (from index 0
-    /// for the first), splitting where more than two empty buckets lie
-    /// between counted ones, as client_golang does; empty ends are skipped.
-    /// The counts the runs cover are `counts()` of the same runs.
-    pub fn runs(&self) -> Vec<(i32, std::ops::Range<usize>)> {
+    /// Prometheus' sparse form, as its protobuf exposition and remote write
+    /// carry it: spans `(offset, length)`, each offset the gap from the end
+    /// of the previous span (from index 0 for the first), split where more
+    /// than two empty buckets lie between counted ones, as client_golang
+    /// does; and each covered bucket's count as its difference from the
+    /// previous covered one (from 0 for the first).
+    ///
+    /// ```
+    /// use sonde::ExponentialBuckets;
+    /// let b = ExponentialBuckets { offset: -2, counts: vec![0, 3, 0, 0, 1, 0, 0, 0, 2] };
+    /// let (spans, deltas) = b.spans();
+    /// assert_eq!(spans, vec![(-1, 4), (3, 1)]);
+    /// assert_eq!(deltas, vec![3, -3, 0, 1, 1]);
+    /// ```
+    pub fn spans(&self) -> (Vec<(i32, u32)>, Vec<i64>) {
+        let mut spans = Vec::new();
+        let mut deltas = Vec::new();
+        let mut previous = 0i64;
+        for (gap, range) in self.runs() {
+            spans.push((gap, range.len() as u32));
+            for &c in &self.counts[range] {
+                deltas.push((c as i64).wrapping_sub(previous));
+                previous = c as i64;
+            }
+        }
+        (spans, deltas)
+    }
+
+    /// Runs of buckets for [`ExponentialBuckets::spans`]: `(gap, range of
+    /// `counts`)`.
+    fn runs(&self) -> Vec<(i32, std::ops::Range<usize>)> {
         let mut out: Vec<(i32, std::ops::Range<usize>)> = Vec::new();
         let mut next_index = 0i32;
         let mut i = 0;
