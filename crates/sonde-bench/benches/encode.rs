@@ -1,4 +1,5 @@
-//! Scrape cost: collecting and encoding 10,000 series to Prometheus text.
+//! Scrape cost: collecting and encoding 10,000 series to Prometheus text,
+//! and to the protobuf exposition.
 
 use std::hint::black_box;
 use std::time::Duration;
@@ -178,9 +179,21 @@ fn encode(c: &mut Criterion) {
     g.finish();
 }
 
+fn encode_protobuf(c: &mut Criterion) {
+    let mut g = c.benchmark_group("encode_10k_series_protobuf");
+    let s = sonde_registry();
+    g.bench_function("sonde protobuf", |b| b.iter(|| black_box(sonde_prometheus::encode_protobuf(&s.snapshot()))));
+    g.bench_function("sonde text", |b| b.iter(|| black_box(sonde::encode::prometheus_text(&s.snapshot()))));
+    let pc = prometheus_client_registry();
+    g.bench_function("prometheus-client protobuf", |b| {
+        b.iter(|| black_box(prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&pc).unwrap()))
+    });
+    g.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().warm_up_time(Duration::from_millis(500)).measurement_time(Duration::from_secs(3)).sample_size(30);
-    targets = encode
+    targets = encode, encode_protobuf
 }
 criterion_main!(benches);

@@ -2,13 +2,14 @@
 //! opentelemetry_sdk, in the same run.
 
 use std::hint::black_box;
-use std::sync::{Arc, Barrier};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use opentelemetry::metrics::MeterProvider as _;
 use opentelemetry::KeyValue;
 use prometheus_client::encoding::EncodeLabelSet;
+use sonde_bench::{shared, AddFn};
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Labels {
@@ -88,49 +89,6 @@ fn histogram_observe(c: &mut Criterion) {
     g.bench_function("metrics", |b| b.iter(|| black_box(&m).record(black_box(0.042))));
     let otel = otel_meter().f64_histogram("h").build();
     g.bench_function("opentelemetry_sdk", |b| b.iter(|| black_box(&otel).record(black_box(0.042), &[])));
-    g.finish();
-}
-
-/// One recording into a shared instrument, from any thread.
-type AddFn = Arc<dyn Fn() + Send + Sync>;
-
-/// Nanoseconds per recording when `threads` threads each record
-/// `per_thread` times into one shared instrument (wall time / total).
-fn shared_ns(threads: usize, per_thread: u64, add: AddFn) -> f64 {
-    let barrier = Arc::new(Barrier::new(threads + 1));
-    let handles: Vec<_> = (0..threads)
-        .map(|_| {
-            let (b, add) = (barrier.clone(), add.clone());
-            std::thread::spawn(move || {
-                b.wait();
-                for _ in 0..per_thread {
-                    add();
-                }
-            })
-        })
-        .collect();
-    barrier.wait();
-    let start = Instant::now();
-    handles.into_iter().for_each(|h| h.join().unwrap());
-    start.elapsed().as_nanos() as f64 / (threads as u64 * per_thread) as f64
-}
-
-/// One thread, then two, recording into one shared instrument of each peer.
-fn shared(c: &mut Criterion, group: &str, peers: Vec<(&str, AddFn)>) {
-    let mut g = c.benchmark_group(group);
-    g.sample_size(10);
-    for (name, add) in peers {
-        for threads in [1, 2] {
-            g.bench_function(format!("{name}/{threads}_threads"), |b| {
-                b.iter_custom(|iters| {
-                    let per = 2_000_000u64;
-                    let ns = shared_ns(threads, per, add.clone());
-                    // report time per add, scaled to criterion's iteration count
-                    Duration::from_nanos((ns * iters as f64) as u64)
-                })
-            });
-        }
-    }
     g.finish();
 }
 

@@ -267,12 +267,15 @@ fn forwards_what_it_receives_and_flushes_on_stop() {
     let dir = peers::temp_dir("hub-fwd");
     let config = dir.path().join("hub.toml");
     // An hour's interval: metrics can only arrive through the final flush.
-    std::fs::write(&config, format!("[otlp]\nendpoint = \"{}\"\ninterval = \"1h\"\n", rx.http_url())).unwrap();
+    // StatsD timers become native histograms: they go out as exponential ones.
+    let toml =
+        format!("[otlp]\nendpoint = \"{}\"\ninterval = \"1h\"\n[hub]\ntimer_histogram = \"native\"\n", rx.http_url());
+    std::fs::write(&config, toml).unwrap();
     let hub = hub(&["--config", config.to_str().unwrap()]);
     let script = peers::workspace_root().join("tests/peers/otel_sdk_send.py");
     let url = format!("http://{}", hub.addr("otlp http"));
     assert!(Command::new(&python).arg(&script).args([url.as_str(), "http"]).status().unwrap().success());
-    statsd::send_tcp(hub.addr("statsd tcp"), b"fwd.hits:3|c\n");
+    statsd::send_tcp(hub.addr("statsd tcp"), b"fwd.hits:3|c\nfwd.render:25|ms\n");
     let log = br#"{"resourceLogs":[{"scopeLogs":[{"logRecords":[{"severityNumber":17,"body":{"stringValue":"disk full"}}]}]}]}"#;
     assert_eq!(http::post(hub.addr("otlp http"), "/v1/logs", "application/json", log).status, 200);
     wait_until("the statsd line", || metrics(hub.addr("metrics")).contains("fwd_hits_total 3"));
@@ -286,6 +289,14 @@ fn forwards_what_it_receives_and_flushes_on_stop() {
     let metrics_out = rx.wait_for("metrics", 1);
     let text = serde_json::to_string(&metrics_out).unwrap();
     assert!(text.contains("\"fwd_hits\"") && text.contains("\"jobs\""), "StatsD and OTLP metrics forwarded: {text}");
+    let native = metrics_out
+        .iter()
+        .flat_map(|b| b["resourceMetrics"].as_array().cloned().unwrap_or_default())
+        .flat_map(|rm| rm["scopeMetrics"].as_array().cloned().unwrap_or_default())
+        .flat_map(|sm| sm["metrics"].as_array().cloned().unwrap_or_default())
+        .find(|m| m["name"] == "fwd_render_seconds")
+        .unwrap_or_else(|| panic!("the native timer forwarded: {text}"));
+    assert_eq!(native["exponentialHistogram"]["dataPoints"][0]["count"], "1", "{native}");
     let logs = serde_json::to_string(&rx.wait_for("logs", 1)).unwrap();
     assert!(logs.contains("disk full"), "{logs}");
 }

@@ -196,3 +196,30 @@ fn a_native_only_histogram_shows_count_and_sum_in_text() {
     assert!(text.contains("only_native_seconds_count 2\n"), "{text}");
     assert!(h.add_bucket_counts(&[1], 1.0).is_err(), "classic counts cannot fill native buckets");
 }
+
+#[test]
+fn bound_children_time_to_live_and_strict_specs_work_as_for_classic_histograms() {
+    let r = Registry::builder()
+        .self_metrics(false)
+        .specs([sonde::MetricSpec::new("queue_wait_seconds", sonde::MetricKind::Histogram, "Wait.")])
+        .build()
+        .unwrap();
+    let f = r
+        .histogram("queue_wait_seconds")
+        .help("Wait.")
+        .labels(["queue"])
+        .buckets(Buckets::native(NativeBuckets::new()))
+        .time_to_live(std::time::Duration::ZERO)
+        .register()
+        .unwrap();
+    let bound = f.bind(&["mail"]);
+    bound.observe(0.5);
+    f.with(&["idle"]).observe(1.0);
+    r.snapshot(); // first sighting of both
+    bound.observe(0.25); // changed since: stays
+    let snap = r.snapshot();
+    let family = snap.family("queue_wait_seconds").unwrap();
+    assert_eq!(family.find(&["mail"]).unwrap().native().unwrap().count, 2, "the bound child records");
+    assert!(family.find(&["idle"]).is_none(), "an unchanged native series expires like any other");
+    assert!(r.histogram("not_declared").buckets(Buckets::native(NativeBuckets::new())).register().is_err());
+}

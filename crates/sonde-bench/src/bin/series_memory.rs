@@ -4,6 +4,10 @@
 //!
 //! `cargo run --release -p sonde-bench --bin series-memory -- <sonde|prometheus|prometheus-client|prometheus-client-pairs|metrics>`
 //!
+//! With `sonde-native` or `prometheus-client-native`: 10,000 native
+//! histogram series (same labels), each with 160 buckets in use (schema 3,
+//! values over 20 powers of two).
+//!
 //! `prometheus-client` keys its family by a derived label struct;
 //! `prometheus-client-pairs` by a `Vec<(String, String)>`, the shape code
 //! without a struct per label set uses.
@@ -11,6 +15,13 @@
 use prometheus_client::encoding::EncodeLabelSet;
 
 const SERIES: usize = 100_000;
+/// Native histogram series in the native modes.
+const NATIVE_SERIES: usize = 10_000;
+
+/// 160 values, one per bucket of schema 3 over 20 powers of two from 1 ms.
+fn native_values() -> Vec<f64> {
+    (0..160).map(|k| 0.001 * 2f64.powf((f64::from(k) + 0.5) / 8.0)).collect()
+}
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct Labels {
@@ -87,13 +98,46 @@ fn main() {
             });
             Box::new(recorder)
         }
+        "sonde-native" => {
+            let r = sonde::Registry::builder().cardinality_limit(NATIVE_SERIES + 1).build().unwrap();
+            let native = sonde::NativeBuckets::new().schema(3).unwrap();
+            let f = r
+                .histogram("latency_seconds")
+                .labels(["instance", "method"])
+                .buckets(sonde::Buckets::native(native))
+                .register()
+                .unwrap();
+            let values = native_values();
+            for i in 0..NATIVE_SERIES {
+                let (inst, m) = label(i);
+                let h = f.with(&[&inst, m]);
+                values.iter().for_each(|&v| h.observe(v));
+            }
+            let n = f.with(&["instance-0", "GET"]).native().unwrap();
+            assert_eq!((n.schema, n.bucket_span()), (3, 160));
+            Box::new((r, f))
+        }
+        "prometheus-client-native" => {
+            use prometheus_client::metrics::histogram::{Histogram, NativeHistogramConfig};
+            let f = prometheus_client::metrics::family::Family::<Labels, Histogram>::new_with_constructor(|| {
+                Histogram::new_native(NativeHistogramConfig::with_schema(3).max_buckets(160))
+            });
+            let values = native_values();
+            for i in 0..NATIVE_SERIES {
+                let (inst, m) = label(i);
+                let h = f.get_or_create(&Labels { instance: inst, method: m.into() });
+                values.iter().for_each(|&v| h.observe(v));
+            }
+            Box::new(f)
+        }
         other => panic!("unknown library {other}"),
     };
     let after = rss_bytes();
+    let series = if which.ends_with("-native") { NATIVE_SERIES } else { SERIES };
     println!(
         "{which}: {} bytes per series ({} series, RSS +{} KiB)",
-        (after - before) / SERIES,
-        SERIES,
+        (after - before) / series,
+        series,
         (after - before) / 1024
     );
     drop(keep);

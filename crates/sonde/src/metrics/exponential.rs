@@ -128,7 +128,11 @@ pub fn upper_bound(index: i32, schema: i8) -> f64 {
         let (e, k) = (at_256.div_euclid(256), at_256.rem_euclid(256) as usize);
         scale_by_power_of_two(BOUNDS_256[k], e)
     } else {
-        (f64::from(index) / f64::from(1u32 << schema)).exp2()
+        // 2^e exactly, times 2^(k / 2^schema) in [1, 2): powers of two stay exact.
+        let per_octave = 1i64 << schema;
+        let (e, k) = (i64::from(index).div_euclid(per_octave), i64::from(index).rem_euclid(per_octave));
+        let fraction = if k == 0 { 1.0 } else { (k as f64 / per_octave as f64).exp2() };
+        scale_by_power_of_two(fraction, e)
     }
 }
 

@@ -21,9 +21,10 @@
 //! never allocates again.
 //!
 //! **Freeing.** A single-writer row's replaced window is freed at once if no
-//! reader is inside the cell (readers announce themselves in `readers`; the
-//! writer's swap and its check of `readers` are sequentially consistent, so
-//! a reader that arrives later sees the new window), otherwise it is kept
+//! reader is inside the cell (readers announce themselves in `readers`; a
+//! `SeqCst` fence follows the writer's swap and the reader's announcement,
+//! so either the writer sees the reader or the reader sees the new
+//! window), otherwise it is kept
 //! and freed at the row's next resize or with the cell. In the shared row
 //! other threads may still be adding to a replaced window, so it stays
 //! linked behind the new one and is read with it until the cell drops.
@@ -33,7 +34,7 @@ use std::sync::atomic::AtomicU64 as StdAtomicU64;
 
 use crossbeam_utils::CachePadded;
 
-use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
+use crate::sync::{fence, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use crate::NativeHistogramSnapshot;
 
 use super::buckets::NativeBuckets;
@@ -86,6 +87,10 @@ struct Window {
     counts: Box<[AtomicU64]>,
     /// The shared row's previous window, still counted; null elsewhere.
     previous: *mut Window,
+    /// Under the model, a replaced window is marked instead of freed, so a
+    /// reader reaching it is caught (loom cannot see a use after free).
+    #[cfg(loom)]
+    freed: crate::sync::AtomicBool,
 }
 
 /// The range of bucket indexes one sign uses: `(lowest, highest)`.
@@ -178,7 +183,24 @@ fn allocate(schema: i8, positive: Used, negative: Used, limit: u32, previous: *m
         negative_len,
         counts,
         previous,
+        #[cfg(loom)]
+        freed: crate::sync::AtomicBool::new(false),
     }))
+}
+
+/// Frees a window the row's writer replaced and no reader can reach.
+///
+/// # Safety
+/// `w` comes from `allocate`, is no longer published, and no reader that
+/// loaded it is still inside the cell.
+unsafe fn free_replaced(w: *mut Window) {
+    #[cfg(not(loom))]
+    // SAFETY: per the contract.
+    drop(unsafe { Box::from_raw(w) });
+    #[cfg(loom)]
+    // SAFETY: per the contract the window is still allocated (leaked under
+    // the model so that a wrong free shows up as a read of a marked window).
+    unsafe { &*w }.freed.store(true, SeqCst);
 }
 
 /// The finest schema, at most `schema`, at which `positive` and `negative`
@@ -265,6 +287,9 @@ impl Row {
             bump(slot);
         }
         self.window.swap(fresh, SeqCst);
+        // Pairs with the reader's fence after announcing itself: either the
+        // reader sees the new window, or this load sees the reader.
+        fence(SeqCst);
         if old.is_null() {
             return;
         }
@@ -274,7 +299,7 @@ impl Row {
         if cell.readers.load(SeqCst) == 0 {
             for w in retired.drain(..) {
                 // SAFETY: replaced, and no reader was inside after the swap.
-                drop(unsafe { Box::from_raw(w) });
+                unsafe { free_replaced(w) };
             }
         }
     }
@@ -365,6 +390,8 @@ impl Row {
         // SAFETY: the caller announced itself in `readers`, so the windows
         // it reaches are not freed while it reads them.
         while let Some(window) = unsafe { w.as_ref() } {
+            #[cfg(loom)]
+            assert!(!window.freed.load(SeqCst), "a reader reached a freed window");
             out.downscale_to(window.schema);
             let by = (window.schema - out.schema) as u32;
             for (i, c) in window.counted(true) {
@@ -378,7 +405,7 @@ impl Row {
     }
 
     fn free(&mut self) {
-        let mut w = *self.window.get_mut();
+        let mut w = self.window.load(Relaxed); // `&mut self`: exact
         while !w.is_null() {
             // SAFETY: `&mut self`: nobody else holds the row's windows.
             let window = unsafe { Box::from_raw(w) };
@@ -521,6 +548,7 @@ impl NativeCell {
     pub(crate) fn read(&self) -> NativeHistogramSnapshot {
         let mut out = NativeHistogramSnapshot::empty(self.options.schema, self.options.zero_threshold);
         self.readers.fetch_add(1, SeqCst);
+        fence(SeqCst);
         self.base.read_into(&mut out);
         let p = self.stripes.load(Acquire);
         if !p.is_null() {
@@ -543,6 +571,7 @@ impl NativeCell {
     /// Heap bytes: the windows in use and the stripes once contended.
     pub(crate) fn heap_bytes(&self) -> usize {
         self.readers.fetch_add(1, SeqCst);
+        fence(SeqCst);
         let mut bytes = 0;
         let mut row_bytes = |row: &Row| {
             let mut w = row.window.load(SeqCst);
@@ -571,7 +600,7 @@ impl NativeCell {
 impl Drop for NativeCell {
     fn drop(&mut self) {
         self.base.free();
-        let p = *self.stripes.get_mut();
+        let p = self.stripes.load(Relaxed); // `&mut self`: exact
         if !p.is_null() {
             // SAFETY: from `inflate`; `&mut self` means nobody else holds it.
             let mut rows = unsafe { Self::rebuild(p) };

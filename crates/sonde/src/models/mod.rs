@@ -16,6 +16,7 @@
 mod batcher;
 mod cells;
 mod label_index;
+mod native;
 mod span_pool;
 mod thread_slot;
 
