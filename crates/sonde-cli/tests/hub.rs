@@ -334,18 +334,8 @@ fn sdk_point(p: &Value) -> sonde::NativeHistogramSnapshot {
 
 /// `(index, count)` of every counted bucket of Prometheus' span form.
 fn from_spans(spans: &[sonde_prometheus::client::BucketSpan], deltas: &[i64]) -> Vec<(i32, u64)> {
-    let (mut out, mut index, mut count, mut d) = (Vec::new(), 0i32, 0i64, deltas.iter());
-    for span in spans {
-        index += span.offset;
-        for _ in 0..span.length {
-            count += d.next().unwrap();
-            if count > 0 {
-                out.push((index, count as u64));
-            }
-            index += 1;
-        }
-    }
-    out
+    let spans: Vec<(i32, u32)> = spans.iter().map(|s| (s.offset, s.length)).collect();
+    counted(&sonde::ExponentialBuckets::from_spans(&spans, deltas).expect("well-formed spans"))
 }
 
 fn counted(b: &sonde::ExponentialBuckets) -> Vec<(i32, u64)> {

@@ -200,6 +200,46 @@ mod tests {
         assert_eq!(hist.sample_count, 5);
     }
 
+    fn buckets(spans: &[BucketSpan], deltas: &[i64]) -> Option<ExponentialBuckets> {
+        let spans: Vec<(i32, u32)> = spans.iter().map(|s| (s.offset, s.length)).collect();
+        ExponentialBuckets::from_spans(&spans, deltas)
+    }
+
+    proptest::proptest! {
+        /// Any native histogram survives encode and decode: count, sum, zero
+        /// bucket and every bucket at the schema lowered to at most 8.
+        #[test]
+        fn native_histograms_round_trip(
+            values in proptest::collection::vec(proptest::num::f64::NORMAL | proptest::num::f64::ZERO, 0..80),
+            schema in -4i8..=20,
+        ) {
+            let r = registry();
+            let h = r.histogram("h").buckets(Buckets::native(NativeBuckets::new().schema(schema).unwrap())).register().unwrap();
+            values.iter().for_each(|&v| h.observe(v));
+            let families = decode_protobuf(&encode_protobuf(&r.snapshot())).unwrap();
+            let got = families[0].metric[0].histogram.clone().unwrap();
+            let mut want = h.native().unwrap();
+            want.downscale_to(8);
+            proptest::prop_assert_eq!((got.sample_count, got.zero_count, got.schema), (want.count, want.zero_count, i32::from(want.schema)));
+            proptest::prop_assert!(got.sample_sum == want.sum || (got.sample_sum.is_nan() && want.sum.is_nan()));
+            proptest::prop_assert_eq!(buckets(&got.positive_span, &got.positive_delta), Some(want.positive));
+            proptest::prop_assert_eq!(buckets(&got.negative_span, &got.negative_delta), Some(want.negative));
+        }
+    }
+
+    #[test]
+    fn exemplars_ride_on_classic_buckets() {
+        let r = registry();
+        let h = r.histogram("lat_seconds").buckets(Buckets::new([0.1, 1.0]).unwrap()).exemplars().register().unwrap();
+        sonde::trace::TracerProvider::builder().build().tracer("t").in_span("op", |_| h.observe(0.5));
+        let families = decode_protobuf(&encode_protobuf(&r.snapshot())).unwrap();
+        let buckets = families[0].metric[0].histogram.clone().unwrap().bucket;
+        assert!(buckets[0].exemplar.is_none());
+        let e = buckets[1].exemplar.as_ref().expect("on the bucket holding it");
+        assert_eq!((e.value, e.label[0].name.as_str(), e.label[0].value.len()), (0.5, "trace_id", 32));
+        assert!(e.timestamp.is_some());
+    }
+
     #[test]
     fn schemas_above_8_are_lowered_to_8() {
         let r = registry();

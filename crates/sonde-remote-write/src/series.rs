@@ -118,3 +118,43 @@ pub(crate) fn identity(series: &TimeSeries) -> String {
     }
     id
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use prost::Message;
+    use sonde::{Buckets, NativeBuckets, Registry};
+
+    fn buckets(spans: &[BucketSpan], deltas: &[i64]) -> Option<ExponentialBuckets> {
+        let spans: Vec<(i32, u32)> = spans.iter().map(|s| (s.offset, s.length)).collect();
+        ExponentialBuckets::from_spans(&spans, deltas)
+    }
+
+    proptest::proptest! {
+        /// Any native histogram survives the write request's encode and
+        /// decode: one series named as the family, count, sum, zero bucket
+        /// and every bucket at the schema lowered to at most 8.
+        #[test]
+        fn native_histograms_round_trip(
+            values in proptest::collection::vec(proptest::num::f64::NORMAL | proptest::num::f64::ZERO, 0..80),
+            schema in -4i8..=20,
+        ) {
+            let r = Registry::builder().self_metrics(false).build().unwrap();
+            let h = r.histogram("h").buckets(Buckets::native(NativeBuckets::new().schema(schema).unwrap())).register().unwrap();
+            values.iter().for_each(|&v| h.observe(v));
+            let request = crate::prompb::WriteRequest { timeseries: to_series(&r.snapshot(), &[], 7), metadata: vec![] };
+            let decoded = crate::prompb::WriteRequest::decode(&request.encode_to_vec()[..]).unwrap();
+            proptest::prop_assert_eq!(decoded.timeseries.len(), 1, "a native-only histogram has no classic series");
+            let series = &decoded.timeseries[0];
+            proptest::prop_assert_eq!(&series.labels[0].value, "h");
+            let got = &series.histograms[0];
+            let mut want = h.native().unwrap();
+            want.downscale_to(8);
+            proptest::prop_assert_eq!(got.count, Some(histogram::Count::CountInt(want.count)));
+            proptest::prop_assert_eq!(got.zero_count, Some(histogram::ZeroCount::ZeroCountInt(want.zero_count)));
+            proptest::prop_assert_eq!((got.schema, got.timestamp), (i32::from(want.schema), 7));
+            proptest::prop_assert_eq!(buckets(&got.positive_spans, &got.positive_deltas), Some(want.positive));
+            proptest::prop_assert_eq!(buckets(&got.negative_spans, &got.negative_deltas), Some(want.negative));
+        }
+    }
+}

@@ -93,6 +93,8 @@ proptest! {
         prop_assert_eq!(counted(&n.positive), pos);
         prop_assert_eq!(counted(&n.negative), neg);
         prop_assert_eq!(n.count, values.len() as u64);
+        let sum = values.iter().fold(0.0, |a, v| a + v);
+        prop_assert!(n.sum == sum || (n.sum.is_nan() && sum.is_nan()), "downscaling keeps the sum");
     }
 
     /// Merging two histograms equals one that saw both sets of values.

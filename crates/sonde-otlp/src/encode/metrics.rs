@@ -390,6 +390,16 @@ mod tests {
         let positive = p.positive.unwrap();
         assert_eq!((positive.offset, positive.bucket_counts), (3, vec![1]));
         assert_eq!((p.min, p.max), (None, None), "an interval's extremes are unknown");
+
+        // The exemplar of a native histogram rides on its point.
+        let e =
+            registry.histogram("traced").buckets(Buckets::native(NativeBuckets::new())).exemplars().register().unwrap();
+        sonde::trace::TracerProvider::builder().build().tracer("t").in_span("op", |_| e.observe(0.3));
+        let tree = cumulative.encode(&registry.snapshot());
+        let m = tree.resource_metrics[0].scope_metrics[0].metrics.iter().find(|m| m.name == "traced").unwrap().clone();
+        let Some(metric::Data::ExponentialHistogram(h)) = m.data else { panic!("exponential") };
+        let exemplar = &h.data_points[0].exemplars[0];
+        assert_eq!((exemplar.trace_id.len(), exemplar.span_id.len()), (16, 8));
     }
 
     /// Writing over the previous request gives the same bytes as a fresh

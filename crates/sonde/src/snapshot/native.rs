@@ -98,6 +98,48 @@ impl ExponentialBuckets {
         (spans, deltas)
     }
 
+    /// The buckets Prometheus' sparse form describes, the inverse of
+    /// [`ExponentialBuckets::spans`]; `None` when it is malformed: spans
+    /// that overlap or go backwards (a negative offset after the first),
+    /// deltas that do not match the spans' lengths, a count below zero, or
+    /// indexes beyond `i32`.
+    ///
+    /// ```
+    /// use sonde::ExponentialBuckets;
+    /// let b = ExponentialBuckets::from_spans(&[(-1, 4), (3, 1)], &[3, -3, 0, 1, 1]).unwrap();
+    /// assert_eq!((b.offset, b.counts), (-1, vec![3, 0, 0, 1, 0, 0, 0, 2]));
+    /// assert!(ExponentialBuckets::from_spans(&[(0, 2), (-1, 1)], &[1, 0, 0]).is_none(), "overlap");
+    /// ```
+    pub fn from_spans(spans: &[(i32, u32)], deltas: &[i64]) -> Option<Self> {
+        if spans.iter().map(|&(_, l)| u64::from(l)).sum::<u64>() != deltas.len() as u64 {
+            return None;
+        }
+        let mut out = ExponentialBuckets::default();
+        let (mut index, mut count, mut d) = (0i64, 0i64, deltas.iter());
+        for (n, &(gap, length)) in spans.iter().enumerate() {
+            if n > 0 && gap < 0 {
+                return None;
+            }
+            index += i64::from(gap);
+            for _ in 0..length {
+                count = count.checked_add(*d.next()?)?;
+                let at = i32::try_from(index).ok()?;
+                if count < 0 {
+                    return None;
+                }
+                if out.counts.is_empty() {
+                    out.offset = at;
+                }
+                let slot = usize::try_from(i64::from(at) - i64::from(out.offset)).ok()?;
+                out.counts.resize(slot + 1, 0);
+                out.counts[slot] = count as u64;
+                index += 1;
+            }
+        }
+        out.trim();
+        Some(out)
+    }
+
     /// Runs of buckets for [`ExponentialBuckets::spans`]: `(gap, range of
     /// `counts`)`.
     fn runs(&self) -> Vec<(i32, std::ops::Range<usize>)> {
@@ -348,6 +390,7 @@ fn min_option(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Just;
 
     fn run(offset: i32, counts: &[u64]) -> ExponentialBuckets {
         ExponentialBuckets { offset, counts: counts.to_vec() }
@@ -359,6 +402,17 @@ mod tests {
         // index -1 (gap -1 from 0), length 4 [3,0,0,1]; then index 6: gap 6-3=3, length 1.
         assert_eq!(b.runs(), vec![(-1, 1..5), (3, 8..9)]);
         assert!(run(0, &[0, 0]).runs().is_empty());
+    }
+
+    proptest::proptest! {
+        /// Prometheus' sparse form round-trips any run of counts.
+        #[test]
+        fn spans_round_trip(offset in -2000i32..2000, counts in proptest::collection::vec(proptest::prop_oneof![Just(0u64), 0u64..1_000_000, Just(u64::from(u32::MAX))], 0..40)) {
+            let mut b = ExponentialBuckets { offset, counts };
+            b.trim();
+            let (spans, deltas) = b.spans();
+            proptest::prop_assert_eq!(ExponentialBuckets::from_spans(&spans, &deltas), Some(b));
+        }
     }
 
     #[test]
