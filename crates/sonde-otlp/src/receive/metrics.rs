@@ -227,17 +227,15 @@ impl MetricIngest {
                     let mut counts = p.bucket_counts.clone();
                     let mut add_sum = sum;
                     if is_cumulative(h.aggregation_temporality) {
-                        let key = (name.clone(), values.iter().map(|v| v.to_string()).collect());
-                        if !state.previous.contains_key(&key) && state.previous.len() >= MAX_TRACKED_SERIES {
-                            return Err(Refusal::TooManySeries);
-                        }
-                        if let Some(Previous::Buckets(before, before_sum)) = state.previous.get(&key) {
-                            if before.len() == counts.len() && counts.iter().zip(before).all(|(c, b)| c >= b) {
-                                counts.iter_mut().zip(before).for_each(|(c, b)| *c -= b);
+                        let now = Previous::Buckets(p.bucket_counts.clone(), sum);
+                        if let Some(Previous::Buckets(before, before_sum)) =
+                            remember(&mut state.previous, &name, &values, now)?
+                        {
+                            if before.len() == counts.len() && counts.iter().zip(&before).all(|(c, b)| c >= b) {
+                                counts.iter_mut().zip(&before).for_each(|(c, b)| *c -= b);
                                 add_sum = sum - before_sum;
                             }
                         }
-                        state.previous.insert(key, Previous::Buckets(p.bucket_counts.clone(), sum));
                     }
                     f.with(&values).add_bucket_counts(&counts, add_sum).map_err(|_| Refusal::BadBuckets)
                 })
@@ -270,26 +268,22 @@ impl MetricIngest {
                     let point = native_point(p)?;
                     let (target, values) = self.target(&name, Kind::Native, unit, &m.description, &labels, None)?;
                     let Target::Native(f) = target else { return Err(Refusal::NameConflict) };
-                    let mut add = point.clone();
+                    let mut add = point;
                     if is_cumulative(h.aggregation_temporality) {
-                        let key = (name.clone(), values.iter().map(|v| v.to_string()).collect());
-                        if !state.previous.contains_key(&key) && state.previous.len() >= MAX_TRACKED_SERIES {
-                            return Err(Refusal::TooManySeries);
-                        }
-                        if let Some(Previous::Native(before)) = state.previous.get(&key) {
-                            let mut change = point.clone();
-                            change.subtract(before);
+                        let now = Previous::Native(Box::new(add.clone()));
+                        if let Some(Previous::Native(before)) = remember(&mut state.previous, &name, &values, now)? {
+                            let mut change = add.clone();
+                            change.subtract(&before);
                             // A count that went down anywhere is a restart: the point counts whole.
-                            let went_down = |b: &ExponentialBuckets| b.counts.iter().any(|&c| c > point.count);
-                            if point.count >= before.count
-                                && change.zero_count <= point.count
+                            let went_down = |b: &ExponentialBuckets| b.counts.iter().any(|&c| c > add.count);
+                            if add.count >= before.count
+                                && change.zero_count <= add.count
                                 && !went_down(&change.positive)
                                 && !went_down(&change.negative)
                             {
                                 add = change;
                             }
                         }
-                        state.previous.insert(key, Previous::Native(Box::new(point)));
                     }
                     f.with(&values).add_native(&add).map_err(|_| Refusal::BadValue)
                 })
@@ -346,16 +340,10 @@ impl MetricIngest {
         values: &[&str],
         total: f64,
     ) -> Result<f64, Refusal> {
-        let key = (name.to_owned(), values.iter().map(|v| v.to_string()).collect());
-        if !previous.contains_key(&key) && previous.len() >= MAX_TRACKED_SERIES {
-            return Err(Refusal::TooManySeries);
-        }
-        let inc = match previous.get(&key) {
-            Some(Previous::Total(before)) if total >= *before => total - before,
+        Ok(match remember(previous, name, values, Previous::Total(total))? {
+            Some(Previous::Total(before)) if total >= before => total - before,
             _ => total,
-        };
-        previous.insert(key, Previous::Total(total));
-        Ok(inc)
+        })
     }
 
     /// Finds or declares the family `name` of `kind` in the ingest table;
@@ -423,6 +411,21 @@ impl MetricIngest {
         };
         self.targets.target(name, kind, labels, declare)
     }
+}
+
+/// Keeps `now` as the series' previous cumulative point and returns the one
+/// it replaces; a new series past [`MAX_TRACKED_SERIES`] is refused.
+fn remember(
+    previous: &mut HashMap<(String, Vec<String>), Previous>,
+    name: &str,
+    values: &[&str],
+    now: Previous,
+) -> Result<Option<Previous>, Refusal> {
+    let key = (name.to_owned(), values.iter().map(|v| v.to_string()).collect());
+    if !previous.contains_key(&key) && previous.len() >= MAX_TRACKED_SERIES {
+        return Err(Refusal::TooManySeries);
+    }
+    Ok(previous.insert(key, now))
 }
 
 /// Native buckets of the families exponential histograms fold into: any

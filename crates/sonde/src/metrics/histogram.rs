@@ -160,7 +160,8 @@ impl Histogram {
     /// are in [`Histogram::native`].
     pub fn snapshot(&self) -> HistogramSnapshot {
         let mut counts = vec![0u64; self.0.bounds.len() + 1];
-        let sum = self.read(&mut counts);
+        let native = if self.0.bounds.is_empty() { self.native() } else { None };
+        let sum = self.read(&mut counts, native.as_ref());
         let mut total = 0u64;
         for c in counts.iter_mut() {
             total += *c;
@@ -169,17 +170,17 @@ impl Histogram {
         HistogramSnapshot { bounds: self.0.bounds.clone(), cumulative: counts, count: total, sum }
     }
 
-    /// Fills per-bucket (non-cumulative) counts; returns the sum.
+    /// Fills per-bucket (non-cumulative) counts; returns the sum. A
+    /// native-only histogram answers from its `native` state (read by the
+    /// caller, once), all in the `+Inf` bucket.
     ///
     /// The baseline's lock is held across the cell read, and `reset` reads
     /// the cell under the same lock: a reader never subtracts a baseline
     /// taken after the counts it read (which would wrap them).
-    fn read(&self, counts: &mut [u64]) -> f64 {
-        if self.0.bounds.is_empty() {
-            if let Some(native) = self.native() {
-                counts[0] = native.count;
-                return native.sum;
-            }
+    fn read(&self, counts: &mut [u64], native: Option<&NativeHistogramSnapshot>) -> f64 {
+        if let Some(native) = native.filter(|_| self.0.bounds.is_empty()) {
+            counts[0] = native.count;
+            return native.sum;
         }
         let baseline = self.0.baseline.lock().unwrap_or_else(|p| p.into_inner());
         let mut sum = self.0.cell.read_into(counts);
@@ -292,19 +293,10 @@ impl Metric for Histogram {
 
     fn collect_into<'a>(&self, values: impl IntoIterator<Item = &'a str>, out: &mut FamilySnapshot) {
         let created = from_unix_nanos(self.0.created_ns.load(Relaxed));
-        match self.native() {
-            Some(native) if self.0.bounds.is_empty() => {
-                out.push_histogram(values, created, |counts| {
-                    counts[0] = native.count;
-                    native.sum
-                });
-                out.set_last_native(native);
-            }
-            Some(native) => {
-                out.push_histogram(values, created, |counts| self.read(counts));
-                out.set_last_native(native);
-            }
-            None => out.push_histogram(values, created, |counts| self.read(counts)),
+        let native = self.native();
+        out.push_histogram(values, created, |counts| self.read(counts, native.as_ref()));
+        if let Some(native) = native {
+            out.set_last_native(native);
         }
         if let Some(e) = self.exemplar() {
             out.set_last_exemplar(e);
@@ -324,9 +316,10 @@ impl Metric for Histogram {
     }
 
     fn fingerprint(&self) -> u64 {
+        // A native-only histogram's snapshot counts from its native buckets;
+        // with classic buckets too, the classic count moves with every value.
         let s = self.snapshot();
-        let native = self.0.native.as_ref().map_or(0, |n| n.read().count.rotate_left(31));
-        s.count ^ s.sum.to_bits().rotate_left(17) ^ native
+        s.count ^ s.sum.to_bits().rotate_left(17)
     }
 
     fn heap_bytes(&self) -> usize {

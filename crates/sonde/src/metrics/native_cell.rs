@@ -134,19 +134,8 @@ impl Window {
     }
 }
 
-fn widen(used: Used, index: i32) -> Used {
-    Some(match used {
-        Some((lo, hi)) => (lo.min(index), hi.max(index)),
-        None => (index, index),
-    })
-}
-
 fn span(used: Used) -> u32 {
     used.map_or(0, |(lo, hi)| (hi - lo + 1) as u32)
-}
-
-fn coarser(used: Used) -> Used {
-    coarser_by(used, 1)
 }
 
 fn coarser_by(used: Used, by: u32) -> Used {
@@ -208,15 +197,15 @@ unsafe fn free_replaced(w: *mut Window) {
 fn fit(mut schema: i8, mut positive: Used, mut negative: Used, limit: u32) -> (i8, Used, Used) {
     while span(positive) + span(negative) > limit && schema > MIN_SCHEMA {
         schema -= 1;
-        positive = coarser(positive);
-        negative = coarser(negative);
+        positive = coarser_by(positive, 1);
+        negative = coarser_by(negative, 1);
     }
     (schema, positive, negative)
 }
 
 fn union(a: Used, b: Used) -> Used {
     match (a, b) {
-        (Some((lo, hi)), Some(other)) => widen(widen(Some((lo, hi)), other.0), other.1),
+        (Some((a_lo, a_hi)), Some((b_lo, b_hi))) => Some((a_lo.min(b_lo), a_hi.max(b_hi))),
         (a, b) => a.or(b),
     }
 }
@@ -267,8 +256,8 @@ impl Row {
         let old_ref = unsafe { old.as_ref() };
         let schema = old_ref.map_or(cell.options.schema, |w| w.schema);
         let (p, n) = old_ref.map_or((None, None), |w| (w.used(true), w.used(false)));
-        let index = Some((bucket_index(a, schema), bucket_index(a, schema)));
-        let (p, n) = if positive { (union(p, index), n) } else { (p, union(n, index)) };
+        let index = bucket_index(a, schema);
+        let (p, n) = if positive { (union(p, Some((index, index))), n) } else { (p, union(n, Some((index, index)))) };
         let (schema, p, n) = fit(schema, p, n, cell.options.max_buckets);
         let fresh = allocate(schema, p, n, cell.options.max_buckets, std::ptr::null_mut());
         // SAFETY: `fresh` is not shared yet.
@@ -310,19 +299,9 @@ impl Row {
         if a <= cell.options.zero_threshold {
             self.zero.fetch_add(1, Relaxed);
         } else {
-            loop {
-                let w = self.window.load(Acquire);
-                // SAFETY: shared-row windows live until the cell drops.
-                let current = unsafe { w.as_ref() };
-                if let Some(slot) = current.and_then(|w| w.slot(v > 0.0, bucket_index(a, w.schema))) {
-                    slot.fetch_add(1, Relaxed);
-                    break;
-                }
-                let schema = current.map_or(cell.options.schema, |w| w.schema);
-                let index = Some((bucket_index(a, schema), bucket_index(a, schema)));
-                let (p, n) = if v > 0.0 { (index, None) } else { (None, index) };
-                self.grow_shared(cell, w, p, n, schema);
-            }
+            // SAFETY: shared-row windows live until the cell drops.
+            let schema = unsafe { self.window.load(Acquire).as_ref() }.map_or(cell.options.schema, |w| w.schema);
+            self.add_shared(cell, v > 0.0, bucket_index(a, schema), schema, 1);
         }
         self.add_totals(v, v, v);
     }
@@ -515,16 +494,11 @@ impl NativeCell {
         let row = unsafe { &*stripes.add(STRIPES) };
         row.zero.fetch_add(data.zero_count, Relaxed);
         // One window for the whole point, rather than one per bucket beyond the last.
-        let range = |b: &crate::ExponentialBuckets| {
-            let mut it = b.iter().filter(|&(_, c)| c > 0).map(|(i, _)| i);
-            let first = it.next()?;
-            Some((first, it.next_back().unwrap_or(first)))
-        };
         let w = row.window.load(Acquire);
         // SAFETY: shared-row windows live until the cell drops.
         let at = unsafe { w.as_ref() }.map_or(self.options.schema, |w| w.schema).min(data.schema);
         let by = (data.schema - at) as u32;
-        let (p, n) = (coarser_by(range(&data.positive), by), coarser_by(range(&data.negative), by));
+        let (p, n) = (coarser_by(data.positive.counted_range(), by), coarser_by(data.negative.counted_range(), by));
         let covered = |positive: bool, used: Used| {
             // SAFETY: as above.
             let current = unsafe { w.as_ref() }.filter(|w| w.schema == at);

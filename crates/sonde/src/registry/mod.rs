@@ -124,7 +124,7 @@ impl Families {
 }
 
 /// What a scoped view adds to every name and series.
-#[derive(Default)]
+#[derive(Clone, Default)]
 struct Scope {
     prefix: String,
     const_names: Vec<Box<str>>,
@@ -257,15 +257,12 @@ impl Registry {
             prefix.push_str(part);
             prefix.push('_');
         }
-        Self {
-            inner: self.inner.clone(),
-            scope: Arc::new(Scope {
-                prefix,
-                const_names: self.scope.const_names.clone(),
-                const_values: self.scope.const_values.clone(),
-                native_default: self.scope.native_default,
-            }),
-        }
+        self.view(Scope { prefix, ..(*self.scope).clone() })
+    }
+
+    /// A view of the same families with `scope`.
+    fn view(&self, scope: Scope) -> Self {
+        Self { inner: self.inner.clone(), scope: Arc::new(scope) }
     }
 
     /// A view that adds constant labels to everything it declares.
@@ -285,15 +282,7 @@ impl Registry {
             names.push(n.into());
             values.push(v.into());
         }
-        Ok(Self {
-            inner: self.inner.clone(),
-            scope: Arc::new(Scope {
-                prefix: self.scope.prefix.clone(),
-                const_names: names,
-                const_values: values.into(),
-                native_default: self.scope.native_default,
-            }),
-        })
+        Ok(self.view(Scope { const_names: names, const_values: values.into(), ..(*self.scope).clone() }))
     }
 
     /// A view in which histograms and timers declared without buckets get
@@ -310,15 +299,7 @@ impl Registry {
     /// assert_eq!(h.native().unwrap().schema, 20);
     /// ```
     pub fn with_native_histograms(&self, native: crate::NativeBuckets) -> Self {
-        Self {
-            inner: self.inner.clone(),
-            scope: Arc::new(Scope {
-                prefix: self.scope.prefix.clone(),
-                const_names: self.scope.const_names.clone(),
-                const_values: self.scope.const_values.clone(),
-                native_default: Some(native),
-            }),
-        }
+        self.view(Scope { native_default: Some(native), ..(*self.scope).clone() })
     }
 
     /// Declares (or gets) a counter.

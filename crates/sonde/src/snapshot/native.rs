@@ -23,6 +23,13 @@ impl ExponentialBuckets {
         self.counts.iter().enumerate().map(move |(i, &c)| (self.offset + i as i32, c))
     }
 
+    /// The lowest and highest index holding a count.
+    pub(crate) fn counted_range(&self) -> Option<(i32, i32)> {
+        let first = self.counts.iter().position(|&c| c != 0)?;
+        let last = self.counts.iter().rposition(|&c| c != 0).unwrap_or(first);
+        Some((self.offset + first as i32, self.offset + last as i32))
+    }
+
     /// Adds `count` to bucket `index`, growing the run as needed.
     pub fn add(&mut self, index: i32, count: u64) {
         if count == 0 {
@@ -244,14 +251,7 @@ impl NativeHistogramSnapshot {
 
     /// Buckets in use: from the lowest to the highest counted one, per sign.
     pub fn bucket_span(&self) -> usize {
-        let span = |b: &ExponentialBuckets| {
-            let first = b.counts.iter().position(|&c| c != 0);
-            let last = b.counts.iter().rposition(|&c| c != 0);
-            match (first, last) {
-                (Some(f), Some(l)) => l - f + 1,
-                _ => 0,
-            }
-        };
+        let span = |b: &ExponentialBuckets| b.counted_range().map_or(0, |(lo, hi)| (hi - lo) as usize + 1);
         span(&self.positive) + span(&self.negative)
     }
 
