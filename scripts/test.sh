@@ -3,7 +3,7 @@
 # peers, then the gates (fmt, clippy, doc), the PromQL corpus checked
 # against promtool, the fuzzers, the loom models,
 # Miri, AddressSanitizer, every test under coverage (a missing peer fails
-# the test: SONDE_REQUIRE_PEERS=1), the doctests, and mutation testing of
+# the test: SONDE_REQUIRE_PEERS=1), the Python package (scripts/python.sh), the doctests, and mutation testing of
 # the change. Each step is a script of its own in scripts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,7 @@ step "loom" scripts/loom.sh
 step "miri" scripts/miri.sh
 step "sanitize" scripts/sanitize.sh
 step "tests under coverage" scripts/coverage.sh
+step "python" scripts/python.sh
 step "doctests" cargo test --workspace --exclude sonde-bench --locked --doc
 step "mutants of the change" scripts/mutants.sh
 echo "all checks passed in $SECONDS s"
