@@ -49,7 +49,7 @@ use sonde_prometheus::Auth;
 pub use history::{History, Points, BYTES_PER_SERIES, COARSE, FINE};
 pub use samples::{samples, Sample};
 pub use source::{DataSource, EventSearch, HistoryRange, LocalSource};
-pub use traces::{SpanRecord, TraceFilter, TraceSummary};
+pub use traces::{SpanRecord, SpanSummary, TraceFilter, TraceSummary};
 pub use views::{ChartKind, UnknownChartKind, View, Views};
 
 /// Default memory budget of the history (200 MB).

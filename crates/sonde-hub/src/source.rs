@@ -8,7 +8,7 @@ use sonde::events::{Event, EventLog};
 use sonde::trace::TraceId;
 use sonde::{FamilySnapshot, Registry, Snapshot};
 use sonde_dashboard::{
-    DataSource, EventSearch, HistoryRange, LocalSource, Points, SpanRecord, TraceFilter, TraceSummary,
+    DataSource, EventSearch, HistoryRange, LocalSource, Points, SpanRecord, SpanSummary, TraceFilter, TraceSummary,
 };
 use sonde_otlp::receive::{StoredSpan, TraceStore};
 
@@ -88,41 +88,22 @@ impl DataSource for HubSource {
 }
 
 /// The traces among `groups` (each one trace's spans) that `filter`
-/// matches, latest (or slowest) first: the trace list of a hub that keeps
-/// spans in memory only.
+/// matches: the trace list of a hub that keeps spans in memory only.
 fn list(groups: Vec<Vec<Arc<StoredSpan>>>, filter: &TraceFilter) -> Vec<TraceSummary> {
-    let mut out: Vec<TraceSummary> = groups
-        .iter()
-        .filter_map(|spans| {
-            let first = spans.first()?;
-            let root = spans
-                .iter()
-                .find(|s| s.span.parent_span_id.is_empty())
-                .or_else(|| spans.iter().min_by_key(|s| s.span.start_time_unix_nano));
-            let start = spans.iter().map(|s| s.span.start_time_unix_nano).min().unwrap_or(0);
-            let end = spans.iter().map(|s| s.span.end_time_unix_nano).max().unwrap_or(0);
-            Some(TraceSummary {
-                trace_id: first.span.trace_id.iter().map(|b| format!("{b:02x}")).collect(),
-                name: root.map(|s| s.span.name.clone()).unwrap_or_default(),
-                service: root.map(|s| s.service.clone()).unwrap_or_default(),
-                start_unix_nanos: start,
-                duration_nanos: end.saturating_sub(start),
-                spans: spans.len(),
-                error: spans.iter().any(|s| s.failed()),
+    filter.list(groups.iter().map(|spans| {
+        spans
+            .iter()
+            .map(|s| SpanSummary {
+                trace_id: &s.span.trace_id,
+                name: &s.span.name,
+                service: &s.service,
+                start_unix_nanos: s.span.start_time_unix_nano,
+                end_unix_nanos: s.span.end_time_unix_nano,
+                root: s.span.parent_span_id.is_empty(),
+                error: s.failed(),
             })
-        })
-        .filter(|t| filter.service.as_ref().is_none_or(|s| &t.service == s))
-        .filter(|t| filter.name.as_ref().is_none_or(|n| t.name.contains(n.as_str())))
-        .filter(|t| !filter.errors_only || t.error)
-        .filter(|t| t.duration_nanos >= filter.min_duration_nanos)
-        .collect();
-    if filter.slowest_first {
-        out.sort_by_key(|t| std::cmp::Reverse(t.duration_nanos));
-    } else {
-        out.sort_by_key(|t| std::cmp::Reverse(t.start_unix_nanos));
-    }
-    out.truncate(if filter.limit == 0 { 100 } else { filter.limit });
-    out
+            .collect()
+    }))
 }
 
 /// A received span as the dashboard draws it (OTLP/JSON).

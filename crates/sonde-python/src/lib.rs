@@ -16,6 +16,7 @@ mod otlp;
 mod registry;
 mod servers;
 mod statsd;
+mod traces;
 mod tracing;
 
 use pyo3::prelude::*;

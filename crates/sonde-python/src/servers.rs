@@ -2,7 +2,7 @@
 //! Each runs on a thread of its own and stops on `stop()`.
 
 use std::net::{SocketAddr, TcpListener};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use pyo3::exceptions::{PyOSError, PyValueError};
@@ -11,6 +11,8 @@ use sonde_dashboard::{ChartKind, Dashboard, LocalSource};
 
 use crate::events::EventLog;
 use crate::registry::Registry;
+use crate::traces::{Keeper, Source};
+use crate::tracing::Tracer;
 
 fn addr(host: &str, port: u16) -> PyResult<SocketAddr> {
     let ip = if host == "localhost" { "127.0.0.1" } else { host };
@@ -60,20 +62,37 @@ struct Running {
 pub(crate) struct DashboardServer {
     dashboard: Dashboard,
     registry: sonde::Registry,
+    keeper: Option<Arc<Keeper>>,
     running: Mutex<Option<Running>>,
 }
 
 #[pymethods]
 impl DashboardServer {
-    /// A dashboard of `registry` (and `events`, if given), not yet serving.
+    /// A dashboard of `registry`, and of `events` and `tracer`'s spans if
+    /// given (the tracer keeps its 10,000 most recent spans from now on).
     #[new]
-    #[pyo3(signature = (registry, events = None))]
-    fn new(registry: &Registry, events: Option<&EventLog>) -> Self {
-        let mut source = LocalSource::new(registry.0.clone());
+    #[pyo3(signature = (registry, events = None, tracer = None))]
+    fn new(registry: &Registry, events: Option<&EventLog>, tracer: Option<&Tracer>) -> Self {
+        let mut local = LocalSource::new(registry.0.clone());
         if let Some(events) = events {
-            source = source.events(events.0.clone());
+            local = local.events(events.0.clone());
         }
-        Self { dashboard: Dashboard::builder(source).build(), registry: registry.0.clone(), running: Mutex::new(None) }
+        let keeper = tracer.map(|t| t.keeper.clone());
+        if let Some(k) = &keeper {
+            k.switch_on();
+        }
+        let source = Source { local, keeper: keeper.clone() };
+        Self {
+            dashboard: Dashboard::builder(source).build(),
+            registry: registry.0.clone(),
+            keeper,
+            running: Mutex::new(None),
+        }
+    }
+
+    /// Spans dropped from the dashboard's bounded store (oldest first).
+    fn evicted_spans(&self) -> u64 {
+        self.keeper.as_ref().map_or(0, |k| k.evicted())
     }
 
     /// Samples the registry into the dashboard's history now (it also

@@ -3,6 +3,7 @@
 //! asyncio tasks (each starts with a copy of its creator's); a span used as
 //! a context manager is current inside the block.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::exceptions::{PyTypeError, PyValueError};
@@ -11,6 +12,8 @@ use pyo3::sync::PyOnceLock;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyString};
 use sonde::trace::propagation::{format_traceparent, parse_traceparent};
 use sonde::trace::{KeyValue, SpanContext, SpanKind, Status, TracerProvider, Value};
+
+use crate::traces::{Keeper, Spans, KEPT_SPANS};
 
 use crate::instrument::{text, value_error};
 
@@ -307,6 +310,8 @@ impl Span {
 pub(crate) struct Tracer {
     provider: TracerProvider,
     tracer: sonde::trace::Tracer,
+    /// The recent spans a dashboard shows (kept only once one exists).
+    pub(crate) keeper: Arc<Keeper>,
 }
 
 #[pymethods]
@@ -319,17 +324,21 @@ impl Tracer {
     #[new]
     #[pyo3(signature = (service_name = None, scope = "sonde"))]
     fn new(service_name: Option<String>, scope: &str) -> PyResult<Self> {
-        let mut builder = TracerProvider::builder();
-        if let Some(otlp) = crate::otlp::from_env(service_name.as_deref(), "OTEL_TRACES_EXPORTER", "TRACES")? {
-            let exporter = otlp.span_exporter().map_err(value_error)?;
-            builder = builder.processor(sonde::trace::BatchProcessor::new(exporter, sonde::BatchOptions::default()));
-        }
+        let export = match crate::otlp::from_env(service_name.as_deref(), "OTEL_TRACES_EXPORTER", "TRACES")? {
+            Some(otlp) => {
+                let exporter = otlp.span_exporter().map_err(value_error)?;
+                Some(sonde::trace::BatchProcessor::new(exporter, sonde::BatchOptions::default()))
+            }
+            None => None,
+        };
+        let keeper = Arc::new(Keeper::new(KEPT_SPANS));
+        let mut builder = TracerProvider::builder().processor(Spans { export, keeper: keeper.clone() });
         if let Some(name) = service_name.or_else(|| std::env::var("OTEL_SERVICE_NAME").ok()) {
             builder = builder.service_name(name);
         }
         let provider = builder.build();
         let tracer = provider.tracer(scope);
-        Ok(Self { provider, tracer })
+        Ok(Self { provider, tracer, keeper })
     }
 
     /// Starts a span. Its parent is `parent` (a Span or SpanContext), or

@@ -224,6 +224,15 @@ def test_the_dashboard_serves_metrics_views_and_events() -> None:
     assert "tel_dashboard_hits" in views and "single_stat" in views
     events = json.dumps(get_json(base + "/api/events"))
     assert "deploy" in events
+    with start_span("dashboard.request") as request:
+        with start_span("dashboard.query"):
+            pass
+    traces = get_json(base + "/api/traces")["traces"]
+    listed = [t for t in traces if t["trace_id"] == request.trace_id]
+    assert listed and listed[0]["name"] == "dashboard.request" and listed[0]["spans"] == 2
+    spans = get_json(f"{base}/api/traces/{request.trace_id}")["spans"]
+    by_name = {s["span"]["name"]: s["span"] for s in spans}
+    assert by_name["dashboard.query"]["parentSpanId"] == request.span_id
     telemetry.stop_dashboard_server()
 
 

@@ -226,14 +226,15 @@ def _dashboard_server() -> DashboardServer:
     global _dashboard
     with _lock:
         if _dashboard is None:
-            _dashboard = DashboardServer(REGISTRY, EVENTS)
+            _dashboard = DashboardServer(REGISTRY, EVENTS, _tracer)
         return _dashboard
 
 
 def start_dashboard_server(port: int = 9465, host: str = "127.0.0.1") -> int:
-    """Serves Sonde's live dashboard of this module's metrics and events on
-    ``host:port`` (port 0: any free port) and returns the port; a second
-    call returns the running server's port."""
+    """Serves Sonde's live dashboard of this module's metrics, events and
+    spans (the 10,000 most recent, from the first call on) on ``host:port``
+    (port 0: any free port) and returns the port; a second call returns the
+    running server's port."""
     return _dashboard_server().start(port, host)
 
 

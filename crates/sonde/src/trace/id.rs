@@ -25,6 +25,11 @@ impl TraceId {
         self.0
     }
 
+    /// The raw bytes, borrowed.
+    pub const fn as_bytes(&self) -> &[u8; 16] {
+        &self.0
+    }
+
     /// False for the all-zero id.
     pub fn is_valid(&self) -> bool {
         self.0 != [0; 16]
