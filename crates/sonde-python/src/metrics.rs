@@ -159,6 +159,27 @@ impl Counter {
     fn rate(&self) -> PyResult<f64> {
         self.with(None, |s| s.rate())
     }
+
+    /// A context manager and decorator that counts the blocks (or calls)
+    /// raising `exception` (default: any `Exception`), as
+    /// prometheus_client's `count_exceptions`.
+    #[pyo3(signature = (exception = None))]
+    fn count_exceptions<'py>(
+        slf: &Bound<'py, Self>,
+        exception: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let kind = match exception {
+            Some(e) => e,
+            None => py.get_type::<pyo3::exceptions::PyException>().into_any(),
+        };
+        guard(py, "ExceptionCounter", (slf.getattr("inc")?, kind))
+    }
+}
+
+/// One of `sonde._guards`' context managers over a bound method.
+fn guard<'py>(py: Python<'py>, class: &str, args: impl pyo3::call::PyCallArgs<'py>) -> PyResult<Bound<'py, PyAny>> {
+    py.import("sonde._guards")?.getattr(class)?.call1(args)
 }
 
 #[pymethods]
@@ -213,6 +234,18 @@ impl Gauge {
     fn value(&self, attributes: Option<&Bound<'_, PyDict>>) -> PyResult<f64> {
         self.with(attributes, |s| s.value())
     }
+
+    /// A context manager and decorator that sets the gauge to the seconds
+    /// a block (or call) took, as prometheus_client's `Gauge.time()`.
+    fn time<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        guard(slf.py(), "Timer", (slf.getattr("set")?,))
+    }
+
+    /// A context manager and decorator that adds one while a block (or
+    /// call) runs, as prometheus_client's `track_inprogress`.
+    fn track_inprogress<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        guard(slf.py(), "InProgress", (slf.getattr("inc")?,))
+    }
 }
 
 #[pymethods]
@@ -221,6 +254,12 @@ impl Histogram {
     #[inline]
     fn observe(&self, value: f64) -> PyResult<()> {
         self.with(None, |s| s.observe(value))
+    }
+
+    /// A context manager and decorator that observes the seconds a block
+    /// (or call) took, as prometheus_client's `Histogram.time()`.
+    fn time<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
+        guard(slf.py(), "Timer", (slf.getattr("observe")?,))
     }
 
     /// Counts `value` into the series of `attributes` (OpenTelemetry's

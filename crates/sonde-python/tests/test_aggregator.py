@@ -155,6 +155,47 @@ def test_prometheus_exporter_start_is_idempotent_and_serves_the_factories_metric
             REGISTRY.unregister(name)
 
 
+def test_the_factories_metrics_have_prometheus_clients_context_managers() -> None:
+    latency = create_histogram("agg_timed_seconds", "Timed.", buckets=(0.5, 60.0))
+    busy = create_gauge("agg_busy", "Busy.")
+    last = create_gauge("agg_last_seconds", "Last duration.")
+    failures = create_counter("agg_failures", "Failures.")
+    try:
+        with latency.time():
+            pass
+
+        @latency.time()
+        @busy.track_inprogress()
+        def work() -> float:
+            return busy.value()
+
+        assert work() == 1 and work() == 1
+        assert busy.value() == 0
+        with last.time():
+            pass
+        assert 0 <= last.value() < 60
+        with pytest.raises(KeyError):
+            with failures.count_exceptions():
+                raise KeyError("x")
+        with pytest.raises(ValueError):
+            with failures.count_exceptions(KeyError):
+                raise ValueError("not counted")
+
+        @failures.count_exceptions((ValueError, KeyError))
+        def fails() -> None:
+            raise ValueError("counted")
+
+        with pytest.raises(ValueError):
+            fails()
+        with failures.count_exceptions():
+            pass
+        assert failures.value() == 2
+        assert latency.snapshot()["count"] == 3
+    finally:
+        for name in ("agg_timed_seconds", "agg_busy", "agg_last_seconds", "agg_failures"):
+            REGISTRY.unregister(name)
+
+
 def test_a_second_exporter_on_a_taken_port_raises() -> None:
     first = PrometheusExporter(port=0)
     first.start()

@@ -11,12 +11,11 @@ handles with its methods (``inc``, ``dec``, ``set``, ``observe``,
 
 from __future__ import annotations
 
-import functools
 import time
-from collections.abc import Callable, Sequence
-from types import TracebackType
-from typing import Any, Optional, TypeVar
+from collections.abc import Sequence
+from typing import Optional
 
+from sonde._guards import Guard
 from sonde._native import (
     Counter,
     Gauge,
@@ -42,9 +41,6 @@ __all__ = [
 #: Where ``create_*`` declare their metrics, and what
 #: :class:`PrometheusExporter` serves by default.
 REGISTRY = Registry()
-
-F = TypeVar("F", bound=Callable[..., Any])
-
 
 class PrometheusExporter:
     """Serves ``/metrics`` (Prometheus text, OpenMetrics or protobuf, as the
@@ -97,9 +93,10 @@ def create_histogram(
     )
 
 
-class Timer:
-    """Times a block (``with``) or each call of a function (decorator),
-    and sends the elapsed milliseconds as a StatsD timing."""
+class Timer(Guard):
+    """Times a block (``with``), each call of a function (decorator), or
+    from ``start()`` to ``stop()``, and sends the elapsed milliseconds as a
+    StatsD timing."""
 
     def __init__(self, client: StatsDClient, name: str, rate: float = 1) -> None:
         self.client = client
@@ -124,24 +121,14 @@ class Timer:
             self.client.timing(self.name, self.ms, self.rate)
         return self.ms
 
-    def __enter__(self) -> Timer:
-        return self.start()
+    def enter(self) -> None:
+        self.start()
 
-    def __exit__(
-        self,
-        kind: Optional[type[BaseException]],
-        exc: Optional[BaseException],
-        tb: Optional[TracebackType],
-    ) -> None:
+    def leave(self, exception: Optional[BaseException]) -> None:
         self.stop()
 
-    def __call__(self, fn: F) -> F:
-        @functools.wraps(fn)
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            with Timer(self.client, self.name, self.rate):
-                return fn(*args, **kwargs)
-
-        return timed  # type: ignore[return-value]
+    def copy(self) -> Timer:
+        return Timer(self.client, self.name, self.rate)
 
 
 class StatsDClient(_StatsdClient):

@@ -30,6 +30,8 @@ def aggregator() -> float:
     c.labels("x").inc()
     h: sonde.Histogram = agg.create_histogram("h", "H", buckets=(0.1, 1.0))
     h.observe(0.3)
+    with h.time(), c.labels("y").count_exceptions(KeyError), agg.create_gauge("g").track_inprogress():
+        pass
     exporter = agg.PrometheusExporter(port=0)
     exporter.start()
     port: int = exporter.port
