@@ -15,6 +15,12 @@
 
 use super::exponential_bounds::BOUNDS_256;
 
+/// Most buckets per sign a snapshot made by Sonde holds (from the lowest to
+/// the highest counted): reading a histogram whose threads' rows sit far
+/// apart, or merging two snapshots, lowers the schema until the buckets fit
+/// (at the coarsest schema every double fits in 133).
+pub const MAX_DENSE_SPAN: u32 = 1 << 16;
+
 /// The coarsest schema: each bucket spans a factor of `2^16`.
 pub const MIN_SCHEMA: i8 = -4;
 /// The finest schema Prometheus stores (each bucket a factor of `2^(1/256)`).

@@ -134,8 +134,11 @@ impl Window {
     }
 }
 
+/// Buckets from the lowest to the highest in use. Computed wide: at schema
+/// 20 the indexes of the smallest subnormal and of infinity are more than
+/// `i32::MAX` apart.
 fn span(used: Used) -> u32 {
-    used.map_or(0, |(lo, hi)| (hi - lo + 1) as u32)
+    used.map_or(0, |(lo, hi)| (i64::from(hi) - i64::from(lo) + 1).clamp(0, i64::from(u32::MAX)) as u32)
 }
 
 fn coarser_by(used: Used, by: u32) -> Used {
@@ -146,14 +149,14 @@ fn coarser_by(used: Used, by: u32) -> Used {
 /// grow: at least `MIN_ROOM` more buckets per sign in use, as many as the
 /// ones in use, within `limit` in all (unless the used ones alone exceed it).
 fn allocate(schema: i8, positive: Used, negative: Used, limit: u32, previous: *mut Window) -> *mut Window {
-    let used = span(positive) + span(negative);
+    let used = span(positive).saturating_add(span(negative));
     let signs = u32::from(positive.is_some()) + u32::from(negative.is_some());
     let room = limit.saturating_sub(used) / signs.max(1);
     let layout = |u: Used| -> (i32, u32) {
         match u {
             None => (0, 0),
             Some((lo, hi)) => {
-                let len = (hi - lo + 1) as u32;
+                let len = span(Some((lo, hi)));
                 let extra = len.max(MIN_ROOM).min(room);
                 let below = extra / 2;
                 (lo.saturating_sub(below as i32), len + extra)
@@ -195,7 +198,7 @@ unsafe fn free_replaced(w: *mut Window) {
 /// The finest schema, at most `schema`, at which `positive` and `negative`
 /// (given at `schema`) span at most `limit` buckets, with the ranges there.
 fn fit(mut schema: i8, mut positive: Used, mut negative: Used, limit: u32) -> (i8, Used, Used) {
-    while span(positive) + span(negative) > limit && schema > MIN_SCHEMA {
+    while span(positive).saturating_add(span(negative)) > limit && schema > MIN_SCHEMA {
         schema -= 1;
         positive = coarser_by(positive, 1);
         negative = coarser_by(negative, 1);
@@ -371,7 +374,7 @@ impl Row {
         while let Some(window) = unsafe { w.as_ref() } {
             #[cfg(loom)]
             assert!(!window.freed.load(SeqCst), "a reader reached a freed window");
-            out.downscale_to(window.schema);
+            out.make_room(window.schema, window.used(true), window.used(false));
             let by = (window.schema - out.schema) as u32;
             for (i, c) in window.counted(true) {
                 out.positive.add(downscale_index(i, by), c);
@@ -626,6 +629,43 @@ mod tests {
             cell.observe(power(e) * 0.9);
         }
         assert_eq!(cell.base.window.load(Relaxed), before, "no new window");
+    }
+
+    #[test]
+    fn the_widest_range_there_is_fits_at_the_finest_schema_too() {
+        // At schema 20 the smallest subnormal's bucket and infinity's are
+        // more than i32::MAX indexes apart (a property test found the
+        // overflow); both signs at once, so the two spans' sum passes u32.
+        let cell = NativeCell::new(options(20, 160).zero_threshold(0.0).unwrap());
+        for v in [f64::INFINITY, 5e-324, f64::NEG_INFINITY, -5e-324] {
+            cell.observe(v);
+        }
+        let s = cell.read();
+        assert_eq!((s.count, s.zero_count), (4, 0));
+        // Even the coarsest schema needs 133 buckets a sign for this range,
+        // past the limit of 160 for both: the limit gives way, as documented.
+        assert_eq!(s.schema, MIN_SCHEMA);
+        let (lo, hi) = (bucket_index(5e-324, MIN_SCHEMA), bucket_index(f64::INFINITY, MIN_SCHEMA));
+        assert_eq!(hi - lo + 1, 133);
+        let counted: Vec<(i32, u64)> = s.positive.iter().filter(|&(_, c)| c > 0).collect();
+        assert_eq!(counted, vec![(lo, 1), (hi, 1)]);
+        assert_eq!(s.bucket_span(), 2 * 133);
+    }
+
+    #[test]
+    fn rows_far_apart_are_read_at_a_schema_where_they_fit() {
+        // Each thread's row is narrow, at schema 20, but one holds infinity
+        // and the other the smallest subnormal: read densely at schema 20
+        // they would need more than 2^31 buckets.
+        let cell = Arc::new(NativeCell::new(options(20, 160).zero_threshold(0.0).unwrap()));
+        cell.observe(f64::INFINITY);
+        let other = cell.clone();
+        std::thread::spawn(move || other.observe(5e-324)).join().unwrap();
+        let s = cell.read();
+        assert_eq!(s.count, 2);
+        assert!(s.bucket_span() <= 160, "{}", s.bucket_span());
+        let counted: Vec<(i32, u64)> = s.positive.iter().filter(|&(_, c)| c > 0).collect();
+        assert_eq!(counted, vec![(bucket_index(5e-324, s.schema), 1), (bucket_index(f64::INFINITY, s.schema), 1)]);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! A native (exponential) histogram's state as a plain value.
 
-use crate::metrics::exponential::{downscale_index, lower_bound, upper_bound, MIN_SCHEMA};
+use crate::metrics::exponential::{downscale_index, lower_bound, upper_bound, MAX_DENSE_SPAN, MIN_SCHEMA};
 
 /// One sign's buckets: consecutive counts, the first at Prometheus index
 /// `offset` (see [`crate::exponential`] for the numbering).
@@ -30,7 +30,10 @@ impl ExponentialBuckets {
         Some((self.offset + first as i32, self.offset + last as i32))
     }
 
-    /// Adds `count` to bucket `index`, growing the run as needed.
+    /// Adds `count` to bucket `index`, growing the run as needed. The run
+    /// is dense: its memory follows the distance between the lowest and
+    /// highest index (the snapshots Sonde makes keep it within
+    /// [`MAX_DENSE_SPAN`](crate::exponential::MAX_DENSE_SPAN) by lowering the schema).
     pub fn add(&mut self, index: i32, count: u64) {
         if count == 0 {
             return;
@@ -41,11 +44,11 @@ impl ExponentialBuckets {
             return;
         }
         if index < self.offset {
-            let grow = (self.offset - index) as usize;
+            let grow = (i64::from(self.offset) - i64::from(index)) as usize;
             self.counts.splice(0..0, std::iter::repeat_n(0, grow));
             self.offset = index;
         }
-        let at = (index - self.offset) as usize;
+        let at = (i64::from(index) - i64::from(self.offset)) as usize;
         if at >= self.counts.len() {
             self.counts.resize(at + 1, 0);
         }
@@ -183,6 +186,22 @@ impl ExponentialBuckets {
     }
 }
 
+/// Buckets from the lowest to the highest of `range`, computed wide.
+fn span_of(range: Option<(i32, i32)>) -> u64 {
+    range.map_or(0, |(lo, hi)| (i64::from(hi) - i64::from(lo) + 1).max(0) as u64)
+}
+
+fn union(a: Option<(i32, i32)>, b: Option<(i32, i32)>) -> Option<(i32, i32)> {
+    match (a, b) {
+        (Some((a_lo, a_hi)), Some((b_lo, b_hi))) => Some((a_lo.min(b_lo), a_hi.max(b_hi))),
+        (a, b) => a.or(b),
+    }
+}
+
+fn coarser(range: Option<(i32, i32)>, by: u32) -> Option<(i32, i32)> {
+    range.map(|(lo, hi)| (downscale_index(lo, by), downscale_index(hi, by)))
+}
+
 /// A native histogram: exponential buckets at one schema, a zero bucket,
 /// count, sum, and the smallest and largest observation.
 ///
@@ -251,8 +270,24 @@ impl NativeHistogramSnapshot {
 
     /// Buckets in use: from the lowest to the highest counted one, per sign.
     pub fn bucket_span(&self) -> usize {
-        let span = |b: &ExponentialBuckets| b.counted_range().map_or(0, |(lo, hi)| (hi - lo) as usize + 1);
-        span(&self.positive) + span(&self.negative)
+        (span_of(self.positive.counted_range()) + span_of(self.negative.counted_range())) as usize
+    }
+
+    /// Lowers the schema (to at most `schema`, and further while needed) so
+    /// that buckets counted at `schema` in `positive` and `negative` can be
+    /// added to this histogram's within `MAX_DENSE_SPAN` per sign.
+    pub(crate) fn make_room(&mut self, schema: i8, positive: Option<(i32, i32)>, negative: Option<(i32, i32)>) {
+        let mut target = self.schema.min(schema);
+        let fits = |target: i8| {
+            let (mine, theirs) = ((self.schema - target) as u32, (schema - target) as u32);
+            [(self.positive.counted_range(), positive), (self.negative.counted_range(), negative)]
+                .into_iter()
+                .all(|(a, b)| span_of(union(coarser(a, mine), coarser(b, theirs))) <= u64::from(MAX_DENSE_SPAN))
+        };
+        while target > MIN_SCHEMA && !fits(target) {
+            target -= 1;
+        }
+        self.downscale_to(target);
     }
 
     /// Lowers the schema until at most `max_buckets` buckets are in use (or
@@ -268,8 +303,8 @@ impl NativeHistogramSnapshot {
     /// buckets inside it.
     pub fn merge(&mut self, other: &NativeHistogramSnapshot) {
         let mut other = other.clone();
-        let schema = self.schema.min(other.schema);
-        self.downscale_to(schema);
+        self.make_room(other.schema, other.positive.counted_range(), other.negative.counted_range());
+        let schema = self.schema;
         other.downscale_to(schema);
         if other.zero_threshold > self.zero_threshold {
             self.widen_zero_bucket(other.zero_threshold);
@@ -390,6 +425,7 @@ fn min_option(a: Option<f64>, b: Option<f64>, pick: fn(f64, f64) -> f64) -> Opti
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::exponential::bucket_index;
     use proptest::prelude::Just;
 
     fn run(offset: i32, counts: &[u64]) -> ExponentialBuckets {
@@ -433,6 +469,28 @@ mod tests {
         assert_eq!(h.quantile(0.75), 3.0);
         assert!(h.quantile(2.0).is_nan());
         assert!(NativeHistogramSnapshot::empty(0, 0.0).quantile(0.5).is_nan());
+    }
+
+    #[test]
+    fn merging_histograms_far_apart_lowers_the_schema_to_fit() {
+        let one = |index: i32| {
+            let mut h = NativeHistogramSnapshot::empty(20, 0.0);
+            h.positive.add(index, 1);
+            h.count = 1;
+            h
+        };
+        let (high, low) = (bucket_index(f64::INFINITY, 20), bucket_index(5e-324, 20));
+        let mut a = one(high);
+        a.merge(&one(low));
+        assert_eq!(a.count, 2);
+        assert!(a.bucket_span() <= crate::exponential::MAX_DENSE_SPAN as usize, "{}", a.bucket_span());
+        let by = (20 - a.schema) as u32;
+        let counted: Vec<(i32, u64)> = a.positive.iter().filter(|&(_, c)| c > 0).collect();
+        assert_eq!(counted, vec![(downscale_index(low, by), 1), (downscale_index(high, by), 1)]);
+        // Buckets close together keep the finest schema.
+        let mut b = one(high);
+        b.merge(&one(high - 1000));
+        assert_eq!(b.schema, 20);
     }
 
     #[test]
