@@ -254,6 +254,11 @@ async def step(i):
 def failing():
     raise RuntimeError("database down")
 
+@t.traced("async.failing")
+async def async_failing():
+    await asyncio.sleep(0)
+    raise ValueError("bad input")
+
 with t.start_span("background") as background:
     pass
 with t.start_span("request", attributes={"user": "u1"}) as request:
@@ -268,6 +273,10 @@ with t.start_span("request", attributes={"user": "u1"}) as request:
     try:
         failing()
     except RuntimeError:
+        pass
+    try:
+        asyncio.run(async_failing())
+    except ValueError:
         pass
 t.create_counter("scenario_jobs").add(3, {"queue": "q"})
 print(request.trace_id, request.span_id, background.trace_id, background.span_id)
@@ -291,7 +300,7 @@ def test_spans_events_and_metrics_reach_an_otlp_receiver(otlp_receiver: OtlpRece
     }
     trace_id, request_id, background_trace, background_id = run_python(OTLP_SCENARIO, env).split()
 
-    got = otlp_receiver.wait_for("traces", 7)
+    got = otlp_receiver.wait_for("traces", 8)
     background = [s for s in got if s["name"] == "background"]
     assert background[0]["traceId"] == background_trace != trace_id
     got = [s for s in got if s["name"] != "background"]
@@ -303,13 +312,15 @@ def test_spans_events_and_metrics_reach_an_otlp_receiver(otlp_receiver: OtlpRece
     links = by_name["request"][0]["links"]
     assert [(link["traceId"], link["spanId"]) for link in links] == [(background_trace, background_id)]
     assert len(by_name["handler"]) == 2 and len(by_name["async.step"]) == 2
-    for s in by_name["handler"] + by_name["async.step"] + by_name["failing"]:
+    for s in by_name["handler"] + by_name["async.step"] + by_name["failing"] + by_name["async.failing"]:
         assert s["parentSpanId"] == request_id
     assert attributes(by_name["handler"][0]) == {"http.route": "/orders", "retries": "2"}
     failing = by_name["failing"][0]
     assert failing["status"]["code"] == "STATUS_CODE_ERROR"
     assert "database down" in failing["status"]["message"]
     assert any(e["name"] == "exception" for e in failing["events"])
+    async_failing = by_name["async.failing"][0]
+    assert async_failing["status"]["code"] == "STATUS_CODE_ERROR" and "bad input" in async_failing["status"]["message"]
     resource = attributes(otlp_receiver.received("traces")[0]["resourceSpans"][0]["resource"])
     assert resource["service.name"] == "scenario"
 
