@@ -168,7 +168,8 @@ impl MetricAggregator {
     }
 
     /// Adds `value` to the counter `name`; with `labels`, also to its
-    /// series for those labels (kept separately, keyed `k=v,k=v`).
+    /// series for those labels (kept separately, keyed `k=v,k=v`). A
+    /// negative or NaN value is dropped and counted, as by any Sonde counter.
     #[pyo3(signature = (name, value = 1.0, labels = None))]
     fn increment(&self, name: &str, value: f64, labels: Option<&Bound<'_, PyDict>>) -> PyResult<()> {
         let key = labels.filter(|l| !l.is_empty()).map(label_key).transpose()?;

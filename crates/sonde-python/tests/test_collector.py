@@ -172,6 +172,8 @@ def test_system_hooks_register_the_documented_metrics() -> None:
     assert setup_health_hooks(collector)["health_status"] is collector.get_metric("health_status")
     with pytest.raises(ValueError):
         collector.register_counter("health_status")
+    with pytest.raises(TypeError):
+        collector.register_counter("by_method_total", "Label names are not constant labels", labels=["method"])  # type: ignore[arg-type]
 
 
 def test_json_and_multi_exporters(tmp_path: Path) -> None:

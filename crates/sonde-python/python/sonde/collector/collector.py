@@ -75,6 +75,8 @@ class TelemetryCollector:
     # Registration -------------------------------------------------------
 
     def _register(self, name: str, kind: MetricType, description: str, labels: Optional[Mapping[str, str]], make: Callable[[dict[str, str]], Metric]) -> Any:
+        if labels is not None and not isinstance(labels, Mapping):
+            raise TypeError(f"labels of {name} are constant labels: a dict of label names to values")
         const = {str(k): str(v) for k, v in (labels or {}).items()}
         with self._lock:
             found = self._metrics.get(name)
