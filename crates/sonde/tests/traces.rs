@@ -244,6 +244,15 @@ fn sampling_and_flags() {
     assert_eq!(d.context.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(d.parent_span_id.to_string(), "00f067aa0ba902b7");
     assert!(d.parent_remote);
+
+    // A sampler that says no under a sampled parent: the child keeps the
+    // trace and the parent's other flags, without the sampled one.
+    let (p, spans) = setup(Sampler::AlwaysOff);
+    let child = p.tracer("t").span("declined").parent(&remote).start();
+    assert_eq!(child.context().trace_id, remote.trace_id);
+    assert!(!child.context().is_sampled() && !child.context().flags.contains(TraceFlags::RANDOM));
+    drop(child);
+    assert!(spans.spans().is_empty());
 }
 
 #[test]
