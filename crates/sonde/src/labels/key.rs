@@ -5,8 +5,9 @@
 //! (the `prometheus` crate merges them, because it identifies a series by a
 //! hash of the concatenated values). The hash only speeds up the lookup.
 
-/// Owned label values: `len (u32 LE) ++ bytes` per value (the index stores
-/// the same encoding inline in its entries; tests build keys with this).
+/// Owned label values: `len ++ bytes` per value, the length a LEB128 varint
+/// (one byte below 128; the index stores the same encoding inline in its
+/// entries; tests build keys with this).
 #[cfg(test)]
 #[derive(Clone, PartialEq, Eq, Hash)]
 pub(crate) struct LabelKey {
@@ -18,7 +19,8 @@ impl LabelKey {
     pub(crate) fn new<'a>(values: impl IntoIterator<Item = &'a str>) -> Self {
         let mut buf = Vec::new();
         for v in values {
-            buf.extend_from_slice(&(v.len() as u32).to_le_bytes());
+            let (len, n) = encode_len(v.len());
+            buf.extend_from_slice(&len[..n]);
             buf.extend_from_slice(v.as_bytes());
         }
         Self { buf: buf.into_boxed_slice() }
@@ -43,8 +45,8 @@ pub(crate) struct LabelKeyRef<'a> {
 }
 
 impl<'a> LabelKeyRef<'a> {
-    /// Wraps bytes produced by the key encoding (`len u32 LE ++ bytes` per
-    /// value, from `&str`s).
+    /// Wraps bytes produced by the key encoding (`len ++ bytes` per value,
+    /// from `&str`s; see [`encode_len`]).
     pub(crate) fn new(buf: &'a [u8]) -> Self {
         Self { buf }
     }
@@ -82,9 +84,8 @@ impl<'a> Iterator for KeyValues<'a> {
     type Item = &'a str;
 
     fn next(&mut self) -> Option<&'a str> {
-        let (len, rest) = self.rest.split_first_chunk::<4>()?;
-        let len = u32::from_le_bytes(*len) as usize;
-        let (v, rest) = rest.split_at(len);
+        let (len, rest) = decode_len(self.rest)?;
+        let (v, rest) = rest.split_at_checked(len)?;
         self.rest = rest;
         // SAFETY: keys are built only from `&str` values in `LabelKey::new`.
         Some(unsafe { std::str::from_utf8_unchecked(v) })
@@ -129,13 +130,55 @@ impl LabelLookup<'_> {
     }
 }
 
+/// The most bytes [`encode_len`] writes (a 64-bit length).
+pub(crate) const MAX_LEN_BYTES: usize = 10;
+
+/// A value's length as a LEB128 varint: seven bits per byte, low bits
+/// first, the high bit set on all but the last byte. Returns the bytes and
+/// how many of them are used (one for lengths below 128, two below 16,384:
+/// every value a family accepts).
+#[inline]
+pub(crate) fn encode_len(len: usize) -> ([u8; MAX_LEN_BYTES], usize) {
+    let mut out = [0u8; MAX_LEN_BYTES];
+    let mut rest = len as u64;
+    let mut n = 0;
+    while rest >= 0x80 {
+        out[n] = (rest as u8) | 0x80;
+        rest >>= 7;
+        n += 1;
+    }
+    out[n] = rest as u8;
+    (out, n + 1)
+}
+
+/// Reads a length written by [`encode_len`] and returns it with the bytes
+/// after it; `None` if `buf` ends inside the varint.
+#[inline(always)]
+fn decode_len(buf: &[u8]) -> Option<(usize, &[u8])> {
+    let (&first, mut rest) = buf.split_first()?;
+    if first < 0x80 {
+        return Some((first as usize, rest));
+    }
+    let mut len = (first & 0x7f) as u64;
+    let mut shift = 7;
+    loop {
+        let (&b, tail) = rest.split_first()?;
+        rest = tail;
+        len |= ((b & 0x7f) as u64).checked_shl(shift)?;
+        if b < 0x80 {
+            return Some((usize::try_from(len).ok()?, rest));
+        }
+        shift += 7;
+    }
+}
+
 /// Consumes one encoded value from `rest` if it equals `v`.
 #[inline(always)]
 fn take_value(rest: &mut &[u8], v: &[u8]) -> bool {
-    let Some((len, tail)) = rest.split_first_chunk::<4>() else {
+    let Some((len, tail)) = decode_len(rest) else {
         return false;
     };
-    if u32::from_le_bytes(*len) as usize != v.len() || tail.len() < v.len() || !same_bytes(&tail[..v.len()], v) {
+    if len != v.len() || tail.len() < v.len() || !same_bytes(&tail[..v.len()], v) {
         return false;
     }
     *rest = &tail[v.len()..];
@@ -164,9 +207,10 @@ mod tests {
     /// first bytes are the lookup's value and the rest would parse on.
     #[test]
     fn a_longer_value_never_matches_a_shorter_one() {
-        let key = LabelKey::new(["a\u{1}\0\0\0x"]);
+        // Encoded: [3, a, 1, x]; the lookup's values encode as [1, a, 1, x].
+        let key = LabelKey::new(["a\u{1}x"]);
         assert!(!LabelLookup { prefix: &[], values: &["a", "x"] }.matches(key.as_ref()));
-        assert!(LabelLookup { prefix: &[], values: &["a\u{1}\0\0\0x"] }.matches(key.as_ref()));
+        assert!(LabelLookup { prefix: &[], values: &["a\u{1}x"] }.matches(key.as_ref()));
         assert_ne!(LabelKey::new(["a"]).as_ref().bytes(), LabelKey::new(["b"]).as_ref().bytes());
     }
 
@@ -211,6 +255,30 @@ mod tests {
         assert!(lookup.matches(key.as_ref()));
         assert_eq!(lookup.to_key(), key);
         assert_eq!(key.values().collect::<Vec<_>>(), ["api", "GET", "200"]);
+    }
+
+    #[test]
+    fn lengths_round_trip_through_their_varint() {
+        for len in [0, 1, 127, 128, 300, 4096, 16_383, 16_384, 1 << 21, u32::MAX as usize, usize::MAX] {
+            let (bytes, n) = encode_len(len);
+            let expected = if len < 128 {
+                1
+            } else if len < 16_384 {
+                2
+            } else {
+                n
+            };
+            assert_eq!(n, expected, "{len}");
+            let mut buf = bytes[..n].to_vec();
+            buf.push(0xAB);
+            assert_eq!(decode_len(&buf), Some((len, &[0xAB][..])), "{len}");
+            assert_eq!(decode_len(&buf[..n - 1]), None, "{len}: cut short");
+        }
+        let long = "x".repeat(300);
+        let key = LabelKey::new([long.as_str(), "a"]);
+        assert_eq!(key.as_ref().bytes().len(), 2 + 300 + 1 + 1);
+        assert_eq!(key.values().collect::<Vec<_>>(), [long.as_str(), "a"]);
+        assert!(LabelLookup { prefix: &[], values: &[&long, "a"] }.matches(key.as_ref()));
     }
 
     #[test]

@@ -3,7 +3,7 @@
 mod key;
 mod name;
 
-pub(crate) use key::{LabelKeyRef, LabelLookup};
+pub(crate) use key::{encode_len, LabelKeyRef, LabelLookup};
 pub use name::{sanitize_label_name, sanitize_label_value, sanitize_metric_name};
 pub(crate) use name::{validate_label_name, validate_metric_name, validate_unit};
 

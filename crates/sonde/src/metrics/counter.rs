@@ -1,11 +1,10 @@
 //! `Counter`: a monotonic total, integer-exact with fractional adds allowed.
 
-use super::ARC_COUNTS;
+use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
 
 use super::dropped::{drop_value, DropReason};
-use super::sum_cell::{Baseline, SumCell};
+use super::sum_cell::SumCell;
 use super::Metric;
 use crate::snapshot::{from_unix_nanos, now_unix_nanos, FamilySnapshot, SeriesValue};
 use crate::MetricKind;
@@ -29,13 +28,12 @@ const EXACT_F64_INT: f64 = 9_007_199_254_740_992.0;
 /// assert_eq!(requests.value(), 6.0);
 /// ```
 #[derive(Clone)]
-pub struct Counter(Arc<CounterCore>);
+pub struct Counter(SlimArc<CounterCore>);
 
 struct CounterCore {
     cell: SumCell,
     created_ns: AtomicU64,
     first_add_ns: AtomicU64,
-    baseline: Baseline,
 }
 
 impl Default for Counter {
@@ -54,11 +52,10 @@ impl Counter {
     /// A counter outside any registry (register it with
     /// [`crate::Registry::register`] to expose it).
     pub fn new() -> Self {
-        Self(Arc::new(CounterCore {
+        Self(SlimArc::new(CounterCore {
             cell: SumCell::new(),
             created_ns: AtomicU64::new(now_unix_nanos()),
             first_add_ns: AtomicU64::new(0),
-            baseline: Baseline::default(),
         }))
     }
 
@@ -118,8 +115,7 @@ impl Counter {
     }
 
     fn parts(&self) -> (u64, f64) {
-        let c = &self.0;
-        let (int, float) = c.baseline.read(&c.cell);
+        let (int, float) = self.0.cell.read();
         // Float parts only grow between resets; clamp rounding residue.
         (int, float.max(0.0))
     }
@@ -167,7 +163,7 @@ impl Metric for Counter {
 
     fn reset(&self) {
         let c = &self.0;
-        c.baseline.reset(&c.cell);
+        c.cell.reset();
         c.created_ns.store(now_unix_nanos(), Relaxed);
         c.first_add_ns.store(0, Relaxed);
     }
@@ -178,7 +174,7 @@ impl Metric for Counter {
     }
 
     fn heap_bytes(&self) -> usize {
-        ARC_COUNTS + size_of::<CounterCore>() + self.0.cell.heap_bytes()
+        SLIM_ARC_HEADER + size_of::<CounterCore>() + self.0.cell.heap_bytes()
     }
 }
 

@@ -1,8 +1,7 @@
 //! `Gauge`: a value that is set, or moved up and down.
 
-use super::ARC_COUNTS;
+use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
 
 use super::Metric;
 use crate::snapshot::{FamilySnapshot, SeriesValue};
@@ -20,7 +19,7 @@ use crate::MetricKind;
 /// assert_eq!(queue.value(), 7.0);
 /// ```
 #[derive(Clone)]
-pub struct Gauge(Arc<AtomicU64>);
+pub struct Gauge(SlimArc<AtomicU64>);
 
 impl Default for Gauge {
     fn default() -> Self {
@@ -37,7 +36,7 @@ impl std::fmt::Debug for Gauge {
 impl Gauge {
     /// A gauge at 0 outside any registry.
     pub fn new() -> Self {
-        Self(Arc::new(AtomicU64::new(0f64.to_bits())))
+        Self(SlimArc::new(AtomicU64::new(0f64.to_bits())))
     }
 
     /// Sets the value.
@@ -109,7 +108,7 @@ impl Metric for Gauge {
     }
 
     fn heap_bytes(&self) -> usize {
-        ARC_COUNTS + size_of::<AtomicU64>()
+        SLIM_ARC_HEADER + size_of::<AtomicU64>()
     }
 }
 

@@ -1,6 +1,6 @@
 //! Instruments: the hot-path handles and the cells behind them.
 //!
-//! Every handle is a cheap `Clone` (one `Arc`), `Send + Sync`, and records
+//! Every handle is a cheap `Clone` (one `SlimArc`: an `Arc` with a 32-bit count), `Send + Sync`, and records
 //! without locking or allocating. Collection reads the cells into a
 //! [`crate::FamilySnapshot`]; nothing here knows about encoders or exporters.
 
@@ -15,6 +15,7 @@ mod gauge;
 mod histogram;
 pub(crate) mod native_cell;
 mod quantile_sketch;
+pub(crate) mod slim_arc;
 pub(crate) mod sum_cell;
 mod summary;
 pub(crate) mod thread_slot;
@@ -32,9 +33,6 @@ pub use timer::{Stopwatch, Timer};
 pub use up_down_counter::UpDownCounter;
 
 use crate::snapshot::FamilySnapshot;
-
-/// The strong and weak counts in front of every `Arc` allocation.
-pub(crate) const ARC_COUNTS: usize = 2 * size_of::<usize>();
 
 /// The kinds of metric a registry holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -18,6 +18,11 @@
 //!
 //! Readers add the base and all stripes. A read is not a snapshot across
 //! stripes, which is the usual and accepted contract for metric counters.
+//!
+//! A reset does not touch what writers write: it records a baseline that
+//! reads subtract. The baseline and the stripes live in an extension the
+//! cell allocates at its first reset or its second writer, so a series that
+//! is never reset nor contended costs its 32 bytes and nothing more.
 
 use crate::sync::{AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 
@@ -42,13 +47,21 @@ struct Stripe {
 /// `STRIPES` single-writer stripes, then the shared (atomic) one.
 type Stripes = [CachePadded<Stripe>; STRIPES + 1];
 
-/// The cell. 32 bytes until it is contended.
+/// What a cell allocates only when it needs it: the baseline of its last
+/// reset, and its stripes once a second thread writes.
+struct Ext {
+    baseline: Baseline,
+    stripes: AtomicPtr<Stripes>,
+}
+
+/// The cell. 32 bytes until it is reset or contended.
 pub(crate) struct SumCell {
     /// `slot + 1` of the owning thread, 0 while no thread has written.
     owner: AtomicU32,
     int: AtomicU64,
     float: AtomicU64,
-    stripes: AtomicPtr<Stripes>,
+    /// Null until the first reset or the second writer thread.
+    ext: AtomicPtr<Ext>,
 }
 
 impl Default for SumCell {
@@ -58,12 +71,12 @@ impl Default for SumCell {
 }
 
 impl SumCell {
-    /// Heap bytes beyond the cell itself: the stripes, once contended.
+    /// Heap bytes beyond the cell itself: the extension and the stripes.
     pub(crate) fn heap_bytes(&self) -> usize {
-        if self.stripes.load(Relaxed).is_null() {
-            0
-        } else {
-            size_of::<Stripes>()
+        match self.ext() {
+            None => 0,
+            Some(ext) if ext.stripes.load(Relaxed).is_null() => size_of::<Ext>(),
+            Some(_) => size_of::<Ext>() + size_of::<Stripes>(),
         }
     }
 
@@ -72,14 +85,26 @@ impl SumCell {
             owner: AtomicU32::new(0),
             int: AtomicU64::new(0),
             float: AtomicU64::new(0),
-            stripes: AtomicPtr::new(std::ptr::null_mut()),
+            ext: AtomicPtr::new(std::ptr::null_mut()),
         }
+    }
+
+    /// The published stripes, or null (one load until the cell is reset or
+    /// contended, two after).
+    #[inline(always)]
+    fn stripes_ptr(&self) -> *const Stripes {
+        let ext = self.ext.load(Acquire);
+        if ext.is_null() {
+            return std::ptr::null();
+        }
+        // SAFETY: a published extension stays valid until `self` drops.
+        unsafe { (*ext).stripes.load(Acquire) }
     }
 
     /// Adds `n` to the integer part (wrapping).
     #[inline(always)]
     pub(crate) fn add_int(&self, n: u64) {
-        let stripes = self.stripes.load(Acquire);
+        let stripes = self.stripes_ptr();
         if stripes.is_null() {
             let me = thread_slot::current();
             if me != NO_SLOT {
@@ -95,14 +120,14 @@ impl SumCell {
             }
             return self.add_int_striped(self.inflate(), n);
         }
-        // SAFETY: a published stripes pointer stays valid until `self` drops.
+        // SAFETY: published stripes stay valid until `self` drops.
         self.add_int_striped(unsafe { &*stripes }, n)
     }
 
     /// Adds `v` to the floating-point part.
     #[inline(always)]
     pub(crate) fn add_float(&self, v: f64) {
-        let stripes = self.stripes.load(Acquire);
+        let stripes = self.stripes_ptr();
         if stripes.is_null() {
             let me = thread_slot::current();
             if me != NO_SLOT {
@@ -153,17 +178,41 @@ impl SumCell {
         }
     }
 
+    /// The extension, allocated and published by the first caller.
+    #[cold]
+    #[inline(never)]
+    fn ext_or_publish(&self) -> &Ext {
+        if let Some(ext) = self.ext() {
+            return ext;
+        }
+        let fresh = Box::into_raw(Box::new(Ext {
+            baseline: Baseline::default(),
+            stripes: AtomicPtr::new(std::ptr::null_mut()),
+        }));
+        match self.ext.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
+            // SAFETY: we just published it; it lives as long as `self`.
+            Ok(_) => unsafe { &*fresh },
+            Err(existing) => {
+                // SAFETY: `fresh` was never shared.
+                drop(unsafe { Box::from_raw(fresh) });
+                // SAFETY: published extensions live as long as `self`.
+                unsafe { &*existing }
+            }
+        }
+    }
+
     #[cold]
     #[inline(never)]
     fn inflate(&self) -> &Stripes {
-        let current = self.stripes.load(Acquire);
+        let ext = self.ext_or_publish();
+        let current = ext.stripes.load(Acquire);
         if !current.is_null() {
             // SAFETY: published pointers live as long as `self`.
             return unsafe { &*current };
         }
         let fresh: Box<Stripes> = Box::new(std::array::from_fn(|_| CachePadded::new(Stripe::default())));
         let fresh = Box::into_raw(fresh);
-        match self.stripes.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
+        match ext.stripes.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
             // SAFETY: we just published it.
             Ok(_) => unsafe { &*fresh },
             Err(existing) => {
@@ -197,14 +246,46 @@ impl SumCell {
         total
     }
 
+    /// Both parts minus the baseline of the last [`SumCell::reset`].
+    ///
+    /// Order matters: the baseline is loaded *before* the cell, and a reset
+    /// publishes the baseline with a release store *after* reading the
+    /// cell. A reader that sees a new baseline then sees the cell at least
+    /// as far as the reset did, so it never subtracts more than it read
+    /// (which would wrap to about 1.8e19). The loom model `models::cells`
+    /// checks this.
+    pub(crate) fn read(&self) -> (u64, f64) {
+        let (base_int, base_float) = match self.ext() {
+            Some(ext) => (ext.baseline.int.load(Acquire), f64::from_bits(ext.baseline.float.load(Acquire))),
+            None => (0, 0.0),
+        };
+        (self.int().wrapping_sub(base_int), self.float() - base_float)
+    }
+
+    /// Makes the cell's current parts the new zero. Read-side: writers
+    /// never see it, so a reset never races them. The first reset
+    /// allocates the cell's extension.
+    pub(crate) fn reset(&self) {
+        let ext = self.ext_or_publish();
+        let (int, float) = (self.int(), self.float());
+        ext.baseline.int.store(int, Release);
+        ext.baseline.float.store(float.to_bits(), Release);
+    }
+
     /// Whether the cell has inflated into stripes (test and benchmark aid).
     #[cfg(test)]
     pub(crate) fn is_striped(&self) -> bool {
         self.stripes().is_some()
     }
 
+    fn ext(&self) -> Option<&Ext> {
+        let p = self.ext.load(Acquire);
+        // SAFETY: published extensions live as long as `self`.
+        (!p.is_null()).then(|| unsafe { &*p })
+    }
+
     fn stripes(&self) -> Option<&Stripes> {
-        let p = self.stripes.load(Acquire);
+        let p = self.stripes_ptr();
         // SAFETY: published pointers live as long as `self`.
         (!p.is_null()).then(|| unsafe { &*p })
     }
@@ -212,41 +293,26 @@ impl SumCell {
 
 impl Drop for SumCell {
     fn drop(&mut self) {
-        // `&mut self`: no other reference exists, so a relaxed load is exact.
-        let p = self.stripes.load(Relaxed);
-        if !p.is_null() {
-            // SAFETY: we own the only reference now.
-            drop(unsafe { Box::from_raw(p) });
+        // `&mut self`: no other reference exists, so relaxed loads are exact.
+        let ext = self.ext.load(Relaxed);
+        if ext.is_null() {
+            return;
+        }
+        // SAFETY: we own the only reference to the extension and its stripes.
+        let ext = unsafe { Box::from_raw(ext) };
+        let stripes = ext.stripes.load(Relaxed);
+        if !stripes.is_null() {
+            // SAFETY: as above.
+            drop(unsafe { Box::from_raw(stripes) });
         }
     }
 }
 
-/// What `reset` subtracts; read-side, so a reset never races a writer.
-///
-/// Order matters: a reader loads the baseline *before* the cell, and a reset
-/// publishes the baseline with a release store *after* reading the cell. A
-/// reader that sees a new baseline then sees the cell at least as far as the
-/// reset did, so it never subtracts more than it read (which would wrap to
-/// about 1.8e19). The loom model `models::cells` checks this.
+/// What a reset subtracts (see [`SumCell::read`]).
 #[derive(Default)]
-pub(crate) struct Baseline {
+struct Baseline {
     int: AtomicU64,
     float: AtomicU64,
-}
-
-impl Baseline {
-    /// The cell's parts minus the baseline.
-    pub(crate) fn read(&self, cell: &SumCell) -> (u64, f64) {
-        let (base_int, base_float) = (self.int.load(Acquire), f64::from_bits(self.float.load(Acquire)));
-        (cell.int().wrapping_sub(base_int), cell.float() - base_float)
-    }
-
-    /// Makes the cell's current parts the new zero.
-    pub(crate) fn reset(&self, cell: &SumCell) {
-        let (int, float) = (cell.int(), cell.float());
-        self.int.store(int, Release);
-        self.float.store(float.to_bits(), Release);
-    }
 }
 
 #[cfg(test)]
@@ -299,5 +365,29 @@ mod tests {
         c.add_int(5);
         c.add_int((-7i64) as u64);
         assert_eq!(c.int() as i64, -2);
+    }
+
+    #[test]
+    fn a_reset_allocates_only_the_baseline_and_writers_stay_owned() {
+        let c = SumCell::new();
+        assert_eq!(c.heap_bytes(), 0);
+        c.add_int(7);
+        c.add_float(0.5);
+        c.reset();
+        assert_eq!(c.read(), (0, 0.0));
+        assert_eq!(c.heap_bytes(), size_of::<Ext>());
+        c.add_int(2);
+        c.add_float(0.25);
+        assert!(!c.is_striped(), "a reset does not inflate the cell");
+        assert_eq!(c.read(), (2, 0.25));
+        assert_eq!((c.int(), c.float()), (9, 0.75), "writers keep the raw totals");
+        std::thread::scope(|s| {
+            s.spawn(|| c.add_int(1));
+        });
+        assert!(c.is_striped());
+        assert_eq!(c.heap_bytes(), size_of::<Ext>() + size_of::<Stripes>());
+        assert_eq!(c.read(), (3, 0.25));
+        c.reset();
+        assert_eq!(c.read(), (0, 0.0));
     }
 }

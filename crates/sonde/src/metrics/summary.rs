@@ -1,13 +1,13 @@
 //! `Summary`: sliding-window quantiles plus all-time count and sum.
 
-use super::ARC_COUNTS;
+use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dropped::{drop_value, DropReason};
 use super::quantile_sketch::{Sketch, MIN_MAGNITUDE};
-use super::sum_cell::{Baseline, SumCell};
+use super::sum_cell::SumCell;
 use super::Metric;
 use crate::snapshot::{from_unix_nanos, now_unix_nanos, FamilySnapshot, SeriesValue};
 use crate::{Error, MetricKind, Result};
@@ -93,12 +93,11 @@ impl SummaryOptions {
 /// assert_eq!(s.count(), 1000);
 /// ```
 #[derive(Clone)]
-pub struct Summary(Arc<SummaryCore>);
+pub struct Summary(SlimArc<SummaryCore>);
 
 struct SummaryCore {
     options: SummaryOptions,
     totals: SumCell,
-    baseline: Baseline,
     windows: Box<[Sketch]>,
     started: Instant,
     period_ns: u64,
@@ -117,11 +116,10 @@ impl Summary {
     pub fn new(options: SummaryOptions) -> Self {
         let n = options.age_buckets.max(1);
         let period_ns = (options.max_age.as_nanos() / n as u128).max(1) as u64;
-        Self(Arc::new(SummaryCore {
+        Self(SlimArc::new(SummaryCore {
             windows: (0..n).map(|_| Sketch::new()).collect(),
             options,
             totals: SumCell::new(),
-            baseline: Baseline::default(),
             started: Instant::now(),
             period_ns,
             rotations: AtomicU64::new(0),
@@ -177,12 +175,12 @@ impl Summary {
 
     /// Observations since creation or the last reset.
     pub fn count(&self) -> u64 {
-        self.0.baseline.read(&self.0.totals).0
+        self.0.totals.read().0
     }
 
     /// Sum of observations since creation or the last reset.
     pub fn sum(&self) -> f64 {
-        self.0.baseline.read(&self.0.totals).1
+        self.0.totals.read().1
     }
 
     /// The configured quantiles.
@@ -232,7 +230,7 @@ impl Metric for Summary {
 
     fn reset(&self) {
         let c = &self.0;
-        c.baseline.reset(&c.totals);
+        c.totals.reset();
         for w in c.windows.iter() {
             w.clear();
         }
@@ -245,7 +243,7 @@ impl Metric for Summary {
 
     fn heap_bytes(&self) -> usize {
         let windows: usize = self.0.windows.iter().map(|w| size_of::<Sketch>() + w.heap_bytes()).sum();
-        ARC_COUNTS + size_of::<SummaryCore>() + self.0.totals.heap_bytes() + windows
+        SLIM_ARC_HEADER + size_of::<SummaryCore>() + self.0.totals.heap_bytes() + windows
     }
 }
 

@@ -1,10 +1,9 @@
 //! `UpDownCounter`: a total that may go down, summed like a counter.
 
-use super::ARC_COUNTS;
-use std::sync::Arc;
+use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
 
 use super::dropped::{drop_value, DropReason};
-use super::sum_cell::{Baseline, SumCell};
+use super::sum_cell::SumCell;
 use super::Metric;
 use crate::snapshot::{FamilySnapshot, SeriesValue};
 use crate::MetricKind;
@@ -24,7 +23,7 @@ use crate::MetricKind;
 /// assert_eq!(in_flight.value(), -2.0);
 /// ```
 #[derive(Clone)]
-pub struct UpDownCounter(Arc<(SumCell, Baseline)>);
+pub struct UpDownCounter(SlimArc<SumCell>);
 
 impl Default for UpDownCounter {
     fn default() -> Self {
@@ -41,19 +40,19 @@ impl std::fmt::Debug for UpDownCounter {
 impl UpDownCounter {
     /// A new up-down counter at 0 outside any registry.
     pub fn new() -> Self {
-        Self(Arc::new((SumCell::new(), Baseline::default())))
+        Self(SlimArc::new(SumCell::new()))
     }
 
     /// Adds one.
     #[inline(always)]
     pub fn inc(&self) {
-        self.0 .0.add_int(1);
+        self.0.add_int(1);
     }
 
     /// Subtracts one.
     #[inline(always)]
     pub fn dec(&self) {
-        self.0 .0.add_int(u64::MAX);
+        self.0.add_int(u64::MAX);
     }
 
     /// Adds `v` (negative allowed). Integral values stay exact.
@@ -63,15 +62,15 @@ impl UpDownCounter {
             return drop_value(DropReason::InvalidUpDownAdd);
         }
         if v == (v as i64) as f64 {
-            self.0 .0.add_int(v as i64 as u64);
+            self.0.add_int(v as i64 as u64);
         } else {
-            self.0 .0.add_float(v);
+            self.0.add_float(v);
         }
     }
 
     /// The current value.
     pub fn value(&self) -> f64 {
-        let (int, float) = self.0 .1.read(&self.0 .0);
+        let (int, float) = self.0.read();
         int as i64 as f64 + float
     }
 }
@@ -94,7 +93,7 @@ impl Metric for UpDownCounter {
 
     /// Like gauges, up-down counters persist across `reset`.
     fn reset(&self) {
-        self.0 .1.reset(&self.0 .0);
+        self.0.reset();
     }
 
     fn fingerprint(&self) -> u64 {
@@ -102,7 +101,7 @@ impl Metric for UpDownCounter {
     }
 
     fn heap_bytes(&self) -> usize {
-        ARC_COUNTS + size_of::<(SumCell, Baseline)>() + self.0 .0.heap_bytes()
+        SLIM_ARC_HEADER + size_of::<SumCell>() + self.0.heap_bytes()
     }
 }
 

@@ -10,7 +10,7 @@ use crate::sync::{AtomicPtr, AtomicUsize, Liveness, Mutex, Ordering::*};
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 
 use super::reclaim::{self, ReadGuard};
-use crate::labels::{LabelKeyRef, LabelLookup};
+use crate::labels::{encode_len, LabelKeyRef, LabelLookup};
 
 /// Slots in a new index's table.
 #[cfg(not(loom))]
@@ -19,15 +19,26 @@ const INITIAL_CAPACITY: usize = 16;
 #[cfg(loom)]
 const INITIAL_CAPACITY: usize = 2;
 
+/// The table grows when entries and tombstones would fill more than this
+/// many sixteenths of its slots (and then doubles). At 13/16 a lookup of a
+/// present series probes about three slots on average, one for a missing
+/// series about fourteen. The slots cost 8 / load bytes per series: 10 to
+/// 20, by where the count falls between two growths (11 to 21 when the
+/// table grew at 3/4 to half full).
+const MAX_LOAD_SIXTEENTHS: usize = 13;
+
 /// A slot whose entry was removed: probing continues past it.
 const TOMBSTONE: usize = 1;
 
 /// An entry: this header, then the encoded label key, in one allocation (so
 /// a lookup reaches hash, metric and key bytes in one or two cache lines).
+/// The hash and the key's length are 32 bits (keys are far shorter: values
+/// are capped at `MAX_LABEL_VALUE_LEN`), so with a one-word metric handle
+/// the header is 16 bytes.
 #[repr(C)]
 struct Entry<M> {
-    hash: u64,
-    key_len: usize,
+    hash: u32,
+    key_len: u32,
     /// Zero-sized outside the loom model, where it catches reads after free.
     live: Liveness,
     metric: M,
@@ -43,8 +54,11 @@ impl<M> Entry<M> {
     }
 
     /// Allocates an entry for `lookup`'s values.
-    fn allocate(hash: u64, lookup: &LabelLookup<'_>, metric: M) -> *mut Self {
-        let key_len: usize = lookup.iter().map(|v| 4 + v.len()).sum();
+    fn allocate(hash: u32, lookup: &LabelLookup<'_>, metric: M) -> *mut Self {
+        let key_len: usize = lookup.iter().map(|v| encode_len(v.len()).1 + v.len()).sum();
+        // Values are capped far below this; a prefix of constant labels over
+        // 4 GiB cannot be built in the first place.
+        let stored_len = u32::try_from(key_len).expect("label key under 4 GiB");
         let (layout, offset) = Self::layout(key_len);
         // SAFETY: the layout is non-zero-sized (the header has two words).
         let p = unsafe { alloc(layout) } as *mut Self;
@@ -54,12 +68,13 @@ impl<M> Entry<M> {
         // SAFETY: `p` is a fresh allocation of `layout`: the header fits at
         // the start and `key_len` bytes at `offset`.
         unsafe {
-            p.write(Self { hash, key_len, live: Liveness::new(), metric });
+            p.write(Self { hash, key_len: stored_len, live: Liveness::new(), metric });
             let mut at = (p as *mut u8).add(offset);
             for v in lookup.iter() {
-                std::ptr::copy_nonoverlapping((v.len() as u32).to_le_bytes().as_ptr(), at, 4);
-                std::ptr::copy_nonoverlapping(v.as_ptr(), at.add(4), v.len());
-                at = at.add(4 + v.len());
+                let (len, n) = encode_len(v.len());
+                std::ptr::copy_nonoverlapping(len.as_ptr(), at, n);
+                std::ptr::copy_nonoverlapping(v.as_ptr(), at.add(n), v.len());
+                at = at.add(n + v.len());
             }
         }
         p
@@ -70,7 +85,7 @@ impl<M> Entry<M> {
     /// # Safety
     /// `p` must be a live entry from [`Entry::allocate`].
     #[inline(always)]
-    unsafe fn hash_of(p: *const Self) -> u64 {
+    unsafe fn hash_of(p: *const Self) -> u32 {
         // SAFETY: per the contract.
         unsafe {
             (*p).live.check();
@@ -88,7 +103,7 @@ impl<M> Entry<M> {
         // have alignment 1, so they start right at the header's size.
         unsafe {
             (*p).live.check();
-            let len = (*p).key_len;
+            let len = (*p).key_len as usize;
             LabelKeyRef::new(std::slice::from_raw_parts((p as *const u8).add(size_of::<Self>()), len))
         }
     }
@@ -99,7 +114,7 @@ impl<M> Entry<M> {
         // SAFETY: per the contract.
         unsafe {
             (*p).live.retire();
-            let layout = Self::layout((*p).key_len).0;
+            let layout = Self::layout((*p).key_len as usize).0;
             std::ptr::drop_in_place(p);
             dealloc(p as *mut u8, layout);
         }
@@ -312,9 +327,10 @@ impl<M> LabelIndex<M> {
         }
     }
 
+    /// The slot-choosing hash of `lookup` (the low half of the 64-bit one).
     #[inline(always)]
-    fn hash(&self, lookup: &LabelLookup<'_>) -> u64 {
-        hash_values(self.seed, lookup)
+    fn hash(&self, lookup: &LabelLookup<'_>) -> u32 {
+        hash_values(self.seed, lookup) as u32
     }
 
     /// The series for `lookup`, if present. Lock-free.
@@ -364,7 +380,7 @@ impl<M> LabelIndex<M> {
         let mut table = self.table.load(Acquire);
         // SAFETY: only the writer (we hold the lock) replaces the table.
         let capacity = unsafe { (*table).mask + 1 };
-        if (self.len.load(Relaxed) + w.tombstones + 1) * 4 > capacity * 3 {
+        if (self.len.load(Relaxed) + w.tombstones + 1) * 16 > capacity * MAX_LOAD_SIXTEENTHS {
             table = self.grow(w, table);
         }
         // SAFETY: live table; `entry` is a live, unpublished allocation.
@@ -380,7 +396,7 @@ impl<M> LabelIndex<M> {
                 slots[i].store(entry, Release);
                 self.len.fetch_add(1, Relaxed);
                 // SAFETY: live entry, owned by this index.
-                self.entry_bytes.fetch_add(Entry::<M>::layout(unsafe { (*entry).key_len }).0.size(), Relaxed);
+                self.entry_bytes.fetch_add(Entry::<M>::layout(unsafe { (*entry).key_len } as usize).0.size(), Relaxed);
                 self.generation.fetch_add(1, Release);
                 return;
             }
@@ -388,14 +404,16 @@ impl<M> LabelIndex<M> {
         }
     }
 
-    /// Copies live entries into a table with load at most 1/2, publishes it
-    /// and retires the old one.
+    /// Copies live entries into the smallest table (no smaller than the old
+    /// one) with room for one more under the load limit: twice the size
+    /// when the live entries filled it, the same size when tombstones did.
+    /// Publishes it and retires the old one.
     fn grow(&self, w: &mut Writer<M>, old: *mut Table) -> *mut Table {
         let live = self.len.load(Relaxed);
         // SAFETY: `old` is the live table; we hold the writer lock.
         let old_slots = unsafe { Table::slots::<M>(old) };
         let mut cap = old_slots.len();
-        while (live + 1) * 2 > cap {
+        while (live + 1) * 16 > cap * MAX_LOAD_SIXTEENTHS {
             cap *= 2;
         }
         let fresh = Table::allocate(cap);
@@ -436,7 +454,7 @@ impl<M> LabelIndex<M> {
                 w.tombstones += 1;
                 self.len.fetch_sub(1, Relaxed);
                 // SAFETY: as above.
-                self.entry_bytes.fetch_sub(Entry::<M>::layout(unsafe { (*p).key_len }).0.size(), Relaxed);
+                self.entry_bytes.fetch_sub(Entry::<M>::layout(unsafe { (*p).key_len } as usize).0.size(), Relaxed);
                 w.retired.push(Retired::Entry(p));
                 self.generation.fetch_add(1, Release);
                 removed += 1;
