@@ -82,14 +82,14 @@ try {
   await waitFor(() => (localStorage.getItem("sonde.views") || "").includes("orders by route"), null, "the view was not saved");
   const view = async () => {
     await page.goto(url + "/#/views");
-    await page.waitForSelector('[data-testid=view][data-title="orders by route"] [data-testid=chart] canvas', { timeout: 15000 }).catch(() => fail("the saved view does not draw"));
+    await page.waitForSelector('[data-testid=view][data-title="orders by route"] [data-testid=chart] canvas', { timeout: 30000 }).catch(() => fail("the saved view does not draw"));
     return page.$eval('[data-testid=view][data-title="orders by route"] [data-testid=chart]', (c) => Number(c.dataset.series));
   };
   results.view_series = await view();
   await page.reload();
   results.view_series_after_reload = await view();
   if (results.view_series !== 2 || results.view_series_after_reload !== 2) fail("view series " + JSON.stringify(results));
-  await page.waitForSelector('[data-testid=view][data-title="ingest rate"] [data-testid=chart] canvas', { timeout: 15000 }).catch(() => fail("the configured view does not draw"));
+  await page.waitForSelector('[data-testid=view][data-title="ingest rate"] [data-testid=chart] canvas', { timeout: 30000 }).catch(() => fail("the configured view does not draw"));
   await shot("23-promql-views.png");
 
   // Alerts: firing with labels and annotations, pending, inactive.

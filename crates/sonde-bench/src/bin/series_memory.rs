@@ -1,6 +1,10 @@
 //! Resident memory per labeled series: 100,000 counter series with two
 //! labels, label strings included, measured as the RSS delta of a fresh
-//! process. Run one library per process:
+//! process after one scrape (the state of a process that is being scraped:
+//! what a library builds or frees at its first exposition is counted), with
+//! the allocator's free pages returned to the system before each reading
+//! (`malloc_trim`), so that only memory in use counts. Run one library per
+//! process:
 //!
 //! `cargo run --release -p sonde-bench --bin series-memory -- <sonde|prometheus|prometheus-client|prometheus-client-pairs|metrics>`
 //!
@@ -30,9 +34,30 @@ struct Labels {
 }
 
 fn rss_bytes() -> usize {
+    // SAFETY: malloc_trim only returns free heap pages to the system.
+    unsafe { libc::malloc_trim(0) };
     let statm = std::fs::read_to_string("/proc/self/statm").expect("Linux /proc");
     let pages: usize = statm.split_whitespace().nth(1).and_then(|p| p.parse().ok()).expect("resident pages");
     pages * 4096
+}
+
+/// Registers `family` in a registry, encodes it once (in the protobuf
+/// exposition for native histograms, which the text format cannot carry),
+/// and returns the registry (which holds the family).
+fn scraped_prometheus_client(
+    family: impl prometheus_client::registry::Metric,
+    protobuf: bool,
+) -> prometheus_client::registry::Registry {
+    let mut registry = prometheus_client::registry::Registry::default();
+    registry.register("requests", "r", family);
+    if protobuf {
+        drop(prometheus_client::encoding::prometheus_protobuf::encode_to_vec(&registry).unwrap());
+    } else {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &registry).unwrap();
+        drop(out);
+    }
+    registry
 }
 
 fn label(i: usize) -> (String, &'static str) {
@@ -54,6 +79,7 @@ fn main() {
                 f.with(&[&inst, m]).inc();
             }
             assert_eq!(f.len(), SERIES);
+            drop(sonde::encode::prometheus_text(&r.snapshot()));
             Box::new((r, f))
         }
         "prometheus" => {
@@ -64,6 +90,9 @@ fn main() {
                 let (inst, m) = label(i);
                 v.with_label_values(&[inst.as_str(), m]).inc();
             }
+            let mut out = String::new();
+            prometheus::TextEncoder::new().encode_utf8(&prometheus::core::Collector::collect(&v), &mut out).unwrap();
+            drop(out);
             Box::new(v)
         }
         "prometheus-client" => {
@@ -75,7 +104,7 @@ fn main() {
                 let (inst, m) = label(i);
                 f.get_or_create(&Labels { instance: inst, method: m.into() }).inc();
             }
-            Box::new(f)
+            Box::new(scraped_prometheus_client(f, false))
         }
         "prometheus-client-pairs" => {
             let f = prometheus_client::metrics::family::Family::<
@@ -86,7 +115,7 @@ fn main() {
                 let (inst, m) = label(i);
                 f.get_or_create(&vec![("instance".into(), inst), ("method".into(), m.into())]).inc();
             }
-            Box::new(f)
+            Box::new(scraped_prometheus_client(f, false))
         }
         "metrics" => {
             let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
@@ -96,6 +125,7 @@ fn main() {
                     metrics::counter!("requests_total", "instance" => inst, "method" => m).increment(1);
                 }
             });
+            drop(recorder.handle().render());
             Box::new(recorder)
         }
         "sonde-native" => {
@@ -115,6 +145,7 @@ fn main() {
             }
             let n = f.with(&["instance-0", "GET"]).native().unwrap();
             assert_eq!((n.schema, n.bucket_span()), (3, 160));
+            drop(sonde_prometheus::encode_protobuf(&r.snapshot()));
             Box::new((r, f))
         }
         "prometheus-client-native" => {
@@ -128,7 +159,7 @@ fn main() {
                 let h = f.get_or_create(&Labels { instance: inst, method: m.into() });
                 values.iter().for_each(|&v| h.observe(v));
             }
-            Box::new(f)
+            Box::new(scraped_prometheus_client(f, true))
         }
         other => panic!("unknown library {other}"),
     };
