@@ -1,10 +1,9 @@
 #!/usr/bin/env bash
-# Miri over the unit tests of the core's unsafe modules: the handles' SlimArc,
-# the label index
-# and its reclamation, the single-writer cells, thread slots, the label
-# key encoding, the quantile sketch, the registry's families over them, and
-# the global tracer provider, the native histogram cell; and over the StatsD
-# client's datagram lock.
+# Miri over the unit tests of the core's unsafe modules: the handles'
+# SlimArc, the label index and its reclamation, the single-writer cells,
+# thread slots, the label key encoding, the quantile sketch, the registry's
+# families over them, and the global tracer provider, the native histogram
+# cell; and over the StatsD client's datagram lock.
 # Under Miri the reclamation takes its fenced path (no membarrier) and the
 # concurrent tests run fewer rounds.
 set -euo pipefail

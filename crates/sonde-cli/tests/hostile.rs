@@ -172,9 +172,10 @@ fn a_series_flood_stops_at_max_series() {
     let series = sample(&text, "sonde_series");
     assert!(refused >= 29_000.0, "refused {refused}");
     assert!(series <= 20_100.0, "series {series}: the limit, the hub's own and the overflow series");
-    // Their memory is reported, and stays near the per-series figure the docs state.
+    // Their memory is reported (label keys, cells and index: 104 bytes for
+    // these counters), and stays under the per-series figure the docs state.
     let bytes = sample(&text, "sonde_series_bytes");
-    assert!(bytes > series * 100.0 && bytes < series * 425.0, "{bytes} bytes for {series} series");
+    assert!(bytes > series * 80.0 && bytes < series * 425.0, "{bytes} bytes for {series} series");
     hub.stop();
 }
 

@@ -9,7 +9,7 @@
 //! | spans kept for the API | 256 MiB | `trace_bytes`, oldest evicted (counted) |
 //! | events kept for the API | 64 MiB | `event_bytes`, oldest evicted (counted) |
 //! | the forward queues in memory (`--ephemeral`; on disk: `[forward] max_disk_bytes`, 1 GiB) | 128 MiB | `forward_bytes`, the oldest dropped (counted) |
-//! | metric series | 300,000 | `max_series`: about 425 bytes each in the hub (cells, labels and index, which `sonde_series_bytes` reports, measured at 100-300 bytes, plus a scrape's share), so about 128 MiB; new series beyond it go to their family's overflow series (counted) |
+//! | metric series | 300,000 | `max_series`: about 425 bytes each in the hub (cells, labels and index, which `sonde_series_bytes` reports: 104 bytes for a one-tag StatsD counter, more for histograms, plus a scrape's share), so about 128 MiB; new series beyond it go to their family's overflow series (counted) |
 //! | the metric history, when kept in memory (`--ephemeral`) | 200 MB | `history_bytes` |
 //! | requests being decoded | 2 × 64 MiB | `decode_concurrency` × `max_decoded_request`: a body is priced before it is decoded, and refused when its decoded form would exceed the budget |
 //! | request bodies | 8 MiB wire, 32 MiB decompressed | OTLP/HTTP and gRPC caps |
