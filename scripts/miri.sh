@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Miri over the unit tests of the core's unsafe modules: the handles'
-# SlimArc, the label index and its reclamation, the single-writer cells,
-# thread slots, the label key encoding, the quantile sketch, the registry's
-# families over them, and the global tracer provider, the native histogram
-# cell; and over the StatsD client's datagram lock.
+# Miri over the unit tests of the core's unsafe modules: the label index
+# and its reclamation, the single-writer cells, thread slots, the label
+# key encoding, the quantile sketch, the registry's families over them, and
+# the global tracer provider, the native histogram cell; and over the StatsD
+# client's datagram lock.
 # Under Miri the reclamation takes its fenced path (no membarrier) and the
 # concurrent tests run fewer rounds.
 set -euo pipefail
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 rustup component add --toolchain nightly miri rust-src >/dev/null
 export MIRIFLAGS="${MIRIFLAGS:--Zmiri-disable-isolation}"
 timeout "${MIRI_SECONDS:-1200}" cargo +nightly miri test -p sonde --lib -- \
-  labels::key metrics::slim_arc metrics::sum_cell metrics::bucket_cell metrics::thread_slot metrics::quantile_sketch \
+  labels::key metrics::sum_cell metrics::bucket_cell metrics::thread_slot metrics::quantile_sketch \
   metrics::histogram metrics::counter metrics::native_cell registry::
 # Every global provider ever set is kept for the life of the process (readers
 # take no lock or refcount), so the leak check is off for that module alone.

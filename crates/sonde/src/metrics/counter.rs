@@ -1,6 +1,6 @@
 //! `Counter`: a monotonic total, integer-exact with fractional adds allowed.
 
-use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
+use super::ARC_HEADER;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::dropped::{drop_value, DropReason};
@@ -28,7 +28,7 @@ const EXACT_F64_INT: f64 = 9_007_199_254_740_992.0;
 /// assert_eq!(requests.value(), 6.0);
 /// ```
 #[derive(Clone)]
-pub struct Counter(SlimArc<CounterCore>);
+pub struct Counter(triomphe::Arc<CounterCore>);
 
 struct CounterCore {
     cell: SumCell,
@@ -52,7 +52,7 @@ impl Counter {
     /// A counter outside any registry (register it with
     /// [`crate::Registry::register`] to expose it).
     pub fn new() -> Self {
-        Self(SlimArc::new(CounterCore {
+        Self(triomphe::Arc::new(CounterCore {
             cell: SumCell::new(),
             created_ns: AtomicU64::new(now_unix_nanos()),
             first_add_ns: AtomicU64::new(0),
@@ -174,7 +174,7 @@ impl Metric for Counter {
     }
 
     fn heap_bytes(&self) -> usize {
-        SLIM_ARC_HEADER + size_of::<CounterCore>() + self.0.cell.heap_bytes()
+        ARC_HEADER + size_of::<CounterCore>() + self.0.cell.heap_bytes()
     }
 }
 

@@ -1,6 +1,6 @@
 //! `Gauge`: a value that is set, or moved up and down.
 
-use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
+use super::ARC_HEADER;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 use super::Metric;
@@ -19,7 +19,7 @@ use crate::MetricKind;
 /// assert_eq!(queue.value(), 7.0);
 /// ```
 #[derive(Clone)]
-pub struct Gauge(SlimArc<AtomicU64>);
+pub struct Gauge(triomphe::Arc<AtomicU64>);
 
 impl Default for Gauge {
     fn default() -> Self {
@@ -36,7 +36,7 @@ impl std::fmt::Debug for Gauge {
 impl Gauge {
     /// A gauge at 0 outside any registry.
     pub fn new() -> Self {
-        Self(SlimArc::new(AtomicU64::new(0f64.to_bits())))
+        Self(triomphe::Arc::new(AtomicU64::new(0f64.to_bits())))
     }
 
     /// Sets the value.
@@ -108,7 +108,7 @@ impl Metric for Gauge {
     }
 
     fn heap_bytes(&self) -> usize {
-        SLIM_ARC_HEADER + size_of::<AtomicU64>()
+        ARC_HEADER + size_of::<AtomicU64>()
     }
 }
 

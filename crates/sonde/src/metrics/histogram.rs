@@ -1,6 +1,6 @@
 //! `Histogram`: observations counted into fixed buckets.
 
-use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
+use super::ARC_HEADER;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
@@ -39,7 +39,7 @@ use crate::MetricKind;
 /// assert!((s.quantile(0.5) - 0.4).abs() < 1e-9); // interpolated in (0.1, 0.5]
 /// ```
 #[derive(Clone)]
-pub struct Histogram(SlimArc<HistogramCore>);
+pub struct Histogram(triomphe::Arc<HistogramCore>);
 
 struct HistogramCore {
     bounds: Arc<[f64]>,
@@ -72,7 +72,7 @@ impl Histogram {
     pub fn new(buckets: Buckets) -> Self {
         let bounds = buckets.shared();
         let exemplar = buckets.exemplars().then(|| Box::new(Mutex::new(None)));
-        Self(SlimArc::new(HistogramCore {
+        Self(triomphe::Arc::new(HistogramCore {
             cell: BucketCell::new(bounds.len() + 1),
             native: buckets.native_buckets().map(|n| Box::new(NativeCell::new(n))),
             exemplar,
@@ -326,7 +326,7 @@ impl Metric for Histogram {
         // The bounds are shared by the family's series: not counted here.
         let exemplar = if self.0.exemplar.is_some() { size_of::<Mutex<Option<RawExemplar>>>() } else { 0 };
         let native = self.0.native.as_ref().map_or(0, |n| size_of::<NativeCell>() + n.heap_bytes());
-        SLIM_ARC_HEADER + size_of::<HistogramCore>() + self.0.cell.heap_bytes() + exemplar + native
+        ARC_HEADER + size_of::<HistogramCore>() + self.0.cell.heap_bytes() + exemplar + native
     }
 }
 

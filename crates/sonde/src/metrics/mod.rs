@@ -1,6 +1,6 @@
 //! Instruments: the hot-path handles and the cells behind them.
 //!
-//! Every handle is a cheap `Clone` (one `SlimArc`: an `Arc` with a 32-bit count), `Send + Sync`, and records
+//! Every handle is a cheap `Clone` (one `triomphe::Arc`), `Send + Sync`, and records
 //! without locking or allocating. Collection reads the cells into a
 //! [`crate::FamilySnapshot`]; nothing here knows about encoders or exporters.
 
@@ -15,7 +15,6 @@ mod gauge;
 mod histogram;
 pub(crate) mod native_cell;
 mod quantile_sketch;
-pub(crate) mod slim_arc;
 pub(crate) mod sum_cell;
 mod summary;
 pub(crate) mod thread_slot;
@@ -33,6 +32,12 @@ pub use timer::{Stopwatch, Timer};
 pub use up_down_counter::UpDownCounter;
 
 use crate::snapshot::FamilySnapshot;
+
+/// The count in front of every handle's state. Handles are `triomphe::Arc`s:
+/// `std`'s `Arc` protocol without weak references, so one count (8 bytes)
+/// instead of two (16), which in a family of 100,000 series is the
+/// difference of an allocator size class per series.
+pub(crate) const ARC_HEADER: usize = size_of::<usize>();
 
 /// The kinds of metric a registry holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

@@ -1,6 +1,6 @@
 //! `Summary`: sliding-window quantiles plus all-time count and sum.
 
-use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
+use super::ARC_HEADER;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -93,7 +93,7 @@ impl SummaryOptions {
 /// assert_eq!(s.count(), 1000);
 /// ```
 #[derive(Clone)]
-pub struct Summary(SlimArc<SummaryCore>);
+pub struct Summary(triomphe::Arc<SummaryCore>);
 
 struct SummaryCore {
     options: SummaryOptions,
@@ -116,7 +116,7 @@ impl Summary {
     pub fn new(options: SummaryOptions) -> Self {
         let n = options.age_buckets.max(1);
         let period_ns = (options.max_age.as_nanos() / n as u128).max(1) as u64;
-        Self(SlimArc::new(SummaryCore {
+        Self(triomphe::Arc::new(SummaryCore {
             windows: (0..n).map(|_| Sketch::new()).collect(),
             options,
             totals: SumCell::new(),
@@ -243,7 +243,7 @@ impl Metric for Summary {
 
     fn heap_bytes(&self) -> usize {
         let windows: usize = self.0.windows.iter().map(|w| size_of::<Sketch>() + w.heap_bytes()).sum();
-        SLIM_ARC_HEADER + size_of::<SummaryCore>() + self.0.totals.heap_bytes() + windows
+        ARC_HEADER + size_of::<SummaryCore>() + self.0.totals.heap_bytes() + windows
     }
 }
 

@@ -1,6 +1,6 @@
 //! `UpDownCounter`: a total that may go down, summed like a counter.
 
-use super::slim_arc::{SlimArc, SLIM_ARC_HEADER};
+use super::ARC_HEADER;
 
 use super::dropped::{drop_value, DropReason};
 use super::sum_cell::SumCell;
@@ -23,7 +23,7 @@ use crate::MetricKind;
 /// assert_eq!(in_flight.value(), -2.0);
 /// ```
 #[derive(Clone)]
-pub struct UpDownCounter(SlimArc<SumCell>);
+pub struct UpDownCounter(triomphe::Arc<SumCell>);
 
 impl Default for UpDownCounter {
     fn default() -> Self {
@@ -40,7 +40,7 @@ impl std::fmt::Debug for UpDownCounter {
 impl UpDownCounter {
     /// A new up-down counter at 0 outside any registry.
     pub fn new() -> Self {
-        Self(SlimArc::new(SumCell::new()))
+        Self(triomphe::Arc::new(SumCell::new()))
     }
 
     /// Adds one.
@@ -101,7 +101,7 @@ impl Metric for UpDownCounter {
     }
 
     fn heap_bytes(&self) -> usize {
-        SLIM_ARC_HEADER + size_of::<SumCell>() + self.0.heap_bytes()
+        ARC_HEADER + size_of::<SumCell>() + self.0.heap_bytes()
     }
 }
 
