@@ -126,6 +126,30 @@ pub fn downscale_index(index: i32, by: u32) -> i32 {
     ((i64::from(index) + (1i64 << by) - 1) >> by) as i32
 }
 
+/// A range of bucket indexes in use, lowest and highest, at some schema;
+/// `None` when no bucket is.
+pub(crate) type IndexRange = Option<(i32, i32)>;
+
+/// Buckets from the lowest to the highest of `range`, computed wide: at
+/// schema 20 the smallest subnormal's and infinity's indexes are more than
+/// `i32::MAX` apart.
+pub(crate) fn range_span(range: IndexRange) -> u64 {
+    range.map_or(0, |(lo, hi)| (i64::from(hi) - i64::from(lo) + 1).max(0) as u64)
+}
+
+/// The smallest range holding both.
+pub(crate) fn range_union(a: IndexRange, b: IndexRange) -> IndexRange {
+    match (a, b) {
+        (Some((a_lo, a_hi)), Some((b_lo, b_hi))) => Some((a_lo.min(b_lo), a_hi.max(b_hi))),
+        (a, b) => a.or(b),
+    }
+}
+
+/// `range` at a schema lower by `by`.
+pub(crate) fn range_coarser(range: IndexRange, by: u32) -> IndexRange {
+    range.map(|(lo, hi)| (downscale_index(lo, by), downscale_index(hi, by)))
+}
+
 /// The upper (inclusive) boundary of bucket `index` at `schema`:
 /// `2^(index / 2^schema)`, `+Inf` past the largest double.
 pub fn upper_bound(index: i32, schema: i8) -> f64 {

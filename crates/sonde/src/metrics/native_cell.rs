@@ -38,7 +38,9 @@ use crate::sync::{fence, AtomicPtr, AtomicU32, AtomicU64, Ordering::*};
 use crate::NativeHistogramSnapshot;
 
 use super::buckets::NativeBuckets;
-use super::exponential::{bucket_index, downscale_index, MIN_SCHEMA};
+use super::exponential::{
+    bucket_index, downscale_index, range_coarser, range_span, range_union, IndexRange, MIN_SCHEMA,
+};
 use super::sum_cell::STRIPES;
 use super::thread_slot::{self, NO_SLOT};
 
@@ -94,7 +96,7 @@ struct Window {
 }
 
 /// The range of bucket indexes one sign uses: `(lowest, highest)`.
-type Used = Option<(i32, i32)>;
+type Used = IndexRange;
 
 impl Window {
     #[inline(always)]
@@ -134,15 +136,9 @@ impl Window {
     }
 }
 
-/// Buckets from the lowest to the highest in use. Computed wide: at schema
-/// 20 the indexes of the smallest subnormal and of infinity are more than
-/// `i32::MAX` apart.
+/// Buckets from the lowest to the highest in use, saturating at `u32::MAX`.
 fn span(used: Used) -> u32 {
-    used.map_or(0, |(lo, hi)| (i64::from(hi) - i64::from(lo) + 1).clamp(0, i64::from(u32::MAX)) as u32)
-}
-
-fn coarser_by(used: Used, by: u32) -> Used {
-    used.map(|(lo, hi)| (downscale_index(lo, by), downscale_index(hi, by)))
+    u32::try_from(range_span(used)).unwrap_or(u32::MAX)
 }
 
 /// A window covering `positive` and `negative` at `schema`, with room to
@@ -200,17 +196,10 @@ unsafe fn free_replaced(w: *mut Window) {
 fn fit(mut schema: i8, mut positive: Used, mut negative: Used, limit: u32) -> (i8, Used, Used) {
     while span(positive).saturating_add(span(negative)) > limit && schema > MIN_SCHEMA {
         schema -= 1;
-        positive = coarser_by(positive, 1);
-        negative = coarser_by(negative, 1);
+        positive = range_coarser(positive, 1);
+        negative = range_coarser(negative, 1);
     }
     (schema, positive, negative)
-}
-
-fn union(a: Used, b: Used) -> Used {
-    match (a, b) {
-        (Some((a_lo, a_hi)), Some((b_lo, b_hi))) => Some((a_lo.min(b_lo), a_hi.max(b_hi))),
-        (a, b) => a.or(b),
-    }
 }
 
 impl Row {
@@ -260,7 +249,11 @@ impl Row {
         let schema = old_ref.map_or(cell.options.schema, |w| w.schema);
         let (p, n) = old_ref.map_or((None, None), |w| (w.used(true), w.used(false)));
         let index = bucket_index(a, schema);
-        let (p, n) = if positive { (union(p, Some((index, index))), n) } else { (p, union(n, Some((index, index)))) };
+        let (p, n) = if positive {
+            (range_union(p, Some((index, index))), n)
+        } else {
+            (p, range_union(n, Some((index, index))))
+        };
         let (schema, p, n) = fit(schema, p, n, cell.options.max_buckets);
         let fresh = allocate(schema, p, n, cell.options.max_buckets, std::ptr::null_mut());
         // SAFETY: `fresh` is not shared yet.
@@ -340,8 +333,8 @@ impl Row {
         // SAFETY: shared-row windows live until the cell drops.
         while let Some(window) = unsafe { link.as_ref() } {
             let by = (window.schema - schema.min(window.schema)) as u32;
-            p = union(p, coarser_by(window.used(true), by));
-            n = union(n, coarser_by(window.used(false), by));
+            p = range_union(p, range_coarser(window.used(true), by));
+            n = range_union(n, range_coarser(window.used(false), by));
             link = window.previous;
         }
         let (schema, p, n) = fit(schema, p, n, cell.options.max_buckets);
@@ -501,7 +494,8 @@ impl NativeCell {
         // SAFETY: shared-row windows live until the cell drops.
         let at = unsafe { w.as_ref() }.map_or(self.options.schema, |w| w.schema).min(data.schema);
         let by = (data.schema - at) as u32;
-        let (p, n) = (coarser_by(data.positive.counted_range(), by), coarser_by(data.negative.counted_range(), by));
+        let (p, n) =
+            (range_coarser(data.positive.counted_range(), by), range_coarser(data.negative.counted_range(), by));
         let covered = |positive: bool, used: Used| {
             // SAFETY: as above.
             let current = unsafe { w.as_ref() }.filter(|w| w.schema == at);

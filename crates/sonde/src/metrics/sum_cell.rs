@@ -182,46 +182,17 @@ impl SumCell {
     #[cold]
     #[inline(never)]
     fn ext_or_publish(&self) -> &Ext {
-        if let Some(ext) = self.ext() {
-            return ext;
-        }
-        let fresh = Box::into_raw(Box::new(Ext {
-            baseline: Baseline::default(),
-            stripes: AtomicPtr::new(std::ptr::null_mut()),
-        }));
-        match self.ext.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
-            // SAFETY: we just published it; it lives as long as `self`.
-            Ok(_) => unsafe { &*fresh },
-            Err(existing) => {
-                // SAFETY: `fresh` was never shared.
-                drop(unsafe { Box::from_raw(fresh) });
-                // SAFETY: published extensions live as long as `self`.
-                unsafe { &*existing }
-            }
-        }
+        publish_once(&self.ext, || {
+            Box::new(Ext { baseline: Baseline::default(), stripes: AtomicPtr::new(std::ptr::null_mut()) })
+        })
     }
 
     #[cold]
     #[inline(never)]
     fn inflate(&self) -> &Stripes {
-        let ext = self.ext_or_publish();
-        let current = ext.stripes.load(Acquire);
-        if !current.is_null() {
-            // SAFETY: published pointers live as long as `self`.
-            return unsafe { &*current };
-        }
-        let fresh: Box<Stripes> = Box::new(std::array::from_fn(|_| CachePadded::new(Stripe::default())));
-        let fresh = Box::into_raw(fresh);
-        match ext.stripes.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
-            // SAFETY: we just published it.
-            Ok(_) => unsafe { &*fresh },
-            Err(existing) => {
-                // SAFETY: `fresh` was never shared.
-                drop(unsafe { Box::from_raw(fresh) });
-                // SAFETY: published pointers live as long as `self`.
-                unsafe { &*existing }
-            }
-        }
+        publish_once(&self.ext_or_publish().stripes, || {
+            Box::new(std::array::from_fn(|_| CachePadded::new(Stripe::default())))
+        })
     }
 
     /// The integer part: base plus every stripe (wrapping).
@@ -304,6 +275,28 @@ impl Drop for SumCell {
         if !stripes.is_null() {
             // SAFETY: as above.
             drop(unsafe { Box::from_raw(stripes) });
+        }
+    }
+}
+
+/// What `slot` points to, published from `make()` by the first caller;
+/// a caller that loses the race frees its own and uses the winner's.
+/// Published values live as long as the cell, which frees them on drop.
+fn publish_once<T>(slot: &AtomicPtr<T>, make: impl FnOnce() -> Box<T>) -> &T {
+    let current = slot.load(Acquire);
+    if !current.is_null() {
+        // SAFETY: published pointers live as long as the cell owning `slot`.
+        return unsafe { &*current };
+    }
+    let fresh = Box::into_raw(make());
+    match slot.compare_exchange(std::ptr::null_mut(), fresh, AcqRel, Acquire) {
+        // SAFETY: we just published it; it lives as long as the cell.
+        Ok(_) => unsafe { &*fresh },
+        Err(existing) => {
+            // SAFETY: `fresh` was never shared.
+            drop(unsafe { Box::from_raw(fresh) });
+            // SAFETY: published pointers live as long as the cell.
+            unsafe { &*existing }
         }
     }
 }

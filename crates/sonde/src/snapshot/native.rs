@@ -1,6 +1,8 @@
 //! A native (exponential) histogram's state as a plain value.
 
-use crate::metrics::exponential::{downscale_index, lower_bound, upper_bound, MAX_DENSE_SPAN, MIN_SCHEMA};
+use crate::metrics::exponential::{
+    downscale_index, lower_bound, range_coarser, range_span, range_union, upper_bound, MAX_DENSE_SPAN, MIN_SCHEMA,
+};
 
 /// One sign's buckets: consecutive counts, the first at Prometheus index
 /// `offset` (see [`crate::exponential`] for the numbering).
@@ -186,22 +188,6 @@ impl ExponentialBuckets {
     }
 }
 
-/// Buckets from the lowest to the highest of `range`, computed wide.
-fn span_of(range: Option<(i32, i32)>) -> u64 {
-    range.map_or(0, |(lo, hi)| (i64::from(hi) - i64::from(lo) + 1).max(0) as u64)
-}
-
-fn union(a: Option<(i32, i32)>, b: Option<(i32, i32)>) -> Option<(i32, i32)> {
-    match (a, b) {
-        (Some((a_lo, a_hi)), Some((b_lo, b_hi))) => Some((a_lo.min(b_lo), a_hi.max(b_hi))),
-        (a, b) => a.or(b),
-    }
-}
-
-fn coarser(range: Option<(i32, i32)>, by: u32) -> Option<(i32, i32)> {
-    range.map(|(lo, hi)| (downscale_index(lo, by), downscale_index(hi, by)))
-}
-
 /// A native histogram: exponential buckets at one schema, a zero bucket,
 /// count, sum, and the smallest and largest observation.
 ///
@@ -270,7 +256,7 @@ impl NativeHistogramSnapshot {
 
     /// Buckets in use: from the lowest to the highest counted one, per sign.
     pub fn bucket_span(&self) -> usize {
-        (span_of(self.positive.counted_range()) + span_of(self.negative.counted_range())) as usize
+        (range_span(self.positive.counted_range()) + range_span(self.negative.counted_range())) as usize
     }
 
     /// Lowers the schema (to at most `schema`, and further while needed) so
@@ -280,9 +266,12 @@ impl NativeHistogramSnapshot {
         let mut target = self.schema.min(schema);
         let fits = |target: i8| {
             let (mine, theirs) = ((self.schema - target) as u32, (schema - target) as u32);
-            [(self.positive.counted_range(), positive), (self.negative.counted_range(), negative)]
-                .into_iter()
-                .all(|(a, b)| span_of(union(coarser(a, mine), coarser(b, theirs))) <= u64::from(MAX_DENSE_SPAN))
+            [(self.positive.counted_range(), positive), (self.negative.counted_range(), negative)].into_iter().all(
+                |(a, b)| {
+                    range_span(range_union(range_coarser(a, mine), range_coarser(b, theirs)))
+                        <= u64::from(MAX_DENSE_SPAN)
+                },
+            )
         };
         while target > MIN_SCHEMA && !fits(target) {
             target -= 1;
